@@ -1,0 +1,497 @@
+//! CloudHSM clusters and their HSMs, with the `ClusterState` and `HsmState`
+//! machines of `reference/cloudhsmv2-service-2.json`.
+//!
+//! A cluster owns what is replicated across its HSMs (users, key material),
+//! its network placement (one private subnet per Availability Zone, a
+//! security group), its certificates (the cluster certificate is the backup
+//! lineage: clusters made from backups of one another share it) and the
+//! [`Link`] that carries KMS traffic to it. States that take time carry the
+//! virtual instant at which they complete; `on_clock` finishes them.
+#![deny(clippy::wildcard_enum_match_arm)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::keys::KeyStoreOfCluster;
+use super::pkcs11::SessionPool;
+use super::users::Users;
+use crate::engine::clock::Timestamp;
+use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::network::Link;
+
+/// `ClusterState` in reference/cloudhsmv2-service-2.json (same order).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum ClusterState {
+    /// CreateCluster was called; `from_backup` clusters come up `ACTIVE`.
+    CreateInProgress {
+        /// When creation completes.
+        completes_at: Timestamp,
+        /// Made from a backup (already initialized and activated).
+        from_backup: bool,
+    },
+    /// Created; needs InitializeCluster.
+    Uninitialized,
+    /// InitializeCluster was called.
+    InitializeInProgress {
+        /// When initialization completes.
+        completes_at: Timestamp,
+    },
+    /// Initialized; needs `cluster activate` in the CloudHSM CLI.
+    Initialized,
+    /// Usable.
+    Active,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    UpdateInProgress,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    ModifyInProgress,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    RollbackInProgress,
+    /// DeleteCluster was called.
+    DeleteInProgress {
+        /// When deletion completes.
+        completes_at: Timestamp,
+    },
+    /// Deleted; still listed by DescribeClusters.
+    Deleted,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    Degraded,
+}
+
+/// The outcome of an event on a state machine.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Transition<S> {
+    /// Move to this state.
+    To(S),
+    /// Valid, nothing to do.
+    Unchanged,
+}
+
+impl ClusterState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterState::CreateInProgress { .. } => "CREATE_IN_PROGRESS",
+            ClusterState::Uninitialized => "UNINITIALIZED",
+            ClusterState::InitializeInProgress { .. } => "INITIALIZE_IN_PROGRESS",
+            ClusterState::Initialized => "INITIALIZED",
+            ClusterState::Active => "ACTIVE",
+            ClusterState::UpdateInProgress => "UPDATE_IN_PROGRESS",
+            ClusterState::ModifyInProgress => "MODIFY_IN_PROGRESS",
+            ClusterState::RollbackInProgress => "ROLLBACK_IN_PROGRESS",
+            ClusterState::DeleteInProgress { .. } => "DELETE_IN_PROGRESS",
+            ClusterState::Deleted => "DELETED",
+            ClusterState::Degraded => "DEGRADED",
+        }
+    }
+
+    /// Every wire name, in model order (checked against the model by a test).
+    pub const NAMES: &'static [&'static str] = &[
+        "CREATE_IN_PROGRESS",
+        "UNINITIALIZED",
+        "INITIALIZE_IN_PROGRESS",
+        "INITIALIZED",
+        "ACTIVE",
+        "UPDATE_IN_PROGRESS",
+        "MODIFY_IN_PROGRESS",
+        "ROLLBACK_IN_PROGRESS",
+        "DELETE_IN_PROGRESS",
+        "DELETED",
+        "DEGRADED",
+    ];
+
+    /// InitializeCluster: "The cluster must be in the UNINITIALIZED state".
+    pub fn on_initialize(self, completes_at: Timestamp) -> Result<Transition<Self>> {
+        match self {
+            ClusterState::Uninitialized => Ok(Transition::To(ClusterState::InitializeInProgress {
+                completes_at,
+            })),
+            ClusterState::CreateInProgress { .. }
+            | ClusterState::InitializeInProgress { .. }
+            | ClusterState::Initialized
+            | ClusterState::Active
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::DeleteInProgress { .. }
+            | ClusterState::Deleted
+            | ClusterState::Degraded => Err(Error::new(
+                ErrorKind::CloudHsmInvalidRequest,
+                format!(
+                    "The cluster must be in the UNINITIALIZED state to be initialized; it is {}.",
+                    self.as_str()
+                ),
+            )),
+        }
+    }
+
+    /// `cluster activate` in the CloudHSM CLI.
+    pub fn on_activate(self) -> std::result::Result<Transition<Self>, &'static str> {
+        match self {
+            ClusterState::Initialized => Ok(Transition::To(ClusterState::Active)),
+            ClusterState::Active => Err("Cluster is already activated"),
+            ClusterState::CreateInProgress { .. }
+            | ClusterState::Uninitialized
+            | ClusterState::InitializeInProgress { .. }
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::DeleteInProgress { .. }
+            | ClusterState::Deleted
+            | ClusterState::Degraded => {
+                Err("Cluster must be initialized before it can be activated")
+            }
+        }
+    }
+
+    /// DeleteCluster (HSMs must be deleted first; checked by the caller).
+    pub fn on_delete(self, completes_at: Timestamp) -> Result<Transition<Self>> {
+        match self {
+            ClusterState::Uninitialized
+            | ClusterState::Initialized
+            | ClusterState::Active
+            | ClusterState::Degraded => Ok(Transition::To(ClusterState::DeleteInProgress {
+                completes_at,
+            })),
+            ClusterState::DeleteInProgress { .. } => Ok(Transition::Unchanged),
+            ClusterState::CreateInProgress { .. }
+            | ClusterState::InitializeInProgress { .. }
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::Deleted => Err(Error::new(
+                ErrorKind::CloudHsmInvalidRequest,
+                format!(
+                    "The cluster cannot be deleted while it is {}.",
+                    self.as_str()
+                ),
+            )),
+        }
+    }
+
+    /// The clock reached `now`.
+    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+        match self {
+            ClusterState::CreateInProgress {
+                completes_at,
+                from_backup,
+            } if completes_at <= now => Transition::To(if from_backup {
+                ClusterState::Active
+            } else {
+                ClusterState::Uninitialized
+            }),
+            ClusterState::InitializeInProgress { completes_at } if completes_at <= now => {
+                Transition::To(ClusterState::Initialized)
+            }
+            ClusterState::DeleteInProgress { completes_at } if completes_at <= now => {
+                Transition::To(ClusterState::Deleted)
+            }
+            ClusterState::CreateInProgress { .. }
+            | ClusterState::InitializeInProgress { .. }
+            | ClusterState::DeleteInProgress { .. }
+            | ClusterState::Uninitialized
+            | ClusterState::Initialized
+            | ClusterState::Active
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::Deleted
+            | ClusterState::Degraded => Transition::Unchanged,
+        }
+    }
+
+    /// When the state completes by itself, if it does.
+    pub fn completes_at(self) -> Option<Timestamp> {
+        match self {
+            ClusterState::CreateInProgress { completes_at, .. }
+            | ClusterState::InitializeInProgress { completes_at }
+            | ClusterState::DeleteInProgress { completes_at } => Some(completes_at),
+            ClusterState::Uninitialized
+            | ClusterState::Initialized
+            | ClusterState::Active
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::Deleted
+            | ClusterState::Degraded => None,
+        }
+    }
+}
+
+/// `HsmState` in reference/cloudhsmv2-service-2.json (same order).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum HsmState {
+    /// CreateHsm was called.
+    CreateInProgress {
+        /// When the HSM becomes active.
+        completes_at: Timestamp,
+    },
+    /// Serving requests.
+    Active,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    Degraded,
+    /// DeleteHsm was called.
+    DeleteInProgress {
+        /// When the HSM is gone.
+        completes_at: Timestamp,
+    },
+    /// Gone (dropped from the cluster's list).
+    Deleted,
+}
+
+impl HsmState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HsmState::CreateInProgress { .. } => "CREATE_IN_PROGRESS",
+            HsmState::Active => "ACTIVE",
+            HsmState::Degraded => "DEGRADED",
+            HsmState::DeleteInProgress { .. } => "DELETE_IN_PROGRESS",
+            HsmState::Deleted => "DELETED",
+        }
+    }
+
+    /// Every wire name, in model order.
+    pub const NAMES: &'static [&'static str] = &[
+        "CREATE_IN_PROGRESS",
+        "ACTIVE",
+        "DEGRADED",
+        "DELETE_IN_PROGRESS",
+        "DELETED",
+    ];
+
+    /// DeleteHsm.
+    pub fn on_delete(self, completes_at: Timestamp) -> Transition<Self> {
+        match self {
+            HsmState::CreateInProgress { .. } | HsmState::Active | HsmState::Degraded => {
+                Transition::To(HsmState::DeleteInProgress { completes_at })
+            }
+            HsmState::DeleteInProgress { .. } | HsmState::Deleted => Transition::Unchanged,
+        }
+    }
+
+    /// The clock reached `now`.
+    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+        match self {
+            HsmState::CreateInProgress { completes_at } if completes_at <= now => {
+                Transition::To(HsmState::Active)
+            }
+            HsmState::DeleteInProgress { completes_at } if completes_at <= now => {
+                Transition::To(HsmState::Deleted)
+            }
+            HsmState::CreateInProgress { .. }
+            | HsmState::DeleteInProgress { .. }
+            | HsmState::Active
+            | HsmState::Degraded
+            | HsmState::Deleted => Transition::Unchanged,
+        }
+    }
+
+    /// When the state completes by itself, if it does.
+    pub fn completes_at(self) -> Option<Timestamp> {
+        match self {
+            HsmState::CreateInProgress { completes_at }
+            | HsmState::DeleteInProgress { completes_at } => Some(completes_at),
+            HsmState::Active | HsmState::Degraded | HsmState::Deleted => None,
+        }
+    }
+}
+
+/// One HSM of a cluster.
+#[derive(Clone, Debug)]
+pub struct Hsm {
+    /// `hsm-…`.
+    pub id: String,
+    /// The Availability Zone.
+    pub availability_zone: String,
+    /// The subnet it sits in.
+    pub subnet_id: String,
+    /// Its network interface.
+    pub eni_id: String,
+    /// The interface's address.
+    pub eni_ip: String,
+    /// State.
+    pub state: HsmState,
+    /// Its PKCS #11 sessions.
+    pub pool: Arc<SessionPool>,
+}
+
+impl Hsm {
+    /// An HSM with a fresh session pool of `sessions`.
+    pub fn new(
+        id: String,
+        availability_zone: String,
+        subnet_id: String,
+        eni_id: String,
+        eni_ip: String,
+        state: HsmState,
+        sessions: usize,
+    ) -> Hsm {
+        Hsm {
+            id,
+            availability_zone,
+            subnet_id,
+            eni_id,
+            eni_ip,
+            state,
+            pool: SessionPool::new(sessions),
+        }
+    }
+}
+
+/// The certificates of a cluster (`Certificates` in the model).
+#[derive(Clone, Debug, Default, Eq, PartialEq, Serialize)]
+pub struct Certificates {
+    /// The CSR to sign before InitializeCluster (until initialized).
+    #[serde(rename = "ClusterCsr", skip_serializing_if = "Option::is_none")]
+    pub cluster_csr: Option<String>,
+    /// The HSM certificate.
+    #[serde(rename = "HsmCertificate", skip_serializing_if = "Option::is_none")]
+    pub hsm_certificate: Option<String>,
+    /// The signed cluster certificate: the backup lineage. Clusters made from
+    /// backups of one another share it, and that is what "related" means for
+    /// UpdateCustomKeyStore.
+    #[serde(rename = "ClusterCertificate", skip_serializing_if = "Option::is_none")]
+    pub cluster_certificate: Option<String>,
+}
+
+/// A cluster. Not `Clone`: it holds live PKCS #11 sessions; backups copy
+/// the parts that a backup holds.
+#[derive(Debug)]
+pub struct Cluster {
+    /// `cluster-…`.
+    pub id: String,
+    /// State.
+    pub state: ClusterState,
+    /// `hsm1.medium` or `hsm2m.medium`.
+    pub hsm_type: String,
+    /// `FIPS` or `NON_FIPS`.
+    pub mode: String,
+    /// The VPC.
+    pub vpc_id: String,
+    /// `sg-…`: the cluster security group `cloudhsm-cluster-<id>-sg`.
+    pub security_group: String,
+    /// Whether the security group still allows TCP 2223–2225 to itself.
+    pub security_group_ok: bool,
+    /// Availability Zone → subnet id.
+    pub subnet_mapping: BTreeMap<String, String>,
+    /// Certificates.
+    pub certificates: Certificates,
+    /// The trust anchor given at InitializeCluster (`customerCA.crt`).
+    pub trust_anchor: Option<String>,
+    /// The backup it was made from.
+    pub source_backup_id: Option<String>,
+    /// When it was created.
+    pub create_timestamp: Timestamp,
+    /// Backup retention in days.
+    pub backup_retention_days: u32,
+    /// HSMs (deleted ones are dropped).
+    pub hsms: Vec<Hsm>,
+    /// Users.
+    pub users: Users,
+    /// Key material.
+    pub keys: KeyStoreOfCluster,
+    /// The network path from KMS.
+    pub link: Arc<Link>,
+    /// The next automatic daily backup.
+    pub next_backup_at: Timestamp,
+    /// The next N connect attempts to this cluster hit a KMS internal error
+    /// (the INTERNAL_ERROR fault).
+    pub internal_errors: u32,
+    /// Sessions held by an "exhaust sessions" fault.
+    pub held_sessions: Vec<super::pkcs11::Session>,
+}
+
+impl Cluster {
+    /// A cluster with no HSMs, users or keys yet; defaults follow a new
+    /// CloudHSM cluster (`hsm2m.medium`, `FIPS`, 90-day backup retention).
+    pub fn new(
+        id: String,
+        state: ClusterState,
+        vpc_id: String,
+        security_group: String,
+        subnet_mapping: BTreeMap<String, String>,
+        create_timestamp: Timestamp,
+        next_backup_at: Timestamp,
+    ) -> Cluster {
+        Cluster {
+            id,
+            state,
+            hsm_type: "hsm2m.medium".into(),
+            mode: "FIPS".into(),
+            vpc_id,
+            security_group,
+            security_group_ok: true,
+            subnet_mapping,
+            certificates: Certificates::default(),
+            trust_anchor: None,
+            source_backup_id: None,
+            create_timestamp,
+            backup_retention_days: 90,
+            hsms: Vec::new(),
+            users: Users::default(),
+            keys: KeyStoreOfCluster::default(),
+            link: Arc::new(Link::default()),
+            next_backup_at,
+            internal_errors: 0,
+            held_sessions: Vec::new(),
+        }
+    }
+
+    /// HSMs in state `ACTIVE`.
+    pub fn active_hsms(&self) -> impl Iterator<Item = &Hsm> {
+        self.hsms.iter().filter(|h| h.state == HsmState::Active)
+    }
+
+    /// Availability Zones with at least one active HSM.
+    pub fn active_hsm_zones(&self) -> usize {
+        let mut zones: Vec<&str> = self
+            .active_hsms()
+            .map(|h| h.availability_zone.as_str())
+            .collect();
+        zones.sort_unstable();
+        zones.dedup();
+        zones.len()
+    }
+
+    /// Whether the cluster exists for KMS (not being deleted, not deleted).
+    pub fn exists(&self) -> bool {
+        !matches!(
+            self.state,
+            ClusterState::Deleted | ClusterState::DeleteInProgress { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_lifecycle() {
+        let t = Timestamp::from_millis(10);
+        let s = ClusterState::CreateInProgress {
+            completes_at: t,
+            from_backup: false,
+        };
+        assert_eq!(s.on_clock(Timestamp::from_millis(9)), Transition::Unchanged);
+        assert_eq!(s.on_clock(t), Transition::To(ClusterState::Uninitialized));
+        let Transition::To(s) = ClusterState::Uninitialized.on_initialize(t).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.on_clock(t), Transition::To(ClusterState::Initialized));
+        assert_eq!(
+            ClusterState::Initialized.on_activate(),
+            Ok(Transition::To(ClusterState::Active))
+        );
+        assert!(ClusterState::Active.on_initialize(t).is_err());
+    }
+
+    #[test]
+    fn names_follow_the_model_order() {
+        assert_eq!(ClusterState::NAMES.len(), 11);
+        assert_eq!(HsmState::NAMES.len(), 5);
+        assert_eq!(ClusterState::Active.as_str(), "ACTIVE");
+    }
+}

@@ -1,0 +1,383 @@
+//! CloudHSM users: roles, passwords, the five-strikes lockout, and who is
+//! logged in where.
+//!
+//! A cluster's users are replicated to every HSM, so they live on the cluster
+//! (and travel in backups). Logins belong to a *session*: a CloudHSM CLI
+//! connection, or KMS itself while a key store is connected (R5: "while
+//! connected, KMS stays logged in to the cluster as the `kmsuser` CU").
+#![deny(clippy::wildcard_enum_match_arm)]
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// After this many wrong passwords in a row a user is locked
+/// ("If you exceed five incorrect login attempts, your account is locked
+/// out", CloudHSM User Guide, cloudhsm_cli-login).
+pub const MAX_FAILED_LOGINS: u32 = 5;
+
+/// A CloudHSM user role as the CLI spells it.
+#[derive(Clone, Copy, Debug, Eq, Ord, PartialEq, PartialOrd, Serialize)]
+pub enum Role {
+    /// `admin`: manages users.
+    #[serde(rename = "admin")]
+    Admin,
+    /// `crypto-user` (CU): owns and uses keys.
+    #[serde(rename = "crypto-user")]
+    CryptoUser,
+    /// `internal(APPLIANCE_USER)`: the appliance user `user list` shows.
+    #[serde(rename = "internal(APPLIANCE_USER)")]
+    Appliance,
+}
+
+impl Role {
+    /// The role named on a CLI line (`--role admin|crypto-user`).
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "crypto-user" => Some(Role::CryptoUser),
+            _ => None,
+        }
+    }
+
+    /// The CLI spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::CryptoUser => "crypto-user",
+            Role::Appliance => "internal(APPLIANCE_USER)",
+        }
+    }
+}
+
+/// Where a login lives.
+#[derive(Clone, Debug, Eq, Ord, PartialEq, PartialOrd)]
+pub enum SessionId {
+    /// A CloudHSM CLI connection, named by the scenario or client.
+    Cli(String),
+    /// KMS, logged in on behalf of this custom key store.
+    Kms(String),
+}
+
+/// The lockout state machine of one user.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Lockout {
+    /// Can log in; `failures` wrong passwords in a row so far.
+    Open {
+        /// Consecutive failed logins.
+        failures: u32,
+    },
+    /// Five wrong passwords in a row; only a password change unlocks.
+    Locked,
+}
+
+impl Lockout {
+    /// A wrong password was given.
+    pub fn on_failed_login(self) -> Lockout {
+        match self {
+            Lockout::Open { failures } if failures + 1 >= MAX_FAILED_LOGINS => Lockout::Locked,
+            Lockout::Open { failures } => Lockout::Open {
+                failures: failures + 1,
+            },
+            Lockout::Locked => Lockout::Locked,
+        }
+    }
+
+    /// The right password was given (a locked user never gets this far).
+    pub fn on_login(self) -> Lockout {
+        match self {
+            Lockout::Open { .. } => Lockout::Open { failures: 0 },
+            Lockout::Locked => Lockout::Locked,
+        }
+    }
+
+    /// R5: "Only a password change unlocks it."
+    pub fn on_password_change(self) -> Lockout {
+        match self {
+            Lockout::Open { .. } | Lockout::Locked => Lockout::Open { failures: 0 },
+        }
+    }
+
+    /// Whether the user is locked out.
+    pub fn is_locked(self) -> bool {
+        match self {
+            Lockout::Open { .. } => false,
+            Lockout::Locked => true,
+        }
+    }
+}
+
+/// One CloudHSM user.
+#[derive(Clone, Debug)]
+pub struct User {
+    /// The name as created (usernames compare case-insensitively).
+    pub username: String,
+    /// The role.
+    pub role: Role,
+    /// The password; `None` for the admin before `cluster activate`.
+    pub password: Option<String>,
+    /// Lockout state.
+    pub lockout: Lockout,
+}
+
+/// Why a login failed.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum LoginError {
+    /// No such user with that role.
+    UserNotFound,
+    /// The user is locked out.
+    Locked,
+    /// Wrong password (the failure was counted).
+    InvalidCredentials,
+    /// This session is already logged in.
+    SessionAlreadyLoggedIn,
+    /// The user is logged in elsewhere and may not log in again here.
+    UserLoggedInElsewhere,
+}
+
+/// Why a password change failed.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum PasswordChangeError {
+    /// No such user with that role.
+    UserNotFound,
+    /// The caller is neither that user nor an admin.
+    NotPermitted,
+    /// The user is logged in (R8: why KMS must be disconnected first).
+    UserLoggedIn,
+    /// Not 7–32 alphanumeric characters.
+    InvalidPassword,
+}
+
+/// The users of a cluster and the sessions logged in to it.
+#[derive(Clone, Debug, Default)]
+pub struct Users {
+    users: BTreeMap<String, User>,
+    logins: BTreeMap<SessionId, String>,
+}
+
+/// R8: "7 to 32 alphanumeric characters, case-sensitive, no special characters".
+pub fn is_valid_password(p: &str) -> bool {
+    (7..=32).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// Usernames: at most 31 characters, alphanumeric or `_` (CloudHSM quotas).
+pub fn is_valid_username(u: &str) -> bool {
+    (1..=31).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn key(username: &str) -> String {
+    username.to_ascii_lowercase()
+}
+
+impl Users {
+    /// Adds or replaces a user.
+    pub fn insert(&mut self, user: User) {
+        self.users.insert(key(&user.username), user);
+    }
+
+    /// The user with this name.
+    pub fn get(&self, username: &str) -> Option<&User> {
+        self.users.get(&key(username))
+    }
+
+    /// The user with this name, mutably.
+    pub fn get_mut(&mut self, username: &str) -> Option<&mut User> {
+        self.users.get_mut(&key(username))
+    }
+
+    /// Removes a user.
+    pub fn remove(&mut self, username: &str) -> Option<User> {
+        self.users.remove(&key(username))
+    }
+
+    /// Every user, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = &User> {
+        self.users.values()
+    }
+
+    /// The user logged in on `session`, if any.
+    pub fn logged_in(&self, session: &SessionId) -> Option<&User> {
+        self.logins.get(session).and_then(|u| self.users.get(u))
+    }
+
+    /// Sessions in which `username` is logged in.
+    pub fn sessions_of(&self, username: &str) -> impl Iterator<Item = &SessionId> {
+        let k = key(username);
+        self.logins
+            .iter()
+            .filter(move |(_, u)| **u == k)
+            .map(|(s, _)| s)
+    }
+
+    /// Whether a CLI session (not KMS) has `username` logged in.
+    pub fn is_logged_in_by_cli(&self, username: &str) -> bool {
+        self.sessions_of(username)
+            .any(|s| matches!(s, SessionId::Cli(_)))
+    }
+
+    /// Tries to log `session` in. A wrong password counts towards the lockout
+    /// even if the user is in use elsewhere, as the HSM checks the password
+    /// first.
+    pub fn login(
+        &mut self,
+        session: SessionId,
+        username: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<&User, LoginError> {
+        if self.logins.contains_key(&session) {
+            return Err(LoginError::SessionAlreadyLoggedIn);
+        }
+        let k = key(username);
+        let in_use_by_kms = self
+            .logins
+            .iter()
+            .any(|(s, u)| *u == k && matches!(s, SessionId::Kms(_)));
+        let user = match self.users.get_mut(&k) {
+            Some(u) if u.role == role => u,
+            Some(_) | None => return Err(LoginError::UserNotFound),
+        };
+        if user.lockout.is_locked() {
+            return Err(LoginError::Locked);
+        }
+        if user.password.as_deref() != Some(password) {
+            user.lockout = user.lockout.on_failed_login();
+            return Err(LoginError::InvalidCredentials);
+        }
+        if in_use_by_kms {
+            return Err(LoginError::UserLoggedInElsewhere);
+        }
+        user.lockout = user.lockout.on_login();
+        self.logins.insert(session.clone(), k.clone());
+        self.users.get(&k).ok_or(LoginError::UserNotFound)
+    }
+
+    /// Logs `session` out; returns who was logged in.
+    pub fn logout(&mut self, session: &SessionId) -> Option<String> {
+        self.logins.remove(session)
+    }
+
+    /// Logs out every session (a cluster restored from a backup has none).
+    pub fn clear_logins(&mut self) {
+        self.logins.clear();
+    }
+
+    /// `user change-password`, run by the user logged in on `by`.
+    pub fn change_password(
+        &mut self,
+        by: &SessionId,
+        username: &str,
+        role: Role,
+        new_password: &str,
+    ) -> Result<(), PasswordChangeError> {
+        let caller = self.logins.get(by).cloned();
+        let caller_role = caller
+            .as_ref()
+            .and_then(|c| self.users.get(c))
+            .map(|u| u.role);
+        let k = key(username);
+        match self.users.get(&k) {
+            Some(u) if u.role == role => {}
+            Some(_) | None => return Err(PasswordChangeError::UserNotFound),
+        }
+        let is_self = caller.as_deref() == Some(k.as_str());
+        if !(is_self || caller_role == Some(Role::Admin)) {
+            return Err(PasswordChangeError::NotPermitted);
+        }
+        if !is_self && self.logins.values().any(|u| *u == k) {
+            return Err(PasswordChangeError::UserLoggedIn);
+        }
+        if !is_valid_password(new_password) {
+            return Err(PasswordChangeError::InvalidPassword);
+        }
+        if let Some(u) = self.users.get_mut(&k) {
+            u.password = Some(new_password.to_owned());
+            u.lockout = u.lockout.on_password_change();
+        }
+        Ok(())
+    }
+
+    /// Sets a password with no checks: KMS rotating `kmsuser`'s password
+    /// during connect, or a world file.
+    pub fn set_password(&mut self, username: &str, password: &str) {
+        if let Some(u) = self.users.get_mut(&key(username)) {
+            u.password = Some(password.to_owned());
+            u.lockout = u.lockout.on_password_change();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn users() -> Users {
+        let mut u = Users::default();
+        u.insert(User {
+            username: "admin".into(),
+            role: Role::Admin,
+            password: Some("adminPass1".into()),
+            lockout: Lockout::Open { failures: 0 },
+        });
+        u.insert(User {
+            username: "kmsuser".into(),
+            role: Role::CryptoUser,
+            password: Some("kmsPassword1".into()),
+            lockout: Lockout::Open { failures: 0 },
+        });
+        u
+    }
+
+    #[test]
+    fn five_wrong_passwords_lock_and_a_password_change_unlocks() {
+        let mut u = users();
+        let s = SessionId::Cli("a".into());
+        for _ in 0..4 {
+            assert_eq!(
+                u.login(s.clone(), "kmsuser", Role::CryptoUser, "wrongPass1")
+                    .err(),
+                Some(LoginError::InvalidCredentials)
+            );
+        }
+        assert!(!u.get("kmsuser").unwrap().lockout.is_locked());
+        let _ = u.login(s.clone(), "kmsuser", Role::CryptoUser, "wrongPass1");
+        assert!(u.get("kmsuser").unwrap().lockout.is_locked());
+        assert_eq!(
+            u.login(s.clone(), "kmsuser", Role::CryptoUser, "kmsPassword1")
+                .err(),
+            Some(LoginError::Locked)
+        );
+        let admin = SessionId::Cli("admin".into());
+        u.login(admin.clone(), "admin", Role::Admin, "adminPass1")
+            .unwrap();
+        u.change_password(&admin, "kmsuser", Role::CryptoUser, "newPass123")
+            .unwrap();
+        assert!(u
+            .login(s, "kmsuser", Role::CryptoUser, "newPass123")
+            .is_ok());
+    }
+
+    #[test]
+    fn logged_in_user_password_cannot_be_changed() {
+        let mut u = users();
+        let kms = SessionId::Kms("cks-1".into());
+        u.login(kms, "kmsuser", Role::CryptoUser, "kmsPassword1")
+            .unwrap();
+        let admin = SessionId::Cli("admin".into());
+        u.login(admin.clone(), "admin", Role::Admin, "adminPass1")
+            .unwrap();
+        assert_eq!(
+            u.change_password(&admin, "kmsuser", Role::CryptoUser, "newPass123"),
+            Err(PasswordChangeError::UserLoggedIn)
+        );
+    }
+
+    #[test]
+    fn passwords_are_7_to_32_alphanumeric() {
+        assert!(is_valid_password("abcdefg"));
+        assert!(!is_valid_password("abcdef"));
+        assert!(!is_valid_password(&"a".repeat(33)));
+        assert!(!is_valid_password("pass word1"));
+        assert!(!is_valid_password("pass-word1"));
+    }
+}

@@ -1,0 +1,143 @@
+//! What AWS has no API for: the incidents a drill injects, and the
+//! CloudHSM CLI.
+//!
+//! Each fault is a plain change to the world that a real incident would
+//! make: an egress rule that drops KMS traffic, a deleted subnet, a subnet
+//! out of addresses, a burst that holds every PKCS #11 session, a KMS-side
+//! internal error on the next connects, a cluster torn down with its HSMs.
+//! What follows from them (ConnectionErrorCodes, exceptions) is the
+//! engine's ordinary behaviour.
+
+use serde_json::{json, Value};
+
+use super::cloudhsm::cli;
+use super::cloudhsm::cluster::Cluster;
+use super::error::{Error, ErrorKind, Result};
+use super::network::NetworkCondition;
+use super::state::State;
+use super::Engine;
+
+fn no_cluster(id: &str) -> Error {
+    Error::new(
+        ErrorKind::CloudHsmResourceNotFound,
+        format!("Cluster {id} not found."),
+    )
+}
+
+fn no_subnet(id: &str) -> Error {
+    Error::new(
+        ErrorKind::CloudHsmResourceNotFound,
+        format!("Subnet {id} not found."),
+    )
+}
+
+impl Engine {
+    fn with_cluster<T>(&self, id: &str, f: impl FnOnce(&mut Cluster) -> T) -> Result<T> {
+        self.mutate_state(|st: &mut State| {
+            st.clusters
+                .get_mut(id)
+                .filter(|c| c.exists())
+                .map(f)
+                .ok_or_else(|| no_cluster(id))
+        })
+    }
+
+    /// Sets the network path between KMS and a cluster (R4).
+    pub fn set_network(&self, cluster_id: &str, condition: NetworkCondition) -> Result<()> {
+        self.with_cluster(cluster_id, |c| c.link.set(condition))
+    }
+
+    /// The network path's condition now.
+    pub fn network(&self, cluster_id: &str) -> Result<NetworkCondition> {
+        self.with_cluster(cluster_id, |c| c.link.condition())
+    }
+
+    /// Breaks (or mends) the cluster security group's TCP 2223–2225 rule.
+    pub fn set_security_group_ok(&self, cluster_id: &str, ok: bool) -> Result<()> {
+        self.with_cluster(cluster_id, |c| c.security_group_ok = ok)
+    }
+
+    /// The next `n` connect attempts to this cluster fail with
+    /// `INTERNAL_ERROR`.
+    pub fn inject_internal_errors(&self, cluster_id: &str, n: u32) -> Result<()> {
+        self.with_cluster(cluster_id, |c| c.internal_errors = n)
+    }
+
+    /// Deletes a subnet from the VPC (`SUBNET_NOT_FOUND` on connect).
+    pub fn delete_subnet(&self, subnet_id: &str) -> Result<()> {
+        self.mutate_state(|st| {
+            st.subnets
+                .remove(subnet_id)
+                .map(|_| ())
+                .ok_or_else(|| no_subnet(subnet_id))
+        })
+    }
+
+    /// Sets a subnet's free addresses
+    /// (`INSUFFICIENT_FREE_ADDRESSES_IN_SUBNET` at 0).
+    pub fn set_free_addresses(&self, subnet_id: &str, free: u32) -> Result<()> {
+        self.mutate_state(|st| {
+            st.subnets
+                .get_mut(subnet_id)
+                .map(|s| s.free_addresses = free)
+                .ok_or_else(|| no_subnet(subnet_id))
+        })
+    }
+
+    /// Holds every free PKCS #11 session of every HSM of the cluster until
+    /// [`Engine::release_sessions`]: a burst that never ends (R2). Returns
+    /// how many sessions were taken.
+    pub fn exhaust_sessions(&self, cluster_id: &str) -> Result<usize> {
+        self.with_cluster(cluster_id, |c| {
+            let mut held = Vec::new();
+            for h in &c.hsms {
+                held.extend(h.pool.hold(h.pool.capacity()));
+            }
+            let n = held.len();
+            c.held_sessions.extend(held);
+            n
+        })
+    }
+
+    /// Lets go of the sessions held by [`Engine::exhaust_sessions`].
+    pub fn release_sessions(&self, cluster_id: &str) -> Result<()> {
+        self.with_cluster(cluster_id, |c| c.held_sessions.clear())
+    }
+
+    /// Deletes every HSM of the cluster and then the cluster, at once: the
+    /// cluster is gone (R2, R7). Its backups stay.
+    pub fn destroy_cluster(&self, cluster_id: &str) -> Result<()> {
+        self.mutate_state(|st| {
+            let State {
+                clusters, subnets, ..
+            } = st;
+            let c = clusters
+                .get_mut(cluster_id)
+                .filter(|c| c.exists())
+                .ok_or_else(|| no_cluster(cluster_id))?;
+            for h in c.hsms.drain(..) {
+                if let Some(s) = subnets.get_mut(&h.subnet_id) {
+                    s.release_address();
+                }
+            }
+            c.held_sessions.clear();
+            c.users.clear_logins();
+            c.state = super::cloudhsm::cluster::ClusterState::Deleted;
+            Ok(())
+        })
+    }
+
+    /// Runs one CloudHSM CLI command line in the named CLI session against a
+    /// cluster and returns the CLI's JSON envelope.
+    pub fn cloudhsm_cli(&self, cluster_id: &str, session: &str, line: &str) -> Value {
+        let out = self.mutate_state(|st| {
+            st.clusters
+                .get_mut(cluster_id)
+                .filter(|c| c.exists())
+                .map(|c| cli::run(c, session, line))
+        });
+        out.unwrap_or_else(
+            || json!({"error_code": 1, "data": format!("Cluster {cluster_id} not found")}),
+        )
+    }
+}

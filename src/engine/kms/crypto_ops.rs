@@ -1,0 +1,553 @@
+//! The data plane: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+//! GenerateDataKeyWithoutPlaintext and GenerateRandom.
+//!
+//! Each call resolves its key under the engine's *shared* lock into a
+//! [`Usable`] (the built AES key, the session pools of the cluster's active
+//! HSMs, the network link), checking the R2/R4 preconditions on the way, and
+//! lets go of the lock. It then takes a PKCS #11 session from one of the
+//! HSMs (failing with `KMSInternalException` when none is free within the
+//! configured wait), holds it for the emulated HSM latency, and does the AES
+//! work with the prebuilt key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use serde_json::json;
+
+use super::api::{
+    DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, EncryptionContext,
+    GenerateDataKeyRequest, GenerateDataKeyResponse, GenerateRandomRequest, GenerateRandomResponse,
+    ReEncryptRequest, ReEncryptResponse,
+};
+use super::crypto;
+use super::key::{Key, KeyStatus};
+use super::keystore::ConnectionState;
+use super::store_ops::{find_store, KMSUSER};
+use super::{check_enum, check_len, check_range, required, ENCRYPTION_ALGORITHMS};
+use crate::engine::cloudhsm::keys::KeyMaterial;
+use crate::engine::cloudhsm::pkcs11::{Session, SessionPool};
+use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::state::State;
+use crate::engine::trail::{CryptoDetail, EventDetail, EventType};
+use crate::engine::Engine;
+
+/// A key resolved for one cryptographic operation, holding no lock.
+struct Usable {
+    detail: CryptoDetail,
+    key_id: String,
+    material: Arc<KeyMaterial>,
+    pools: Vec<Arc<SessionPool>>,
+}
+
+const DRY_RUN: &str = "The request would have succeeded, but the DryRun option is set.";
+
+impl Engine {
+    /// Encrypt up to 4096 bytes under a key in a CloudHSM key store.
+    pub fn encrypt(&self, req: &EncryptRequest) -> Result<EncryptResponse> {
+        self.catch_up();
+        let mut detail = None;
+        let result = self.encrypt_inner(req, &mut detail);
+        self.audit_crypto("Encrypt", req.key_id.as_deref(), detail, &result);
+        result
+    }
+
+    fn encrypt_inner(
+        &self,
+        req: &EncryptRequest,
+        detail: &mut Option<CryptoDetail>,
+    ) -> Result<EncryptResponse> {
+        let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+        let plaintext = req
+            .plaintext
+            .as_deref()
+            .ok_or_else(|| Error::missing("Plaintext"))?;
+        check_blob("Plaintext", plaintext, 4096)?;
+        check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
+        let u = self.usable(key_id, None, detail)?;
+        if req.dry_run == Some(true) {
+            return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
+        }
+        let blob = self.on_hsm(&u, || {
+            crypto::seal(
+                u.material.aead(),
+                &u.key_id,
+                &u.detail.backing_key_id,
+                &req.encryption_context,
+                plaintext,
+            )
+        })??;
+        Ok(EncryptResponse {
+            ciphertext_blob: blob,
+            key_id: u.detail.key_arn.to_string(),
+            encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+        })
+    }
+
+    /// Decrypt a blob; `KeyId` is optional because the blob names its key.
+    pub fn decrypt(&self, req: &DecryptRequest) -> Result<DecryptResponse> {
+        self.catch_up();
+        let mut detail = None;
+        let result = self.decrypt_inner(req, &mut detail);
+        self.audit_crypto("Decrypt", req.key_id.as_deref(), detail, &result);
+        result
+    }
+
+    fn decrypt_inner(
+        &self,
+        req: &DecryptRequest,
+        detail: &mut Option<CryptoDetail>,
+    ) -> Result<DecryptResponse> {
+        let blob = req
+            .ciphertext_blob
+            .as_deref()
+            .ok_or_else(|| Error::missing("CiphertextBlob"))?;
+        check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
+        let (plaintext, u) = self.open_blob(
+            blob,
+            req.key_id.as_deref(),
+            &req.encryption_context,
+            req.dry_run == Some(true),
+            detail,
+        )?;
+        Ok(DecryptResponse {
+            key_id: u.detail.key_arn.to_string(),
+            plaintext,
+            encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+        })
+    }
+
+    /// Decrypts under the source key and encrypts under the destination key.
+    pub fn re_encrypt(&self, req: &ReEncryptRequest) -> Result<ReEncryptResponse> {
+        self.catch_up();
+        let mut detail = None;
+        let result = self.re_encrypt_inner(req, &mut detail);
+        self.audit_crypto(
+            "ReEncrypt",
+            req.destination_key_id.as_deref(),
+            detail,
+            &result,
+        );
+        result
+    }
+
+    fn re_encrypt_inner(
+        &self,
+        req: &ReEncryptRequest,
+        detail: &mut Option<CryptoDetail>,
+    ) -> Result<ReEncryptResponse> {
+        let dest = required("DestinationKeyId", &req.destination_key_id, 1, 2048)?;
+        let blob = req
+            .ciphertext_blob
+            .as_deref()
+            .ok_or_else(|| Error::missing("CiphertextBlob"))?;
+        check_algorithm(
+            "SourceEncryptionAlgorithm",
+            req.source_encryption_algorithm.as_deref(),
+        )?;
+        check_algorithm(
+            "DestinationEncryptionAlgorithm",
+            req.destination_encryption_algorithm.as_deref(),
+        )?;
+        let mut source_detail = None;
+        let dry_run = req.dry_run == Some(true);
+        let (plaintext, source) = self.open_blob(
+            blob,
+            req.source_key_id.as_deref(),
+            &req.source_encryption_context,
+            dry_run,
+            &mut source_detail,
+        )?;
+        let u = self.usable(dest, None, detail)?;
+        let blob = self.on_hsm(&u, || {
+            crypto::seal(
+                u.material.aead(),
+                &u.key_id,
+                &u.detail.backing_key_id,
+                &req.destination_encryption_context,
+                &plaintext,
+            )
+        })??;
+        Ok(ReEncryptResponse {
+            ciphertext_blob: blob,
+            source_key_id: source.detail.key_arn.to_string(),
+            key_id: u.detail.key_arn.to_string(),
+            source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+        })
+    }
+
+    /// GenerateDataKey: a random data key, in plaintext and encrypted.
+    pub fn generate_data_key(
+        &self,
+        req: &GenerateDataKeyRequest,
+    ) -> Result<GenerateDataKeyResponse> {
+        self.generate_data_key_as("GenerateDataKey", req, true)
+    }
+
+    /// GenerateDataKeyWithoutPlaintext: only the encrypted data key.
+    pub fn generate_data_key_without_plaintext(
+        &self,
+        req: &GenerateDataKeyRequest,
+    ) -> Result<GenerateDataKeyResponse> {
+        self.generate_data_key_as("GenerateDataKeyWithoutPlaintext", req, false)
+    }
+
+    fn generate_data_key_as(
+        &self,
+        name: &'static str,
+        req: &GenerateDataKeyRequest,
+        with_plaintext: bool,
+    ) -> Result<GenerateDataKeyResponse> {
+        self.catch_up();
+        let mut detail = None;
+        let result = (|| {
+            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            let len = match (req.number_of_bytes, req.key_spec.as_deref()) {
+                (Some(n), None) => {
+                    check_range("NumberOfBytes", n, 1, 1024)?;
+                    usize::try_from(n).unwrap_or(32)
+                }
+                (None, Some(spec)) => {
+                    check_enum("KeySpec", spec, &["AES_256", "AES_128"])?;
+                    if spec == "AES_128" {
+                        16
+                    } else {
+                        32
+                    }
+                }
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(Error::new(
+                        ErrorKind::Validation,
+                        "Please specify either number of bytes or key spec, but not both.",
+                    ))
+                }
+            };
+            let u = self.usable(key_id, None, &mut detail)?;
+            if req.dry_run == Some(true) {
+                return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
+            }
+            let mut data_key = vec![0u8; len];
+            SystemRandom::new()
+                .fill(&mut data_key)
+                .map_err(|_| Error::new(ErrorKind::KmsInternal, "The random source failed."))?;
+            let blob = self.on_hsm(&u, || {
+                crypto::seal(
+                    u.material.aead(),
+                    &u.key_id,
+                    &u.detail.backing_key_id,
+                    &req.encryption_context,
+                    &data_key,
+                )
+            })??;
+            Ok(GenerateDataKeyResponse {
+                ciphertext_blob: blob,
+                plaintext: with_plaintext.then_some(data_key),
+                key_id: u.detail.key_arn.to_string(),
+            })
+        })();
+        self.audit_crypto(name, req.key_id.as_deref(), detail, &result);
+        result
+    }
+
+    /// GenerateRandom; with `CustomKeyStoreId` the bytes come from the
+    /// store's cluster, which must be connected.
+    pub fn generate_random(&self, req: &GenerateRandomRequest) -> Result<GenerateRandomResponse> {
+        self.catch_up();
+        let result = (|| {
+            let n = req
+                .number_of_bytes
+                .ok_or_else(|| Error::missing("NumberOfBytes"))?;
+            check_range("NumberOfBytes", n, 1, 1024)?;
+            let mut bytes = vec![0u8; usize::try_from(n).unwrap_or(1)];
+            let fill = |b: &mut [u8]| {
+                SystemRandom::new()
+                    .fill(b)
+                    .map_err(|_| Error::new(ErrorKind::KmsInternal, "The random source failed."))
+            };
+            match &req.custom_key_store_id {
+                None => fill(&mut bytes)?,
+                Some(id) => {
+                    check_len("CustomKeyStoreId", id, 1, 64)?;
+                    let pools = {
+                        let st = self.state.read();
+                        let store = find_store(&st, id)?;
+                        store.state.require_connected(id, "GenerateRandom")?;
+                        let cluster = st
+                            .clusters
+                            .get(&store.cluster_id)
+                            .filter(|c| c.exists() && c.security_group_ok && c.link.cross())
+                            .ok_or_else(|| {
+                                Error::new(ErrorKind::KmsInternal, super::CANNOT_COMMUNICATE)
+                            })?;
+                        cluster
+                            .active_hsms()
+                            .map(|h| h.pool.clone())
+                            .collect::<Vec<_>>()
+                    };
+                    let _session = self.session(&pools)?;
+                    self.hsm_latency();
+                    fill(&mut bytes)?;
+                }
+            }
+            Ok(GenerateRandomResponse { plaintext: bytes })
+        })();
+        let mut params = json!({"numberOfBytes": req.number_of_bytes});
+        if let Some(id) = &req.custom_key_store_id {
+            params["customKeyStoreId"] = json!(id);
+        }
+        self.audit(
+            "GenerateRandom",
+            params,
+            result
+                .as_ref()
+                .map(|_| (serde_json::Value::Null, serde_json::Value::Null, vec![])),
+        );
+        result
+    }
+
+    /// Parses a blob, checks the optional key id against it, and opens it.
+    fn open_blob(
+        &self,
+        blob: &[u8],
+        key_id: Option<&str>,
+        context: &EncryptionContext,
+        dry_run: bool,
+        detail: &mut Option<CryptoDetail>,
+    ) -> Result<(Vec<u8>, Usable)> {
+        check_blob("CiphertextBlob", blob, 6144)?;
+        let header = crypto::parse(blob)?;
+        let u = self.usable(&header.key_id, key_id, detail)?;
+        if dry_run {
+            return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
+        }
+        // The blob's own backing key decides which material opens it: after
+        // R7's recovery the store points at a new cluster that holds the
+        // same material under the same id.
+        let material = if *u.detail.backing_key_id == *header.backing_key_id {
+            u.material.clone()
+        } else {
+            return Err(Error::new(
+                ErrorKind::InvalidCiphertext,
+                "The ciphertext refers to key material that does not belong to its KMS key.",
+            ));
+        };
+        let plaintext =
+            self.on_hsm(&u, || crypto::open(material.aead(), &header, blob, context))??;
+        Ok((plaintext, u))
+    }
+
+    /// Resolves `key_id` for a cryptographic operation and checks every
+    /// precondition of R2 and R4. `named` is a `KeyId` the caller gave
+    /// alongside a blob (Decrypt), which must identify the same key.
+    fn usable(
+        &self,
+        key_id: &str,
+        named: Option<&str>,
+        detail: &mut Option<CryptoDetail>,
+    ) -> Result<Usable> {
+        let st = self.state.read();
+        // A blob whose key was deleted after its waiting period gets
+        // NotFoundException here (kms-semantics leaves it open; fidelity.md).
+        let key = self.resolve_key(&st, key_id)?;
+        if let Some(n) = named {
+            check_len("KeyId", n, 1, 2048)?;
+            let other = self.resolve_key(&st, n)?;
+            if other.id != key.id {
+                return Err(Error::new(
+                    ErrorKind::IncorrectKey,
+                    "The key ID in the request does not identify a KMS key that can perform this operation.",
+                ));
+            }
+        }
+        let store = find_store(&st, &key.store_id)?;
+        *detail = Some(CryptoDetail {
+            key_id: named.unwrap_or(key_id).to_owned(),
+            key_arn: Arc::from(key.arn.as_str()),
+            custom_key_store_id: Arc::from(key.store_id.as_str()),
+            backing_key_id: Arc::from(key.backing_key_id.as_str()),
+            key_handle: key.key_handle,
+        });
+        self.check_key_usable(&st, key, store.state == ConnectionState::Connected)?;
+        self.check_quota(&key.store_id)?;
+        let cannot_communicate =
+            || Error::new(ErrorKind::KmsInvalidState, super::CANNOT_COMMUNICATE);
+        let cluster = st
+            .clusters
+            .get(&store.cluster_id)
+            .filter(|c| c.exists())
+            .ok_or_else(cannot_communicate)?;
+        if !cluster.security_group_ok || !cluster.link.cross() {
+            return Err(cannot_communicate());
+        }
+        if cluster
+            .users
+            .get(KMSUSER)
+            .is_some_and(|u| u.lockout.is_locked())
+        {
+            return Err(Error::new(
+                ErrorKind::KmsInvalidState,
+                super::KMSUSER_LOCKED_OUT,
+            ));
+        }
+        let pools: Vec<Arc<SessionPool>> = cluster.active_hsms().map(|h| h.pool.clone()).collect();
+        if pools.is_empty() {
+            // R2: "crypto needs at least one active HSM". Which message AWS
+            // sends is not documented; KMS cannot reach any HSM.
+            return Err(cannot_communicate());
+        }
+        // R7: the material was deleted from the cluster.
+        let material = cluster
+            .keys
+            .by_id(&key.backing_key_id)
+            .map(|k| k.material.clone())
+            .ok_or_else(|| unavailable(&key.arn))?;
+        Ok(Usable {
+            detail: detail
+                .clone()
+                .ok_or_else(|| Error::new(ErrorKind::KmsInternal, "no detail"))?,
+            key_id: key.id.clone(),
+            material,
+            pools,
+        })
+    }
+
+    /// R1/R2: the key's own state.
+    fn check_key_usable(&self, _st: &State, key: &Key, connected: bool) -> Result<()> {
+        match key.status {
+            // kms-semantics §10 item 2: DisabledException or
+            // KMSInvalidStateException; KMSInvalidStateException chosen.
+            KeyStatus::PendingDeletion { .. } => Err(Error::new(
+                ErrorKind::KmsInvalidState,
+                format!("{} is pending deletion.", key.arn),
+            )),
+            KeyStatus::Enabled | KeyStatus::Disabled if !connected => Err(unavailable(&key.arn)),
+            KeyStatus::Disabled => Err(Error::new(
+                ErrorKind::Disabled,
+                format!("{} is disabled.", key.arn),
+            )),
+            KeyStatus::Enabled => Ok(()),
+        }
+    }
+
+    /// The optional CloudHSM key store request quota, per one-second window
+    /// of the engine's clock.
+    fn check_quota(&self, store_id: &str) -> Result<()> {
+        let Some(quota) = self.config.key_store_request_quota else {
+            return Ok(());
+        };
+        let second = self.clock.now().as_millis().div_euclid(1000);
+        let mut windows = self.quota_windows.lock();
+        let entry = windows.entry(store_id.to_owned()).or_insert((second, 0));
+        if entry.0 != second {
+            *entry = (second, 0);
+        }
+        if entry.1 >= quota {
+            return Err(Error::new(
+                ErrorKind::Throttling,
+                "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.",
+            ));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+
+    /// A PKCS #11 session from one of `pools`, trying each HSM once before
+    /// waiting on one of them.
+    fn session(&self, pools: &[Arc<SessionPool>]) -> Result<Session> {
+        let n = pools.len();
+        if n == 0 {
+            return Err(Error::new(
+                ErrorKind::KmsInvalidState,
+                super::CANNOT_COMMUNICATE,
+            ));
+        }
+        let start = self
+            .round_robin
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(s) = pools[(start + i) % n].try_acquire() {
+                return Ok(s);
+            }
+        }
+        let wait = Duration::from_micros(self.config.pkcs11.session_wait_micros);
+        if !wait.is_zero() {
+            if let Some(s) = pools[start % n].acquire(wait) {
+                return Ok(s);
+            }
+        }
+        Err(Error::new(
+            ErrorKind::KmsInternal,
+            super::NO_PKCS11_SESSIONS,
+        ))
+    }
+
+    fn hsm_latency(&self) {
+        let latency = self.config.pkcs11.hsm_latency_micros;
+        if latency > 0 {
+            std::thread::sleep(Duration::from_micros(latency));
+        }
+    }
+
+    /// Runs `f` while holding a session of one of the key's HSMs.
+    fn on_hsm<T>(&self, u: &Usable, f: impl FnOnce() -> T) -> Result<T> {
+        let _session = self.session(&u.pools)?;
+        self.hsm_latency();
+        Ok(f())
+    }
+
+    fn audit_crypto<T>(
+        &self,
+        name: &'static str,
+        key_id: Option<&str>,
+        detail: Option<CryptoDetail>,
+        result: &Result<T>,
+    ) {
+        let error = result
+            .as_ref()
+            .err()
+            .map(|e| (e.aws_name(), e.message().to_owned()));
+        let detail = match detail {
+            Some(d) => EventDetail::Crypto(d),
+            None => EventDetail::Bare {
+                request_parameters: json!({"keyId": key_id}),
+            },
+        };
+        self.trail
+            .record(self.clock.now(), name, EventType::ApiCall, detail, error);
+    }
+}
+
+fn unavailable(arn: &str) -> Error {
+    Error::new(ErrorKind::KmsInvalidState, format!("{arn} is unavailable."))
+}
+
+fn check_blob(field: &str, b: &[u8], max: usize) -> Result<()> {
+    if b.is_empty() {
+        return Err(Error::validation(
+            field,
+            "java.nio.HeapByteBuffer[pos=0 lim=0 cap=0]",
+            "Member must have length greater than or equal to 1",
+        ));
+    }
+    if b.len() > max {
+        return Err(Error::validation(
+            field,
+            format!("java.nio.HeapByteBuffer[pos=0 lim={0} cap={0}]", b.len()),
+            &format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_algorithm(field: &str, a: Option<&str>) -> Result<()> {
+    let Some(a) = a else { return Ok(()) };
+    check_enum(field, a, ENCRYPTION_ALGORITHMS)?;
+    if a != "SYMMETRIC_DEFAULT" {
+        return Err(Error::new(
+            ErrorKind::InvalidKeyUsage,
+            format!("The encryption algorithm {a} is not supported by this KMS key; symmetric encryption KMS keys support SYMMETRIC_DEFAULT only."),
+        ));
+    }
+    Ok(())
+}

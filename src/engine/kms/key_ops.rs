@@ -1,0 +1,669 @@
+//! KMS key operations for keys in CloudHSM key stores: CreateKey,
+//! DescribeKey, ListKeys, the alias operations, EnableKey, DisableKey,
+//! ScheduleKeyDeletion, CancelKeyDeletion, and the deletion KMS performs at
+//! the end of the waiting period (R6).
+
+use serde_json::{json, Value};
+
+use super::api::{
+    AliasListEntry, AliasRequest, CreateKeyRequest, Empty, KeyIdRequest, KeyIdResponse,
+    KeyListEntry, KeyMetadata, KeyMetadataResponse, ListAliasesResponse, ListKeysResponse,
+    ListRequest, ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse,
+};
+use super::key::{Key, KeyStatus};
+use super::store_ops::{check_cluster_for_store, find_store, KMSUSER};
+use super::{check_enum, check_len, check_range, page, required};
+use crate::engine::clock::Timestamp;
+use crate::engine::cloudhsm::cluster::Transition;
+use crate::engine::cloudhsm::keys::KeyMaterial;
+use crate::engine::cloudhsm::users::SessionId;
+use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::state::{Alias, State};
+use crate::engine::trail::{backing_key_json, EventDetail, EventType};
+use crate::engine::Engine;
+
+const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
+const KEY_USAGES: &[&str] = &[
+    "SIGN_VERIFY",
+    "ENCRYPT_DECRYPT",
+    "GENERATE_VERIFY_MAC",
+    "KEY_AGREEMENT",
+    "ENCAPSULATE_DECAPSULATE",
+];
+const KEY_SPECS: &[&str] = &[
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "SYMMETRIC_DEFAULT",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+    "ECC_NIST_EDWARDS25519",
+    "ML_KEM_512",
+    "ML_KEM_768",
+    "ML_KEM_1024",
+];
+
+impl Engine {
+    /// CreateKey with `Origin: AWS_CLOUDHSM`: KMS logs in as `kmsuser` and
+    /// makes an AES-256 key in the cluster, labelled with the key ARN.
+    pub fn create_key(&self, req: &CreateKeyRequest) -> Result<KeyMetadataResponse> {
+        self.catch_up();
+        let result = self.create_key_inner(req);
+        let mut params = json!({
+            "origin": req.origin,
+            "customKeyStoreId": req.custom_key_store_id,
+            "keyUsage": req.key_usage.as_deref().unwrap_or("ENCRYPT_DECRYPT"),
+            "keySpec": req.key_spec.as_deref().unwrap_or("SYMMETRIC_DEFAULT"),
+        });
+        if let Some(d) = &req.description {
+            params["description"] = json!(d);
+        }
+        let outcome = match &result {
+            Ok((r, key)) => Ok((
+                json!({"keyMetadata": camel_case(serde_json::to_value(&r.key_metadata).unwrap_or(Value::Null))}),
+                json!({"backingKey": backing_key_json(key.key_handle, &key.backing_key_id)}),
+                vec![key.arn.clone()],
+            )),
+            Err(e) => Err(e),
+        };
+        self.audit("CreateKey", params, outcome);
+        result.map(|(r, _)| r)
+    }
+
+    fn create_key_inner(&self, req: &CreateKeyRequest) -> Result<(KeyMetadataResponse, Key)> {
+        if let Some(d) = &req.description {
+            check_len("Description", d, 0, 8192)?;
+        }
+        if let Some(p) = &req.policy {
+            check_len("Policy", p, 1, 131_072)?;
+        }
+        let origin = req.origin.as_deref().unwrap_or("AWS_KMS");
+        check_enum("Origin", origin, ORIGINS)?;
+        if let Some(u) = &req.key_usage {
+            check_enum("KeyUsage", u, KEY_USAGES)?;
+        }
+        for (field, spec) in [
+            ("KeySpec", &req.key_spec),
+            ("CustomerMasterKeySpec", &req.customer_master_key_spec),
+        ] {
+            if let Some(s) = spec {
+                check_enum(field, s, KEY_SPECS)?;
+            }
+        }
+        if let Some(id) = &req.custom_key_store_id {
+            check_len("CustomKeyStoreId", id, 1, 64)?;
+        }
+        if origin != "AWS_CLOUDHSM" {
+            return Err(Error::new(
+                ErrorKind::UnsupportedOperation,
+                format!("hsmdrill emulates KMS keys in AWS CloudHSM key stores only; Origin {origin} is not supported. Use Origin AWS_CLOUDHSM with a CustomKeyStoreId."),
+            ));
+        }
+        // Which error AWS gives here is unconfirmed (kms-semantics §10 item 6).
+        let Some(store_id) = req.custom_key_store_id.as_deref() else {
+            return Err(Error::new(
+                ErrorKind::Validation,
+                "CustomKeyStoreId is required when Origin is AWS_CLOUDHSM.",
+            ));
+        };
+        let spec = req
+            .key_spec
+            .as_deref()
+            .or(req.customer_master_key_spec.as_deref())
+            .unwrap_or("SYMMETRIC_DEFAULT");
+        if spec != "SYMMETRIC_DEFAULT"
+            || req
+                .key_usage
+                .as_deref()
+                .is_some_and(|u| u != "ENCRYPT_DECRYPT")
+        {
+            return Err(Error::new(
+                ErrorKind::UnsupportedOperation,
+                "KMS keys in an AWS CloudHSM key store must be symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).",
+            ));
+        }
+        if req.multi_region == Some(true) {
+            return Err(Error::new(
+                ErrorKind::UnsupportedOperation,
+                "You cannot create a multi-Region key in a custom key store.",
+            ));
+        }
+        let mut st = self.state.write();
+        let store = find_store(&st, store_id)?;
+        store.state.require_connected(store_id, "CreateKey")?;
+        let cluster = st.clusters.get(&store.cluster_id).filter(|c| c.exists());
+        let Some(cluster) = cluster else {
+            return Err(Error::new(
+                ErrorKind::KmsInternal,
+                super::CANNOT_COMMUNICATE,
+            ));
+        };
+        check_cluster_for_store(&st, cluster, true)?;
+        if !cluster.link.cross() || !cluster.security_group_ok {
+            return Err(Error::new(
+                ErrorKind::KmsInternal,
+                super::CANNOT_COMMUNICATE,
+            ));
+        }
+        let key_id = st.ids.uuid();
+        let key = self.install_key(
+            &mut st,
+            store_id,
+            key_id,
+            req.description.clone().unwrap_or_default(),
+            KeyStatus::Enabled,
+        )?;
+        let meta = self.key_metadata(&st, &key);
+        Ok((KeyMetadataResponse { key_metadata: meta }, key))
+    }
+
+    /// Makes the key material in the store's cluster (owned by `kmsuser`,
+    /// labelled with the key ARN) and the KMS key that uses it. World files
+    /// use this too.
+    pub(crate) fn install_key(
+        &self,
+        st: &mut State,
+        store_id: &str,
+        key_id: String,
+        description: String,
+        status: KeyStatus,
+    ) -> Result<Key> {
+        let cluster_id = find_store(st, store_id)?.cluster_id.clone();
+        let material = KeyMaterial::generate()?;
+        let backing_key_id = st.ids.backing_key_id();
+        let arn = self.key_arn(&key_id);
+        let cluster = st
+            .clusters
+            .get_mut(&cluster_id)
+            .ok_or_else(|| Error::new(ErrorKind::KmsInternal, super::CANNOT_COMMUNICATE))?;
+        let key_handle =
+            cluster
+                .keys
+                .create(backing_key_id.clone(), arn.clone(), KMSUSER, material);
+        let key = Key {
+            id: key_id.clone(),
+            arn,
+            description,
+            creation_date: self.clock.now(),
+            status,
+            store_id: store_id.to_owned(),
+            backing_key_id,
+            key_handle,
+        };
+        st.keys.insert(key_id, key.clone());
+        Ok(key)
+    }
+
+    /// `KeyMetadata` as DescribeKey shows it, with the derived `KeyState`.
+    pub(crate) fn key_metadata(&self, st: &State, key: &Key) -> KeyMetadata {
+        let store = st.stores.get(&key.store_id);
+        let connected =
+            store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
+        let state = key.status.visible(connected);
+        let (deletion_date, window) = match key.status {
+            KeyStatus::PendingDeletion {
+                deletion_date,
+                window_days,
+            } => (Some(deletion_date.as_epoch_seconds()), Some(window_days)),
+            KeyStatus::Enabled | KeyStatus::Disabled => (None, None),
+        };
+        KeyMetadata {
+            aws_account_id: self.config.account.clone(),
+            key_id: key.id.clone(),
+            arn: key.arn.clone(),
+            creation_date: key.creation_date.as_epoch_seconds(),
+            enabled: state == super::key::KeyState::Enabled,
+            description: key.description.clone(),
+            key_usage: "ENCRYPT_DECRYPT".into(),
+            key_state: state.as_str().into(),
+            deletion_date,
+            origin: "AWS_CLOUDHSM".into(),
+            custom_key_store_id: key.store_id.clone(),
+            cloud_hsm_cluster_id: store.map(|s| s.cluster_id.clone()).unwrap_or_default(),
+            key_manager: "CUSTOMER".into(),
+            customer_master_key_spec: "SYMMETRIC_DEFAULT".into(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            encryption_algorithms: vec!["SYMMETRIC_DEFAULT".into()],
+            multi_region: false,
+            pending_deletion_window_in_days: window,
+        }
+    }
+
+    /// DescribeKey: works in every key state (R1).
+    pub fn describe_key(&self, req: &KeyIdRequest) -> Result<KeyMetadataResponse> {
+        self.catch_up();
+        let result = (|| {
+            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            let st = self.state.read();
+            let key = self.resolve_key(&st, key_id)?;
+            Ok(KeyMetadataResponse {
+                key_metadata: self.key_metadata(&st, key),
+            })
+        })();
+        self.audit(
+            "DescribeKey",
+            json!({"keyId": req.key_id}),
+            result
+                .as_ref()
+                .map(|r| (Value::Null, Value::Null, vec![r.key_metadata.arn.clone()])),
+        );
+        result
+    }
+
+    /// ListKeys, in key id order.
+    pub fn list_keys(&self, req: &ListRequest) -> Result<ListKeysResponse> {
+        self.catch_up();
+        let result = (|| {
+            let st = self.state.read();
+            let entries: Vec<(String, KeyListEntry)> = st
+                .keys
+                .values()
+                .map(|k| {
+                    (
+                        k.id.clone(),
+                        KeyListEntry {
+                            key_id: k.id.clone(),
+                            key_arn: k.arn.clone(),
+                        },
+                    )
+                })
+                .collect();
+            let (keys, next) = page(&entries, req.limit, req.marker.as_deref(), 100)?;
+            Ok(ListKeysResponse {
+                keys,
+                truncated: next.is_some(),
+                next_marker: next,
+            })
+        })();
+        self.audit(
+            "ListKeys",
+            json!({}),
+            result.as_ref().map(|_| (Value::Null, Value::Null, vec![])),
+        );
+        result
+    }
+
+    /// CreateAlias.
+    pub fn create_alias(&self, req: &AliasRequest) -> Result<Empty> {
+        self.catch_up();
+        let result = (|| {
+            let name = required("AliasName", &req.alias_name, 1, 256)?;
+            let target = required("TargetKeyId", &req.target_key_id, 1, 2048)?;
+            check_alias_name(name)?;
+            let mut st = self.state.write();
+            let key = self.resolve_key(&st, target)?;
+            if target.contains("alias/") {
+                return Err(Error::new(
+                    ErrorKind::Validation,
+                    "TargetKeyId must be a key ID or key ARN, not an alias.",
+                ));
+            }
+            let key_id = key.id.clone();
+            let arn = key.arn.clone();
+            if st.aliases.contains_key(name) {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!(
+                        "An alias with the name {} already exists",
+                        self.alias_arn(name)
+                    ),
+                ));
+            }
+            let now = self.clock.now();
+            st.aliases.insert(
+                name.to_owned(),
+                Alias {
+                    name: name.to_owned(),
+                    target_key_id: key_id,
+                    creation_date: now,
+                    last_updated_date: now,
+                },
+            );
+            Ok((Empty {}, arn))
+        })();
+        self.audit(
+            "CreateAlias",
+            json!({"aliasName": req.alias_name, "targetKeyId": req.target_key_id}),
+            result
+                .as_ref()
+                .map(|(_, arn)| (Value::Null, Value::Null, vec![arn.clone()])),
+        );
+        result.map(|(e, _)| e)
+    }
+
+    /// DeleteAlias.
+    pub fn delete_alias(&self, req: &AliasRequest) -> Result<Empty> {
+        self.catch_up();
+        let result = (|| {
+            let name = required("AliasName", &req.alias_name, 1, 256)?;
+            check_alias_name(name)?;
+            let mut st = self.state.write();
+            st.aliases.remove(name).map(|_| Empty {}).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    format!("Alias {} is not found.", self.alias_arn(name)),
+                )
+            })
+        })();
+        self.audit(
+            "DeleteAlias",
+            json!({"aliasName": req.alias_name}),
+            result.as_ref().map(|_| (Value::Null, Value::Null, vec![])),
+        );
+        result
+    }
+
+    /// ListAliases, by name; `KeyId` limits them to one key.
+    pub fn list_aliases(&self, req: &ListRequest) -> Result<ListAliasesResponse> {
+        self.catch_up();
+        let result = (|| {
+            let st = self.state.read();
+            let only = match &req.key_id {
+                Some(k) => Some(self.resolve_key(&st, k)?.id.clone()),
+                None => None,
+            };
+            let entries: Vec<(String, AliasListEntry)> = st
+                .aliases
+                .values()
+                .filter(|a| only.as_ref().is_none_or(|k| a.target_key_id == *k))
+                .map(|a| {
+                    (
+                        a.name.clone(),
+                        AliasListEntry {
+                            alias_name: a.name.clone(),
+                            alias_arn: self.alias_arn(&a.name),
+                            target_key_id: a.target_key_id.clone(),
+                            creation_date: a.creation_date.as_epoch_seconds(),
+                            last_updated_date: a.last_updated_date.as_epoch_seconds(),
+                        },
+                    )
+                })
+                .collect();
+            let (aliases, next) = page(&entries, req.limit, req.marker.as_deref(), 50)?;
+            Ok(ListAliasesResponse {
+                aliases,
+                truncated: next.is_some(),
+                next_marker: next,
+            })
+        })();
+        self.audit(
+            "ListAliases",
+            json!({}),
+            result.as_ref().map(|_| (Value::Null, Value::Null, vec![])),
+        );
+        result
+    }
+
+    /// EnableKey. R1: on an `Unavailable` key this succeeds and takes effect
+    /// when the store reconnects.
+    pub fn enable_key(&self, req: &KeyIdRequest) -> Result<Empty> {
+        self.change_status("EnableKey", req, |s, arn| s.on_enable(arn))
+    }
+
+    /// DisableKey (deferred the same way as EnableKey).
+    pub fn disable_key(&self, req: &KeyIdRequest) -> Result<Empty> {
+        self.change_status("DisableKey", req, |s, arn| s.on_disable(arn))
+    }
+
+    fn change_status(
+        &self,
+        name: &'static str,
+        req: &KeyIdRequest,
+        event: impl FnOnce(KeyStatus, &str) -> Result<Transition<KeyStatus>>,
+    ) -> Result<Empty> {
+        self.catch_up();
+        let result = (|| {
+            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            let mut st = self.state.write();
+            let key = self.resolve_key(&st, key_id)?;
+            let (id, arn) = (key.id.clone(), key.arn.clone());
+            if let Transition::To(s) = event(key.status, &arn)? {
+                if let Some(k) = st.keys.get_mut(&id) {
+                    k.status = s;
+                }
+            }
+            Ok(arn)
+        })();
+        self.audit(
+            name,
+            json!({"keyId": req.key_id}),
+            result
+                .as_ref()
+                .map(|arn| (Value::Null, Value::Null, vec![arn.clone()])),
+        );
+        result.map(|_| Empty {})
+    }
+
+    /// ScheduleKeyDeletion: 7–30 days (default 30). Works on `Unavailable`
+    /// keys, which then read `PendingDeletion` even while disconnected (R1).
+    pub fn schedule_key_deletion(
+        &self,
+        req: &ScheduleKeyDeletionRequest,
+    ) -> Result<ScheduleKeyDeletionResponse> {
+        self.catch_up();
+        let result = self.schedule_inner(req);
+        let mut params = json!({"keyId": req.key_id});
+        if let Some(d) = req.pending_window_in_days {
+            params["pendingWindowInDays"] = json!(d);
+        }
+        let outcome = match &result {
+            Ok((r, key)) => {
+                let st = self.state.read();
+                let cluster = st.stores.get(&key.store_id).map(|s| s.cluster_id.clone());
+                Ok((
+                    json!({
+                        "keyId": r.key_id,
+                        "deletionDate": r.deletion_date,
+                        "keyState": r.key_state,
+                        "pendingWindowInDays": r.pending_window_in_days,
+                    }),
+                    json!({
+                        "customKeyStoreId": key.store_id,
+                        "clusterId": cluster,
+                        "backingKeys": backing_keys_json(key, None),
+                    }),
+                    vec![key.arn.clone()],
+                ))
+            }
+            Err(e) => Err(e),
+        };
+        self.audit("ScheduleKeyDeletion", params, outcome);
+        result.map(|(r, _)| r)
+    }
+
+    fn schedule_inner(
+        &self,
+        req: &ScheduleKeyDeletionRequest,
+    ) -> Result<(ScheduleKeyDeletionResponse, Key)> {
+        let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+        let days = req.pending_window_in_days.unwrap_or(30);
+        // The model allows 1–365; KMS enforces 7–30 (kms-semantics §4).
+        check_range("PendingWindowInDays", days, 7, 30)?;
+        let days = u32::try_from(days).unwrap_or(30);
+        let mut st = self.state.write();
+        let key = self.resolve_key(&st, key_id)?;
+        let deletion_date = self
+            .clock
+            .now()
+            .plus(std::time::Duration::from_secs(u64::from(days) * 86_400));
+        let id = key.id.clone();
+        let transition = key
+            .status
+            .on_schedule_deletion(&key.arn, deletion_date, days)?;
+        if let (Transition::To(s), Some(k)) = (transition, st.keys.get_mut(&id)) {
+            k.status = s;
+        }
+        self.reschedule(&st);
+        let key = st
+            .keys
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorKind::KmsInternal, "key vanished"))?;
+        Ok((
+            ScheduleKeyDeletionResponse {
+                key_id: key.arn.clone(),
+                deletion_date: deletion_date.as_epoch_seconds(),
+                key_state: "PendingDeletion".into(),
+                pending_window_in_days: days,
+            },
+            key,
+        ))
+    }
+
+    /// CancelKeyDeletion: back to `Disabled`; works without reconnecting
+    /// (R1). While the store is disconnected the key then reads
+    /// `Unavailable` (kms-semantics §10 item 5: unconfirmed).
+    pub fn cancel_key_deletion(&self, req: &KeyIdRequest) -> Result<KeyIdResponse> {
+        self.catch_up();
+        let result = (|| {
+            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            let mut st = self.state.write();
+            let key = self.resolve_key(&st, key_id)?;
+            let (id, arn) = (key.id.clone(), key.arn.clone());
+            if let Transition::To(s) = key.status.on_cancel_deletion(&arn)? {
+                if let Some(k) = st.keys.get_mut(&id) {
+                    k.status = s;
+                }
+            }
+            self.reschedule(&st);
+            Ok(KeyIdResponse { key_id: arn })
+        })();
+        self.audit(
+            "CancelKeyDeletion",
+            json!({"keyId": req.key_id}),
+            result.as_ref().map(|r| {
+                (
+                    json!({"keyId": r.key_id}),
+                    Value::Null,
+                    vec![r.key_id.clone()],
+                )
+            }),
+        );
+        result
+    }
+
+    /// R6: at the end of the waiting period KMS deletes the key's metadata and
+    /// makes a best-effort attempt to delete its material from the cluster,
+    /// which fails when it cannot reach the cluster as `kmsuser`. The
+    /// `DeleteKey` service event reports the attempt.
+    pub(crate) fn delete_key_at_end_of_window(&self, st: &mut State, key_id: &str, at: Timestamp) {
+        let Some(key) = st.keys.remove(key_id) else {
+            return;
+        };
+        st.aliases.retain(|_, a| a.target_key_id != key.id);
+        let store = st.stores.get(&key.store_id);
+        let connected =
+            store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
+        let cluster_id = store.map(|s| s.cluster_id.clone());
+        let session = SessionId::Kms(key.store_id.clone());
+        let deleted = connected
+            && cluster_id
+                .as_ref()
+                .and_then(|c| st.clusters.get_mut(c))
+                .filter(|c| c.exists())
+                .is_some_and(|c| {
+                    let reachable = c.security_group_ok
+                        && c.link.cross()
+                        && c.active_hsms().next().is_some()
+                        && c.users.logged_in(&session).is_some()
+                        && c.users.get(KMSUSER).is_some_and(|u| !u.lockout.is_locked());
+                    let reference = c.keys.by_id(&key.backing_key_id).map(|k| k.reference);
+                    match (reachable, reference) {
+                        (true, Some(r)) => c.keys.remove(r).is_some(),
+                        (true, None) | (false, Some(_)) | (false, None) => false,
+                    }
+                });
+        let status = if deleted { "SUCCESS" } else { "FAILURE" };
+        self.trail.record(
+            at,
+            "DeleteKey",
+            EventType::ServiceEvent,
+            EventDetail::Json {
+                request_parameters: Value::Null,
+                response_elements: Value::Null,
+                additional_event_data: json!({
+                    "customKeyStoreId": key.store_id,
+                    "clusterId": cluster_id,
+                    "backingKeys": backing_keys_json(&key, None),
+                    "backingKeysDeletionStatus": backing_keys_json(&key, Some(status)),
+                }),
+                resources: vec![key.arn.clone()],
+            },
+            None,
+        );
+    }
+}
+
+/// `[{"keyHandle":"…","backingKeyId":"…"(,"deletionStatus":"…")}]` as the
+/// JSON string CloudTrail shows.
+fn backing_keys_json(key: &Key, status: Option<&str>) -> String {
+    let mut entry = json!({
+        "keyHandle": key.key_handle.to_string(),
+        "backingKeyId": key.backing_key_id,
+    });
+    if let Some(s) = status {
+        entry["deletionStatus"] = json!(s);
+    }
+    Value::Array(vec![entry]).to_string()
+}
+
+/// Alias names: `alias/` + 1–250 of `[a-zA-Z0-9/_-]`, not `alias/aws/…`.
+fn check_alias_name(name: &str) -> Result<()> {
+    let Some(rest) = name.strip_prefix("alias/") else {
+        return Err(Error::new(
+            ErrorKind::InvalidAliasName,
+            format!("Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html (got {name})"),
+        ));
+    };
+    if rest.starts_with("aws/") {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("Cannot create or delete AWS managed alias {name}"),
+        ));
+    }
+    if rest.is_empty()
+        || !rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-'))
+    {
+        return Err(Error::validation(
+            "AliasName",
+            name,
+            "Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$",
+        ));
+    }
+    Ok(())
+}
+
+/// CloudTrail writes response elements in camel case.
+fn camel_case(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let k = if k == "AWSAccountId" {
+                        "aWSAccountId".to_owned()
+                    } else {
+                        let mut c = k.chars();
+                        c.next()
+                            .map(|f| f.to_lowercase().chain(c).collect())
+                            .unwrap_or_default()
+                    };
+                    (k, camel_case(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(camel_case).collect()),
+        other => other,
+    }
+}

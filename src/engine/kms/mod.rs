@@ -1,0 +1,218 @@
+//! AWS KMS, as far as CloudHSM key stores go.
+//!
+//! - `keystore.rs`: the custom key store and its connection state machine;
+//!   `store_ops.rs`: Create/Connect/Disconnect/Update/Delete/Describe.
+//! - `key.rs`: KMS keys and their derived `KeyState`; `key_ops.rs`:
+//!   CreateKey, DescribeKey, ListKeys, aliases, Enable/Disable, deletion.
+//! - `crypto.rs`: the ciphertext blob and AES-256-GCM; `crypto_ops.rs`: the
+//!   data plane (Encrypt, Decrypt, ReEncrypt, GenerateDataKey*,
+//!   GenerateRandom), which checks the R2/R4 preconditions, takes a PKCS #11
+//!   session and does AES outside the engine's lock.
+//! - `api.rs`: the typed requests and responses in AWS member names.
+//!
+//! Every call is recorded in the trail here, as CloudTrail would (R6).
+
+pub mod api;
+pub mod crypto;
+mod crypto_ops;
+pub mod key;
+mod key_ops;
+pub mod keystore;
+mod store_ops;
+
+use serde_json::Value;
+
+use super::error::{Error, ErrorKind, Result};
+use super::state::State;
+use super::trail::{EventDetail, EventType};
+use super::Engine;
+use key::Key;
+
+/// R4, first message: the network path to the cluster is broken.
+pub const CANNOT_COMMUNICATE: &str = "KMS cannot communicate with your CloudHSM cluster. This might be a transient network issue. If you see this error repeatedly, verify that the Network ACLs and the security group rules for the VPC of your AWS CloudHSM cluster are correct.";
+
+/// R4, second message: `kmsuser` is locked out.
+pub const KMSUSER_LOCKED_OUT: &str = "KMS cannot communicate with your AWS CloudHSM cluster because the kmsuser is locked out. If you see this error repeatedly, disconnect the AWS CloudHSM key store and reset the kmsuser account password. Update the kmsuser password for the custom key store and try the request again.";
+
+/// R2: the cluster has no free PKCS #11 session.
+pub const NO_PKCS11_SESSIONS: &str = "KMS could not complete the request because the AWS CloudHSM cluster associated with the custom key store has no free PKCS #11 sessions. This usually happens during a large burst of traffic. Back off and retry the request.";
+
+impl Engine {
+    /// Records a control-plane call in the trail.
+    fn audit(
+        &self,
+        name: &'static str,
+        request_parameters: Value,
+        outcome: std::result::Result<(Value, Value, Vec<String>), &Error>,
+    ) {
+        let now = self.clock.now();
+        match outcome {
+            Ok((response_elements, additional_event_data, resources)) => self.trail.record(
+                now,
+                name,
+                EventType::ApiCall,
+                EventDetail::Json {
+                    request_parameters,
+                    response_elements,
+                    additional_event_data,
+                    resources,
+                },
+                None,
+            ),
+            Err(e) => self.trail.record(
+                now,
+                name,
+                EventType::ApiCall,
+                EventDetail::Bare { request_parameters },
+                Some((e.aws_name(), e.message().to_owned())),
+            ),
+        }
+    }
+
+    /// Finds a key by key id, key ARN, alias name or alias ARN.
+    fn resolve_key<'s>(&self, st: &'s State, key_id: &str) -> Result<&'s Key> {
+        let not_found = |what: String| Error::new(ErrorKind::NotFound, what);
+        let local = match key_id.strip_prefix("arn:") {
+            None => key_id,
+            Some(_) => {
+                let prefix = format!(
+                    "arn:aws:kms:{}:{}:",
+                    self.config.region, self.config.account
+                );
+                match key_id.strip_prefix(&prefix) {
+                    Some(rest) if rest.starts_with("alias/") => rest,
+                    Some(rest) => match rest.strip_prefix("key/") {
+                        Some(id) => id,
+                        None => return Err(not_found(format!("Invalid arn {key_id}"))),
+                    },
+                    None => return Err(not_found(format!("Invalid arn {key_id}"))),
+                }
+            }
+        };
+        if local.starts_with("alias/") {
+            return st
+                .aliases
+                .get(local)
+                .and_then(|a| st.keys.get(&a.target_key_id))
+                .ok_or_else(|| {
+                    not_found(format!("Alias {} is not found.", self.alias_arn(local)))
+                });
+        }
+        if !is_uuid(local) {
+            return Err(not_found(format!("Invalid keyId '{key_id}'")));
+        }
+        st.keys
+            .get(local)
+            .ok_or_else(|| not_found(format!("Key '{}' does not exist", self.key_arn(local))))
+    }
+}
+
+/// Whether `s` is shaped like a KMS key id.
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Checks a required string member and its length constraint.
+fn required<'a>(field: &str, value: &'a Option<String>, min: usize, max: usize) -> Result<&'a str> {
+    let v = value.as_deref().ok_or_else(|| Error::missing(field))?;
+    check_len(field, v, min, max)?;
+    Ok(v)
+}
+
+/// Checks an optional string member's length constraint.
+fn check_len(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
+    let n = v.chars().count();
+    if n < min {
+        return Err(Error::validation(
+            field,
+            v,
+            &format!("Member must have length greater than or equal to {min}"),
+        ));
+    }
+    if n > max {
+        return Err(Error::validation(
+            field,
+            v,
+            &format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an enum member against its model values.
+fn check_enum(field: &str, v: &str, values: &[&str]) -> Result<()> {
+    if values.contains(&v) {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            field,
+            v,
+            &format!(
+                "Member must satisfy enum value set: [{}]",
+                values.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Checks an integer member's range.
+fn check_range(field: &str, v: i64, min: i64, max: i64) -> Result<()> {
+    if v < min {
+        Err(Error::validation(
+            field,
+            v,
+            &format!("Member must have value greater than or equal to {min}"),
+        ))
+    } else if v > max {
+        Err(Error::validation(
+            field,
+            v,
+            &format!("Member must have value less than or equal to {max}"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `EncryptionAlgorithmSpec` values.
+const ENCRYPTION_ALGORITHMS: &[&str] = &[
+    "SYMMETRIC_DEFAULT",
+    "RSAES_OAEP_SHA_1",
+    "RSAES_OAEP_SHA_256",
+    "SM2PKE",
+];
+
+/// Paging over a sorted list: `(page, next_marker)`. Markers are the id of
+/// the first entry of the next page.
+fn page<T: Clone>(
+    items: &[(String, T)],
+    limit: Option<i64>,
+    marker: Option<&str>,
+    default_limit: i64,
+) -> Result<(Vec<T>, Option<String>)> {
+    let limit = limit.unwrap_or(default_limit);
+    check_range("Limit", limit, 1, 1000)?;
+    if let Some(m) = marker {
+        check_len("Marker", m, 1, 1024)?;
+    }
+    let start = match marker {
+        None => 0,
+        Some(m) => items.iter().position(|(id, _)| id == m).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidMarker,
+                "The request was rejected because the marker that specifies where pagination should next begin is not valid.",
+            )
+        })?,
+    };
+    let limit = usize::try_from(limit).unwrap_or(1000);
+    let end = (start + limit).min(items.len());
+    let next = items.get(end).map(|(id, _)| id.clone());
+    Ok((
+        items[start..end].iter().map(|(_, t)| t.clone()).collect(),
+        next,
+    ))
+}

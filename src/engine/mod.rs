@@ -1,0 +1,217 @@
+//! The embedded AWS: KMS with CloudHSM key stores, and the CloudHSM clusters
+//! behind them.
+//!
+//! [`Engine`] is the world. It is `Send + Sync` and every method takes
+//! `&self`, so one engine serves a scenario runner, 64 test threads or an
+//! HTTP server alike. Inside:
+//!
+//! - [`state::State`] (clusters, HSMs, users, key material, backups, key
+//!   stores, keys, aliases) behind one `RwLock`. Control-plane operations
+//!   take it for writing; the data plane (Encrypt, Decrypt, …) takes it for
+//!   reading only to resolve a key into shared handles, then does PKCS #11
+//!   session work and AES outside it.
+//! - [`clock::Clock`]: virtual in scenarios, real time in `serve`. Work that
+//!   takes time (a connect attempt, an HSM coming up, the end of a deletion
+//!   waiting period, daily backups) is stored as states carrying the instant
+//!   they complete, and done by `catch_up` at the start of the next call once
+//!   the clock has passed it (`schedule.rs`).
+//! - [`trail::Trail`]: every KMS call, as CloudTrail would record it.
+//!
+//! Operations live by service: `kms/` (custom key stores, keys, crypto),
+//! `cloudhsm/` (CloudHSM v2 management, the CloudHSM CLI). `dispatch.rs` is
+//! the one entry point that takes an AWS operation name and JSON input and
+//! returns JSON output or an AWS error; every front end goes through it. The
+//! engine knows nothing of scenarios, DSLs, Gherkin or HTTP.
+
+pub mod clock;
+pub mod cloudhsm;
+pub mod config;
+pub mod dispatch;
+pub mod error;
+pub mod faults;
+pub mod ids;
+pub mod kms;
+pub mod network;
+mod schedule;
+pub mod state;
+pub mod trail;
+pub mod world;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicUsize};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+
+pub use clock::{Clock, Timestamp, EPOCH};
+pub use config::EngineConfig;
+pub use error::{Error, ErrorKind, Result};
+pub use network::NetworkCondition;
+pub use state::State;
+
+/// The embedded world.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    clock: Clock,
+    state: RwLock<State>,
+    trail: trail::Trail,
+    /// The earliest instant at which some pending work falls due, so that
+    /// calls skip the write lock when nothing is due.
+    next_due: AtomicI64,
+    /// Spreads data-plane calls over a cluster's HSMs.
+    round_robin: AtomicUsize,
+    /// Per key store: the current one-second window and calls in it.
+    quota_windows: Mutex<BTreeMap<String, (i64, u32)>>,
+}
+
+impl Engine {
+    /// An empty engine on a virtual clock standing at [`EPOCH`].
+    pub fn new(config: EngineConfig) -> Self {
+        Self::with_clock(config, Clock::virtual_at(EPOCH))
+    }
+
+    /// An empty engine on the given clock.
+    pub fn with_clock(config: EngineConfig, clock: Clock) -> Self {
+        Self {
+            trail: trail::Trail::new(config.seed, config.trail_capacity),
+            state: RwLock::new(State::new(config.seed)),
+            next_due: AtomicI64::new(i64::MAX),
+            round_robin: AtomicUsize::new(0),
+            quota_windows: Mutex::new(BTreeMap::new()),
+            config,
+            clock,
+        }
+    }
+
+    /// How this engine was set up.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Moves the clock forward by `d` and does the work that falls due.
+    pub fn advance(&self, d: Duration) {
+        self.clock.advance(d);
+        self.catch_up();
+    }
+
+    /// Moves the clock until no transitional work is pending (connect and
+    /// disconnect attempts, clusters, HSMs and backups in progress) and
+    /// returns how far it moved. Deletion waiting periods and daily backups
+    /// are not transitional: use [`Engine::advance`] for them.
+    pub fn settle(&self) -> Duration {
+        let start = self.clock.now();
+        loop {
+            let mut st = self.state.write();
+            let now = self.clock.now();
+            self.catch_up_locked(&mut st, now);
+            // catch_up_locked has done everything due by `now`, so what is
+            // left lies in the future.
+            match schedule::next_transitional(&st) {
+                Some(t) if t > now => self.clock.advance_to(t),
+                Some(_) | None => break,
+            }
+        }
+        let moved = self.clock.now().as_millis() - start.as_millis();
+        Duration::from_millis(u64::try_from(moved).unwrap_or(0))
+    }
+
+    /// Every trail event named `name` (all if `None`) as CloudTrail records
+    /// it, oldest first.
+    pub fn trail_events(&self, name: Option<&str>) -> Vec<serde_json::Value> {
+        self.catch_up();
+        self.trail
+            .events(name)
+            .iter()
+            .map(|e| {
+                self.trail
+                    .render(e, &self.config.account, &self.config.region)
+            })
+            .collect()
+    }
+
+    /// Reads the state (for front ends that show or check it).
+    pub fn with_state<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        self.catch_up();
+        f(&self.state.read())
+    }
+
+    /// Changes the state directly, then reschedules pending work. For world
+    /// loading and fault injection, which build what no API call can.
+    pub(crate) fn mutate_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let mut st = self.state.write();
+        let now = self.clock.now();
+        self.catch_up_locked(&mut st, now);
+        let out = f(&mut st);
+        self.reschedule(&st);
+        out
+    }
+
+    /// The ARN of the key with this id.
+    pub fn key_arn(&self, key_id: &str) -> String {
+        format!(
+            "arn:aws:kms:{}:{}:key/{key_id}",
+            self.config.region, self.config.account
+        )
+    }
+
+    /// The ARN of an alias.
+    pub fn alias_arn(&self, alias: &str) -> String {
+        format!(
+            "arn:aws:kms:{}:{}:{alias}",
+            self.config.region, self.config.account
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Engine>();
+    }
+
+    /// The engine imports nothing from the front ends (design.md).
+    #[test]
+    fn engine_does_not_import_front_ends() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine"),
+            &mut files,
+        );
+        assert!(files.len() > 10);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for m in ["scenario", "dsl", "gherkin", "server"] {
+                assert!(
+                    !text.contains(&format!("crate::{m}")),
+                    "{} imports crate::{m}",
+                    f.display()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Work that falls due on the clock, done in time order.
+//!
+//! Nothing runs in the background: states that take time carry the instant
+//! they complete, and [`Engine::catch_up`] (called at the start of every
+//! operation, and by `advance`/`settle`) does every piece of work whose
+//! instant has passed, earliest first, each at its own instant. Ties are
+//! broken by kind and id, so the outcome is a function of the steps alone.
+
+use std::sync::atomic::Ordering;
+
+use super::clock::Timestamp;
+use super::cloudhsm::backup::{Backup, BackupContents, BackupState};
+use super::cloudhsm::cluster::{ClusterState, HsmState, Transition};
+use super::config::Timing;
+use super::kms::key::KeyStatus;
+use super::kms::keystore::ConnectionState;
+use super::state::State;
+use super::Engine;
+
+/// One piece of due work. The variant order is the tie-break order.
+#[derive(Clone, Debug, Eq, Ord, PartialEq, PartialOrd)]
+enum Work {
+    Cluster(String),
+    Hsm(String, String),
+    Backup(String),
+    DailyBackup(String),
+    Store(String),
+    KeyDeletion(String),
+}
+
+/// Every pending piece of work with its instant.
+fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
+    let mut out = Vec::new();
+    for (id, c) in &st.clusters {
+        if let Some(t) = c.state.completes_at() {
+            out.push((t, Work::Cluster(id.clone())));
+        }
+        for h in &c.hsms {
+            if let Some(t) = h.state.completes_at() {
+                out.push((t, Work::Hsm(id.clone(), h.id.clone())));
+            }
+        }
+        if !transitional_only && c.state == ClusterState::Active {
+            out.push((c.next_backup_at, Work::DailyBackup(id.clone())));
+        }
+    }
+    for (id, b) in &st.backups {
+        match b.state {
+            BackupState::CreateInProgress { completes_at } => {
+                out.push((completes_at, Work::Backup(id.clone())));
+            }
+            BackupState::PendingDeletion { deletes_at } if !transitional_only => {
+                out.push((deletes_at, Work::Backup(id.clone())));
+            }
+            BackupState::PendingDeletion { .. } | BackupState::Ready | BackupState::Deleted => {}
+        }
+    }
+    for (id, s) in &st.stores {
+        if let Some(t) = s.state.completes_at() {
+            out.push((t, Work::Store(id.clone())));
+        }
+    }
+    if !transitional_only {
+        for (id, k) in &st.keys {
+            match k.status {
+                KeyStatus::PendingDeletion { deletion_date, .. } => {
+                    out.push((deletion_date, Work::KeyDeletion(id.clone())));
+                }
+                KeyStatus::Enabled | KeyStatus::Disabled => {}
+            }
+        }
+    }
+    out
+}
+
+/// The earliest instant at which transitional work completes.
+pub(super) fn next_transitional(st: &State) -> Option<Timestamp> {
+    pending(st, true).into_iter().map(|(t, _)| t).min()
+}
+
+impl Engine {
+    /// Does all work due by now.
+    pub(crate) fn catch_up(&self) {
+        let now = self.clock.now();
+        if now.as_millis() < self.next_due.load(Ordering::Acquire) {
+            return;
+        }
+        let mut st = self.state.write();
+        self.catch_up_locked(&mut st, now);
+    }
+
+    /// Does all work due by `now` on a state already locked for writing, and
+    /// recomputes when work is next due.
+    pub(crate) fn catch_up_locked(&self, st: &mut State, now: Timestamp) {
+        // Each piece of work can create or move others (a daily backup
+        // schedules the next), so take the earliest one at a time.
+        let mut last = None;
+        while let Some((at, work)) = pending(st, false)
+            .into_iter()
+            .filter(|(t, _)| *t <= now)
+            .min()
+        {
+            // Every piece of work removes or moves itself; should one ever
+            // fail to, stop rather than spin.
+            if last.as_ref() == Some(&(at, work.clone())) {
+                break;
+            }
+            last = Some((at, work.clone()));
+            self.do_work(st, at, work);
+        }
+        let next = pending(st, false)
+            .into_iter()
+            .map(|(t, _)| t.as_millis())
+            .min()
+            .unwrap_or(i64::MAX);
+        self.next_due.store(next, Ordering::Release);
+    }
+
+    /// Called after a control-plane change that may have created work.
+    pub(crate) fn reschedule(&self, st: &State) {
+        let next = pending(st, false)
+            .into_iter()
+            .map(|(t, _)| t.as_millis())
+            .min()
+            .unwrap_or(i64::MAX);
+        self.next_due.store(next, Ordering::Release);
+    }
+
+    fn do_work(&self, st: &mut State, at: Timestamp, work: Work) {
+        match work {
+            Work::Cluster(id) => {
+                if let Some(c) = st.clusters.get_mut(&id) {
+                    if let Transition::To(s) = c.state.on_clock(at) {
+                        c.state = s;
+                        if s == ClusterState::Deleted {
+                            c.users.clear_logins();
+                            c.held_sessions.clear();
+                        }
+                        if s == ClusterState::Active {
+                            c.next_backup_at =
+                                at.plus(Timing::secs(self.config.timing.backup_interval_seconds));
+                        }
+                    }
+                }
+            }
+            Work::Hsm(cluster_id, hsm_id) => {
+                let Some(c) = st.clusters.get_mut(&cluster_id) else {
+                    return;
+                };
+                let Some(pos) = c.hsms.iter().position(|h| h.id == hsm_id) else {
+                    return;
+                };
+                if let Transition::To(s) = c.hsms[pos].state.on_clock(at) {
+                    if s == HsmState::Deleted {
+                        let h = c.hsms.remove(pos);
+                        if let Some(sn) = st.subnets.get_mut(&h.subnet_id) {
+                            sn.release_address();
+                        }
+                    } else {
+                        c.hsms[pos].state = s;
+                    }
+                }
+            }
+            Work::Backup(id) => {
+                if let Some(b) = st.backups.get_mut(&id) {
+                    if let Transition::To(s) = b.state.on_clock(at) {
+                        b.state = s;
+                    }
+                }
+            }
+            Work::DailyBackup(cluster_id) => {
+                let interval = Timing::secs(self.config.timing.backup_interval_seconds);
+                let has_hsm = st
+                    .clusters
+                    .get(&cluster_id)
+                    .is_some_and(|c| c.active_hsms().next().is_some());
+                if has_hsm {
+                    self.take_backup_locked(st, &cluster_id, at);
+                }
+                if let Some(c) = st.clusters.get_mut(&cluster_id) {
+                    c.next_backup_at = at.plus(interval.max(std::time::Duration::from_secs(1)));
+                }
+            }
+            Work::Store(id) => {
+                let Some(state) = st.stores.get(&id).map(|s| s.state) else {
+                    return;
+                };
+                match state {
+                    ConnectionState::Connecting { completes_at } if completes_at <= at => {
+                        let outcome = self.judge_connect(st, &id);
+                        if let Some(s) = st.stores.get_mut(&id) {
+                            s.state = match outcome {
+                                None => ConnectionState::Connected,
+                                Some(code) => ConnectionState::Failed { code },
+                            };
+                        }
+                    }
+                    ConnectionState::Disconnecting { .. }
+                    | ConnectionState::Connecting { .. }
+                    | ConnectionState::Connected
+                    | ConnectionState::Failed { .. }
+                    | ConnectionState::Disconnected => {
+                        if let Some(s) = st.stores.get_mut(&id) {
+                            if let Transition::To(n) = s.state.on_clock(at, || None) {
+                                s.state = n;
+                            }
+                        }
+                    }
+                }
+            }
+            Work::KeyDeletion(key_id) => self.delete_key_at_end_of_window(st, &key_id, at),
+        }
+    }
+
+    /// Takes a backup of a cluster now (at `at`); returns its id.
+    pub(crate) fn take_backup_locked(
+        &self,
+        st: &mut State,
+        cluster_id: &str,
+        at: Timestamp,
+    ) -> Option<String> {
+        let c = st.clusters.get(cluster_id)?;
+        let contents = BackupContents {
+            users: {
+                let mut u = c.users.clone();
+                u.clear_logins();
+                u
+            },
+            keys: c.keys.clone(),
+            certificates: c.certificates.clone(),
+            trust_anchor: c.trust_anchor.clone(),
+        };
+        let backup_seconds = self.config.timing.backup_seconds;
+        let state = if backup_seconds == 0 {
+            BackupState::Ready
+        } else {
+            BackupState::CreateInProgress {
+                completes_at: at.plus(Timing::secs(backup_seconds)),
+            }
+        };
+        let source_backup = c.source_backup_id.clone();
+        let hsm_type = c.hsm_type.clone();
+        let mode = c.mode.clone();
+        let id = st.ids.backup_id();
+        st.backups.insert(
+            id.clone(),
+            Backup {
+                id: id.clone(),
+                state,
+                cluster_id: cluster_id.to_owned(),
+                create_timestamp: at,
+                delete_timestamp: None,
+                source_backup,
+                hsm_type,
+                mode,
+                never_expires: false,
+                contents: std::sync::Arc::new(contents),
+            },
+        );
+        Some(id)
+    }
+}

@@ -1,0 +1,94 @@
+//! Everything the engine holds, in one structure behind the engine's lock.
+//!
+//! Maps are `BTreeMap`s so that anything iterated into a response comes out
+//! in a stable order. The data plane reads this under a shared lock just long
+//! enough to resolve a key into `Arc`s (material, session pools, link), then
+//! works without it.
+
+use std::collections::BTreeMap;
+
+use super::clock::Timestamp;
+use super::cloudhsm::backup::Backup;
+use super::cloudhsm::cluster::Cluster;
+use super::ids::IdGen;
+use super::kms::key::Key;
+use super::kms::keystore::KeyStore;
+
+/// A VPC subnet a cluster can use.
+#[derive(Clone, Debug)]
+pub struct Subnet {
+    /// `subnet-…`.
+    pub id: String,
+    /// Its Availability Zone.
+    pub availability_zone: String,
+    /// Free private addresses (each HSM and each KMS ENI takes one).
+    pub free_addresses: u32,
+    /// The next address handed out, as its last octet.
+    pub next_host: u32,
+    /// The subnet's third octet, so addresses differ between subnets.
+    pub octet: u32,
+}
+
+impl Subnet {
+    /// Takes one address; `None` if none is free.
+    pub fn take_address(&mut self) -> Option<String> {
+        if self.free_addresses == 0 {
+            return None;
+        }
+        self.free_addresses -= 1;
+        self.next_host += 1;
+        Some(format!("10.0.{}.{}", self.octet, self.next_host))
+    }
+
+    /// Gives one address back.
+    pub fn release_address(&mut self) {
+        self.free_addresses = self.free_addresses.saturating_add(1);
+    }
+}
+
+/// A KMS alias.
+#[derive(Clone, Debug)]
+pub struct Alias {
+    /// `alias/…`.
+    pub name: String,
+    /// The key id it points to.
+    pub target_key_id: String,
+    /// When it was created.
+    pub creation_date: Timestamp,
+    /// When it last changed.
+    pub last_updated_date: Timestamp,
+}
+
+/// The engine's state.
+#[derive(Debug)]
+pub struct State {
+    /// Seeded ids.
+    pub ids: IdGen,
+    /// Subnets of the account's VPC, by id.
+    pub subnets: BTreeMap<String, Subnet>,
+    /// Clusters, by id.
+    pub clusters: BTreeMap<String, Cluster>,
+    /// Backups, by id.
+    pub backups: BTreeMap<String, Backup>,
+    /// Custom key stores, by id.
+    pub stores: BTreeMap<String, KeyStore>,
+    /// KMS keys, by key id.
+    pub keys: BTreeMap<String, Key>,
+    /// Aliases, by name.
+    pub aliases: BTreeMap<String, Alias>,
+}
+
+impl State {
+    /// An empty world whose ids come from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            ids: IdGen::new(seed),
+            subnets: BTreeMap::new(),
+            clusters: BTreeMap::new(),
+            backups: BTreeMap::new(),
+            stores: BTreeMap::new(),
+            keys: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+        }
+    }
+}
