@@ -56,18 +56,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::clock::EPOCH;
 use super::cloudhsm::backup::BackupState;
-use super::cloudhsm::cluster::{Cluster, ClusterState, Hsm, HsmState};
-use super::cloudhsm::keys::KeyMaterial;
+use super::cloudhsm::cluster::{cluster_csr, pem, Cluster, ClusterState, Hsm, HsmState};
 use super::cloudhsm::users::{self, Lockout, LoginError, Role, SessionId, User};
 use super::config::{EngineConfig, Pkcs11Config, Timing};
-use super::kms::key::{Key, KeyStatus};
+use super::kms::key::KeyStatus;
 use super::kms::keystore::{ConnectionState, KeyStore};
+use super::kms::KMSUSER;
 use super::state::{Alias, State, Subnet};
 use super::Engine;
 
@@ -281,31 +280,8 @@ const DEFAULT_FREE_ADDRESSES: u32 = 250;
 const DEFAULT_ADMIN_PASSWORD: &str = "adminPassword1";
 /// `kmsuser`'s password when the file does not say.
 const DEFAULT_KMSUSER_PASSWORD: &str = "kmsPassword1";
-/// The crypto user KMS logs in as.
-const KMSUSER: &str = "kmsuser";
 /// The HSM types CloudHSM offers.
 const HSM_TYPES: &[&str] = &["hsm1.medium", "hsm2m.medium"];
-
-/// PEM-looking text whose body is `text` in base64, 64 characters a line.
-fn pem(label: &str, text: &str) -> String {
-    let body = base64::Engine::encode(&BASE64, text.as_bytes());
-    let mut out = format!("-----BEGIN {label}-----\n");
-    let mut line = String::new();
-    for c in body.chars() {
-        line.push(c);
-        if line.len() == 64 {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-    }
-    if !line.is_empty() {
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
 
 /// The trust anchor (`customerCA.crt`) of a cluster whose file gives none.
 fn default_trust_anchor(cluster_id: &str) -> String {
@@ -320,14 +296,6 @@ fn cluster_certificate(cluster_id: &str) -> String {
     pem(
         "CERTIFICATE",
         &format!("hsmdrill cluster certificate for {cluster_id}"),
-    )
-}
-
-/// The CSR an uninitialized cluster offers for signing.
-fn cluster_csr(cluster_id: &str) -> String {
-    pem(
-        "CERTIFICATE REQUEST",
-        &format!("hsmdrill cluster CSR for {cluster_id}"),
     )
 }
 
@@ -1172,30 +1140,14 @@ impl Builder<'_> {
                 ),
             ));
         }
-        let material = KeyMaterial::generate().map_err(|e| self.err(path, e.message()))?;
-        let backing_key_id = st.ids.backing_key_id();
-        let arn = self.engine.key_arn(&id);
-        let key_handle =
-            cluster
-                .keys
-                .create(backing_key_id.clone(), arn.clone(), KMSUSER, material);
-        st.keys.insert(
-            id.clone(),
-            Key {
-                id: id.clone(),
-                arn,
-                description: k.description.clone(),
-                creation_date: EPOCH,
-                status: if k.enabled.unwrap_or(true) {
-                    KeyStatus::Enabled
-                } else {
-                    KeyStatus::Disabled
-                },
-                store_id,
-                backing_key_id,
-                key_handle,
-            },
-        );
+        let status = if k.enabled.unwrap_or(true) {
+            KeyStatus::Enabled
+        } else {
+            KeyStatus::Disabled
+        };
+        self.engine
+            .install_key(st, &store_id, id.clone(), k.description.clone(), status)
+            .map_err(|e| self.err(path, e.message()))?;
         for name in aliases {
             st.aliases.insert(
                 name.clone(),

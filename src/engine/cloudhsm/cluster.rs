@@ -356,6 +356,37 @@ pub struct Certificates {
     pub cluster_certificate: Option<String>,
 }
 
+/// PEM-looking text whose body is `text` in base64, 64 characters a line:
+/// the made-up certificates and CSRs of emulated clusters, distinct per
+/// cluster and compared by value.
+pub fn pem(label: &str, text: &str) -> String {
+    let body = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text.as_bytes());
+    let mut out = format!("-----BEGIN {label}-----\n");
+    let mut line = String::new();
+    for c in body.chars() {
+        line.push(c);
+        if line.len() == 64 {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+    }
+    if !line.is_empty() {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// The CSR an uninitialized cluster offers for signing.
+pub fn cluster_csr(cluster_id: &str) -> String {
+    pem(
+        "CERTIFICATE REQUEST",
+        &format!("hsmdrill cluster CSR for {cluster_id}"),
+    )
+}
+
 /// A cluster. Not `Clone`: it holds live PKCS #11 sessions; backups copy
 /// the parts that a backup holds.
 #[derive(Debug)]

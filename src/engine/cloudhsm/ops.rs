@@ -11,9 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-
 use super::api::{
     BackupIdRequest, BackupResponse, BackupRetentionPolicy, BackupShape, ClusterIdRequest,
     ClusterResponse, ClusterShape, CreateClusterRequest, CreateHsmRequest, CreateHsmResponse,
@@ -21,7 +18,7 @@ use super::api::{
     DescribeRequest, HsmShape, InitializeClusterRequest, InitializeClusterResponse,
 };
 use super::backup::{Backup, BackupState};
-use super::cluster::{Cluster, ClusterState, Hsm, HsmState, Transition};
+use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState, Transition};
 use super::users::{Lockout, Role, User};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
@@ -41,13 +38,6 @@ fn not_found(message: impl Into<String>) -> Error {
 
 fn need<'a>(field: &str, v: &'a Option<String>) -> Result<&'a str> {
     v.as_deref().ok_or_else(|| Error::missing(field))
-}
-
-/// A deterministic PEM-looking text, so certificates differ per cluster
-/// and compare by value.
-pub(crate) fn pem(kind: &str, subject: &str) -> String {
-    let body = STANDARD.encode(format!("hsmdrill {kind} for {subject}"));
-    format!("-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n")
 }
 
 impl Engine {
@@ -145,7 +135,7 @@ impl Engine {
                 cluster.trust_anchor = b.contents.trust_anchor.clone();
             }
             None => {
-                cluster.certificates.cluster_csr = Some(pem("CERTIFICATE REQUEST", &id));
+                cluster.certificates.cluster_csr = Some(cluster_csr(&id));
             }
         }
         if self.config.timing.cluster_create_seconds == 0 {

@@ -23,7 +23,8 @@ use super::api::{
 use super::crypto;
 use super::key::{Key, KeyStatus};
 use super::keystore::ConnectionState;
-use super::store_ops::{find_store, KMSUSER};
+use super::store_ops::find_store;
+use super::KMSUSER;
 use super::{check_enum, check_len, check_range, required, ENCRYPTION_ALGORITHMS};
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::pkcs11::{Session, SessionPool};

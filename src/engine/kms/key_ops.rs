@@ -11,7 +11,8 @@ use super::api::{
     ListRequest, ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse,
 };
 use super::key::{Key, KeyStatus};
-use super::store_ops::{check_cluster_for_store, find_store, KMSUSER};
+use super::store_ops::{check_cluster_for_store, find_store};
+use super::KMSUSER;
 use super::{check_enum, check_len, check_range, page, required};
 use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::cluster::Transition;

@@ -271,6 +271,57 @@ pub struct KeyStore {
 mod tests {
     use super::*;
 
+    /// One representative of every state, for the transition matrix.
+    fn every_state() -> Vec<ConnectionState> {
+        let t = Timestamp::from_millis(10);
+        vec![
+            ConnectionState::Connected,
+            ConnectionState::Connecting { completes_at: t },
+            ConnectionState::Failed {
+                code: ConnectionErrorCode::UserLockedOut,
+            },
+            ConnectionState::Disconnected,
+            ConnectionState::Disconnecting { completes_at: t },
+        ]
+    }
+
+    fn show(r: Result<Transition<ConnectionState>>) -> String {
+        match r {
+            Ok(Transition::To(s)) => format!("-> {}", s.as_str()),
+            Ok(Transition::Unchanged) => "unchanged".into(),
+            Err(e) => format!("Err({})", e.aws_name()),
+        }
+    }
+
+    /// The state x event matrix, reviewed as a snapshot: a change to any
+    /// transition shows up in the diff.
+    #[test]
+    fn transition_matrix() {
+        let now = Timestamp::from_millis(10);
+        let later = Timestamp::from_millis(20);
+        let mut out = String::new();
+        for s in every_state() {
+            let clock_ok = match s.on_clock(now, || None) {
+                Transition::To(n) => format!("-> {}", n.as_str()),
+                Transition::Unchanged => "unchanged".into(),
+            };
+            let clock_fail = match s.on_clock(now, || Some(ConnectionErrorCode::NetworkErrors)) {
+                Transition::To(n) => format!("-> {}", n.as_str()),
+                Transition::Unchanged => "unchanged".into(),
+            };
+            out.push_str(&format!(
+                "{:<13} on_connect: {:<44} on_disconnect(now): {:<44} on_disconnect(later): {:<44} on_clock(ok): {:<16} on_clock(fail): {}\n",
+                s.as_str(),
+                show(s.on_connect(later, "cks")),
+                show(s.on_disconnect(now, now, "cks")),
+                show(s.on_disconnect(now, later, "cks")),
+                clock_ok,
+                clock_fail,
+            ));
+        }
+        insta::assert_snapshot!(out);
+    }
+
     fn t(ms: i64) -> Timestamp {
         Timestamp::from_millis(ms)
     }

@@ -28,6 +28,9 @@ use super::trail::{EventDetail, EventType};
 use super::Engine;
 use key::Key;
 
+/// The crypto user KMS logs in as (R5, R8).
+pub const KMSUSER: &str = "kmsuser";
+
 /// R4, first message: the network path to the cluster is broken.
 pub const CANNOT_COMMUNICATE: &str = "KMS cannot communicate with your CloudHSM cluster. This might be a transient network issue. If you see this error repeatedly, verify that the Network ACLs and the security group rules for the VPC of your AWS CloudHSM cluster are correct.";
 

@@ -16,16 +16,13 @@ use super::api::{
     Empty, UpdateCustomKeyStoreRequest,
 };
 use super::keystore::{ConnectionErrorCode, ConnectionState, KeyStore};
-use super::{check_enum, check_len, page, required};
+use super::{check_enum, check_len, page, required, KMSUSER};
 use crate::engine::cloudhsm::cluster::{Cluster, Transition};
 use crate::engine::cloudhsm::users::{LoginError, Role, SessionId};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::state::State;
 use crate::engine::Engine;
-
-/// The `kmsuser` crypto user KMS logs in as.
-pub const KMSUSER: &str = "kmsuser";
 
 impl Engine {
     /// CreateCustomKeyStore (CloudHSM key stores).

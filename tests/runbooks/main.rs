@@ -1,0 +1,398 @@
+//! The runbooks R1–R9 of `shared/runbooks.md`, proved against the embedded
+//! engine the way the AWS SDKs and an operator would drive it.
+//!
+//! Every test starts from a world file (`scenarios/worlds/example.yaml`: the
+//! troubleshooting page's own identifiers, store `CONNECTED`), or from a
+//! small inline variant, and then only uses what a real incident offers:
+//! KMS and CloudHSM v2 operations by name with AWS JSON members
+//! ([`Engine::call`]), CloudHSM CLI command lines ([`Engine::cloudhsm_cli`]),
+//! the injected faults of `engine::faults`, and the virtual clock
+//! (`settle`, `advance`). Assertions are on exact `ConnectionState`s,
+//! `ConnectionErrorCode`s, `KeyState`s, exception names and message texts.
+//!
+//! Modules, one per runbook (plus the cluster lifecycle the runbooks lean on,
+//! and determinism):
+//!
+//! - `r1_unavailable_keys`: keys of a disconnected store read `Unavailable`;
+//! - `r2_failed_keys`: crypto failures with the store disconnected or the
+//!   cluster broken (no HSM, deleted, no PKCS #11 session);
+//! - `r3_connection_failures`: every `ConnectionErrorCode` from its cause;
+//! - `r4_failed_crypto`: the two `KMSInvalidStateException` messages;
+//! - `r5_invalid_credentials`: lockout, `INVALID_CREDENTIALS`, the repair;
+//! - `r6_orphaned_key_material`: the `DeleteKey` trail event and `key delete`;
+//! - `r7_recover_key_material`: a cluster from a backup brings material back;
+//! - `r8_login_as_kmsuser`: KMS holds the `kmsuser` login while connected;
+//! - `r9_logout_and_reconnect`: `USER_LOGGED_IN`, asynchronous connect,
+//!   password rotation;
+//! - `cluster_lifecycle`: CloudHSM v2 cluster creation and
+//!   CreateCustomKeyStore's checks, store paging and deletion;
+//! - `determinism`: same world, same calls, same bytes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test by panicking"
+)]
+
+mod cluster_lifecycle;
+mod determinism;
+mod r1_unavailable_keys;
+mod r2_failed_keys;
+mod r3_connection_failures;
+mod r4_failed_crypto;
+mod r5_invalid_credentials;
+mod r6_orphaned_key_material;
+mod r7_recover_key_material;
+mod r8_login_as_kmsuser;
+mod r9_logout_and_reconnect;
+
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use hsmdrill::engine::{world, Engine};
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------
+// The example world (the troubleshooting page's identifiers)
+
+/// The custom key store of the example world.
+pub(crate) const STORE: &str = "cks-1234567890abcdef0";
+/// Its name.
+pub(crate) const STORE_NAME: &str = "ExampleKeyStore";
+/// Its cluster.
+pub(crate) const CLUSTER: &str = "cluster-1a23b4cdefg";
+/// The KMS key in the store.
+pub(crate) const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+/// Its ARN.
+pub(crate) const KEY_ARN: &str =
+    "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+/// Its alias.
+pub(crate) const ALIAS: &str = "alias/app";
+/// The backup of the cluster taken after the key existed.
+pub(crate) const BACKUP: &str = "backup-9g87f6edcba";
+/// The cluster admin's password.
+pub(crate) const ADMIN_PASSWORD: &str = "adminPassword1";
+
+/// R4, first message (`kms::CANNOT_COMMUNICATE`).
+pub(crate) const CANNOT_COMMUNICATE: &str = "KMS cannot communicate with your CloudHSM cluster. This might be a transient network issue. If you see this error repeatedly, verify that the Network ACLs and the security group rules for the VPC of your AWS CloudHSM cluster are correct.";
+/// R4, second message (`kms::KMSUSER_LOCKED_OUT`).
+pub(crate) const KMSUSER_LOCKED_OUT: &str = "KMS cannot communicate with your AWS CloudHSM cluster because the kmsuser is locked out. If you see this error repeatedly, disconnect the AWS CloudHSM key store and reset the kmsuser account password. Update the kmsuser password for the custom key store and try the request again.";
+
+/// A fresh engine on the example world.
+pub(crate) fn example() -> Engine {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml");
+    world::load_file(&path).unwrap_or_else(|e| panic!("example world: {e}"))
+}
+
+/// A fresh engine on an inline world.
+pub(crate) fn world_from(yaml: &str) -> Engine {
+    world::load_str(yaml, "inline.yaml").unwrap_or_else(|e| panic!("inline world: {e}"))
+}
+
+// ---------------------------------------------------------------------------
+// Calls
+
+/// Runs an operation that must succeed and returns its output.
+pub(crate) fn call(e: &Engine, op: &str, input: Value) -> Value {
+    match e.call(op, input.clone()) {
+        Ok(v) => v,
+        Err(err) => panic!("{op} {input} should succeed, got {err}"),
+    }
+}
+
+/// Runs an operation that must fail and returns `(exception name, message)`.
+pub(crate) fn fail(e: &Engine, op: &str, input: Value) -> (String, String) {
+    match e.call(op, input.clone()) {
+        Ok(v) => panic!("{op} {input} should fail, got {v}"),
+        Err(err) => (err.aws_name().to_owned(), err.message().to_owned()),
+    }
+}
+
+/// `(name, message)` as owned strings, for comparing with [`fail`].
+pub(crate) fn error(name: &str, message: &str) -> (String, String) {
+    (name.to_owned(), message.to_owned())
+}
+
+/// `KMSInvalidStateException: <key ARN> is unavailable.`
+pub(crate) fn unavailable(arn: &str) -> (String, String) {
+    error(
+        "KMSInvalidStateException",
+        &format!("{arn} is unavailable."),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Custom key stores
+
+/// The store's `CustomKeyStoresListEntry`.
+pub(crate) fn store_entry(e: &Engine, id: &str) -> Value {
+    let out = call(
+        e,
+        "DescribeCustomKeyStores",
+        json!({"CustomKeyStoreId": id}),
+    );
+    let stores = out["CustomKeyStores"].as_array().expect("CustomKeyStores");
+    assert_eq!(stores.len(), 1, "one store with id {id}: {out}");
+    stores[0].clone()
+}
+
+/// `(ConnectionState, ConnectionErrorCode)` of a store.
+pub(crate) fn store_state(e: &Engine, id: &str) -> (String, Option<String>) {
+    let entry = store_entry(e, id);
+    (
+        entry["ConnectionState"]
+            .as_str()
+            .expect("ConnectionState")
+            .to_owned(),
+        entry.get("ConnectionErrorCode").map(|c| {
+            c.as_str()
+                .expect("ConnectionErrorCode is a string")
+                .to_owned()
+        }),
+    )
+}
+
+/// `(state, None)` for comparing with [`store_state`].
+pub(crate) fn state(s: &str) -> (String, Option<String>) {
+    (s.to_owned(), None)
+}
+
+/// `("FAILED", Some(code))` for comparing with [`store_state`].
+pub(crate) fn failed(code: &str) -> (String, Option<String>) {
+    ("FAILED".to_owned(), Some(code.to_owned()))
+}
+
+/// ConnectCustomKeyStore, which answers `{}` at once.
+pub(crate) fn connect(e: &Engine, id: &str) {
+    let out = call(e, "ConnectCustomKeyStore", json!({"CustomKeyStoreId": id}));
+    assert_eq!(out, json!({}));
+}
+
+/// DisconnectCustomKeyStore; the store is `DISCONNECTED` at once.
+pub(crate) fn disconnect(e: &Engine, id: &str) {
+    let out = call(
+        e,
+        "DisconnectCustomKeyStore",
+        json!({"CustomKeyStoreId": id}),
+    );
+    assert_eq!(out, json!({}));
+    assert_eq!(store_state(e, id), state("DISCONNECTED"));
+}
+
+/// Connects, lets the attempt complete, and returns the outcome.
+pub(crate) fn connect_and_settle(e: &Engine, id: &str) -> (String, Option<String>) {
+    connect(e, id);
+    assert_eq!(store_state(e, id), state("CONNECTING"));
+    e.settle();
+    store_state(e, id)
+}
+
+/// Connects and requires the store to end `CONNECTED`.
+pub(crate) fn reconnect(e: &Engine, id: &str) {
+    assert_eq!(connect_and_settle(e, id), state("CONNECTED"));
+}
+
+/// UpdateCustomKeyStore `KeyStorePassword` (the store must be disconnected).
+pub(crate) fn tell_store_password(e: &Engine, id: &str, password: &str) {
+    let out = call(
+        e,
+        "UpdateCustomKeyStore",
+        json!({"CustomKeyStoreId": id, "KeyStorePassword": password}),
+    );
+    assert_eq!(out, json!({}));
+}
+
+/// The password KMS holds for the store (after a connect: the rotated
+/// secret only KMS knows). Read from the state, as no API shows it.
+pub(crate) fn store_password(e: &Engine, id: &str) -> String {
+    e.with_state(|st| st.stores.get(id).map(|s| s.password.clone()))
+        .expect("store exists")
+}
+
+// ---------------------------------------------------------------------------
+// KMS keys and crypto
+
+/// DescribeKey's `KeyMetadata`.
+pub(crate) fn describe_key(e: &Engine, key: &str) -> Value {
+    call(e, "DescribeKey", json!({"KeyId": key}))["KeyMetadata"].clone()
+}
+
+/// The `KeyState` DescribeKey shows.
+pub(crate) fn key_state(e: &Engine, key: &str) -> String {
+    describe_key(e, key)["KeyState"]
+        .as_str()
+        .expect("KeyState")
+        .to_owned()
+}
+
+/// Encrypts `text` under `key`; returns the base64 `CiphertextBlob`.
+pub(crate) fn encrypt(e: &Engine, key: &str, text: &str) -> String {
+    let out = call(
+        e,
+        "Encrypt",
+        json!({"KeyId": key, "Plaintext": STANDARD.encode(text)}),
+    );
+    out["CiphertextBlob"]
+        .as_str()
+        .expect("CiphertextBlob")
+        .to_owned()
+}
+
+/// Encrypt's input for `key`.
+pub(crate) fn encrypt_input(key: &str) -> Value {
+    json!({"KeyId": key, "Plaintext": STANDARD.encode("hello")})
+}
+
+/// Decrypts a base64 blob; returns the plaintext as text.
+pub(crate) fn decrypt(e: &Engine, blob: &str) -> String {
+    let out = call(e, "Decrypt", json!({"CiphertextBlob": blob}));
+    let bytes = STANDARD
+        .decode(out["Plaintext"].as_str().expect("Plaintext"))
+        .expect("base64 plaintext");
+    String::from_utf8(bytes).expect("utf-8 plaintext")
+}
+
+/// CreateKey in a CloudHSM key store; returns the key id.
+pub(crate) fn create_key(e: &Engine, store: &str) -> String {
+    let out = call(
+        e,
+        "CreateKey",
+        json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": store}),
+    );
+    out["KeyMetadata"]["KeyId"]
+        .as_str()
+        .expect("KeyId")
+        .to_owned()
+}
+
+// ---------------------------------------------------------------------------
+// CloudHSM
+
+/// The cluster as DescribeClusters shows it.
+pub(crate) fn describe_cluster(e: &Engine, id: &str) -> Value {
+    let out = call(
+        e,
+        "DescribeClusters",
+        json!({"Filters": {"clusterIds": [id]}}),
+    );
+    let clusters = out["Clusters"].as_array().expect("Clusters");
+    assert_eq!(clusters.len(), 1, "one cluster with id {id}: {out}");
+    clusters[0].clone()
+}
+
+/// The cluster's `State`.
+pub(crate) fn cluster_state(e: &Engine, id: &str) -> String {
+    describe_cluster(e, id)["State"]
+        .as_str()
+        .expect("State")
+        .to_owned()
+}
+
+/// The cluster's subnets, from `SubnetMapping` (AZ order).
+pub(crate) fn subnets(e: &Engine, id: &str) -> Vec<String> {
+    describe_cluster(e, id)["SubnetMapping"]
+        .as_object()
+        .expect("SubnetMapping")
+        .values()
+        .map(|v| v.as_str().expect("subnet id").to_owned())
+        .collect()
+}
+
+/// The cluster's HSM ids.
+pub(crate) fn hsm_ids(e: &Engine, id: &str) -> Vec<String> {
+    describe_cluster(e, id)["Hsms"]
+        .as_array()
+        .expect("Hsms")
+        .iter()
+        .map(|h| h["HsmId"].as_str().expect("HsmId").to_owned())
+        .collect()
+}
+
+/// Deletes every HSM of the cluster with DeleteHsm.
+pub(crate) fn delete_all_hsms(e: &Engine, cluster: &str) {
+    for hsm in hsm_ids(e, cluster) {
+        let out = call(e, "DeleteHsm", json!({"ClusterId": cluster, "HsmId": hsm}));
+        assert_eq!(out["HsmId"], json!(hsm));
+    }
+}
+
+/// CreateHsm in `az`; returns the HSM id.
+pub(crate) fn create_hsm(e: &Engine, cluster: &str, az: &str) -> String {
+    let out = call(
+        e,
+        "CreateHsm",
+        json!({"ClusterId": cluster, "AvailabilityZone": az}),
+    );
+    out["Hsm"]["HsmId"].as_str().expect("HsmId").to_owned()
+}
+
+/// One CloudHSM CLI line in `session` against `cluster`: the JSON envelope.
+pub(crate) fn cli(e: &Engine, cluster: &str, session: &str, line: &str) -> Value {
+    e.cloudhsm_cli(cluster, session, line)
+}
+
+/// A CLI line that must succeed; returns its `data`.
+pub(crate) fn cli_ok(e: &Engine, cluster: &str, session: &str, line: &str) -> Value {
+    let out = cli(e, cluster, session, line);
+    assert_eq!(
+        out["error_code"],
+        json!(0),
+        "`{line}` should succeed: {out}"
+    );
+    out["data"].clone()
+}
+
+/// A CLI line that must fail; returns its message.
+pub(crate) fn cli_err(e: &Engine, cluster: &str, session: &str, line: &str) -> String {
+    let out = cli(e, cluster, session, line);
+    assert_ne!(out["error_code"], json!(0), "`{line}` should fail: {out}");
+    out["data"].as_str().expect("error message").to_owned()
+}
+
+/// R8: as `admin`, sets `kmsuser`'s password, then logs out.
+pub(crate) fn set_kmsuser_password(e: &Engine, cluster: &str, password: &str) {
+    cli_ok(
+        e,
+        cluster,
+        "admin-shell",
+        &format!("login --username admin --role admin --password {ADMIN_PASSWORD}"),
+    );
+    let data = cli_ok(
+        e,
+        cluster,
+        "admin-shell",
+        &format!(
+            "user change-password --username kmsuser --role crypto-user --password {password}"
+        ),
+    );
+    assert_eq!(data, json!({"username": "kmsuser", "role": "crypto-user"}));
+    cli_ok(e, cluster, "admin-shell", "logout");
+}
+
+/// R5: five wrong passwords for `kmsuser`.
+pub(crate) fn lock_kmsuser(e: &Engine, cluster: &str) {
+    for _ in 0..5 {
+        cli_err(
+            e,
+            cluster,
+            "intruder",
+            "login --username kmsuser --role crypto-user --password wrongPass1",
+        );
+    }
+}
+
+/// `locked` of a user in `user list` (the string `"true"` or `"false"`).
+pub(crate) fn user_locked(e: &Engine, cluster: &str, username: &str) -> String {
+    let data = cli_ok(e, cluster, "lister", "user list");
+    data["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["username"] == json!(username))
+        .unwrap_or_else(|| panic!("user {username} in {data}"))["locked"]
+        .as_str()
+        .expect("locked is a string")
+        .to_owned()
+}

@@ -1,0 +1,100 @@
+//! R4. Failed cryptographic operations: `KMSInvalidStateException` with the
+//! network message (retry first; then check egress rules) or the
+//! locked-out `kmsuser` message (disconnect, reset, update, reconnect).
+
+use hsmdrill::engine::{kms, NetworkCondition};
+use serde_json::json;
+
+use super::*;
+
+fn cannot_communicate() -> (String, String) {
+    error("KMSInvalidStateException", CANNOT_COMMUNICATE)
+}
+
+#[test]
+fn the_messages_are_the_engine_constants() {
+    assert_eq!(kms::CANNOT_COMMUNICATE, CANNOT_COMMUNICATE);
+    assert_eq!(kms::KMSUSER_LOCKED_OUT, KMSUSER_LOCKED_OUT);
+}
+
+#[test]
+fn blocked_network_fails_crypto_with_the_cannot_communicate_message() {
+    let e = example();
+    let blob = encrypt(&e, ALIAS, "before");
+    e.set_network(CLUSTER, NetworkCondition::Blocked).unwrap();
+
+    assert_eq!(
+        fail(&e, "Encrypt", encrypt_input(ALIAS)),
+        cannot_communicate()
+    );
+    assert_eq!(
+        fail(&e, "Decrypt", json!({"CiphertextBlob": blob})),
+        cannot_communicate()
+    );
+    // It persists: retrying does not help while egress is blocked.
+    assert_eq!(
+        fail(&e, "Encrypt", encrypt_input(ALIAS)),
+        cannot_communicate()
+    );
+    // The store and the key look fine.
+    assert_eq!(store_state(&e, STORE), state("CONNECTED"));
+    assert_eq!(key_state(&e, KEY_ID), "Enabled");
+
+    e.set_network(CLUSTER, NetworkCondition::Ok).unwrap();
+    assert_eq!(decrypt(&e, &blob), "before");
+}
+
+#[test]
+fn flaky_network_fails_twice_then_succeeds_on_retry() {
+    let e = example();
+    e.set_network(CLUSTER, NetworkCondition::Flaky(2)).unwrap();
+    assert_eq!(
+        fail(&e, "Encrypt", encrypt_input(ALIAS)),
+        cannot_communicate()
+    );
+    assert_eq!(
+        fail(&e, "Encrypt", encrypt_input(ALIAS)),
+        cannot_communicate()
+    );
+    let blob = encrypt(&e, ALIAS, "third time lucky");
+    assert_eq!(decrypt(&e, &blob), "third time lucky");
+    assert_eq!(e.network(CLUSTER).unwrap(), NetworkCondition::Ok);
+}
+
+#[test]
+fn broken_security_group_while_connected_fails_crypto_with_the_cannot_communicate_message() {
+    let e = example();
+    e.set_security_group_ok(CLUSTER, false).unwrap();
+    assert_eq!(
+        fail(&e, "Encrypt", encrypt_input(ALIAS)),
+        cannot_communicate()
+    );
+    e.set_security_group_ok(CLUSTER, true).unwrap();
+    encrypt(&e, ALIAS, "fixed");
+}
+
+#[test]
+fn locked_kmsuser_fails_crypto_with_the_locked_out_message() {
+    let e = example();
+    let blob = encrypt(&e, ALIAS, "before");
+    // Five wrong passwords while KMS holds the login: the password is
+    // checked first, so each counts.
+    lock_kmsuser(&e, CLUSTER);
+    assert_eq!(user_locked(&e, CLUSTER, "kmsuser"), "true");
+
+    let locked_out = error("KMSInvalidStateException", KMSUSER_LOCKED_OUT);
+    assert_eq!(fail(&e, "Encrypt", encrypt_input(ALIAS)), locked_out);
+    assert_eq!(
+        fail(&e, "Decrypt", json!({"CiphertextBlob": blob})),
+        locked_out
+    );
+
+    // The repair the message names: disconnect, reset the password, update
+    // the store, reconnect.
+    disconnect(&e, STORE);
+    set_kmsuser_password(&e, CLUSTER, "resetPass123");
+    assert_eq!(user_locked(&e, CLUSTER, "kmsuser"), "false");
+    tell_store_password(&e, STORE, "resetPass123");
+    reconnect(&e, STORE);
+    assert_eq!(decrypt(&e, &blob), "before");
+}
