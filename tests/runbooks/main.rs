@@ -26,6 +26,8 @@
 //!   password rotation;
 //! - `cluster_lifecycle`: CloudHSM v2 cluster creation and
 //!   CreateCustomKeyStore's checks, store paging and deletion;
+//! - `kms_api`: the KMS operations around the runbooks (aliases, listing,
+//!   data keys, re-encryption, dry runs, GenerateRandom, quotas);
 //! - `determinism`: same world, same calls, same bytes.
 
 #![allow(
@@ -37,6 +39,7 @@
 
 mod cluster_lifecycle;
 mod determinism;
+mod kms_api;
 mod r1_unavailable_keys;
 mod r2_failed_keys;
 mod r3_connection_failures;
