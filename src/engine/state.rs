@@ -5,7 +5,7 @@
 //! enough to resolve a key into `Arc`s (material, session pools, link), then
 //! works without it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::clock::Timestamp;
 use super::cloudhsm::backup::Backup;
@@ -76,6 +76,9 @@ pub struct State {
     pub keys: BTreeMap<String, Key>,
     /// Aliases, by name.
     pub aliases: BTreeMap<String, Alias>,
+    /// Ids of keys deleted at the end of their waiting period, so that a
+    /// blob naming one is told apart from a blob naming no key at all.
+    pub deleted_keys: BTreeSet<String>,
 }
 
 impl State {
@@ -89,6 +92,7 @@ impl State {
             stores: BTreeMap::new(),
             keys: BTreeMap::new(),
             aliases: BTreeMap::new(),
+            deleted_keys: BTreeSet::new(),
         }
     }
 }

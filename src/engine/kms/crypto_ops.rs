@@ -318,6 +318,19 @@ impl Engine {
     ) -> Result<(Vec<u8>, Usable)> {
         check_blob("CiphertextBlob", blob, 6144)?;
         let header = crypto::parse(blob)?;
+        {
+            // A blob naming a key this account never had is garbage to it
+            // (as a blob from another Region or account is to AWS); one
+            // naming a key deleted after its waiting period gets
+            // NotFoundException from the lookup below (docs/fidelity.md).
+            let st = self.state.read();
+            if !st.keys.contains_key(&header.key_id) && !st.deleted_keys.contains(&header.key_id) {
+                return Err(Error::new(
+                    ErrorKind::InvalidCiphertext,
+                    "The ciphertext refers to a KMS key that does not exist in this account and Region.",
+                ));
+            }
+        }
         let u = self.usable(&header.key_id, key_id, detail)?;
         if dry_run {
             return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
@@ -348,8 +361,6 @@ impl Engine {
         detail: &mut Option<CryptoDetail>,
     ) -> Result<Usable> {
         let st = self.state.read();
-        // A blob whose key was deleted after its waiting period gets
-        // NotFoundException here (kms-semantics leaves it open; fidelity.md).
         let key = self.resolve_key(&st, key_id)?;
         if let Some(n) = named {
             check_len("KeyId", n, 1, 2048)?;

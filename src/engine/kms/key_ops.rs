@@ -562,6 +562,7 @@ impl Engine {
             return;
         };
         st.aliases.retain(|_, a| a.target_key_id != key.id);
+        st.deleted_keys.insert(key.id.clone());
         let store = st.stores.get(&key.store_id);
         let connected =
             store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
