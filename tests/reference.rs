@@ -739,3 +739,24 @@ keys: []
     checked(&e, "DescribeCustomKeyStores", json!({}));
     checked(&e, "DeleteCustomKeyStore", json!({"CustomKeyStoreId": id}));
 }
+
+/// Front ends check a scenario's arguments against `input_members`; it must
+/// be exactly the model's input shape of each operation.
+#[test]
+fn operation_input_members_are_the_model_input_shapes() {
+    for op in Operation::ALL {
+        let model = match op.api() {
+            Api::Kms => kms(),
+            Api::CloudHsmV2 => cloudhsm(),
+        };
+        let input = &model["operations"][op.name()]["input"]["shape"];
+        let expected: Vec<String> = input
+            .as_str()
+            .and_then(|s| shape(model, s))
+            .and_then(|s| s["members"].as_object())
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let actual: Vec<String> = op.input_members().iter().map(|s| s.to_string()).collect();
+        assert_eq!(actual, expected, "{}", op.name());
+    }
+}

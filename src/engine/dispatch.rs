@@ -63,6 +63,140 @@ operations! {
         CreateHsm, DeleteHsm, DescribeBackups, DeleteBackup, RestoreBackup;
 }
 
+impl Operation {
+    /// The input members of the operation in the AWS model, for front ends
+    /// that check a scenario before running it (a test compares this list
+    /// with `reference/*.json`).
+    pub fn input_members(self) -> &'static [&'static str] {
+        match self {
+            Operation::CreateCustomKeyStore => &[
+                "CustomKeyStoreName",
+                "CloudHsmClusterId",
+                "TrustAnchorCertificate",
+                "KeyStorePassword",
+                "CustomKeyStoreType",
+                "XksProxyUriEndpoint",
+                "XksProxyUriPath",
+                "XksProxyVpcEndpointServiceName",
+                "XksProxyVpcEndpointServiceOwner",
+                "XksProxyAuthenticationCredential",
+                "XksProxyConnectivity",
+            ],
+            Operation::ConnectCustomKeyStore => &["CustomKeyStoreId"],
+            Operation::DisconnectCustomKeyStore => &["CustomKeyStoreId"],
+            Operation::UpdateCustomKeyStore => &[
+                "CustomKeyStoreId",
+                "NewCustomKeyStoreName",
+                "KeyStorePassword",
+                "CloudHsmClusterId",
+                "XksProxyUriEndpoint",
+                "XksProxyUriPath",
+                "XksProxyVpcEndpointServiceName",
+                "XksProxyVpcEndpointServiceOwner",
+                "XksProxyAuthenticationCredential",
+                "XksProxyConnectivity",
+            ],
+            Operation::DeleteCustomKeyStore => &["CustomKeyStoreId"],
+            Operation::DescribeCustomKeyStores => {
+                &["CustomKeyStoreId", "CustomKeyStoreName", "Limit", "Marker"]
+            }
+            Operation::CreateKey => &[
+                "Policy",
+                "Description",
+                "KeyUsage",
+                "CustomerMasterKeySpec",
+                "KeySpec",
+                "Origin",
+                "CustomKeyStoreId",
+                "BypassPolicyLockoutSafetyCheck",
+                "Tags",
+                "MultiRegion",
+                "XksKeyId",
+            ],
+            Operation::DescribeKey => &["KeyId", "GrantTokens"],
+            Operation::ListKeys => &["Limit", "Marker", "ResourceOwners"],
+            Operation::CreateAlias => &["AliasName", "TargetKeyId"],
+            Operation::DeleteAlias => &["AliasName"],
+            Operation::ListAliases => &["KeyId", "Limit", "Marker"],
+            Operation::EnableKey => &["KeyId"],
+            Operation::DisableKey => &["KeyId"],
+            Operation::ScheduleKeyDeletion => &["KeyId", "PendingWindowInDays"],
+            Operation::CancelKeyDeletion => &["KeyId"],
+            Operation::Encrypt => &[
+                "KeyId",
+                "Plaintext",
+                "EncryptionContext",
+                "GrantTokens",
+                "EncryptionAlgorithm",
+                "DryRun",
+            ],
+            Operation::Decrypt => &[
+                "CiphertextBlob",
+                "EncryptionContext",
+                "GrantTokens",
+                "KeyId",
+                "EncryptionAlgorithm",
+                "Recipient",
+                "DryRun",
+                "DryRunModifiers",
+            ],
+            Operation::ReEncrypt => &[
+                "CiphertextBlob",
+                "SourceEncryptionContext",
+                "SourceKeyId",
+                "DestinationKeyId",
+                "DestinationEncryptionContext",
+                "SourceEncryptionAlgorithm",
+                "DestinationEncryptionAlgorithm",
+                "GrantTokens",
+                "DryRun",
+                "DryRunModifiers",
+            ],
+            Operation::GenerateDataKey => &[
+                "KeyId",
+                "EncryptionContext",
+                "NumberOfBytes",
+                "KeySpec",
+                "GrantTokens",
+                "Recipient",
+                "DryRun",
+            ],
+            Operation::GenerateDataKeyWithoutPlaintext => &[
+                "KeyId",
+                "EncryptionContext",
+                "KeySpec",
+                "NumberOfBytes",
+                "GrantTokens",
+                "DryRun",
+            ],
+            Operation::GenerateRandom => &["NumberOfBytes", "CustomKeyStoreId", "Recipient"],
+            Operation::CreateCluster => &[
+                "BackupRetentionPolicy",
+                "HsmType",
+                "SourceBackupId",
+                "SubnetIds",
+                "NetworkType",
+                "TagList",
+                "Mode",
+            ],
+            Operation::InitializeCluster => &["ClusterId", "SignedCert", "TrustAnchor"],
+            Operation::DescribeClusters => &["Filters", "NextToken", "MaxResults"],
+            Operation::DeleteCluster => &["ClusterId"],
+            Operation::CreateHsm => &["ClusterId", "AvailabilityZone", "IpAddress"],
+            Operation::DeleteHsm => &["ClusterId", "HsmId", "EniId", "EniIp"],
+            Operation::DescribeBackups => &[
+                "NextToken",
+                "MaxResults",
+                "Filters",
+                "Shared",
+                "SortAscending",
+            ],
+            Operation::DeleteBackup => &["BackupId"],
+            Operation::RestoreBackup => &["BackupId"],
+        }
+    }
+}
+
 /// Reads an operation's input; `null` counts as `{}`, as for operations
 /// without input members.
 fn input<T: DeserializeOwned>(v: Value) -> Result<T> {
