@@ -23,4 +23,6 @@
 #![warn(missing_docs)]
 
 pub mod demo;
+pub mod dsl;
 pub mod engine;
+pub mod scenario;

@@ -155,8 +155,8 @@ impl Clock {
         }
     }
 
-    /// Moves a virtual clock to `at` if that is later than now.
-    pub(crate) fn advance_to(&self, at: Timestamp) {
+    /// Moves the clock to `at` if that is later than now (never back).
+    pub fn advance_to(&self, at: Timestamp) {
         match &self.mode {
             Mode::Virtual(now) => {
                 now.fetch_max(at.0, Ordering::SeqCst);

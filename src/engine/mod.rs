@@ -38,7 +38,7 @@ pub mod trail;
 pub mod world;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, AtomicUsize};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -63,6 +63,10 @@ pub struct Engine {
     round_robin: AtomicUsize,
     /// Per key store: the current one-second window and calls in it.
     quota_windows: Mutex<BTreeMap<String, (i64, u32)>>,
+    /// Open simultaneous windows (see [`Engine::begin_simultaneous`]).
+    simultaneous: AtomicUsize,
+    /// Numbers simultaneous windows, so session schedules start afresh.
+    window: AtomicU64,
 }
 
 impl Engine {
@@ -79,6 +83,8 @@ impl Engine {
             next_due: AtomicI64::new(i64::MAX),
             round_robin: AtomicUsize::new(0),
             quota_windows: Mutex::new(BTreeMap::new()),
+            simultaneous: AtomicUsize::new(0),
+            window: AtomicU64::new(0),
             config,
             clock,
         }
@@ -124,6 +130,33 @@ impl Engine {
         }
         let moved = self.clock.now().as_millis() - start.as_millis();
         Duration::from_millis(u64::try_from(moved).unwrap_or(0))
+    }
+
+    /// Opens a window in which data-plane calls happen at once, as a burst
+    /// of traffic does. On a virtual clock each call then holds a PKCS #11
+    /// session for the HSM latency *in virtual time* and waits for one at
+    /// most the session wait, so how many calls of a burst get a session
+    /// depends only on the pool sizes, the latency, the wait and the clock,
+    /// never on thread timing. Outside a window (or on a real clock) the
+    /// pools work in real time. Windows nest; close each with
+    /// [`Engine::end_simultaneous`].
+    pub fn begin_simultaneous(&self) {
+        if self.simultaneous.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.window.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Closes a window opened by [`Engine::begin_simultaneous`].
+    pub fn end_simultaneous(&self) {
+        let _ = self
+            .simultaneous
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+
+    /// The open simultaneous window, if any (virtual clocks only).
+    fn simultaneous_window(&self) -> Option<u64> {
+        (self.clock.is_virtual() && self.simultaneous.load(Ordering::SeqCst) > 0)
+            .then(|| self.window.load(Ordering::SeqCst))
     }
 
     /// Every trail event named `name` (all if `None`) as CloudTrail records

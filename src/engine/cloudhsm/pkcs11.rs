@@ -18,6 +18,9 @@ pub struct SessionPool {
     capacity: usize,
     in_use: Mutex<usize>,
     freed: Condvar,
+    /// Virtual-time schedule for simultaneous operations on a virtual clock:
+    /// the window it belongs to, and when each session is next free (µs).
+    schedule: Mutex<(u64, Vec<i64>)>,
 }
 
 /// A session held until dropped.
@@ -33,6 +36,7 @@ impl SessionPool {
             capacity,
             in_use: Mutex::new(0),
             freed: Condvar::new(),
+            schedule: Mutex::new((0, Vec::new())),
         })
     }
 
@@ -76,6 +80,33 @@ impl SessionPool {
         }
     }
 
+    /// Admits one operation in virtual time, inside the simultaneous window
+    /// `window`: it starts at `now` or when a session frees up, whichever is
+    /// later, if that is within `wait`, and holds the session for `latency`
+    /// (all in µs). Sessions held for real (an exhaust fault) are not
+    /// available. Deterministic: the outcome depends only on the order of
+    /// admissions, so a burst's tally is the same every run.
+    pub fn admit_virtual(&self, window: u64, now: i64, latency: i64, wait: i64) -> bool {
+        let available = self.capacity.saturating_sub(*self.in_use.lock());
+        let mut schedule = self.schedule.lock();
+        let (epoch, free_at) = &mut *schedule;
+        if *epoch != window {
+            *epoch = window;
+            free_at.clear();
+        }
+        free_at.resize(available, i64::MIN);
+        free_at.truncate(available);
+        let Some(slot) = free_at.iter_mut().min_by_key(|t| **t) else {
+            return false;
+        };
+        let start = (*slot).max(now);
+        if start.saturating_sub(now) > wait {
+            return false;
+        }
+        *slot = start.saturating_add(latency);
+        true
+    }
+
     /// Takes `count` sessions at once and keeps them until the returned guard
     /// is dropped: the "exhaust sessions" fault.
     pub fn hold(self: &Arc<Self>, count: usize) -> Vec<Session> {
@@ -105,6 +136,25 @@ mod tests {
         assert!(p.acquire(Duration::from_millis(5)).is_none());
         drop(a);
         assert!(p.try_acquire().is_some());
+    }
+
+    #[test]
+    fn virtual_admission_is_by_virtual_time() {
+        let p = SessionPool::new(2);
+        // Two sessions, 1 ms each, no wait: two of three simultaneous
+        // operations get in.
+        assert!(p.admit_virtual(1, 0, 1000, 0));
+        assert!(p.admit_virtual(1, 0, 1000, 0));
+        assert!(!p.admit_virtual(1, 0, 1000, 0));
+        // With a 1 ms wait the third starts when one frees up.
+        assert!(p.admit_virtual(1, 0, 1000, 1000));
+        // A later moment finds sessions free again.
+        assert!(p.admit_virtual(1, 5000, 1000, 0));
+        // A new window starts afresh.
+        assert!(p.admit_virtual(2, 0, 1000, 0));
+        // Sessions held for real are not available.
+        let _held = p.hold(2);
+        assert!(!p.admit_virtual(3, 0, 1000, 0));
     }
 
     #[test]

@@ -286,8 +286,13 @@ impl Engine {
                             .map(|h| h.pool.clone())
                             .collect::<Vec<_>>()
                     };
-                    let _session = self.session(&pools)?;
-                    self.hsm_latency();
+                    match self.simultaneous_window() {
+                        Some(window) => self.admit_virtual(window, &pools)?,
+                        None => {
+                            let _session = self.session(&pools)?;
+                            self.hsm_latency();
+                        }
+                    }
                     fill(&mut bytes)?;
                 }
             }
@@ -503,9 +508,33 @@ impl Engine {
 
     /// Runs `f` while holding a session of one of the key's HSMs.
     fn on_hsm<T>(&self, u: &Usable, f: impl FnOnce() -> T) -> Result<T> {
+        if let Some(window) = self.simultaneous_window() {
+            self.admit_virtual(window, &u.pools)?;
+            return Ok(f());
+        }
         let _session = self.session(&u.pools)?;
         self.hsm_latency();
         Ok(f())
+    }
+
+    /// Inside a simultaneous window on a virtual clock: a session in
+    /// virtual time, trying each HSM once (see `SessionPool::admit_virtual`).
+    fn admit_virtual(&self, window: u64, pools: &[Arc<SessionPool>]) -> Result<()> {
+        let now = self.clock.now().as_millis().saturating_mul(1000);
+        let latency = i64::try_from(self.config.pkcs11.hsm_latency_micros).unwrap_or(i64::MAX);
+        let wait = i64::try_from(self.config.pkcs11.session_wait_micros).unwrap_or(i64::MAX);
+        let n = pools.len();
+        let start = self
+            .round_robin
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if (0..n).any(|i| pools[(start + i) % n].admit_virtual(window, now, latency, wait)) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::KmsInternal,
+                super::NO_PKCS11_SESSIONS,
+            ))
+        }
     }
 
     fn audit_crypto<T>(
