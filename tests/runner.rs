@@ -310,3 +310,39 @@ fn an_exhausted_pool_fails_with_the_pkcs11_message_until_released() {
     ]);
     assert!(out.passed(), "{:?}", out.failure);
 }
+
+/// A snapshot is written on accept, matches on the next run, and a changed
+/// response fails on it with a diff.
+#[test]
+fn a_changed_response_fails_on_its_snapshot() {
+    use hsmdrill::scenario::snapshot::{check, path, Check};
+    let dir = std::env::temp_dir().join(format!("hsmdrill-snap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("lockout.runbook");
+    let out = run(&scenario(lockout_steps("USER_LOCKED_OUT")), &file);
+    assert!(out.passed());
+    assert_eq!(check(&out, &file, false).unwrap(), Check::Missing);
+    assert_eq!(check(&out, &file, true).unwrap(), Check::Written);
+    assert_eq!(check(&out, &file, false).unwrap(), Check::Matches);
+    // Same scenario, same bytes.
+    let again = run(&scenario(lockout_steps("USER_LOCKED_OUT")), &file);
+    assert_eq!(check(&again, &file, false).unwrap(), Check::Matches);
+
+    let snap = path(&file, "inline");
+    let text = std::fs::read_to_string(&snap).unwrap();
+    std::fs::write(&snap, text.replace("USER_LOCKED_OUT", "USER_NOT_FOUND")).unwrap();
+    match check(&again, &file, false).unwrap() {
+        Check::Differs(diff) => {
+            assert!(
+                diff.contains("-            \"ConnectionErrorCode\": \"USER_NOT_FOUND\""),
+                "{diff}"
+            );
+            assert!(
+                diff.contains("+            \"ConnectionErrorCode\": \"USER_LOCKED_OUT\""),
+                "{diff}"
+            );
+        }
+        other => panic!("expected a difference, got {other:?}"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
