@@ -4,8 +4,14 @@
 //! # Layout
 //!
 //! Data flows one way: scenario front ends build steps, one runner executes
-//! them against the engine, and a server exposes the same engine to the AWS
-//! SDKs and CLI. Today the crate holds the foundation:
+//! them against the engine, and (next) a server exposes the same engine to
+//! the AWS SDKs and CLI:
+//!
+//! ```text
+//!  .runbook (pest) ──► step IR ──► runner ──► Target ──► Engine
+//!                                    │
+//!                                    └──► snapshots of every DescribeCustomKeyStores response
+//! ```
 //!
 //! - [`engine`]: the embedded AWS. `engine::kms` (custom key stores and their
 //!   connection state machine, KMS keys and their derived key state, the
@@ -16,13 +22,18 @@
 //!   `engine::network` and `engine::faults` (injected incidents),
 //!   `engine::world` (YAML world files) and `engine::dispatch` (operation name
 //!   + JSON in, JSON or AWS error out: the door every front end uses).
-//! - [`demo`]: the built-in R5 drill that `hsmdrill run` plays for now.
+//! - [`scenario`]: the step IR (`ir`), the narrow interface to what the
+//!   runner drives (`target`), the one runner (`runner`), snapshots
+//!   (`snapshot`), diagnostics shared by parser and runner (`diagnostic`),
+//!   suites of files with tags and partitions (`suite`, `tags`) and the
+//!   pretty / JSON / JUnit reports (`report`).
+//! - [`dsl`]: the runbook language (`runbook.pest`), parsed, checked against
+//!   the engine's operations and the world, and lowered to the IR.
 //!
 //! The engine imports nothing from front ends; a unit test checks it.
 
 #![warn(missing_docs)]
 
-pub mod demo;
 pub mod dsl;
 pub mod engine;
 pub mod scenario;

@@ -12,7 +12,11 @@
 //! - `snapshot.rs`: where snapshots live, how they are named and rendered.
 //! - `report.rs`: pretty, JSON and JUnit output.
 
+pub mod diagnostic;
 pub mod ir;
+pub mod report;
 pub mod runner;
 pub mod snapshot;
+pub mod suite;
+pub mod tags;
 pub mod target;

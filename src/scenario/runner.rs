@@ -343,6 +343,16 @@ impl Ctx {
                 if operation == "DescribeCustomKeyStores" {
                     self.record(step, &r);
                 }
+                // A store made or renamed by the scenario gets its variable
+                // too, so `connect NewStore` works like a world's store.
+                if r.is_ok()
+                    && matches!(
+                        operation.as_str(),
+                        "CreateCustomKeyStore" | "UpdateCustomKeyStore"
+                    )
+                {
+                    self.bind_store_names();
+                }
                 self.last = match r {
                     Ok(v) => Last::Response(v),
                     Err(e) => Last::Error(e),

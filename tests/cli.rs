@@ -1,0 +1,452 @@
+//! The `hsmdrill` binary as a user meets it: `run`, `check` and `steps` on
+//! runbooks written to a fresh temporary folder, checking exit statuses,
+//! progress and summary lines, failure blocks, snapshots and the JSON and
+//! JUnit reports, and that bad input gives one `error:` line, never a panic.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test by panicking"
+)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::Value;
+
+/// A folder under the system's temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("hsmdrill-cli-{}-{name}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// Writes a file (and its folders) and returns its path.
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn arg(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What a run of the binary printed.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    fn has_line(&self, line: &str) -> bool {
+        self.stdout.lines().any(|l| l == line)
+    }
+
+    /// Exit status 2 with exactly one `error: …` line and no panic.
+    fn assert_usage_error(&self, containing: &str) {
+        assert_eq!(self.code, 2, "{}", self.all());
+        assert!(!self.all().contains("panicked"), "{}", self.all());
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line expected:\n{}", self.stderr);
+        assert!(lines[0].starts_with("error: "), "{}", self.stderr);
+        assert!(lines[0].contains(containing), "{}", self.stderr);
+    }
+}
+
+fn hsmdrill(args: &[&str]) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+fn world() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/worlds/example.yaml")
+        .display()
+        .to_string()
+}
+
+/// A runbook that passes on the example world.
+fn passing(title: &str, tag: &str) -> String {
+    format!(
+        "runbook \"{title}\" @{tag}\nworld \"{}\"\nexpect ExampleKeyStore.ConnectionState == CONNECTED\n",
+        world()
+    )
+}
+
+/// A runbook whose last line (7) expects the wrong ConnectionErrorCode.
+fn wrong_error_code() -> String {
+    format!(
+        "runbook \"wrong code\" @t\n\
+         world \"{}\"\n\
+         disconnect ExampleKeyStore\n\
+         call UpdateCustomKeyStore {{CustomKeyStoreId: $ExampleKeyStore, KeyStorePassword: \"wrongPass99\"}}\n\
+         connect ExampleKeyStore\n\
+         settle\n\
+         expect ExampleKeyStore.ConnectionErrorCode == USER_LOCKED_OUT\n",
+        world()
+    )
+}
+
+#[test]
+fn an_unknown_path_is_one_error_line_and_status_2() {
+    let dir = TempDir::new("missing");
+    let missing = dir.path().join("no-such-folder");
+    let missing = missing.to_str().unwrap();
+    hsmdrill(&["run", missing]).assert_usage_error("no such file or directory");
+    hsmdrill(&["check", missing]).assert_usage_error("no such file or directory");
+}
+
+#[test]
+fn a_folder_without_runbooks_is_an_error() {
+    let dir = TempDir::new("empty");
+    hsmdrill(&["run", dir.arg()]).assert_usage_error("no .runbook file");
+}
+
+#[test]
+fn check_prints_every_error_with_file_line_and_column() {
+    let dir = TempDir::new("check");
+    let good = dir.write("a-good.runbook", &passing("fine", "t"));
+    let bad = dir.write(
+        "b-bad.runbook",
+        "runbook \"broken\"\nfrobnicate the key store\n",
+    );
+    let run = hsmdrill(&["check", dir.arg()]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains(&format!("{}:2:", bad.display())),
+        "{}",
+        run.all()
+    );
+    assert!(run.stdout.contains("frobnicate"), "{}", run.all());
+    assert!(
+        run.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("2 files, 1 runbook, "),
+        "{}",
+        run.all()
+    );
+
+    let run = hsmdrill(&["check", good.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.has_line("1 file, 1 runbook, 0 errors"), "{}", run.all());
+}
+
+#[test]
+fn an_unreadable_runbook_is_one_error_line() {
+    let dir = TempDir::new("unreadable");
+    let path = dir.path().join("latin1.runbook");
+    fs::write(&path, b"runbook \"caf\xe9\"\n").unwrap();
+    hsmdrill(&["check", dir.arg()]).assert_usage_error("latin1.runbook");
+    hsmdrill(&["run", dir.arg()]).assert_usage_error("latin1.runbook");
+}
+
+#[test]
+fn a_tag_no_scenario_has_is_status_2() {
+    let dir = TempDir::new("tags");
+    dir.write("ok.runbook", &passing("ok", "t"));
+    hsmdrill(&["run", dir.arg(), "--tag", "@nope"])
+        .assert_usage_error("no scenario matches tag expression `@nope`");
+    hsmdrill(&["run", dir.arg(), "--tag", "@t and"]).assert_usage_error("bad tag expression");
+}
+
+#[test]
+fn a_bad_partition_is_status_2() {
+    let dir = TempDir::new("partition-bad");
+    dir.write("ok.runbook", &passing("ok", "t"));
+    hsmdrill(&["run", dir.arg(), "--partition", "3/2"]).assert_usage_error("bad --partition `3/2`");
+    hsmdrill(&["run", dir.arg(), "--partition", "x"]).assert_usage_error("bad --partition");
+}
+
+#[test]
+fn an_output_that_cannot_be_written_is_status_2() {
+    let dir = TempDir::new("output-bad");
+    dir.write("ok.runbook", &passing("ok", "t"));
+    let out = dir.path().join("no-such-folder").join("report.json");
+    hsmdrill(&["run", dir.arg(), "--output", out.to_str().unwrap()])
+        .assert_usage_error("cannot write");
+}
+
+#[test]
+fn steps_lists_the_statements() {
+    let run = hsmdrill(&["steps"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("connect")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("expect")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_passing_runbook_passes_once_its_snapshot_is_accepted() {
+    let dir = TempDir::new("pass");
+    dir.write("ok.runbook", &passing("ok", "t"));
+
+    let run = hsmdrill(&["run", dir.arg()]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains("no snapshot yet: run with --accept"),
+        "{}",
+        run.all()
+    );
+    assert!(run.has_line("0 passed, 1 failed"), "{}", run.all());
+
+    let run = hsmdrill(&["run", dir.arg(), "--accept"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("accepted"), "{}", run.all());
+    assert!(dir.path().join("snapshots/ok__ok.snap").is_file());
+
+    let run = hsmdrill(&["run", dir.arg()]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.has_line("ok   ok.runbook › ok (2 steps)"),
+        "{}",
+        run.all()
+    );
+    assert!(run.has_line("1 passed, 0 failed"), "{}", run.all());
+}
+
+#[test]
+fn a_wrong_connection_error_code_fails_with_expected_and_actual() {
+    let dir = TempDir::new("wrong-code");
+    let file = dir.write("r5.runbook", &wrong_error_code());
+    let run = hsmdrill(&["run", dir.arg()]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains("FAIL r5.runbook › wrong code"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains(&format!("{}:7:", file.display())),
+        "{}",
+        run.all()
+    );
+    let line_with = |a: &str, b: &str| run.stdout.lines().any(|l| l.contains(a) && l.contains(b));
+    assert!(line_with("expected", "USER_LOCKED_OUT"), "{}", run.all());
+    assert!(line_with("actual", "INVALID_CREDENTIALS"), "{}", run.all());
+    // The store's DescribeCustomKeyStores entry, as it stood.
+    assert!(
+        run.stdout.contains("\"ConnectionState\": \"FAILED\""),
+        "{}",
+        run.all()
+    );
+    assert!(run.has_line("0 passed, 1 failed"), "{}", run.all());
+}
+
+#[test]
+fn a_changed_snapshot_fails_with_the_diff() {
+    let dir = TempDir::new("snapshot");
+    dir.write("ok.runbook", &passing("ok", "t"));
+    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 0);
+    let snap = dir.path().join("snapshots/ok__ok.snap");
+    let stored = fs::read_to_string(&snap).unwrap();
+    assert!(stored.contains("\"CONNECTED\""), "{stored}");
+    fs::write(&snap, stored.replace("\"CONNECTED\"", "\"DISCONNECTED\"")).unwrap();
+
+    let run = hsmdrill(&["run", dir.arg()]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("snapshot differs (run with --accept to accept)"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with('-') && l.contains("\"DISCONNECTED\"")),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with('+') && l.contains("\"CONNECTED\"")),
+        "{}",
+        run.all()
+    );
+    assert!(run.has_line("0 passed, 1 failed"), "{}", run.all());
+
+    let run = hsmdrill(&["run", dir.arg(), "--accept"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(hsmdrill(&["run", dir.arg()]).code, 0);
+}
+
+#[test]
+fn a_runbook_that_does_not_parse_fails_and_the_others_still_run() {
+    let dir = TempDir::new("parse-error");
+    dir.write("a.runbook", &passing("a", "t"));
+    let bad = dir.write("b.runbook", "runbook \"b\"\nfrobnicate\n");
+    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 1);
+    let run = hsmdrill(&["run", dir.arg()]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.has_line("ok   a.runbook › a (2 steps)"),
+        "{}",
+        run.all()
+    );
+    assert!(run.stdout.contains("FAIL b.runbook"), "{}", run.all());
+    assert!(
+        run.stdout.contains(&format!("{}:2:", bad.display())),
+        "{}",
+        run.all()
+    );
+    assert!(run.has_line("1 passed, 1 failed"), "{}", run.all());
+}
+
+#[test]
+fn tags_and_partitions_select_scenarios() {
+    let dir = TempDir::new("select");
+    dir.write("a.runbook", &passing("first", "R5"));
+    dir.write("b.runbook", &passing("second", "R7"));
+    dir.write("c.runbook", &passing("third", "slow"));
+    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 0);
+
+    let ran = |args: &[&str]| {
+        let mut all = vec!["run", dir.arg()];
+        all.extend_from_slice(args);
+        let run = hsmdrill(&all);
+        assert_eq!(run.code, 0, "{}", run.all());
+        run.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("ok   "))
+            .map(|l| {
+                l.split(" › ")
+                    .nth(1)
+                    .unwrap()
+                    .split(" (")
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ran(&["--tag", "@R5"]), ["first"]);
+    assert_eq!(ran(&["--tag", "@R5 or @R7"]), ["first", "second"]);
+    assert_eq!(ran(&["--tag", "not @slow"]), ["first", "second"]);
+    assert_eq!(
+        ran(&["--tag", "(@R5 or @slow) and not @R7"]),
+        ["first", "third"]
+    );
+    assert_eq!(ran(&["--partition", "1/2"]), ["first", "third"]);
+    assert_eq!(ran(&["--partition", "2/2"]), ["second"]);
+    assert_eq!(
+        ran(&["--tag", "not @slow", "--partition", "2/2"]),
+        ["second"]
+    );
+    // A file named beside its folder is not run twice.
+    let b = dir.path().join("b.runbook");
+    assert_eq!(ran(&[b.to_str().unwrap()]), ["first", "second", "third"]);
+    let run = hsmdrill(&["run", b.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("› second (2 steps)"), "{}", run.all());
+    assert!(run.has_line("1 passed, 0 failed"), "{}", run.all());
+}
+
+#[test]
+fn junit_and_json_reports_parse() {
+    let dir = TempDir::new("formats");
+    dir.write("ok.runbook", &passing("ok", "t"));
+    dir.write("r5.runbook", &wrong_error_code());
+    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 1);
+
+    let run = hsmdrill(&["run", dir.arg(), "--format", "junit"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.starts_with("<?xml"), "{}", run.stdout);
+    assert!(run.stdout.contains("<testsuites"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("<testcase name=\"ok\" classname=\""),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches("<failure message=").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.trim_end().ends_with("</testsuites>"),
+        "{}",
+        run.stdout
+    );
+    // Progress and the summary go to standard error, out of the XML's way.
+    assert!(
+        run.stderr.lines().any(|l| l == "1 passed, 1 failed"),
+        "{}",
+        run.stderr
+    );
+
+    let out = dir.path().join("report.json");
+    let run = hsmdrill(&[
+        "run",
+        dir.arg(),
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let report: Value = serde_json::from_str(&fs::read_to_string(&out).unwrap()).unwrap();
+    let items = report.as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["scenario"], "ok");
+    assert_eq!(items[0]["status"], "passed");
+    assert_eq!(items[0]["snapshot"]["result"], "matches");
+    assert_eq!(items[1]["status"], "failed");
+    assert_eq!(items[1]["failure"]["span"]["line"], 7);
+    assert!(
+        items[1]["failure"]["actual"]
+            .as_str()
+            .unwrap()
+            .contains("INVALID_CREDENTIALS"),
+        "{report}"
+    );
+}
