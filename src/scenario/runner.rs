@@ -108,121 +108,222 @@ pub struct Recorded {
 /// Runs `scenario` from `file` on a fresh embedded engine built from its
 /// setup step (an empty world without one).
 pub fn run(scenario: &Scenario, file: &FsPath) -> Outcome {
-    let mut outcome = Outcome {
-        file: file.display().to_string(),
-        scenario: scenario.name.clone(),
-        tags: scenario.tags.clone(),
-        span: scenario.span.clone(),
-        steps: Vec::new(),
-        failure: None,
-        describes: Vec::new(),
-    };
     let (setup, rest) = match scenario.steps.split_first() {
         Some((
             first @ Step {
-                kind: StepKind::Setup(s),
+                kind: StepKind::Setup(_),
                 ..
             },
             rest,
-        )) => (Some((first, s)), rest),
+        )) => (Some(first), rest),
         Some(_) | None => (None, &scenario.steps[..]),
     };
-    let engine = match setup {
-        None => Ok(Engine::new(EngineConfig::default())),
-        Some((_, Setup::World { path })) => world::load_file(path).map_err(|e| e.to_string()),
-        Some((_, Setup::WorldYaml { yaml })) => {
-            world::load_str(yaml, &file.display().to_string()).map_err(|e| e.to_string())
+    let mut session = Session::start(scenario, file, setup);
+    for step in rest {
+        if session.execute(step).is_err() {
+            break;
         }
-    };
-    let engine = match engine {
-        Ok(e) => e,
-        Err(message) => {
-            if let Some((step, _)) = setup {
-                outcome.steps.push(StepRecord {
-                    span: step.span.clone(),
-                    text: step.text.clone(),
-                    passed: false,
-                });
+    }
+    session.finish()
+}
+
+/// A scenario being run one step at a time: what both front ends drive.
+/// The runbook runner feeds it a whole list; the Gherkin steps feed it the
+/// IR of one phrase at a time.
+///
+/// A failed action does not fail at once: the session keeps it pending, and
+/// the next step either expects that error (and the scenario goes on) or
+/// does not (and the scenario fails at the action's span). A pending
+/// failure left at the end fails the scenario too.
+pub struct Session {
+    ctx: Option<Ctx>,
+    runtime: Option<tokio::runtime::Runtime>,
+    outcome: Outcome,
+    describes: Arc<Mutex<Vec<Recorded>>>,
+    pending: Option<Box<StepFailure>>,
+}
+
+impl Session {
+    /// Starts a scenario: builds the world from `setup` (an empty world
+    /// without one) on the embedded engine.
+    pub fn start(scenario: &Scenario, file: &FsPath, setup: Option<&Step>) -> Session {
+        let engine = match setup.map(|s| &s.kind) {
+            None => Ok(Engine::new(EngineConfig::default())),
+            Some(StepKind::Setup(Setup::World { path })) => {
+                world::load_file(path).map_err(|e| e.to_string())
+            }
+            Some(StepKind::Setup(Setup::WorldYaml { yaml })) => {
+                world::load_str(yaml, &file.display().to_string()).map_err(|e| e.to_string())
+            }
+            Some(
+                StepKind::Action(_)
+                | StepKind::Expect(_)
+                | StepKind::Capture(_)
+                | StepKind::Control(_),
+            ) => Err("the first step is not a setup step".into()),
+        };
+        let target: Result<Arc<dyn Target>, String> =
+            engine.map(|e| Arc::new(EngineTarget::new(e)) as Arc<dyn Target>);
+        Session::on_target(scenario, file, setup, target)
+    }
+
+    /// Starts a scenario on a target built by the caller (`Err`: why it
+    /// could not be built, reported at the setup step).
+    pub fn on_target(
+        scenario: &Scenario,
+        file: &FsPath,
+        setup: Option<&Step>,
+        target: Result<Arc<dyn Target>, String>,
+    ) -> Session {
+        let mut outcome = Outcome {
+            file: file.display().to_string(),
+            scenario: scenario.name.clone(),
+            tags: scenario.tags.clone(),
+            span: scenario.span.clone(),
+            steps: Vec::new(),
+            failure: None,
+            describes: Vec::new(),
+        };
+        let describes = Arc::new(Mutex::new(Vec::new()));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .map_err(|e| format!("cannot start the tokio runtime: {e}"));
+        let ready = target.and_then(|t| runtime.map(|r| (t, r)));
+        let (ctx, runtime) = match ready {
+            Ok((target, runtime)) => {
+                let mut ctx = Ctx {
+                    target,
+                    vars: BTreeMap::new(),
+                    last: Last::Nothing,
+                    describes: describes.clone(),
+                    burst: None,
+                };
+                ctx.bind_store_names();
+                (Some(ctx), Some(runtime))
+            }
+            Err(message) => {
+                let (span, text) = match setup {
+                    Some(s) => (s.span.clone(), s.text.clone()),
+                    None => (scenario.span.clone(), scenario.name.clone()),
+                };
                 outcome.failure = Some(Failure {
-                    span: step.span.clone(),
-                    step: step.text.clone(),
+                    span,
+                    step: text,
                     expected: "a world that loads".into(),
                     actual: message,
                     store: None,
                 });
+                (None, None)
             }
-            return outcome;
+        };
+        if let Some(s) = setup {
+            outcome.steps.push(StepRecord {
+                span: s.span.clone(),
+                text: s.text.clone(),
+                passed: ctx.is_some(),
+            });
         }
-    };
-    if let Some((step, _)) = setup {
-        outcome.steps.push(StepRecord {
+        Session {
+            ctx,
+            runtime,
+            outcome,
+            describes,
+            pending: None,
+        }
+    }
+
+    /// Runs one top-level step. `Err` carries the scenario's failure: this
+    /// step's, or a pending failed action's that this step did not expect.
+    pub fn execute(&mut self, step: &Step) -> Result<(), Box<Failure>> {
+        if let Some(f) = &self.outcome.failure {
+            return Err(Box::new(f.clone()));
+        }
+        let (Some(ctx), Some(runtime)) = (self.ctx.as_mut(), self.runtime.as_ref()) else {
+            return Err(self.fail_with(StepFailure {
+                span: step.span.clone(),
+                step: step.text.clone(),
+                expected: "a running scenario".into(),
+                actual: "the scenario could not start".into(),
+                exception: None,
+                store_ref: None,
+            }));
+        };
+        if let Some(pending) = self.pending.take() {
+            let expects_error = matches!(
+                step.kind,
+                StepKind::Expect(Expect::Error { .. } | Expect::CliError { .. })
+            );
+            if !expects_error {
+                if let Some(last) = self.outcome.steps.last_mut() {
+                    last.passed = false;
+                }
+                return Err(self.fail_with(*pending));
+            }
+        }
+        let r = runtime.block_on(async {
+            match &step.kind {
+                StepKind::Action(a) => {
+                    ctx.action(step, a).await?;
+                    // Whether a failed action was expected is for the next
+                    // step to say.
+                    Ok(ctx.check_action_outcome(step, None).err())
+                }
+                StepKind::Setup(_)
+                | StepKind::Expect(_)
+                | StepKind::Capture(_)
+                | StepKind::Control(_) => ctx.step(step, None).await.map(|()| None),
+            }
+        });
+        self.outcome.steps.push(StepRecord {
             span: step.span.clone(),
             text: step.text.clone(),
-            passed: true,
+            passed: r.is_ok(),
         });
-    }
-    run_on(Arc::new(EngineTarget::new(engine)), rest, outcome)
-}
-
-/// Runs `steps` on `target`, adding to `outcome`.
-pub fn run_on(target: Arc<dyn Target>, steps: &[Step], mut outcome: Outcome) -> Outcome {
-    let describes = Arc::new(Mutex::new(Vec::new()));
-    let mut ctx = Ctx {
-        target: target.clone(),
-        vars: BTreeMap::new(),
-        last: Last::Nothing,
-        describes: describes.clone(),
-        burst: None,
-    };
-    ctx.bind_store_names();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build();
-    let runtime = match runtime {
-        Ok(r) => r,
-        Err(e) => {
-            outcome.failure = Some(Failure {
-                span: outcome.span.clone(),
-                step: outcome.scenario.clone(),
-                expected: "a tokio runtime".into(),
-                actual: e.to_string(),
-                store: None,
-            });
-            return outcome;
-        }
-    };
-    let mut records = Vec::new();
-    let failure = runtime.block_on(async {
-        let mut i = 0;
-        while i < steps.len() {
-            let step = &steps[i];
-            let r = ctx.step(step, steps.get(i + 1)).await;
-            records.push(StepRecord {
-                span: step.span.clone(),
-                text: step.text.clone(),
-                passed: r.is_ok(),
-            });
-            if let Err(f) = r {
-                return Some(f);
+        match r {
+            Ok(pending) => {
+                self.pending = pending;
+                Ok(())
             }
-            i += 1;
+            Err(f) => Err(self.fail_with(*f)),
         }
-        None
-    });
-    outcome.steps.extend(records);
-    outcome.failure = failure.map(|f| {
-        let store = ctx.store_involved(&f.store_ref);
-        Failure {
+    }
+
+    /// Whether the scenario has failed so far.
+    pub fn failed(&self) -> bool {
+        self.outcome.failure.is_some()
+    }
+
+    /// Ends the scenario: a failed action nobody expected fails it.
+    pub fn finish(mut self) -> Outcome {
+        if let Some(pending) = self.pending.take() {
+            if self.outcome.failure.is_none() {
+                if let Some(last) = self.outcome.steps.last_mut() {
+                    last.passed = false;
+                }
+                self.fail_with(*pending);
+            }
+        }
+        self.outcome.describes = std::mem::take(&mut *self.describes.lock());
+        self.outcome
+    }
+
+    fn fail_with(&mut self, f: StepFailure) -> Box<Failure> {
+        let store = self
+            .ctx
+            .as_ref()
+            .and_then(|ctx| ctx.store_involved(&f.store_ref));
+        let failure = Failure {
             span: f.span,
             step: f.step,
             expected: f.expected,
             actual: f.actual,
             store,
-        }
-    });
-    outcome.describes = std::mem::take(&mut *describes.lock());
-    outcome
+        };
+        self.outcome.failure = Some(failure.clone());
+        Box::new(failure)
+    }
 }
 
 /// A step that did not hold, before the report adds the store's entry.
