@@ -622,8 +622,14 @@ impl Ctx {
                             .is_some_and(|a| text(a).contains(&text(&expected))),
                         format!("{path} contains {}", show(&expected)),
                     ),
-                    Comparison::Absent => (actual.is_none(), format!("{path} is absent")),
-                    Comparison::Present => (actual.is_some(), format!("{path} is present")),
+                    Comparison::Absent => (
+                        actual.as_ref().is_none_or(Value::is_null),
+                        format!("{path} is absent"),
+                    ),
+                    Comparison::Present => (
+                        actual.as_ref().is_some_and(|v| !v.is_null()),
+                        format!("{path} is present"),
+                    ),
                 };
                 if ok {
                     Ok(())
@@ -993,6 +999,8 @@ fn whole_var(s: &str) -> Option<&str> {
 }
 
 /// Follows a path; a string holding JSON on the way is parsed and entered.
+/// An explicit `null` is returned as such (`== null` holds); `is absent`
+/// treats it like a missing member, as AWS omits empty members.
 pub fn lookup(v: &Value, path: &Path) -> Option<Value> {
     let mut cur = v.clone();
     for seg in &path.0 {
@@ -1007,11 +1015,7 @@ pub fn lookup(v: &Value, path: &Path) -> Option<Value> {
             (Segment::Field(_) | Segment::Index(_), _) => return None,
         };
     }
-    if cur.is_null() {
-        None
-    } else {
-        Some(cur)
-    }
+    Some(cur)
 }
 
 /// Equal, treating `7` and `"7"` (and `true` / `"true"`) alike, since a
