@@ -8,7 +8,7 @@
 //! the AWS SDKs and CLI:
 //!
 //! ```text
-//!  .runbook (pest) ──► step IR ──► runner ──► Target ──► Engine
+//!  .runbook (pest) ──► step IR ──► runner ──► Target ──► Engine ◄── server (AWS JSON 1.1, RPC v2 CBOR)
 //!                                    │
 //!                                    └──► snapshots of every DescribeCustomKeyStores response
 //! ```
@@ -29,6 +29,8 @@
 //!   pretty / JSON / JUnit reports (`report`).
 //! - [`dsl`]: the runbook language (`runbook.pest`), parsed, checked against
 //!   the engine's operations and the world, and lowered to the IR.
+//! - [`server`]: `hsmdrill serve`, the engine behind the AWS wire protocols
+//!   (AWS JSON 1.1, Smithy RPC v2 CBOR) and a control API.
 //!
 //! The engine imports nothing from front ends; a unit test checks it.
 
@@ -37,3 +39,4 @@
 pub mod dsl;
 pub mod engine;
 pub mod scenario;
+pub mod server;

@@ -118,6 +118,19 @@ impl Clock {
         }
     }
 
+    /// A clock that follows real time from `start`: what `hsmdrill serve`
+    /// uses, so a world's dates and a running server's agree and waiting
+    /// periods can still be skipped with [`Clock::advance`].
+    pub fn running_from(start: Timestamp) -> Self {
+        Self {
+            mode: Mode::System {
+                base: start.0,
+                started: Instant::now(),
+                skipped: AtomicI64::new(0),
+            },
+        }
+    }
+
     /// Whether this clock only moves when told to.
     pub fn is_virtual(&self) -> bool {
         matches!(self.mode, Mode::Virtual(_))

@@ -90,6 +90,15 @@ impl Engine {
         }
     }
 
+    /// The same engine with connect attempts taking `seconds` (if given):
+    /// `hsmdrill serve --connect-seconds`.
+    pub fn with_connect_seconds(mut self, seconds: Option<u64>) -> Self {
+        if let Some(s) = seconds {
+            self.config.timing.connect_seconds = s;
+        }
+        self
+    }
+
     /// How this engine was set up.
     pub fn config(&self) -> &EngineConfig {
         &self.config

@@ -59,7 +59,7 @@ use std::path::Path;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::clock::EPOCH;
+use super::clock::{Clock, EPOCH};
 use super::cloudhsm::backup::BackupState;
 use super::cloudhsm::cluster::{cluster_csr, pem, Cluster, ClusterState, Hsm, HsmState};
 use super::cloudhsm::users::{self, Lockout, LoginError, Role, SessionId, User};
@@ -158,10 +158,16 @@ pub fn load_file(path: &Path) -> Result<Engine, WorldError> {
 /// Loads a world from YAML text into a new engine on a virtual clock standing
 /// at [`EPOCH`]. `origin` names the text in errors (usually its file name).
 pub fn load_str(yaml: &str, origin: &str) -> Result<Engine, WorldError> {
+    load_str_with_clock(yaml, origin, Clock::virtual_at(EPOCH))
+}
+
+/// Loads a world from YAML text into a new engine on `clock` (`hsmdrill
+/// serve` uses a clock that follows real time from [`EPOCH`]).
+pub fn load_str_with_clock(yaml: &str, origin: &str, clock: Clock) -> Result<Engine, WorldError> {
     let cx = Ctx { yaml, origin };
     let doc = parse(&cx)?;
     let config = engine_config(&doc, &cx)?;
-    let engine = Engine::new(config);
+    let engine = Engine::with_clock(config, clock);
     engine.mutate_state(|st| {
         Builder {
             engine: &engine,

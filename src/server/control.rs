@@ -1,0 +1,219 @@
+//! The control API under `/_hsmdrill/`: what AWS has no API for, JSON in and
+//! out (documented in `docs/server.md`).
+//!
+//! - `POST /_hsmdrill/clock/advance {"seconds": N}`: skip virtual time
+//!   (deletion waiting periods, daily backups, pending connects);
+//! - `POST /_hsmdrill/clusters/<ClusterId>/backup` → `{"BackupId": …}`;
+//! - `POST /_hsmdrill/faults {"ClusterId": …, "Network": "blocked" | "ok" |
+//!   {"Flaky": N}, "SecurityGroup": "broken" | "ok", "ExhaustSessions":
+//!   true | false, "FailNextConnects": N}`;
+//! - `POST /_hsmdrill/cloudhsm-cli {"ClusterId", "Session", "Command"}` →
+//!   the CloudHSM CLI's JSON envelope;
+//! - `POST /_hsmdrill/world` (a YAML world as the body): reset;
+//! - `GET /_hsmdrill/health`.
+//!
+//! Errors are JSON `{"__type": …, "message": …}` with status 400 (404 for an
+//! unknown cluster).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::protocol::{Protocol, WireError};
+use super::{on_engine, read_body, ServerState};
+use crate::engine::{world, Clock, ErrorKind, NetworkCondition, EPOCH};
+
+pub(super) fn routes() -> Router<Arc<ServerState>> {
+    Router::new()
+        .route("/_hsmdrill/health", get(health))
+        .route("/_hsmdrill/clock/advance", post(advance))
+        .route("/_hsmdrill/clusters/{cluster}/backup", post(backup))
+        .route("/_hsmdrill/faults", post(faults))
+        .route("/_hsmdrill/cloudhsm-cli", post(cli))
+        .route("/_hsmdrill/world", post(reset_world))
+}
+
+fn reply(r: Result<Value, WireError>) -> Response {
+    match r {
+        Ok(v) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            v.to_string(),
+        )
+            .into_response(),
+        Err(e) => e.into_response_in(Protocol::Json),
+    }
+}
+
+fn body_json(body: &[u8]) -> Result<Value, WireError> {
+    serde_json::from_slice(body).map_err(|e| {
+        WireError::client(
+            "SerializationException",
+            format!("Malformed JSON body: {e}"),
+        )
+    })
+}
+
+fn engine_error(e: crate::engine::Error) -> WireError {
+    let not_found = e.kind() == ErrorKind::CloudHsmResourceNotFound;
+    let w = WireError::from(e);
+    if not_found {
+        w.with_status(StatusCode::NOT_FOUND)
+    } else {
+        w
+    }
+}
+
+async fn health(State(state): State<Arc<ServerState>>) -> Response {
+    let now = state.engine().now();
+    reply(Ok(json!({"status": "ok", "Now": now.as_epoch_seconds()})))
+}
+
+async fn advance(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+    let r = async {
+        let body = read_body(body).await?;
+        let v = body_json(&body)?;
+        let seconds = v["seconds"]
+            .as_f64()
+            .filter(|s| *s >= 0.0 && s.is_finite())
+            .ok_or_else(|| {
+                WireError::client(
+                    "ValidationException",
+                    "Expected {\"seconds\": N} with N ≥ 0.",
+                )
+            })?;
+        let d = Duration::from_secs_f64(seconds.min(1e12));
+        on_engine(&state, move |e| {
+            e.advance(d);
+            json!({"Now": e.now().as_epoch_seconds()})
+        })
+        .await
+    }
+    .await;
+    reply(r)
+}
+
+async fn backup(State(state): State<Arc<ServerState>>, Path(cluster): Path<String>) -> Response {
+    let r = on_engine(&state, move |e| e.take_backup(&cluster))
+        .await
+        .and_then(|r| r.map(|id| json!({"BackupId": id})).map_err(engine_error));
+    reply(r)
+}
+
+async fn faults(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+    let r = async {
+        let body = read_body(body).await?;
+        let v = body_json(&body)?;
+        let cluster = v["ClusterId"]
+            .as_str()
+            .ok_or_else(|| WireError::client("ValidationException", "ClusterId is required."))?
+            .to_owned();
+        let network = match &v["Network"] {
+            Value::Null => None,
+            Value::String(s) if s == "blocked" => Some(NetworkCondition::Blocked),
+            Value::String(s) if s == "ok" => Some(NetworkCondition::Ok),
+            other => match other["Flaky"].as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) => Some(NetworkCondition::Flaky(n)),
+                None => {
+                    return Err(WireError::client(
+                        "ValidationException",
+                        "Network must be \"blocked\", \"ok\" or {\"Flaky\": N}.",
+                    ))
+                }
+            },
+        };
+        let security_group = match &v["SecurityGroup"] {
+            Value::Null => None,
+            Value::String(s) if s == "broken" => Some(false),
+            Value::String(s) if s == "ok" => Some(true),
+            _ => {
+                return Err(WireError::client(
+                    "ValidationException",
+                    "SecurityGroup must be \"broken\" or \"ok\".",
+                ))
+            }
+        };
+        let exhaust = v["ExhaustSessions"].as_bool();
+        let fail_connects = v["FailNextConnects"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok());
+        on_engine(&state, move |e| -> Result<Value, crate::engine::Error> {
+            if let Some(n) = network {
+                e.set_network(&cluster, n)?;
+            }
+            if let Some(ok) = security_group {
+                e.set_security_group_ok(&cluster, ok)?;
+            }
+            match exhaust {
+                Some(true) => {
+                    e.exhaust_sessions(&cluster)?;
+                }
+                Some(false) => e.release_sessions(&cluster)?,
+                None => {}
+            }
+            if let Some(n) = fail_connects {
+                e.inject_internal_errors(&cluster, n)?;
+            }
+            let network = match e.network(&cluster)? {
+                NetworkCondition::Ok => json!("ok"),
+                NetworkCondition::Blocked => json!("blocked"),
+                NetworkCondition::Flaky(n) => json!({"Flaky": n}),
+            };
+            Ok(json!({"ClusterId": cluster, "Network": network}))
+        })
+        .await?
+        .map_err(engine_error)
+    }
+    .await;
+    reply(r)
+}
+
+async fn cli(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+    let r = async {
+        let body = read_body(body).await?;
+        let v = body_json(&body)?;
+        let field = |name: &str| {
+            v[name].as_str().map(str::to_owned).ok_or_else(|| {
+                WireError::client("ValidationException", format!("{name} is required."))
+            })
+        };
+        let (cluster, command) = (field("ClusterId")?, field("Command")?);
+        let session = v["Session"].as_str().unwrap_or("default").to_owned();
+        on_engine(&state, move |e| {
+            e.cloudhsm_cli(&cluster, &session, &command)
+        })
+        .await
+    }
+    .await;
+    reply(r)
+}
+
+async fn reset_world(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+    let r = async {
+        let body = read_body(body).await?;
+        let yaml = std::str::from_utf8(&body)
+            .map_err(|_| {
+                WireError::client("SerializationException", "The world must be UTF-8 YAML.")
+            })?
+            .to_owned();
+        let connect_seconds = state.connect_seconds;
+        let engine = tokio::task::spawn_blocking(move || {
+            world::load_str_with_clock(&yaml, "request body", Clock::running_from(EPOCH))
+                .map(|e| e.with_connect_seconds(connect_seconds))
+        })
+        .await
+        .map_err(|e| WireError::client("InternalFailure", e.to_string()))?
+        .map_err(|e| WireError::client("ValidationException", e.to_string()))?;
+        state.replace(engine);
+        Ok(json!({"status": "reset"}))
+    }
+    .await;
+    reply(r)
+}

@@ -1,0 +1,255 @@
+//! `hsmdrill serve`: the embedded engine behind the AWS wire protocols, so
+//! the AWS SDKs, the `aws` CLI and scripts rehearse the same incidents as
+//! runbooks do.
+//!
+//! The server is a thin adapter: it reads a request in the protocol it came
+//! in, hands the operation name and JSON input to [`Engine::call_api`], and
+//! writes the answer or the AWS error back in the same protocol. It has no
+//! behaviour of its own.
+//!
+//! Routes:
+//! - `POST /` with `X-Amz-Target: TrentService.<Op>` (KMS),
+//!   `BaldrApiService.<Op>` (CloudHSM v2) or
+//!   `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents`
+//!   (CloudTrail), AWS JSON 1.1;
+//! - `POST /service/BaldrApiService/operation/<Op>` with
+//!   `smithy-protocol: rpc-v2-cbor` (CloudHSM v2 in CBOR, which current SDKs
+//!   pick);
+//! - `/_hsmdrill/…`: the control API for what AWS has no API for
+//!   (`control.rs`, documented in `docs/server.md`).
+//!
+//! Concurrency: the engine is `Send + Sync` and every method takes `&self`,
+//! so handlers share one `Arc<Engine>`. Engine calls run on tokio's blocking
+//! pool, because an emulated HSM latency sleeps. A world reset swaps the
+//! engine behind a lock that requests hold only long enough to clone the
+//! `Arc`. Shutdown: [`run`] stops accepting when `shutdown` completes and
+//! lets in-flight requests finish.
+
+mod cbor;
+mod control;
+mod protocol;
+mod serve;
+mod trail;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use parking_lot::RwLock;
+use serde_json::Value;
+
+use crate::engine::dispatch::Api;
+use crate::engine::Engine;
+use protocol::{Protocol, WireError};
+
+pub use protocol::{CBOR, JSON_1_1};
+pub use serve::{engine_for, serve, ServeOptions};
+
+/// Largest request body accepted (1 MiB).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct ServerState {
+    engine: RwLock<Arc<Engine>>,
+    /// Seconds a connect attempt takes, applied to worlds loaded later.
+    connect_seconds: Option<u64>,
+}
+
+impl ServerState {
+    /// Serves `engine`.
+    pub fn new(engine: Engine, connect_seconds: Option<u64>) -> Arc<Self> {
+        Arc::new(Self {
+            engine: RwLock::new(Arc::new(engine)),
+            connect_seconds,
+        })
+    }
+
+    /// The engine now (a world reset replaces it).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.read().clone()
+    }
+
+    fn replace(&self, engine: Engine) {
+        *self.engine.write() = Arc::new(engine);
+    }
+}
+
+/// The server's routes.
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/", post(json_rpc))
+        .route("/service/{service}/operation/{operation}", post(cbor_rpc))
+        .merge(control::routes())
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Runs an engine call on the blocking pool.
+async fn on_engine<T: Send + 'static>(
+    state: &ServerState,
+    f: impl FnOnce(&Engine) -> T + Send + 'static,
+) -> Result<T, WireError> {
+    let engine = state.engine();
+    tokio::task::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(|e| {
+            WireError::client("InternalFailure", format!("the engine call failed: {e}"))
+                .with_status(StatusCode::INTERNAL_SERVER_ERROR)
+        })
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Reads a body of at most [`MAX_BODY`] bytes; a larger one is an AWS-style
+/// 413, not a dropped connection.
+pub(crate) async fn read_body(body: Body) -> Result<Bytes, WireError> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        WireError::client(
+            "RequestEntityTooLargeException",
+            format!("The request body is larger than {MAX_BODY} bytes."),
+        )
+        .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+    })
+}
+
+/// `POST /`: AWS JSON 1.1, dispatched on `X-Amz-Target`.
+async fn json_rpc(
+    State(state): State<Arc<ServerState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response_in(Protocol::Json),
+    };
+    match json_rpc_inner(&state, &headers, &body).await {
+        Ok(v) => protocol::json_ok(&v),
+        Err(e) => e.into_response_in(Protocol::Json),
+    }
+}
+
+async fn json_rpc_inner(
+    state: &ServerState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, WireError> {
+    let target = header(headers, "x-amz-target").ok_or_else(|| {
+        WireError::client(
+            "UnknownOperationException",
+            "Missing X-Amz-Target header: expected TrentService.<Operation>, BaldrApiService.<Operation> or a CloudTrail target.",
+        )
+    })?;
+    let content_type = header(headers, "content-type").unwrap_or("");
+    if !content_type.starts_with("application/x-amz-json-1.") {
+        return Err(WireError::client(
+            "SerializationException",
+            format!("Unsupported Content-Type {content_type:?}: expected {JSON_1_1}."),
+        )
+        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            WireError::client(
+                "SerializationException",
+                format!("Malformed JSON body: {e}"),
+            )
+        })?
+    };
+    if let Some(op) = target.strip_prefix(trail::TARGET_PREFIX) {
+        let op = op.to_owned();
+        return on_engine(state, move |e| trail::call(e, &op, &input)).await?;
+    }
+    let (api, op) = match target.split_once('.') {
+        Some(("TrentService", op)) => (Api::Kms, op),
+        Some(("BaldrApiService", op)) => (Api::CloudHsmV2, op),
+        Some(_) | None => {
+            return Err(WireError::client(
+                "UnknownOperationException",
+                format!("Unknown target {target}."),
+            ))
+        }
+    };
+    let op = op.to_owned();
+    on_engine(state, move |e| e.call_api(api, &op, input))
+        .await?
+        .map_err(WireError::from)
+}
+
+/// `POST /service/<Service>/operation/<Op>`: Smithy RPC v2 CBOR.
+async fn cbor_rpc(
+    State(state): State<Arc<ServerState>>,
+    Path((service, operation)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = async {
+        let body = read_body(body).await?;
+        if service != "BaldrApiService" {
+            return Err(WireError::client(
+                "UnknownOperationException",
+                format!("Unknown service {service}: only BaldrApiService speaks rpc-v2-cbor."),
+            ));
+        }
+        if header(&headers, "smithy-protocol") != Some("rpc-v2-cbor") {
+            return Err(WireError::client(
+                "SerializationException",
+                "Missing header smithy-protocol: rpc-v2-cbor.",
+            ));
+        }
+        let input =
+            cbor::decode(&body).map_err(|e| WireError::client("SerializationException", e))?;
+        on_engine(&state, move |e| {
+            e.call_api(Api::CloudHsmV2, &operation, input)
+        })
+        .await?
+        .map_err(WireError::from)
+    }
+    .await;
+    match result {
+        Ok(v) => match cbor::encode(&v) {
+            Ok(bytes) => (
+                StatusCode::OK,
+                [
+                    (axum::http::header::CONTENT_TYPE, CBOR),
+                    (
+                        axum::http::HeaderName::from_static("smithy-protocol"),
+                        "rpc-v2-cbor",
+                    ),
+                ],
+                bytes,
+            )
+                .into_response(),
+            Err(e) => WireError::client("SerializationException", e)
+                .with_status(StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response_in(Protocol::Cbor),
+        },
+        Err(e) => e.into_response_in(Protocol::Cbor),
+    }
+}
+
+async fn not_found() -> Response {
+    WireError::client("UnknownOperationException", "No such route.")
+        .with_status(StatusCode::NOT_FOUND)
+        .into_response_in(Protocol::Json)
+}

@@ -1,0 +1,109 @@
+//! `hsmdrill serve`: bind, say where, serve until Ctrl-C or SIGTERM.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use super::{run, ServerState};
+use crate::engine::{world, Clock, Engine, EngineConfig, EPOCH};
+
+/// What `hsmdrill serve` was asked for.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Address to bind (loopback unless told otherwise).
+    pub bind: IpAddr,
+    /// Port (4599 by default; 0 picks a free one).
+    pub port: u16,
+    /// A world file to start from (an empty world otherwise).
+    pub world: Option<PathBuf>,
+    /// Seconds a connect attempt takes.
+    pub connect_seconds: u64,
+}
+
+/// Builds the engine `serve` starts with: the world on a clock that follows
+/// real time from the page's example instant.
+pub fn engine_for(opts: &ServeOptions) -> Result<Engine, String> {
+    let clock = Clock::running_from(EPOCH);
+    let engine = match &opts.world {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            world::load_str_with_clock(&text, &path.display().to_string(), clock)
+                .map_err(|e| e.to_string())?
+        }
+        None => Engine::with_clock(EngineConfig::default(), clock),
+    };
+    Ok(engine.with_connect_seconds(Some(opts.connect_seconds)))
+}
+
+/// Serves until interrupted. Errors are one line for the user.
+pub fn serve(opts: ServeOptions) -> Result<(), String> {
+    let engine = engine_for(&opts)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let addr = SocketAddr::new(opts.bind, opts.port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot bind {addr}: {e}"))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        println!("{}", banner(&engine, local));
+        let state = ServerState::new(engine, Some(opts.connect_seconds));
+        run(listener, state, shutdown_signal())
+            .await
+            .map_err(|e| format!("server error: {e}"))?;
+        println!("hsmdrill: shut down");
+        Ok(())
+    })
+}
+
+/// Where to point clients, and the world's identifiers.
+fn banner(engine: &Engine, addr: SocketAddr) -> String {
+    let url = format!("http://{addr}");
+    let mut out = format!(
+        "hsmdrill serving the embedded engine on {url}\n\
+         \n  aws --endpoint-url {url} kms describe-custom-key-stores\n\
+         \n  aws --endpoint-url {url} cloudhsmv2 describe-clusters\n\
+         \n  control API: {url}/_hsmdrill/health (see docs/server.md)\n"
+    );
+    engine.with_state(|st| {
+        for s in st.stores.values() {
+            out.push_str(&format!(
+                "\n  key store {} ({}) on {}: {}",
+                s.name,
+                s.id,
+                s.cluster_id,
+                s.state.as_str()
+            ));
+        }
+        for a in st.aliases.values() {
+            out.push_str(&format!("\n  key {} = {}", a.name, a.target_key_id));
+        }
+    });
+    out
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,121 @@
+//! CloudTrail `LookupEvents` over the engine's trail
+//! (`reference/cloudtrail-service-2.json`): newest first, filterable by
+//! `EventName`, with `CloudTrailEvent` as the JSON string AWS returns.
+
+use serde_json::{json, Value};
+
+use super::protocol::WireError;
+use crate::engine::Engine;
+
+/// The CloudTrail `X-Amz-Target` prefix.
+pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+
+/// Runs a CloudTrail operation.
+pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError> {
+    if op != "LookupEvents" {
+        return Err(WireError::client(
+            "UnknownOperationException",
+            format!("hsmdrill implements CloudTrail LookupEvents only, not {op}."),
+        ));
+    }
+    let mut name = None;
+    for attr in input["LookupAttributes"].as_array().into_iter().flatten() {
+        match (
+            attr["AttributeKey"].as_str(),
+            attr["AttributeValue"].as_str(),
+        ) {
+            (Some("EventName"), Some(v)) => name = Some(v.to_owned()),
+            (Some(k), _) => {
+                return Err(WireError::client(
+                    "InvalidLookupAttributesException",
+                    format!("hsmdrill filters by EventName only, not {k}."),
+                ))
+            }
+            (None, _) => {
+                return Err(WireError::client(
+                    "InvalidLookupAttributesException",
+                    "Each LookupAttribute needs an AttributeKey and an AttributeValue.",
+                ))
+            }
+        }
+    }
+    let max = match &input["MaxResults"] {
+        Value::Null => 50,
+        v => v.as_u64().filter(|n| (1..=50).contains(n)).ok_or_else(|| {
+            WireError::client("InvalidMaxResultsException", "MaxResults must be 1 to 50.")
+        })? as usize,
+    };
+    let start = match &input["NextToken"] {
+        Value::Null => 0,
+        v => v
+            .as_str()
+            .and_then(|t| t.parse::<usize>().ok())
+            .ok_or_else(|| WireError::client("InvalidNextTokenException", "Invalid NextToken."))?,
+    };
+    let mut events = engine.trail_events(name.as_deref());
+    events.reverse();
+    let page: Vec<Value> = events
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|e| {
+            json!({
+                "EventId": e["eventID"],
+                "EventName": e["eventName"],
+                "ReadOnly": e["readOnly"].to_string(),
+                "EventTime": time_of(e),
+                "EventSource": e["eventSource"],
+                "Username": e["userIdentity"]["userName"].as_str().unwrap_or("AWS Internal"),
+                "Resources": e["resources"].as_array().into_iter().flatten().map(|r| json!({
+                    "ResourceType": r["type"], "ResourceName": r["ARN"],
+                })).collect::<Vec<_>>(),
+                "CloudTrailEvent": e.to_string(),
+            })
+        })
+        .collect();
+    let mut out = json!({"Events": page});
+    if start + max < events.len() {
+        out["NextToken"] = json!((start + max).to_string());
+    }
+    Ok(out)
+}
+
+/// `eventTime` (ISO 8601) as epoch seconds, as LookupEvents returns it.
+fn time_of(e: &Value) -> Value {
+    let t = e["eventTime"].as_str().unwrap_or("");
+    let parts: Vec<i64> = t
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    match parts.as_slice() {
+        [y, mo, d, h, mi, s] => {
+            json!(days_from_civil(*y, *mo, *d) * 86_400 + h * 3600 + mi * 60 + s)
+        }
+        _ => Value::Null,
+    }
+}
+
+/// Howard Hinnant's `days_from_civil`.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_time_converts_back_to_epoch_seconds() {
+        assert_eq!(
+            time_of(&json!({"eventTime": "2017-07-05T21:04:55Z"})),
+            json!(1_499_288_695)
+        );
+    }
+}

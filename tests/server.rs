@@ -1,0 +1,472 @@
+//! `hsmdrill serve` on loopback, driven with raw HTTP/1.1 requests as the
+//! AWS SDKs send them: statuses, `x-amzn-ErrorType`, `__type` and message
+//! members, CBOR, CloudTrail, the control API, and a clean shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use hsmdrill::server::{engine_for, run, ServeOptions, ServerState};
+use serde_json::{json, Value};
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let opts = ServeOptions {
+            bind: "127.0.0.1".parse().unwrap(),
+            port: 0,
+            world: Some(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scenarios/worlds/example.yaml"
+            ))),
+            connect_seconds: 2,
+        };
+        let engine = engine_for(&opts).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let state = ServerState::new(engine, Some(2));
+                run(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        Server {
+            addr: addr_rx.recv().unwrap(),
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// One request on its own connection; `(status, headers, body)`.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        s.write_all(body).unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&raw[..split]).to_string();
+        let mut lines = head.lines();
+        let status: u16 = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+            .collect();
+        let mut body = raw[split + 4..].to_vec();
+        if headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v == "chunked")
+        {
+            body = dechunk(&body);
+        }
+        (status, headers, body)
+    }
+
+    fn json(&self, target: &str, input: Value) -> (u16, Option<String>, Value) {
+        let (status, headers, body) = self.send(
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", target),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            input.to_string().as_bytes(),
+        );
+        let error_type = headers
+            .iter()
+            .find(|(k, _)| k == "x-amzn-errortype")
+            .map(|(_, v)| v.clone());
+        let body = if body.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(&body).unwrap()
+        };
+        (status, error_type, body)
+    }
+
+    fn kms(&self, op: &str, input: Value) -> (u16, Option<String>, Value) {
+        self.json(&format!("TrentService.{op}"), input)
+    }
+
+    fn control(&self, path: &str, body: Value) -> (u16, Value) {
+        let (status, _, body) = self.send(
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        );
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
+        b = &b[eol + 2 + size + 2..];
+    }
+    out
+}
+
+#[test]
+fn kms_over_json_1_1_round_trips_and_errors_carry_the_exception_name() {
+    let s = Server::start();
+    let (status, _, out) = s.kms("DescribeCustomKeyStores", json!({}));
+    assert_eq!(status, 200);
+    assert_eq!(
+        out["CustomKeyStores"][0]["CustomKeyStoreName"],
+        json!("ExampleKeyStore")
+    );
+    assert_eq!(
+        out["CustomKeyStores"][0]["ConnectionState"],
+        json!("CONNECTED")
+    );
+
+    let (status, _, ct) = s.kms(
+        "Encrypt",
+        json!({"KeyId": "alias/app", "Plaintext": STANDARD.encode("over the wire")}),
+    );
+    assert_eq!(status, 200);
+    let (status, _, pt) = s.kms("Decrypt", json!({"CiphertextBlob": ct["CiphertextBlob"]}));
+    assert_eq!(status, 200);
+    assert_eq!(pt["Plaintext"], json!(STANDARD.encode("over the wire")));
+
+    let (status, _, _) = s.kms(
+        "DisconnectCustomKeyStore",
+        json!({"CustomKeyStoreId": "cks-1234567890abcdef0"}),
+    );
+    assert_eq!(status, 200);
+    let (status, error_type, body) =
+        s.kms("Decrypt", json!({"CiphertextBlob": ct["CiphertextBlob"]}));
+    assert_eq!(status, 400);
+    assert_eq!(error_type.as_deref(), Some("KMSInvalidStateException"));
+    assert_eq!(body["__type"], json!("KMSInvalidStateException"));
+    assert_eq!(
+        body["message"],
+        json!("arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab is unavailable.")
+    );
+}
+
+#[test]
+fn a_server_fault_is_500_and_a_validation_error_400() {
+    let s = Server::start();
+    let (status, out) = s.control(
+        "/_hsmdrill/faults",
+        json!({"ClusterId": "cluster-1a23b4cdefg", "ExhaustSessions": true}),
+    );
+    assert_eq!(status, 200, "{out}");
+    let (status, error_type, body) = s.kms(
+        "Encrypt",
+        json!({"KeyId": "alias/app", "Plaintext": "aGk="}),
+    );
+    assert_eq!(status, 500);
+    assert_eq!(error_type.as_deref(), Some("KMSInternalException"));
+    assert!(body["message"].as_str().unwrap().contains("PKCS #11"));
+    let (status, error_type, body) = s.kms("Encrypt", json!({"Plaintext": "aGk="}));
+    assert_eq!(status, 400);
+    assert_eq!(error_type.as_deref(), Some("ValidationException"));
+    assert!(body["message"].as_str().unwrap().contains("'keyId'"));
+}
+
+#[test]
+fn protocol_errors_are_aws_errors() {
+    let s = Server::start();
+    let (status, error_type, body) = s.json("TrentService.NoSuchOperation", json!({}));
+    assert_eq!(
+        (status, error_type.as_deref()),
+        (400, Some("UnknownOperationException"))
+    );
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("NoSuchOperation"));
+    let (status, error_type, _) = s.json("Bogus.Thing", json!({}));
+    assert_eq!(
+        (status, error_type.as_deref()),
+        (400, Some("UnknownOperationException"))
+    );
+    // A CloudHSM operation under the KMS target is unknown to KMS.
+    let (status, _, _) = s.json("TrentService.DescribeClusters", json!({}));
+    assert_eq!(status, 400);
+
+    let (status, headers, body) = s.send(
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", "TrentService.ListKeys"),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ],
+        b"{not json",
+    );
+    assert_eq!(status, 400);
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "x-amzn-errortype" && v == "SerializationException"));
+    assert!(String::from_utf8_lossy(&body).contains("SerializationException"));
+
+    let (status, _, body) = s.send(
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", "TrentService.ListKeys"),
+            ("Content-Type", "text/plain"),
+        ],
+        b"{}",
+    );
+    assert_eq!(status, 415);
+    assert!(String::from_utf8_lossy(&body).contains("Content-Type"));
+
+    let big = vec![b' '; (1 << 20) + 10];
+    let (status, headers, body) = s.send(
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", "TrentService.ListKeys"),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ],
+        &big,
+    );
+    assert_eq!(status, 413);
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "x-amzn-errortype" && v == "RequestEntityTooLargeException"));
+    assert!(String::from_utf8_lossy(&body).contains("__type"));
+
+    let (status, _, _) = s.send("GET", "/nowhere", &[], b"");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn cloudhsm_v2_speaks_json_with_capital_message_and_cbor() {
+    let s = Server::start();
+    let (status, _, out) = s.json("BaldrApiService.DescribeClusters", json!({}));
+    assert_eq!(status, 200);
+    assert_eq!(
+        out["Clusters"][0]["ClusterId"],
+        json!("cluster-1a23b4cdefg")
+    );
+    let (status, error_type, body) = s.json(
+        "BaldrApiService.DeleteCluster",
+        json!({"ClusterId": "cluster-nosuchcluster"}),
+    );
+    assert_eq!(
+        (status, error_type.as_deref()),
+        (400, Some("CloudHsmResourceNotFoundException"))
+    );
+    assert!(body["Message"].is_string(), "{body}");
+
+    let mut req = Vec::new();
+    ciborium::ser::into_writer(&ciborium::value::Value::Map(vec![]), &mut req).unwrap();
+    let (status, headers, body) = s.send(
+        "POST",
+        "/service/BaldrApiService/operation/DescribeClusters",
+        &[
+            ("smithy-protocol", "rpc-v2-cbor"),
+            ("Content-Type", "application/cbor"),
+            ("Accept", "application/cbor"),
+        ],
+        &req,
+    );
+    assert_eq!(status, 200);
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "content-type" && v == "application/cbor"));
+    let v: ciborium::value::Value = ciborium::de::from_reader(&body[..]).unwrap();
+    let text = format!("{v:?}");
+    assert!(text.contains("cluster-1a23b4cdefg"), "{text}");
+
+    let (status, headers, body) = s.send(
+        "POST",
+        "/service/BaldrApiService/operation/DeleteBackup",
+        &[
+            ("smithy-protocol", "rpc-v2-cbor"),
+            ("Content-Type", "application/cbor"),
+        ],
+        &[0xff],
+    );
+    assert_eq!(status, 400);
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "x-amzn-errortype" && v == "SerializationException"));
+    let _: ciborium::value::Value = ciborium::de::from_reader(&body[..]).unwrap();
+}
+
+#[test]
+fn cloudtrail_lookup_events_returns_the_record_as_a_json_string() {
+    let s = Server::start();
+    s.kms(
+        "Encrypt",
+        json!({"KeyId": "alias/app", "Plaintext": "aGk="}),
+    );
+    let (status, _, out) = s.json(
+        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+        json!({"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "Encrypt"}]}),
+    );
+    assert_eq!(status, 200, "{out}");
+    let events = out["Events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["EventName"], json!("Encrypt"));
+    let record: Value =
+        serde_json::from_str(events[0]["CloudTrailEvent"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        record["additionalEventData"]["customKeyStoreId"],
+        json!("cks-1234567890abcdef0")
+    );
+}
+
+#[test]
+fn the_control_api_drives_faults_clock_backups_the_cli_and_the_world() {
+    let s = Server::start();
+    let (status, out) = s.control(
+        "/_hsmdrill/faults",
+        json!({"ClusterId": "cluster-1a23b4cdefg", "Network": "blocked"}),
+    );
+    assert_eq!((status, &out["Network"]), (200, &json!("blocked")));
+    let (status, error_type, body) = s.kms(
+        "Encrypt",
+        json!({"KeyId": "alias/app", "Plaintext": "aGk="}),
+    );
+    assert_eq!(
+        (status, error_type.as_deref()),
+        (400, Some("KMSInvalidStateException"))
+    );
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("KMS cannot communicate with your CloudHSM cluster"));
+    s.control(
+        "/_hsmdrill/faults",
+        json!({"ClusterId": "cluster-1a23b4cdefg", "Network": {"Flaky": 1}}),
+    );
+    assert_eq!(
+        s.kms(
+            "Encrypt",
+            json!({"KeyId": "alias/app", "Plaintext": "aGk="})
+        )
+        .0,
+        400
+    );
+    assert_eq!(
+        s.kms(
+            "Encrypt",
+            json!({"KeyId": "alias/app", "Plaintext": "aGk="})
+        )
+        .0,
+        200
+    );
+
+    let (status, out) = s.control("/_hsmdrill/clusters/cluster-1a23b4cdefg/backup", json!({}));
+    assert_eq!(status, 200);
+    assert!(out["BackupId"].as_str().unwrap().starts_with("backup-"));
+    let (status, out) = s.control(
+        "/_hsmdrill/clusters/cluster-nosuchcluster/backup",
+        json!({}),
+    );
+    assert_eq!(status, 404, "{out}");
+
+    let (status, out) = s.control(
+        "/_hsmdrill/cloudhsm-cli",
+        json!({"ClusterId": "cluster-1a23b4cdefg", "Session": "ops", "Command": "login --username admin --role admin --password adminPassword1"}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        out,
+        json!({"error_code": 0, "data": {"username": "admin", "role": "admin"}})
+    );
+
+    // Connect attempts take virtual time; the clock endpoint skips it.
+    s.kms(
+        "DisconnectCustomKeyStore",
+        json!({"CustomKeyStoreId": "cks-1234567890abcdef0"}),
+    );
+    s.kms(
+        "ConnectCustomKeyStore",
+        json!({"CustomKeyStoreId": "cks-1234567890abcdef0"}),
+    );
+    let state = |s: &Server| {
+        s.kms("DescribeCustomKeyStores", json!({})).2["CustomKeyStores"][0]["ConnectionState"]
+            .clone()
+    };
+    assert_eq!(state(&s), json!("CONNECTING"));
+    let (status, _) = s.control("/_hsmdrill/clock/advance", json!({"seconds": 5}));
+    assert_eq!(status, 200);
+    assert_eq!(state(&s), json!("CONNECTED"));
+
+    let yaml = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/worlds/example.yaml"
+    ))
+    .unwrap();
+    let (status, _, body) = s.send(
+        "POST",
+        "/_hsmdrill/world",
+        &[("Content-Type", "application/yaml")],
+        &yaml,
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (status, _, body) = s.send(
+        "POST",
+        "/_hsmdrill/world",
+        &[],
+        b"clusters: [{colour: red}]",
+    );
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("colour"));
+    let (status, _, body) = s.send("GET", "/_hsmdrill/health", &[], b"");
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("\"ok\""));
+}
