@@ -8,9 +8,10 @@
 //! the AWS SDKs and CLI:
 //!
 //! ```text
-//!  .runbook (pest) ──► step IR ──► runner ──► Target ──► Engine ◄── server (AWS JSON 1.1, RPC v2 CBOR)
-//!                                    │
-//!                                    └──► snapshots of every DescribeCustomKeyStores response
+//!  .runbook (pest) ──────────────────────────┐
+//!  .feature (gherkin) ─► phrase catalog ─────┴─► step IR ──► runner ──► Target ──► Engine
+//!                        (runbook statements)                  │
+//!                                                              └──► snapshots of every DescribeCustomKeyStores response
 //! ```
 //!
 //! - [`engine`]: the embedded AWS. `engine::kms` (custom key stores and their
@@ -29,8 +30,10 @@
 //!   pretty / JSON / JUnit reports (`report`).
 //! - [`dsl`]: the runbook language (`runbook.pest`), parsed, checked against
 //!   the engine's operations and the world, and lowered to the IR.
-//! - [`server`]: `hsmdrill serve`, the engine behind the AWS wire protocols
-//!   (AWS JSON 1.1, Smithy RPC v2 CBOR) and a control API.
+//! - [`gherkin`]: `.feature` files, each step translated through one phrase
+//!   catalog into runbook statements that [`dsl`] lowers (spans mapped back
+//!   to the feature), run with the `cucumber` crate on the one runner or by
+//!   `hsmdrill run` like runbooks.
 //!
 //! The engine imports nothing from front ends; a unit test checks it.
 
@@ -38,5 +41,8 @@
 
 pub mod dsl;
 pub mod engine;
+pub mod gherkin;
+pub mod remote;
 pub mod scenario;
 pub mod server;
+pub mod shell;

@@ -1,8 +1,11 @@
 //! The `hsmdrill` command line: a thin shell over the library.
 //!
-//! `run` and `check` find runbooks, parse and run them with
-//! `scenario::suite`, and print what `scenario::report` makes of the
-//! results; `steps` prints the DSL catalog. Exit status: 0 when everything
+//! `run` and `check` find runbooks and Gherkin features, parse (or lower)
+//! and run them with `scenario::suite`, and print what `scenario::report`
+//! makes of the results (on the embedded engine, or with `--endpoint`
+//! against a running server); `steps` prints the DSL catalog, then the
+//! Gherkin phrases; `serve` runs the server; `cloudhsm-cli` is the CloudHSM
+//! CLI. Exit status: 0 when everything
 //! passed, 1 when a scenario failed (or, for `check`, a file has errors), 2
 //! for a problem with the input (a bad path, an unreadable file, a bad
 //! option), always reported on one `error: …` line.
@@ -14,9 +17,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use hsmdrill::dsl;
+use hsmdrill::remote::Endpoint;
 use hsmdrill::scenario::report;
 use hsmdrill::scenario::suite::{self, Loaded, Options, SuiteError};
+use hsmdrill::server::{serve, Credentials, ServeOptions};
+use hsmdrill::{dsl, gherkin, shell};
 
 /// Rehearse AWS KMS custom key store (CloudHSM key store) incidents.
 #[derive(Debug, Parser)]
@@ -28,10 +33,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run runbooks on the embedded engine and check their snapshots.
+    /// Run runbooks and features on the embedded engine and check their snapshots.
     Run {
-        /// Runbook files or folders (searched recursively for `.runbook`).
-        #[arg(default_value = suite::DEFAULT_PATH)]
+        /// Runbook or feature files, or folders (searched recursively for
+        /// `.runbook` and `.feature`) [default: scenarios/, and features/ if
+        /// it exists]
         paths: Vec<PathBuf>,
         /// Only scenarios whose tags match, e.g. `@R5 or @R7`,
         /// `(@a or @b) and not @slow`.
@@ -49,14 +55,58 @@ enum Command {
         /// Run only the K-th of N slices of the scenarios (1-based).
         #[arg(long, value_name = "K/N")]
         partition: Option<String>,
+        /// Run against a running `hsmdrill serve` (http://HOST:PORT) instead
+        /// of an embedded engine.
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
     },
-    /// Parse and validate runbooks without running them.
+    /// Serve the engine over the AWS wire protocols for the SDKs and the aws CLI.
+    Serve {
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 4599)]
+        port: u16,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// A world file to start from.
+        #[arg(long, value_name = "FILE")]
+        world: Option<PathBuf>,
+        /// Keep every acknowledged change in FILE (mode 0600: it holds key
+        /// material) and restore from it on start.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Accept only requests signed (SigV4) with this key.
+        #[arg(long, value_name = "ACCESS_KEY:SECRET")]
+        auth: Option<String>,
+        /// Seconds a connect attempt takes.
+        #[arg(long, default_value_t = 2)]
+        connect_seconds: u64,
+    },
+    /// The CloudHSM CLI (Client SDK 5) against a world or a running server.
+    #[command(name = "cloudhsm-cli")]
+    CloudhsmCli {
+        /// A running `hsmdrill serve` (http://HOST:PORT).
+        #[arg(long, value_name = "URL", conflicts_with = "world")]
+        endpoint: Option<String>,
+        /// A world file to run on instead.
+        #[arg(long, value_name = "FILE")]
+        world: Option<PathBuf>,
+        /// The cluster.
+        #[arg(long, value_name = "ID")]
+        cluster_id: String,
+        /// `interactive`, or one command (logs in from CLOUDHSM_ROLE and
+        /// CLOUDHSM_PIN=user:password first).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Parse and validate runbooks and features without running them.
     Check {
-        /// Runbook files or folders (searched recursively for `.runbook`).
-        #[arg(default_value = suite::DEFAULT_PATH)]
+        /// Runbook or feature files, or folders (searched recursively for
+        /// `.runbook` and `.feature`) [default: scenarios/, and features/ if
+        /// it exists]
         paths: Vec<PathBuf>,
     },
-    /// List the statements a runbook can use.
+    /// List the statements a runbook can use, then the Gherkin phrases.
     Steps,
 }
 
@@ -83,13 +133,50 @@ fn main() -> ExitCode {
             output,
             accept,
             partition,
+            endpoint,
         } => Options::new(tag.as_deref(), partition.as_deref(), accept)
             .map_err(|e| vec![e.to_string()])
+            .and_then(|options| match endpoint {
+                Some(url) => Endpoint::parse(&url)
+                    .map(|e| options.with_endpoint(e))
+                    .map_err(|e| vec![e]),
+                None => Ok(options),
+            })
             .and_then(|options| run(&paths, &options, format, output)),
+        Command::Serve {
+            port,
+            bind,
+            world,
+            state,
+            auth,
+            connect_seconds,
+        } => serve(ServeOptions {
+            bind,
+            port,
+            world,
+            connect_seconds,
+            state_file: state,
+            auth: match auth.as_deref().map(Credentials::parse).transpose() {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(USAGE);
+                }
+            },
+        })
+        .map(|()| ExitCode::SUCCESS)
+        .map_err(|e| vec![e]),
+        Command::CloudhsmCli {
+            endpoint,
+            world,
+            cluster_id,
+            command,
+        } => cloudhsm_cli(endpoint, world, &cluster_id, &command),
         Command::Check { paths } => check(&paths),
         Command::Steps => {
-            let help = dsl::catalog().iter().map(|s| (s.syntax, s.help));
-            print(&mut io::stdout(), &report::catalog(help));
+            let statements = dsl::catalog().iter().map(|s| (s.syntax, s.help));
+            let phrases = gherkin::catalog().iter().map(|p| (p.pattern, p.help));
+            print(&mut io::stdout(), &report::steps(statements, phrases));
             Ok(ExitCode::SUCCESS)
         }
     };
@@ -148,6 +235,43 @@ fn run(
     })
 }
 
+fn cloudhsm_cli(
+    endpoint: Option<String>,
+    world: Option<PathBuf>,
+    cluster: &str,
+    command: &[String],
+) -> Result<ExitCode, Problems> {
+    let backend = match (endpoint, world) {
+        (Some(url), _) => shell::Backend::Remote(Endpoint::parse(&url).map_err(|e| vec![e])?),
+        (None, Some(path)) => shell::Backend::Embedded(Box::new(
+            hsmdrill::engine::world::load_file(&path).map_err(|e| vec![e.to_string()])?,
+        )),
+        (None, None) => return Err(vec!["give --endpoint URL or --world FILE".into()]),
+    };
+    let ok = if command.len() == 1 && command[0] == "interactive" {
+        let stdin = io::stdin();
+        shell::interactive(&backend, cluster, stdin.lock(), io::stdout())
+            .map_err(|e| vec![e.to_string()])?
+    } else {
+        let role = std::env::var("CLOUDHSM_ROLE").ok();
+        let pin = std::env::var("CLOUDHSM_PIN").ok();
+        let v = shell::single(
+            &backend,
+            cluster,
+            &command.join(" "),
+            role.as_deref(),
+            pin.as_deref(),
+        );
+        print(&mut io::stdout(), &format!("{}\n", shell::show(&v)));
+        v["error_code"] == 0
+    };
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn check(paths: &[PathBuf]) -> Result<ExitCode, Problems> {
     let files = load(paths)?;
     print(&mut io::stdout(), &report::check(&files));
@@ -159,6 +283,13 @@ fn check(paths: &[PathBuf]) -> Result<ExitCode, Problems> {
 }
 
 fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>, Problems> {
+    let defaults;
+    let paths = if paths.is_empty() {
+        defaults = suite::default_paths();
+        &defaults
+    } else {
+        paths
+    };
     let found = suite::discover(paths).map_err(|e| vec![e.to_string()])?;
     suite::load_all(&found).map_err(|es| es.iter().map(SuiteError::to_string).collect())
 }

@@ -29,6 +29,8 @@ impl Server {
                 "/scenarios/worlds/example.yaml"
             ))),
             connect_seconds: 2,
+            state_file: None,
+            auth: None,
         };
         let engine = engine_for(&opts).unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

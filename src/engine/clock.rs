@@ -10,8 +10,14 @@ use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// An instant on the engine's clock, in milliseconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, Default, Eq, Hash, Ord, PartialEq, PartialOrd)]
+use serde::{Deserialize, Serialize};
+
+/// An instant on the engine's clock, in milliseconds since the Unix epoch
+/// (persisted as that integer).
+#[derive(
+    Clone, Copy, Debug, Default, Deserialize, Eq, Hash, Ord, PartialEq, PartialOrd, Serialize,
+)]
+#[serde(transparent)]
 pub struct Timestamp(i64);
 
 /// Where every virtual clock starts: `CreationDate: 1.499288695918E9` in the

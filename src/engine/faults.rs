@@ -8,6 +8,7 @@
 //! What follows from them (ConnectionErrorCodes, exceptions) is the
 //! engine's ordinary behaviour.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::cloudhsm::cli;
@@ -16,6 +17,73 @@ use super::error::{Error, ErrorKind, Result};
 use super::network::NetworkCondition;
 use super::state::State;
 use super::Engine;
+
+/// An injected incident, as scenarios (where every id may be a `$variable`
+/// until the runner substitutes it) and the server's control API name it.
+#[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
+pub enum Fault {
+    /// Set the network path between KMS and a cluster.
+    Network {
+        /// Cluster id.
+        cluster: String,
+        /// Blocked, healthy, or flaky for N calls.
+        condition: NetworkCondition,
+    },
+    /// Break (`ok: false`) or mend the cluster security group rule.
+    SecurityGroup {
+        /// Cluster id.
+        cluster: String,
+        /// Whether the rule allows TCP 2223–2225.
+        ok: bool,
+    },
+    /// Delete one HSM (`hsm: Some`) or every HSM of the cluster.
+    DeleteHsm {
+        /// Cluster id.
+        cluster: String,
+        /// The HSM id, or all.
+        hsm: Option<String>,
+    },
+    /// Delete the cluster with all its HSMs.
+    DeleteCluster {
+        /// Cluster id.
+        cluster: String,
+    },
+    /// Delete a subnet.
+    DeleteSubnet {
+        /// Subnet id.
+        subnet: String,
+    },
+    /// Set a subnet's free addresses.
+    FreeAddresses {
+        /// Subnet id.
+        subnet: String,
+        /// How many.
+        count: u32,
+    },
+    /// Hold every PKCS #11 session of the cluster's HSMs.
+    ExhaustSessions {
+        /// Cluster id.
+        cluster: String,
+    },
+    /// Let go of the held sessions.
+    ReleaseSessions {
+        /// Cluster id.
+        cluster: String,
+    },
+    /// The next `count` connect attempts to the cluster hit a KMS internal
+    /// error.
+    InternalErrors {
+        /// Cluster id.
+        cluster: String,
+        /// How many attempts.
+        count: u32,
+    },
+    /// Take a backup of the cluster now; the response is `{"BackupId": …}`.
+    Backup {
+        /// Cluster id.
+        cluster: String,
+    },
+}
 
 fn no_cluster(id: &str) -> Error {
     Error::new(
@@ -125,6 +193,45 @@ impl Engine {
             c.state = super::cloudhsm::cluster::ClusterState::Deleted;
             Ok(())
         })
+    }
+
+    /// Applies a [`Fault`]; a backup answers `{"BackupId": …}`, exhausting
+    /// sessions `{"HeldSessions": n}`, the rest `{}`.
+    pub fn apply_fault(&self, fault: &Fault) -> Result<Value> {
+        let done = |r: Result<()>| r.map(|()| json!({}));
+        match fault {
+            Fault::Network { cluster, condition } => done(self.set_network(cluster, *condition)),
+            Fault::SecurityGroup { cluster, ok } => done(self.set_security_group_ok(cluster, *ok)),
+            Fault::DeleteHsm { cluster, hsm } => {
+                let hsms: Vec<String> = match hsm {
+                    Some(h) => vec![h.clone()],
+                    None => self
+                        .with_state(|st| {
+                            st.clusters
+                                .get(cluster)
+                                .map(|c| c.hsms.iter().map(|h| h.id.clone()).collect())
+                        })
+                        .ok_or_else(|| no_cluster(cluster))?,
+                };
+                for h in hsms {
+                    self.call("DeleteHsm", json!({"ClusterId": cluster, "HsmId": h}))?;
+                }
+                Ok(json!({}))
+            }
+            Fault::DeleteCluster { cluster } => done(self.destroy_cluster(cluster)),
+            Fault::DeleteSubnet { subnet } => done(self.delete_subnet(subnet)),
+            Fault::FreeAddresses { subnet, count } => done(self.set_free_addresses(subnet, *count)),
+            Fault::ExhaustSessions { cluster } => self
+                .exhaust_sessions(cluster)
+                .map(|n| json!({"HeldSessions": n})),
+            Fault::ReleaseSessions { cluster } => done(self.release_sessions(cluster)),
+            Fault::InternalErrors { cluster, count } => {
+                done(self.inject_internal_errors(cluster, *count))
+            }
+            Fault::Backup { cluster } => {
+                self.take_backup(cluster).map(|id| json!({"BackupId": id}))
+            }
+        }
     }
 
     /// Runs one CloudHSM CLI command line in the named CLI session against a

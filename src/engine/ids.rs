@@ -9,8 +9,9 @@
 /// which matches the models' `cluster-[2-7a-zA-Z]{11,16}` patterns.
 const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
-/// A deterministic id generator (splitmix64 over the world's seed).
-#[derive(Clone, Debug)]
+/// A deterministic id generator (splitmix64 over the world's seed). Its
+/// position is persisted with the state, so ids stay unique after a restart.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
 pub struct IdGen {
     state: u64,
 }

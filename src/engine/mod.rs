@@ -32,6 +32,7 @@ pub mod faults;
 pub mod ids;
 pub mod kms;
 pub mod network;
+pub mod persist;
 mod schedule;
 pub mod state;
 pub mod trail;

@@ -10,7 +10,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// What a scenario or the control API sets a link to.
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
@@ -25,11 +25,26 @@ pub enum NetworkCondition {
     Flaky(u32),
 }
 
-/// The link between KMS and one cluster.
+/// The link between KMS and one cluster. Persisted as its
+/// [`NetworkCondition`].
 #[derive(Debug, Default)]
 pub struct Link {
     blocked: AtomicBool,
     flaky_remaining: AtomicU32,
+}
+
+impl Serialize for Link {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.condition().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Link {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let link = Link::default();
+        link.set(NetworkCondition::deserialize(d)?);
+        Ok(link)
+    }
 }
 
 impl Link {
@@ -87,6 +102,21 @@ mod tests {
         assert!(!l.cross());
         assert!(l.cross());
         assert_eq!(l.condition(), NetworkCondition::Ok);
+    }
+
+    #[test]
+    fn a_link_persists_as_its_condition() {
+        for c in [
+            NetworkCondition::Ok,
+            NetworkCondition::Blocked,
+            NetworkCondition::Flaky(3),
+        ] {
+            let l = Link::default();
+            l.set(c);
+            let text = serde_json::to_string(&l).unwrap();
+            let back: Link = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.condition(), c, "{text}");
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use super::clock::Timestamp;
 use super::cloudhsm::backup::Backup;
 use super::cloudhsm::cluster::Cluster;
@@ -15,7 +17,7 @@ use super::kms::key::Key;
 use super::kms::keystore::KeyStore;
 
 /// A VPC subnet a cluster can use.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Subnet {
     /// `subnet-…`.
     pub id: String,
@@ -47,7 +49,7 @@ impl Subnet {
 }
 
 /// A KMS alias.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Alias {
     /// `alias/…`.
     pub name: String,
@@ -59,8 +61,9 @@ pub struct Alias {
     pub last_updated_date: Timestamp,
 }
 
-/// The engine's state.
-#[derive(Debug)]
+/// The engine's state (persisted whole by `hsmdrill serve --state`, see
+/// `persist.rs`).
+#[derive(Debug, Deserialize, Serialize)]
 pub struct State {
     /// Seeded ids.
     pub ids: IdGen,

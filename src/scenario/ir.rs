@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::NetworkCondition;
+pub use crate::engine::faults::Fault;
 
 /// Where a step came from: a file and a 1-based line and column, plus the
 /// byte offset and length of the source text.
@@ -91,6 +91,61 @@ pub enum StepKind {
     Control(Control),
 }
 
+impl StepKind {
+    /// A one-line description of the step from the IR alone, the same for
+    /// every front end (snapshot headers use it).
+    pub fn canonical(&self) -> String {
+        match self {
+            StepKind::Action(Action::Call { operation, input }) => {
+                if input.as_object().is_some_and(|m| m.is_empty()) || input.is_null() {
+                    format!("call {operation}")
+                } else {
+                    format!("call {operation} {input}")
+                }
+            }
+            StepKind::Expect(Expect::Field {
+                subject,
+                path,
+                comparison,
+                value,
+            }) => {
+                let op = match comparison {
+                    Comparison::Equals => format!("== {}", plain(value)),
+                    Comparison::NotEquals => format!("!= {}", plain(value)),
+                    Comparison::Contains => format!("contains {}", plain(value)),
+                    Comparison::Absent => "is absent".into(),
+                    Comparison::Present => "is present".into(),
+                };
+                format!("expect {}{path} {op}", subject.canonical())
+            }
+            StepKind::Capture(c) => {
+                format!("capture {} = {}{}", c.name, c.subject.canonical(), c.path)
+            }
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+impl Subject {
+    /// How the runbook language writes the subject.
+    pub fn canonical(&self) -> String {
+        match self {
+            Subject::Last => String::new(),
+            Subject::Store(s) => s.clone(),
+            Subject::Key(k) => format!("key {k}"),
+            Subject::Trail(e) => format!("trail {e}"),
+        }
+    }
+}
+
+/// Strings bare, the rest as JSON.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Building the world. A scenario has at most one setup, before its other
 /// steps; without one the runner starts from an empty world.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -132,72 +187,6 @@ pub enum Action {
     Wait(#[serde(with = "duration_ms")] Duration),
     /// Let pending work (connect attempts, clusters, HSMs, backups) finish.
     Settle,
-}
-
-/// Incidents the engine can inject; every id is a template.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub enum Fault {
-    /// Set the network path between KMS and a cluster.
-    Network {
-        /// Cluster id.
-        cluster: String,
-        /// Blocked, healthy, or flaky for N calls.
-        condition: NetworkCondition,
-    },
-    /// Break (`ok: false`) or mend the cluster security group rule.
-    SecurityGroup {
-        /// Cluster id.
-        cluster: String,
-        /// Whether the rule allows TCP 2223–2225.
-        ok: bool,
-    },
-    /// Delete one HSM (`hsm: Some`) or every HSM of the cluster.
-    DeleteHsm {
-        /// Cluster id.
-        cluster: String,
-        /// The HSM id, or all.
-        hsm: Option<String>,
-    },
-    /// Delete the cluster with all its HSMs.
-    DeleteCluster {
-        /// Cluster id.
-        cluster: String,
-    },
-    /// Delete a subnet.
-    DeleteSubnet {
-        /// Subnet id.
-        subnet: String,
-    },
-    /// Set a subnet's free addresses.
-    FreeAddresses {
-        /// Subnet id.
-        subnet: String,
-        /// How many.
-        count: u32,
-    },
-    /// Hold every PKCS #11 session of the cluster's HSMs.
-    ExhaustSessions {
-        /// Cluster id.
-        cluster: String,
-    },
-    /// Let go of the held sessions.
-    ReleaseSessions {
-        /// Cluster id.
-        cluster: String,
-    },
-    /// The next `count` connect attempts to the cluster hit a KMS internal
-    /// error.
-    InternalErrors {
-        /// Cluster id.
-        cluster: String,
-        /// How many attempts.
-        count: u32,
-    },
-    /// Take a backup of the cluster now; the response is `{"BackupId": …}`.
-    Backup {
-        /// Cluster id.
-        cluster: String,
-    },
 }
 
 /// What a check or a capture looks at.

@@ -10,7 +10,7 @@
 //! or the snapshot diff; or the parse errors of a file. It ends with the
 //! summary line `N passed, N failed`.
 //!
-//! [`check`] and [`catalog`] render the other two commands, `hsmdrill check`
+//! [`check`] and [`steps`] render the other two commands, `hsmdrill check`
 //! and `hsmdrill steps`.
 
 use std::fmt::Write as _;
@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::diagnostic::{render_all, Diagnostic};
-use super::runner::Outcome;
+use super::runner::{Failure, Outcome};
 use super::snapshot;
 use super::suite::{Loaded, Run, ScenarioResult, Snapshot, SuiteResult};
 
@@ -106,20 +106,7 @@ pub fn failure_block(r: &ScenarioResult) -> Option<String> {
             outcome, snapshot, ..
         } => {
             if let Some(f) = &outcome.failure {
-                // Notes are printed after `{pad} = `; the store's JSON
-                // continues under the note's text.
-                let pad = " ".repeat(f.span.line.to_string().len() + 3);
-                let mut d = Diagnostic::new(f.span.clone(), "this step did not hold")
-                    .with_note(format!("expected: {}", f.expected))
-                    .with_note(format!("actual:   {}", f.actual));
-                if let Some(store) = &f.store {
-                    let name = store["CustomKeyStoreName"].as_str().unwrap_or("the store");
-                    let body = snapshot::aws_cli_json(store).replace('\n', &format!("\n{pad}"));
-                    d = d.with_note(format!(
-                        "note: {name} in DescribeCustomKeyStores:\n{pad}{body}"
-                    ));
-                }
-                return Some(d.render(source));
+                return Some(failure(f, source));
             }
             let at =
                 |message: String| Diagnostic::new(outcome.span.clone(), message).render(source);
@@ -141,6 +128,28 @@ pub fn failure_block(r: &ScenarioResult) -> Option<String> {
             }
         }
     }
+}
+
+/// A failed step in the diagnostic layout: `error: this step did not
+/// hold`, its `file:line:col`, its line underlined (given the file's text),
+/// `expected:`, `actual:` and the DescribeCustomKeyStores entry of the store
+/// involved. The pretty report and the cucumber steps of features both show
+/// failures with it.
+pub fn failure(f: &Failure, source: Option<&str>) -> String {
+    // Notes are printed after `{pad} = `; the store's JSON continues under
+    // the note's text.
+    let pad = " ".repeat(f.span.line.to_string().len() + 3);
+    let mut d = Diagnostic::new(f.span.clone(), "this step did not hold")
+        .with_note(format!("expected: {}", f.expected))
+        .with_note(format!("actual:   {}", f.actual));
+    if let Some(store) = &f.store {
+        let name = store["CustomKeyStoreName"].as_str().unwrap_or("the store");
+        let body = snapshot::aws_cli_json(store).replace('\n', &format!("\n{pad}"));
+        d = d.with_note(format!(
+            "note: {name} in DescribeCustomKeyStores:\n{pad}{body}"
+        ));
+    }
+    d.render(source)
 }
 
 /// The JSON report: an array with one object per result, holding its
@@ -321,6 +330,22 @@ pub fn catalog<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Str
             let _ = writeln!(out, "{syntax}\n{:width$}  {help}", "");
         }
     }
+    out
+}
+
+/// What `hsmdrill steps` prints: the runbook statements
+/// ([`catalog`]), then, under a heading, the Gherkin phrases of `.feature`
+/// files, each with the runbook statement(s) it stands for.
+pub fn steps<'a>(
+    statements: impl IntoIterator<Item = (&'a str, &'a str)>,
+    phrases: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut out = catalog(statements);
+    out.push_str(
+        "\nGherkin phrases (.feature files; any keyword: Given, When, Then, And, But),\n\
+         each with the runbook statement it stands for:\n\n",
+    );
+    out.push_str(&catalog(phrases));
     out
 }
 

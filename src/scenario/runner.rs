@@ -101,6 +101,10 @@ pub struct Recorded {
     pub line: usize,
     /// The step's text.
     pub step: String,
+    /// The step as the IR says it, whichever front end wrote it: what the
+    /// snapshot shows, so a `.runbook` and a `.feature` that do the same
+    /// thing snapshot the same bytes.
+    pub canonical: String,
     /// The response, or the error.
     pub response: Result<Value, (String, String)>,
 }
@@ -520,6 +524,7 @@ impl Ctx {
         self.describes.lock().push(Recorded {
             line: step.span.line,
             step: step.text.clone(),
+            canonical: step.kind.canonical(),
             response: r
                 .clone()
                 .map_err(|e| (e.exception.clone(), e.message.clone())),

@@ -3,11 +3,13 @@
 //! One snapshot per scenario, beside its file:
 //! `<dir>/snapshots/<file stem>__<scenario slug>.snap`, in insta's format so
 //! `cargo insta review` works on them. The content lists each response under
-//! the line and text of the step that caused it, pretty-printed as `aws kms
-//! describe-custom-key-stores` prints JSON (four spaces). Steps are named by
-//! line, not by file path, so the bytes do not depend on how the runner was
-//! invoked; ids and dates come from the seeded, virtual-clock engine, so the
-//! same scenario gives the same bytes every run.
+//! the step that caused it, pretty-printed as `aws kms
+//! describe-custom-key-stores` prints JSON (four spaces). Steps are written
+//! from the IR (`expect ExampleKeyStore.ConnectionState == FAILED`), not from
+//! the source, so a `.runbook` and a `.feature` that do the same thing give
+//! the same bytes, however the runner was invoked; ids and dates come from
+//! the seeded, virtual-clock engine, so the same scenario gives the same
+//! bytes every run.
 //!
 //! `cargo test` asserts them with insta ([`assert_with_insta`]); `hsmdrill
 //! run` compares them itself ([`check`]) and writes them on `--accept`.
@@ -65,7 +67,7 @@ pub fn render(outcome: &Outcome) -> String {
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&format!("# line {}: {}\n", r.line, r.step));
+        out.push_str(&format!("# {}\n", r.canonical));
         match &r.response {
             Ok(v) => {
                 out.push_str(&aws_cli_json(v));

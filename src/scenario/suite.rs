@@ -1,13 +1,16 @@
-//! A suite: the runbooks under some paths, the scenarios a run selects from
-//! them, and what running each one gave (its outcome and its snapshot).
+//! A suite: the runbooks and features under some paths, the scenarios a
+//! run selects from them, and what running each one gave (its outcome and
+//! its snapshot). A `.feature` is lowered by [`crate::gherkin`] to the same
+//! IR a `.runbook` is, and from there on nothing tells them apart.
 //!
 //! This is the library half of `hsmdrill run` and `hsmdrill check`; the
 //! binary only parses arguments and prints what [`super::report`] makes of
 //! a [`SuiteResult`]. The steps, in order:
 //!
-//! 1. [`discover`]: every `.runbook` under the given paths (recursively,
-//!    sorted, `snapshots/` folders skipped; a path may name one file).
-//! 2. [`load_all`]: read and parse each file. A file that does not parse is
+//! 1. [`discover`]: every `.runbook` and `.feature` under the given paths
+//!    (recursively, sorted, `snapshots/` folders skipped; a path may name
+//!    one file).
+//! 2. [`load_all`]: read and parse (or lower) each file. A file that does not parse is
 //!    kept with its diagnostics: `run` reports it as failed, `check` prints
 //!    them.
 //! 3. [`select`]: the scenarios in order (file, then position), filtered by
@@ -33,13 +36,28 @@ use super::ir::ScenarioFile;
 use super::runner::{self, Outcome};
 use super::snapshot::{self, Check};
 use super::tags::{TagError, TagExpr};
-use crate::dsl;
+use crate::{dsl, gherkin};
 
-/// Where `hsmdrill run` and `hsmdrill check` look without a path.
+/// Where `hsmdrill run` and `hsmdrill check` look without a path (with
+/// [`DEFAULT_FEATURES`] when that folder exists).
 pub const DEFAULT_PATH: &str = "scenarios";
+
+/// The features folder `hsmdrill run` and `hsmdrill check` also look in
+/// without a path, when it exists.
+pub const DEFAULT_FEATURES: &str = "features";
 
 /// The extension of runbook files.
 pub const RUNBOOK_EXTENSION: &str = "runbook";
+
+/// The paths `run` and `check` use when given none: `scenarios/`, and
+/// `features/` when it exists.
+pub fn default_paths() -> Vec<PathBuf> {
+    let mut paths = vec![PathBuf::from(DEFAULT_PATH)];
+    if Path::new(DEFAULT_FEATURES).is_dir() {
+        paths.push(PathBuf::from(DEFAULT_FEATURES));
+    }
+    paths
+}
 
 /// A problem with the input of a run: bad paths, unreadable files, bad
 /// options. Each is one line, shown after `error: `.
@@ -56,11 +74,11 @@ pub enum SuiteError {
         /// Why.
         source: io::Error,
     },
-    /// A file on the command line is not a `.runbook`.
-    #[error("{}: not a .runbook file", .0.display())]
+    /// A file on the command line is not a `.runbook` or a `.feature`.
+    #[error("{}: not a .runbook or .feature file", .0.display())]
     NotRunbook(PathBuf),
-    /// The paths hold no runbook at all.
-    #[error("no .runbook file under {0}")]
+    /// The paths hold no runbook and no feature at all.
+    #[error("no .runbook file and no .feature file under {0}")]
     NoRunbooks(String),
     /// `--tag` does not parse.
     #[error(transparent)]
@@ -96,7 +114,7 @@ fn unknown_note(unknown: &[String]) -> String {
     }
 }
 
-/// A runbook file found by [`discover`].
+/// A runbook or feature file found by [`discover`].
 #[derive(Clone, Debug, Eq, Ord, PartialEq, PartialOrd)]
 pub struct Found {
     /// The path to open (the folder given joined with the file's place
@@ -107,7 +125,7 @@ pub struct Found {
     pub name: String,
 }
 
-/// Every `.runbook` under `paths`: folders are walked recursively (sorted,
+/// Every `.runbook` and `.feature` under `paths`: folders are walked recursively (sorted,
 /// `snapshots/` skipped, symbolic links to folders not followed), a file is
 /// taken as it is. The result is sorted by path, without duplicates.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Found>, SuiteError> {
@@ -150,7 +168,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Found>, SuiteError> {
 }
 
 fn is_runbook(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == RUNBOOK_EXTENSION)
+    path.extension()
+        .is_some_and(|e| e == RUNBOOK_EXTENSION || e == gherkin::FEATURE_EXTENSION)
+}
+
+/// Whether a file is a Gherkin feature (else a runbook).
+pub fn is_feature(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e == gherkin::FEATURE_EXTENSION)
 }
 
 fn walk(root: &Path, dir: &Path, found: &mut Vec<Found>) -> Result<(), SuiteError> {
@@ -182,7 +207,7 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<Found>) -> Result<(), SuiteErro
     Ok(())
 }
 
-/// A runbook file read and parsed.
+/// A runbook or feature file read and parsed.
 #[derive(Clone, Debug)]
 pub struct Loaded {
     /// Where it is.
@@ -207,8 +232,8 @@ impl Loaded {
     }
 }
 
-/// Reads and parses one runbook. Only a file that cannot be read is an
-/// error; parse errors are kept in [`Loaded::parsed`].
+/// Reads and parses one runbook (or lowers one feature). Only a file that
+/// cannot be read is an error; parse errors are kept in [`Loaded::parsed`].
 pub fn load(found: &Found) -> Result<Loaded, SuiteError> {
     let source = fs::read_to_string(&found.path).map_err(|source| SuiteError::Io {
         path: found.path.clone(),
@@ -217,7 +242,11 @@ pub fn load(found: &Found) -> Result<Loaded, SuiteError> {
     Ok(Loaded {
         path: found.path.clone(),
         name: found.name.clone(),
-        parsed: dsl::parse_str(&source, &found.path),
+        parsed: if is_feature(&found.path) {
+            gherkin::lower_str(&source, &found.path)
+        } else {
+            dsl::parse_str(&source, &found.path)
+        },
         source: source.into(),
     })
 }
@@ -286,6 +315,9 @@ pub struct Options {
     pub partition: Option<Partition>,
     /// `--accept`: write new and changed snapshots.
     pub accept: bool,
+    /// `--endpoint`: run against this `hsmdrill serve` instead of an
+    /// embedded engine.
+    pub endpoint: Option<crate::remote::Endpoint>,
 }
 
 impl Options {
@@ -301,7 +333,14 @@ impl Options {
                 .transpose()?,
             partition: partition.map(str::parse).transpose()?,
             accept,
+            endpoint: None,
         })
+    }
+
+    /// The same options, running against a server.
+    pub fn with_endpoint(mut self, endpoint: crate::remote::Endpoint) -> Options {
+        self.endpoint = Some(endpoint);
+        self
     }
 }
 
@@ -529,7 +568,7 @@ pub fn run_suite(
         };
         let run = match (&file.parsed, sel.scenario) {
             (Ok(parsed), Some(s)) => match parsed.scenarios.get(s) {
-                Some(scenario) => run_one(scenario, &file.path, options.accept),
+                Some(scenario) => run_one(scenario, &file.path, options),
                 None => continue,
             },
             (Err(diagnostics), _) => Run::Unparsed {
@@ -551,8 +590,12 @@ pub fn run_suite(
 
 /// Runs one scenario and settles its snapshot (only when every step held:
 /// a failed scenario's record is cut short, so comparing it says nothing).
-fn run_one(scenario: &super::ir::Scenario, path: &Path, accept: bool) -> Run {
-    let outcome = runner::run(scenario, path);
+fn run_one(scenario: &super::ir::Scenario, path: &Path, options: &Options) -> Run {
+    let accept = options.accept;
+    let outcome = match &options.endpoint {
+        Some(endpoint) => crate::remote::run(scenario, path, endpoint),
+        None => runner::run(scenario, path),
+    };
     let snap = snapshot::path(path, &outcome.scenario)
         .display()
         .to_string();

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::ir::Fault;
 use crate::engine::Engine;
@@ -86,48 +86,7 @@ impl Target for EngineTarget {
     }
 
     fn fault(&self, fault: &Fault) -> Result<Value, AwsError> {
-        let e = &self.engine;
-        let done = |r: crate::engine::Result<()>| r.map(|()| json!({})).map_err(AwsError::from);
-        match fault {
-            Fault::Network { cluster, condition } => done(e.set_network(cluster, *condition)),
-            Fault::SecurityGroup { cluster, ok } => done(e.set_security_group_ok(cluster, *ok)),
-            Fault::DeleteHsm { cluster, hsm } => {
-                let hsms: Vec<String> = match hsm {
-                    Some(h) => vec![h.clone()],
-                    None => {
-                        let out = e.call(
-                            "DescribeClusters",
-                            json!({"Filters": {"clusterIds": [cluster]}}),
-                        )?;
-                        out["Clusters"][0]["Hsms"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|h| h["HsmId"].as_str().map(str::to_owned))
-                            .collect()
-                    }
-                };
-                for h in hsms {
-                    e.call("DeleteHsm", json!({"ClusterId": cluster, "HsmId": h}))?;
-                }
-                Ok(json!({}))
-            }
-            Fault::DeleteCluster { cluster } => done(e.destroy_cluster(cluster)),
-            Fault::DeleteSubnet { subnet } => done(e.delete_subnet(subnet)),
-            Fault::FreeAddresses { subnet, count } => done(e.set_free_addresses(subnet, *count)),
-            Fault::ExhaustSessions { cluster } => e
-                .exhaust_sessions(cluster)
-                .map(|n| json!({"HeldSessions": n}))
-                .map_err(AwsError::from),
-            Fault::ReleaseSessions { cluster } => done(e.release_sessions(cluster)),
-            Fault::InternalErrors { cluster, count } => {
-                done(e.inject_internal_errors(cluster, *count))
-            }
-            Fault::Backup { cluster } => e
-                .take_backup(cluster)
-                .map(|id| json!({"BackupId": id}))
-                .map_err(AwsError::from),
-        }
+        self.engine.apply_fault(fault).map_err(AwsError::from)
     }
 
     fn wait(&self, d: Duration) {

@@ -9,7 +9,11 @@
 //!   true | false, "FailNextConnects": N}`;
 //! - `POST /_hsmdrill/cloudhsm-cli {"ClusterId", "Session", "Command"}` →
 //!   the CloudHSM CLI's JSON envelope;
-//! - `POST /_hsmdrill/world` (a YAML world as the body): reset;
+//! - `POST /_hsmdrill/fault` (one `engine::faults::Fault` as JSON),
+//!   `POST /_hsmdrill/clock/settle`, `POST /_hsmdrill/burst`: what
+//!   `hsmdrill run --endpoint` needs to run runbooks remotely;
+//! - `POST /_hsmdrill/world[?clock=virtual]` (a YAML world as the body):
+//!   reset;
 //! - `GET /_hsmdrill/health`.
 //!
 //! Errors are JSON `{"__type": …, "message": …}` with status 400 (404 for an
@@ -19,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -28,6 +32,7 @@ use serde_json::{json, Value};
 
 use super::protocol::{Protocol, WireError};
 use super::{on_engine, read_body, ServerState};
+use crate::engine::faults::Fault;
 use crate::engine::{world, Clock, ErrorKind, NetworkCondition, EPOCH};
 
 pub(super) fn routes() -> Router<Arc<ServerState>> {
@@ -36,8 +41,17 @@ pub(super) fn routes() -> Router<Arc<ServerState>> {
         .route("/_hsmdrill/clock/advance", post(advance))
         .route("/_hsmdrill/clusters/{cluster}/backup", post(backup))
         .route("/_hsmdrill/faults", post(faults))
+        .route("/_hsmdrill/fault", post(fault))
+        .route("/_hsmdrill/clock/settle", post(settle))
+        .route("/_hsmdrill/burst", post(burst))
         .route("/_hsmdrill/cloudhsm-cli", post(cli))
         .route("/_hsmdrill/world", post(reset_world))
+}
+
+/// `POST /_hsmdrill/world?clock=virtual`.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct WorldQuery {
+    clock: Option<String>,
 }
 
 fn reply(r: Result<Value, WireError>) -> Response {
@@ -175,6 +189,72 @@ async fn faults(State(state): State<Arc<ServerState>>, body: Body) -> Response {
     reply(r)
 }
 
+/// One fault as the engine names it (`hsmdrill::engine::faults::Fault` in
+/// JSON, e.g. `{"DeleteSubnet": {"subnet": "subnet-…"}}`): what
+/// `hsmdrill run --endpoint` sends for a runbook's fault statements.
+async fn fault(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+    let r = async {
+        let body = read_body(body).await?;
+        let fault: Fault = serde_json::from_slice(&body).map_err(|e| {
+            WireError::client("SerializationException", format!("Not a fault: {e}"))
+        })?;
+        on_engine(&state, move |e| e.apply_fault(&fault))
+            .await?
+            .map_err(engine_error)
+    }
+    .await;
+    reply(r)
+}
+
+/// Lets pending work (connect attempts, clusters, HSMs, backups) finish.
+async fn settle(State(state): State<Arc<ServerState>>) -> Response {
+    let r = on_engine(&state, |e| {
+        let moved = e.settle();
+        json!({"Now": e.now().as_epoch_seconds(), "AdvancedSeconds": moved.as_secs_f64()})
+    })
+    .await;
+    reply(r)
+}
+
+/// `{"Action": "begin"}`, `{"Action": "clock", "OffsetMillis": N}`,
+/// `{"Action": "end"}`: a burst window, as the runner opens one for
+/// `burst N { … }` (see `Engine::begin_simultaneous`).
+async fn burst(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+    let r = async {
+        let body = read_body(body).await?;
+        let v = body_json(&body)?;
+        let action = v["Action"].as_str().unwrap_or("").to_owned();
+        let offset = v["OffsetMillis"].as_u64().unwrap_or(0);
+        let engine = state.engine();
+        match action.as_str() {
+            "begin" => {
+                *state.burst_start.lock() = Some(engine.now());
+                engine.begin_simultaneous();
+            }
+            "clock" => {
+                if let Some(start) = *state.burst_start.lock() {
+                    engine
+                        .clock()
+                        .advance_to(start.plus(Duration::from_millis(offset)));
+                }
+            }
+            "end" => {
+                engine.end_simultaneous();
+                *state.burst_start.lock() = None;
+            }
+            other => {
+                return Err(WireError::client(
+                    "ValidationException",
+                    format!("Action must be begin, clock or end, not {other:?}."),
+                ))
+            }
+        }
+        Ok(json!({"Now": engine.now().as_epoch_seconds()}))
+    }
+    .await;
+    reply(r)
+}
+
 async fn cli(State(state): State<Arc<ServerState>>, body: Body) -> Response {
     let r = async {
         let body = read_body(body).await?;
@@ -195,9 +275,16 @@ async fn cli(State(state): State<Arc<ServerState>>, body: Body) -> Response {
     reply(r)
 }
 
-async fn reset_world(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+async fn reset_world(
+    State(state): State<Arc<ServerState>>,
+    Query(query): Query<WorldQuery>,
+    body: Body,
+) -> Response {
     let r = async {
         let body = read_body(body).await?;
+        // `?clock=virtual`: the clock moves only when told to, as in an
+        // embedded run, so a runbook gives the same bytes against a server.
+        let virtual_clock = query.clock.as_deref() == Some("virtual");
         let yaml = std::str::from_utf8(&body)
             .map_err(|_| {
                 WireError::client("SerializationException", "The world must be UTF-8 YAML.")
@@ -205,13 +292,23 @@ async fn reset_world(State(state): State<Arc<ServerState>>, body: Body) -> Respo
             .to_owned();
         let connect_seconds = state.connect_seconds;
         let engine = tokio::task::spawn_blocking(move || {
-            world::load_str_with_clock(&yaml, "request body", Clock::running_from(EPOCH))
+            let clock = if virtual_clock {
+                Clock::virtual_at(EPOCH)
+            } else {
+                Clock::running_from(EPOCH)
+            };
+            world::load_str_with_clock(&yaml, "request body", clock)
                 .map(|e| e.with_connect_seconds(connect_seconds))
         })
         .await
         .map_err(|e| WireError::client("InternalFailure", e.to_string()))?
         .map_err(|e| WireError::client("ValidationException", e.to_string()))?;
-        state.replace(engine);
+        // With `--state`, the new world is on disk before it is served.
+        let server = state.clone();
+        tokio::task::spawn_blocking(move || server.replace(engine))
+            .await
+            .map_err(|e| WireError::client("InternalFailure", e.to_string()))?
+            .map_err(|e| super::durable::not_durable(&e))?;
         Ok(json!({"status": "reset"}))
     }
     .await;

@@ -24,19 +24,31 @@
 //! engine behind a lock that requests hold only long enough to clone the
 //! `Arc`. Shutdown: [`run`] stops accepting when `shutdown` completes and
 //! lets in-flight requests finish.
+//!
+//! Durability (`--state FILE`, [`ServerState::persistent`]): every request
+//! that may change the state (every operation but the Describe/List and
+//! cryptographic ones, and every control API call but health) writes the
+//! engine's snapshot to the file (`engine::persist::write_atomic`) after the
+//! engine call and before the answer; a read writes it only if scheduled
+//! work fell due during it or a link is flaky. Writers queue on a mutex and
+//! a write covers every call finished before it was taken (group commit),
+//! so the file always holds every change acknowledged so far. A failed
+//! write is answered 500 `InternalFailure`: the change is not acknowledged.
 
+mod auth;
 mod cbor;
 mod control;
+mod durable;
 mod protocol;
 mod serve;
 mod trail;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -47,8 +59,9 @@ use crate::engine::dispatch::Api;
 use crate::engine::Engine;
 use protocol::{Protocol, WireError};
 
+pub use auth::Credentials;
 pub use protocol::{CBOR, JSON_1_1};
-pub use serve::{engine_for, serve, ServeOptions};
+pub use serve::{engine_for, serve, start_engine, ServeOptions};
 
 /// Largest request body accepted (1 MiB).
 pub const MAX_BODY: usize = 1 << 20;
@@ -57,8 +70,14 @@ pub const MAX_BODY: usize = 1 << 20;
 #[derive(Debug)]
 pub struct ServerState {
     engine: RwLock<Arc<Engine>>,
+    /// With `--auth`: the only key whose SigV4 signatures are accepted.
+    auth: Option<auth::Credentials>,
     /// Seconds a connect attempt takes, applied to worlds loaded later.
     connect_seconds: Option<u64>,
+    /// When the open burst window started (control API).
+    burst_start: parking_lot::Mutex<Option<crate::engine::Timestamp>>,
+    /// With `--state FILE`: where changes are made durable (`durable.rs`).
+    persist: OnceLock<durable::Persister>,
 }
 
 impl ServerState {
@@ -66,17 +85,62 @@ impl ServerState {
     pub fn new(engine: Engine, connect_seconds: Option<u64>) -> Arc<Self> {
         Arc::new(Self {
             engine: RwLock::new(Arc::new(engine)),
+            auth: None,
             connect_seconds,
+            burst_start: parking_lot::Mutex::new(None),
+            persist: OnceLock::new(),
         })
+    }
+
+    /// Serves `engine`, accepting only requests signed with `credentials`.
+    pub fn with_auth(
+        engine: Engine,
+        connect_seconds: Option<u64>,
+        credentials: Credentials,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            engine: RwLock::new(Arc::new(engine)),
+            auth: Some(credentials),
+            connect_seconds,
+            burst_start: parking_lot::Mutex::new(None),
+            persist: OnceLock::new(),
+        })
+    }
+
+    /// With `--auth`, checks the request's signature.
+    fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), WireError> {
+        let Some(creds) = &self.auth else {
+            return Ok(());
+        };
+        let headers = headers
+            .iter()
+            .filter_map(|(k, v)| {
+                v.to_str()
+                    .ok()
+                    .map(|v| (k.as_str().to_owned(), v.to_owned()))
+            })
+            .collect();
+        auth::verify(
+            creds,
+            &auth::SignedRequest {
+                method: method.as_str(),
+                path: uri.path(),
+                query: uri.query().unwrap_or(""),
+                headers,
+                body,
+            },
+        )
     }
 
     /// The engine now (a world reset replaces it).
     pub fn engine(&self) -> Arc<Engine> {
         self.engine.read().clone()
-    }
-
-    fn replace(&self, engine: Engine) {
-        *self.engine.write() = Arc::new(engine);
     }
 }
 
@@ -101,18 +165,13 @@ pub async fn run(
         .await
 }
 
-/// Runs an engine call on the blocking pool.
+/// Runs an engine call that may change the state on the blocking pool
+/// (with `--state`, the change is on disk when this returns).
 async fn on_engine<T: Send + 'static>(
-    state: &ServerState,
+    state: &Arc<ServerState>,
     f: impl FnOnce(&Engine) -> T + Send + 'static,
 ) -> Result<T, WireError> {
-    let engine = state.engine();
-    tokio::task::spawn_blocking(move || f(&engine))
-        .await
-        .map_err(|e| {
-            WireError::client("InternalFailure", format!("the engine call failed: {e}"))
-                .with_status(StatusCode::INTERNAL_SERVER_ERROR)
-        })
+    durable::on_engine_as(state, durable::Effect::Changes, f).await
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -134,6 +193,8 @@ pub(crate) async fn read_body(body: Body) -> Result<Bytes, WireError> {
 /// `POST /`: AWS JSON 1.1, dispatched on `X-Amz-Target`.
 async fn json_rpc(
     State(state): State<Arc<ServerState>>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -141,6 +202,9 @@ async fn json_rpc(
         Ok(b) => b,
         Err(e) => return e.into_response_in(Protocol::Json),
     };
+    if let Err(e) = state.authenticate(&method, &uri, &headers, &body) {
+        return e.into_response_in(Protocol::Json);
+    }
     match json_rpc_inner(&state, &headers, &body).await {
         Ok(v) => protocol::json_ok(&v),
         Err(e) => e.into_response_in(Protocol::Json),
@@ -148,7 +212,7 @@ async fn json_rpc(
 }
 
 async fn json_rpc_inner(
-    state: &ServerState,
+    state: &Arc<ServerState>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, WireError> {
@@ -178,7 +242,10 @@ async fn json_rpc_inner(
     };
     if let Some(op) = target.strip_prefix(trail::TARGET_PREFIX) {
         let op = op.to_owned();
-        return on_engine(state, move |e| trail::call(e, &op, &input)).await?;
+        return durable::on_engine_as(state, durable::Effect::Reads, move |e| {
+            trail::call(e, &op, &input)
+        })
+        .await?;
     }
     let (api, op) = match target.split_once('.') {
         Some(("TrentService", op)) => (Api::Kms, op),
@@ -191,20 +258,25 @@ async fn json_rpc_inner(
         }
     };
     let op = op.to_owned();
-    on_engine(state, move |e| e.call_api(api, &op, input))
-        .await?
-        .map_err(WireError::from)
+    durable::on_engine_as(state, durable::effect_of(&op), move |e| {
+        e.call_api(api, &op, input)
+    })
+    .await?
+    .map_err(WireError::from)
 }
 
 /// `POST /service/<Service>/operation/<Op>`: Smithy RPC v2 CBOR.
 async fn cbor_rpc(
     State(state): State<Arc<ServerState>>,
     Path((service, operation)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let result = async {
         let body = read_body(body).await?;
+        state.authenticate(&method, &uri, &headers, &body)?;
         if service != "BaldrApiService" {
             return Err(WireError::client(
                 "UnknownOperationException",
@@ -219,7 +291,7 @@ async fn cbor_rpc(
         }
         let input =
             cbor::decode(&body).map_err(|e| WireError::client("SerializationException", e))?;
-        on_engine(&state, move |e| {
+        durable::on_engine_as(&state, durable::effect_of(&operation), move |e| {
             e.call_api(Api::CloudHsmV2, &operation, input)
         })
         .await?

@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use super::{run, ServerState};
+use crate::engine::persist::SavedClock;
 use crate::engine::{world, Clock, Engine, EngineConfig, EPOCH};
 
 /// What `hsmdrill serve` was asked for.
@@ -17,6 +18,12 @@ pub struct ServeOptions {
     pub world: Option<PathBuf>,
     /// Seconds a connect attempt takes.
     pub connect_seconds: u64,
+    /// `--state FILE`: restore from FILE if it exists (`world` is then
+    /// ignored), else start from `world` and create FILE at once; from then
+    /// on every acknowledged change is written to FILE before the answer.
+    pub state_file: Option<PathBuf>,
+    /// `--auth`: accept only requests signed with this key.
+    pub auth: Option<super::Credentials>,
 }
 
 /// Builds the engine `serve` starts with: the world on a clock that follows
@@ -35,9 +42,40 @@ pub fn engine_for(opts: &ServeOptions) -> Result<Engine, String> {
     Ok(engine.with_connect_seconds(Some(opts.connect_seconds)))
 }
 
+/// The engine `serve` starts with, and a note for the user if any: with a
+/// state file that exists, the engine restored from it (its clock continues
+/// from the instant of the last change; a `world` is ignored, which the
+/// note says); otherwise [`engine_for`]. A state file that cannot be read or
+/// restored is an error and is left untouched.
+pub fn start_engine(opts: &ServeOptions) -> Result<(Engine, Option<String>), String> {
+    let Some(path) = &opts.state_file else {
+        return engine_for(opts).map(|e| (e, None));
+    };
+    match Engine::restore_file(path, SavedClock::resume) {
+        Ok(Some(engine)) => {
+            let mut note = format!("hsmdrill: restored the state saved in {}", path.display());
+            if let Some(world) = &opts.world {
+                note.push_str(&format!(" (--world {} ignored)", world.display()));
+            }
+            Ok((
+                engine.with_connect_seconds(Some(opts.connect_seconds)),
+                Some(note),
+            ))
+        }
+        Ok(None) => engine_for(opts).map(|e| (e, None)),
+        Err(e) => Err(format!(
+            "cannot restore the state file {}: {e} (the file was left as it is)",
+            path.display()
+        )),
+    }
+}
+
 /// Serves until interrupted. Errors are one line for the user.
 pub fn serve(opts: ServeOptions) -> Result<(), String> {
-    let engine = engine_for(&opts)?;
+    let (engine, note) = start_engine(&opts)?;
+    if let Some(note) = note {
+        println!("{note}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -51,7 +89,22 @@ pub fn serve(opts: ServeOptions) -> Result<(), String> {
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         println!("{}", banner(&engine, local));
-        let state = ServerState::new(engine, Some(opts.connect_seconds));
+        let state = match opts.auth.clone() {
+            Some(credentials) => {
+                ServerState::with_auth(engine, Some(opts.connect_seconds), credentials)
+            }
+            None => ServerState::new(engine, Some(opts.connect_seconds)),
+        };
+        if let Some(path) = &opts.state_file {
+            // Written at once: a new file exists before the first request,
+            // and a restored one is known to be writable.
+            let server = state.clone();
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || server.persist_to(path))
+                .await
+                .map_err(|e| format!("cannot write the state file: {e}"))?
+                .map_err(|e| format!("cannot write the state file: {e}"))?;
+        }
         run(listener, state, shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))?;

@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::cluster::{Certificates, Transition};
 use super::keys::KeyStoreOfCluster;
 use super::users::Users;
@@ -16,7 +18,7 @@ use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
 /// `BackupState` in reference/cloudhsmv2-service-2.json (same order).
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum BackupState {
     /// Being taken.
     CreateInProgress {
@@ -108,7 +110,7 @@ impl BackupState {
 }
 
 /// What a backup holds: everything a cluster made from it starts with.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct BackupContents {
     /// Users (with their passwords and lockout state at backup time).
     pub users: Users,
@@ -121,7 +123,7 @@ pub struct BackupContents {
 }
 
 /// A backup.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Backup {
     /// `backup-…`.
     pub id: String,

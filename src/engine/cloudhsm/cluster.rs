@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::keys::KeyStoreOfCluster;
 use super::pkcs11::SessionPool;
@@ -22,7 +22,7 @@ use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::network::Link;
 
 /// `ClusterState` in reference/cloudhsmv2-service-2.json (same order).
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum ClusterState {
     /// CreateCluster was called; `from_backup` clusters come up `ACTIVE`.
     CreateInProgress {
@@ -220,7 +220,7 @@ impl ClusterState {
 }
 
 /// `HsmState` in reference/cloudhsmv2-service-2.json (same order).
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum HsmState {
     /// CreateHsm was called.
     CreateInProgress {
@@ -298,8 +298,9 @@ impl HsmState {
     }
 }
 
-/// One HSM of a cluster.
-#[derive(Clone, Debug)]
+/// One HSM of a cluster. Its session pool is persisted as its capacity and
+/// rebuilt empty on load.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Hsm {
     /// `hsm-…`.
     pub id: String,
@@ -314,7 +315,32 @@ pub struct Hsm {
     /// State.
     pub state: HsmState,
     /// Its PKCS #11 sessions.
+    #[serde(rename = "sessions", with = "pool_capacity")]
     pub pool: Arc<SessionPool>,
+}
+
+/// A session pool as persisted: its capacity (the sessions in use are
+/// runtime only).
+mod pool_capacity {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::SessionPool;
+
+    pub(super) fn serialize<S: Serializer>(
+        pool: &Arc<SessionPool>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(pool.capacity() as u64)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Arc<SessionPool>, D::Error> {
+        let capacity = usize::deserialize(d)?;
+        Ok(SessionPool::new(capacity))
+    }
 }
 
 impl Hsm {
@@ -341,7 +367,8 @@ impl Hsm {
 }
 
 /// The certificates of a cluster (`Certificates` in the model).
-#[derive(Clone, Debug, Default, Eq, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(default)]
 pub struct Certificates {
     /// The CSR to sign before InitializeCluster (until initialized).
     #[serde(rename = "ClusterCsr", skip_serializing_if = "Option::is_none")]
@@ -388,8 +415,9 @@ pub fn cluster_csr(cluster_id: &str) -> String {
 }
 
 /// A cluster. Not `Clone`: it holds live PKCS #11 sessions; backups copy
-/// the parts that a backup holds.
-#[derive(Debug)]
+/// the parts that a backup holds. Persisted without the sessions an
+/// "exhaust sessions" fault holds (a restart releases them).
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Cluster {
     /// `cluster-…`.
     pub id: String,
@@ -430,7 +458,8 @@ pub struct Cluster {
     /// The next N connect attempts to this cluster hit a KMS internal error
     /// (the INTERNAL_ERROR fault).
     pub internal_errors: u32,
-    /// Sessions held by an "exhaust sessions" fault.
+    /// Sessions held by an "exhaust sessions" fault (not persisted).
+    #[serde(skip)]
     pub held_sessions: Vec<super::pkcs11::Session>,
 }
 

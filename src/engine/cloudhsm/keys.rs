@@ -5,20 +5,28 @@
 //! the KMS key ARN and its `id` attribute (hex) is the `backingKeyId` that
 //! CloudTrail shows (R6). The AES key is built once into a `ring`
 //! [`LessSafeKey`] and shared by `Arc`, so the hot path never rebuilds it and a
-//! backup or a restored cluster carries the very same material.
+//! backup or a restored cluster carries the very same material. The 32 raw
+//! bytes are kept beside it, because `ring` cannot give them back and
+//! `hsmdrill serve --state` writes them to its state file.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::engine::error::{Error, ErrorKind, Result};
 
-/// A built AES-256-GCM key. Never printed.
+/// A built AES-256-GCM key. Never printed; persisted (by `serde`) as the
+/// base64 of its 32 raw bytes.
 pub struct KeyMaterial {
     key: LessSafeKey,
+    /// The raw key, for persistence only.
+    raw: Box<[u8; 32]>,
 }
 
 impl KeyMaterial {
@@ -33,15 +41,22 @@ impl KeyMaterial {
 
     /// Key material from 32 raw bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Arc<KeyMaterial>> {
-        let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| {
+        Self::build(bytes).map(Arc::new)
+    }
+
+    fn build(bytes: &[u8]) -> Result<KeyMaterial> {
+        let wrong_size = || {
             Error::new(
                 ErrorKind::KmsInternal,
                 "AES-256 key material must be 32 bytes.",
             )
-        })?;
-        Ok(Arc::new(KeyMaterial {
+        };
+        let raw: [u8; 32] = bytes.try_into().map_err(|_| wrong_size())?;
+        let unbound = UnboundKey::new(&AES_256_GCM, &raw).map_err(|_| wrong_size())?;
+        Ok(KeyMaterial {
             key: LessSafeKey::new(unbound),
-        }))
+            raw: Box::new(raw),
+        })
     }
 
     /// The built key.
@@ -56,8 +71,24 @@ impl fmt::Debug for KeyMaterial {
     }
 }
 
+impl Serialize for KeyMaterial {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(&self.raw[..]))
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyMaterial {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = STANDARD
+            .decode(text.as_bytes())
+            .map_err(|_| serde::de::Error::custom("key material is not base64"))?;
+        Self::build(&bytes).map_err(|_| serde::de::Error::custom("key material is not 32 bytes"))
+    }
+}
+
 /// One key object in the cluster.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct HsmKey {
     /// The `key-reference` (the handle SDK 3 called the key handle).
     pub reference: u64,
@@ -97,7 +128,7 @@ impl HsmKey {
 }
 
 /// The key objects of a cluster, by `key-reference`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct KeyStoreOfCluster {
     keys: BTreeMap<u64, HsmKey>,
     next_reference: u64,
@@ -159,5 +190,30 @@ impl KeyStoreOfCluster {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn material_round_trips_through_serde_and_still_opens_its_ciphertext() {
+        use ring::aead::{Aad, Nonce};
+        let m = KeyMaterial::generate().unwrap();
+        let mut data = b"hello".to_vec();
+        let nonce = [7u8; 12];
+        m.aead()
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut data)
+            .unwrap();
+        let text = serde_json::to_string(&*m).unwrap();
+        let back: KeyMaterial = serde_json::from_str(&text).unwrap();
+        let plain = back
+            .aead()
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut data)
+            .unwrap();
+        assert_eq!(plain, b"hello");
+        assert_eq!(format!("{back:?}"), "KeyMaterial(<redacted>)");
+        assert!(serde_json::from_str::<KeyMaterial>("\"AAAA\"").is_err());
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// After this many wrong passwords in a row a user is locked
 /// ("If you exceed five incorrect login attempts, your account is locked
@@ -17,7 +17,7 @@ use serde::Serialize;
 pub const MAX_FAILED_LOGINS: u32 = 5;
 
 /// A CloudHSM user role as the CLI spells it.
-#[derive(Clone, Copy, Debug, Eq, Ord, PartialEq, PartialOrd, Serialize)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Ord, PartialEq, PartialOrd, Serialize)]
 pub enum Role {
     /// `admin`: manages users.
     #[serde(rename = "admin")]
@@ -51,7 +51,7 @@ impl Role {
 }
 
 /// Where a login lives.
-#[derive(Clone, Debug, Eq, Ord, PartialEq, PartialOrd)]
+#[derive(Clone, Debug, Deserialize, Eq, Ord, PartialEq, PartialOrd, Serialize)]
 pub enum SessionId {
     /// A CloudHSM CLI connection, named by the scenario or client.
     Cli(String),
@@ -60,7 +60,7 @@ pub enum SessionId {
 }
 
 /// The lockout state machine of one user.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum Lockout {
     /// Can log in; `failures` wrong passwords in a row so far.
     Open {
@@ -108,7 +108,7 @@ impl Lockout {
 }
 
 /// One CloudHSM user.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct User {
     /// The name as created (usernames compare case-insensitively).
     pub username: String,
@@ -148,10 +148,13 @@ pub enum PasswordChangeError {
     InvalidPassword,
 }
 
-/// The users of a cluster and the sessions logged in to it.
-#[derive(Clone, Debug, Default)]
+/// The users of a cluster and the sessions logged in to it (both persisted:
+/// a connected key store's KMS login and a named CLI session outlive a
+/// restart of `hsmdrill serve --state`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct Users {
     users: BTreeMap<String, User>,
+    #[serde(with = "crate::engine::persist::map_as_pairs")]
     logins: BTreeMap<SessionId, String>,
 }
 

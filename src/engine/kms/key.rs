@@ -8,6 +8,8 @@
 //! request takes effect when the key becomes usable".
 #![deny(clippy::wildcard_enum_match_arm)]
 
+use serde::{Deserialize, Serialize};
+
 use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::cluster::Transition;
 use crate::engine::error::{Error, ErrorKind, Result};
@@ -62,7 +64,7 @@ impl KeyState {
 }
 
 /// What the key's owner asked for, independent of the store's connection.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum KeyStatus {
     /// EnableKey (or just created).
     Enabled,
@@ -147,7 +149,7 @@ fn pending_deletion(arn: &str) -> Error {
 }
 
 /// A KMS key in a CloudHSM key store.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Key {
     /// The key id (a UUID).
     pub id: String,

@@ -12,7 +12,7 @@
 //! `Failed` variant.
 #![deny(clippy::wildcard_enum_match_arm)]
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::cluster::Transition;
@@ -20,7 +20,7 @@ use crate::engine::error::{Error, ErrorKind, Result};
 
 /// `ConnectionErrorCodeType` in reference/kms-service-2.json, CloudHSM
 /// values (the XKS-only values never arise for a CloudHSM key store).
-#[derive(Clone, Copy, Debug, Eq, Ord, PartialEq, PartialOrd, Serialize)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Ord, PartialEq, PartialOrd, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ConnectionErrorCode {
     /// "KMS could not complete the request due to an internal error."
@@ -80,7 +80,7 @@ impl ConnectionErrorCode {
 }
 
 /// `ConnectionStateType` in reference/kms-service-2.json (same order).
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum ConnectionState {
     /// Connected; KMS is logged in as `kmsuser`.
     Connected,
@@ -249,7 +249,7 @@ impl ConnectionState {
 }
 
 /// A CloudHSM key store.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct KeyStore {
     /// `cks-…`.
     pub id: String,

@@ -1,0 +1,200 @@
+//! [`RemoteTarget`]: the scenario runner's [`Target`] over HTTP.
+//!
+//! AWS operations go as the SDKs send them (AWS JSON 1.1 with
+//! `X-Amz-Target`); CloudHSM CLI lines, faults, the clock, bursts and world
+//! resets go through the server's control API (`docs/server.md`); the trail
+//! is read with CloudTrail `LookupEvents`. A scenario starts by resetting the
+//! server to its world on a virtual clock, so its responses and snapshots
+//! are the bytes an embedded run gives.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::http::{Endpoint, Response};
+use crate::engine::dispatch::{Api, Operation};
+use crate::engine::faults::Fault;
+use crate::scenario::target::{AwsError, Target};
+
+/// A running `hsmdrill serve`.
+#[derive(Clone, Debug)]
+pub struct RemoteTarget {
+    endpoint: Endpoint,
+}
+
+fn transport(e: impl std::fmt::Display) -> AwsError {
+    AwsError {
+        exception: "TransportError".into(),
+        message: format!("cannot reach the hsmdrill server: {e}"),
+    }
+}
+
+/// An AWS error from a response body, or a success value.
+fn answer(r: Response) -> Result<Value, AwsError> {
+    let body: Value = if r.body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&r.body).map_err(|e| AwsError {
+            exception: "SerializationException".into(),
+            message: format!("the server answered something that is not JSON: {e}"),
+        })?
+    };
+    if (200..300).contains(&r.status) {
+        return Ok(body);
+    }
+    let name = body["__type"]
+        .as_str()
+        .or_else(|| r.header("x-amzn-errortype"))
+        .unwrap_or("UnknownError");
+    // Clients keep the text before ':' and after '#' of `__type`.
+    let name = name.split(':').next().unwrap_or(name);
+    let name = name.rsplit('#').next().unwrap_or(name);
+    let message = body["message"]
+        .as_str()
+        .or_else(|| body["Message"].as_str())
+        .unwrap_or("")
+        .to_owned();
+    Err(AwsError {
+        exception: name.to_owned(),
+        message,
+    })
+}
+
+impl RemoteTarget {
+    /// Resets the server at `endpoint` to the YAML world `yaml` on a virtual
+    /// clock and drives it.
+    pub fn reset(endpoint: Endpoint, yaml: &str) -> Result<RemoteTarget, String> {
+        let r = endpoint
+            .send(
+                "POST",
+                "/_hsmdrill/world?clock=virtual",
+                &[("Content-Type", "application/yaml")],
+                yaml.as_bytes(),
+            )
+            .map_err(|e| format!("cannot reach the hsmdrill server: {e}"))?;
+        answer(r).map_err(|e| format!("{}: {}", e.exception, e.message))?;
+        Ok(RemoteTarget { endpoint })
+    }
+
+    fn control(&self, path: &str, body: Value) -> Result<Value, AwsError> {
+        let r = self
+            .endpoint
+            .send(
+                "POST",
+                path,
+                &[("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            )
+            .map_err(transport)?;
+        answer(r)
+    }
+}
+
+impl Target for RemoteTarget {
+    fn call(&self, operation: &str, input: Value) -> Result<Value, AwsError> {
+        let prefix = match Operation::from_name(operation).map(Operation::api) {
+            Some(Api::CloudHsmV2) => "BaldrApiService",
+            Some(Api::Kms) | None => "TrentService",
+        };
+        let target = format!("{prefix}.{operation}");
+        let r = self
+            .endpoint
+            .send(
+                "POST",
+                "/",
+                &[
+                    ("X-Amz-Target", target.as_str()),
+                    ("Content-Type", "application/x-amz-json-1.1"),
+                ],
+                input.to_string().as_bytes(),
+            )
+            .map_err(transport)?;
+        answer(r)
+    }
+
+    fn cli(&self, cluster: &str, session: &str, line: &str) -> Value {
+        match self.control(
+            "/_hsmdrill/cloudhsm-cli",
+            json!({"ClusterId": cluster, "Session": session, "Command": line}),
+        ) {
+            Ok(v) => v,
+            Err(e) => json!({"error_code": 1, "data": format!("{}: {}", e.exception, e.message)}),
+        }
+    }
+
+    fn fault(&self, fault: &Fault) -> Result<Value, AwsError> {
+        let body = serde_json::to_value(fault).map_err(transport)?;
+        self.control("/_hsmdrill/fault", body)
+    }
+
+    fn wait(&self, d: Duration) {
+        let _ = self.control(
+            "/_hsmdrill/clock/advance",
+            json!({"seconds": d.as_secs_f64()}),
+        );
+    }
+
+    fn settle(&self) {
+        let _ = self.control("/_hsmdrill/clock/settle", json!({}));
+    }
+
+    fn trail(&self, event: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut input = json!({
+                "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": event}],
+                "MaxResults": 50,
+            });
+            if let Some(t) = &token {
+                input["NextToken"] = json!(t);
+            }
+            let r = self.endpoint.send(
+                "POST",
+                "/",
+                &[
+                    (
+                        "X-Amz-Target",
+                        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+                    ),
+                    ("Content-Type", "application/x-amz-json-1.1"),
+                ],
+                input.to_string().as_bytes(),
+            );
+            let Ok(Ok(page)) = r.map(answer) else {
+                break;
+            };
+            for e in page["Events"].as_array().into_iter().flatten() {
+                if let Some(record) = e["CloudTrailEvent"]
+                    .as_str()
+                    .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                {
+                    out.push(record);
+                }
+            }
+            match page["NextToken"].as_str() {
+                Some(t) => token = Some(t.to_owned()),
+                None => break,
+            }
+        }
+        // LookupEvents is newest first; the runner reads oldest first.
+        out.reverse();
+        out
+    }
+
+    fn begin_burst(&self) {
+        let _ = self.control("/_hsmdrill/burst", json!({"Action": "begin"}));
+    }
+
+    fn burst_clock(&self, offset: Duration) {
+        let millis = u64::try_from(offset.as_millis()).unwrap_or(u64::MAX);
+        let _ = self.control(
+            "/_hsmdrill/burst",
+            json!({"Action": "clock", "OffsetMillis": millis}),
+        );
+    }
+
+    fn end_burst(&self) {
+        let _ = self.control("/_hsmdrill/burst", json!({"Action": "end"}));
+    }
+}

@@ -1,0 +1,95 @@
+//! Every shipped runbook run against a live `hsmdrill serve` (over the AWS
+//! wire protocols and the control API) passes and gives the same snapshot
+//! bytes as the embedded run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use hsmdrill::dsl;
+use hsmdrill::engine::{Engine, EngineConfig};
+use hsmdrill::remote::{self, Endpoint};
+use hsmdrill::scenario::snapshot::{self, Check};
+use hsmdrill::server::{run, ServerState};
+
+fn runbooks(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n != "snapshots") {
+                runbooks(&p, out);
+            }
+        } else if p.extension().is_some_and(|e| e == "runbook") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let state = ServerState::new(Engine::new(EngineConfig::default()), None);
+            run(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let endpoint = Endpoint::parse(&format!("http://{}", addr_rx.recv().unwrap())).unwrap();
+
+    let mut files = Vec::new();
+    runbooks(Path::new("scenarios"), &mut files);
+    assert!(files.len() >= 9);
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for file in &files {
+        let parsed = dsl::parse_file(file).unwrap_or_else(|d| panic!("{}: {d:?}", file.display()));
+        for scenario in &parsed.scenarios {
+            count += 1;
+            let outcome = remote::run(scenario, file, &endpoint);
+            if let Some(f) = &outcome.failure {
+                failures.push(format!(
+                    "{} › {}: at {}: expected {}, actual {}",
+                    file.display(),
+                    scenario.name,
+                    f.span,
+                    f.expected,
+                    f.actual
+                ));
+                continue;
+            }
+            match snapshot::check(&outcome, file, false).unwrap() {
+                Check::Matches => {}
+                other => failures.push(format!(
+                    "{} › {}: snapshot {other:?}",
+                    file.display(),
+                    scenario.name
+                )),
+            }
+        }
+    }
+    stop.send(()).unwrap();
+    server.join().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {count} scenarios differ against the server:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
