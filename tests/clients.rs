@@ -1,0 +1,109 @@
+//! The unchanged AWS clients people use, boto3 and the aws CLI, against a
+//! real `hsmdrill serve` process (and one with `--auth`): the scripts in
+//! `tests/clients/` must run to the end.
+//!
+//! `.ci/run` installs boto3 and the aws CLI. Where they are missing and
+//! `CI` is not set, the test says so and returns; under CI it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Serve(Child, String);
+
+impl Serve {
+    fn start(extra: &[&str]) -> Serve {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let world = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+        let child = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+            .args(["serve", "--port", &port.to_string(), "--world", world])
+            .args(extra)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "hsmdrill serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Serve(child, url)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn available(cmd: &str, args: &[&str]) -> bool {
+    let ok = Command::new(cmd)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`{cmd} {}` is missing under CI: .ci/run must install it",
+            args.join(" ")
+        );
+        eprintln!("skipping: `{cmd}` is not installed (pip install boto3 awscli)");
+    }
+    ok
+}
+
+#[test]
+fn boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4() {
+    if !available("python3", &["-c", "import boto3"]) {
+        return;
+    }
+    let open = Serve::start(&[]);
+    let signed = Serve::start(&["--auth", "AKIDTEST:s3cretKey"]);
+    let out = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/clients/boto3_drill.py"
+        ))
+        .args([&open.1, &signed.1])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("boto3 drill held"), "{text}");
+}
+
+#[test]
+fn the_aws_cli_works_as_the_readme_shows() {
+    if !available("python3", &["-m", "awscli", "--version"]) {
+        return;
+    }
+    let s = Serve::start(&[]);
+    let out = Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/clients/awscli_drill.sh"
+        ))
+        .arg(&s.1)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+}
