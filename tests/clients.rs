@@ -107,3 +107,83 @@ fn the_aws_cli_works_as_the_readme_shows() {
     );
     assert!(out.status.success(), "{text}");
 }
+
+/// `hsmdrill run --endpoint` runs shipped runbooks against a server process
+/// with the same results (and, checked byte for byte, the same snapshots).
+#[test]
+fn run_against_a_server_passes_the_shipped_runbooks() {
+    let s = Serve::start(&[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "--endpoint",
+            &s.1,
+            "scenarios/r5-invalid-kmsuser-credentials.runbook",
+            "features/r7-recover-deleted-key-material.feature",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("7 passed, 0 failed"), "{text}");
+}
+
+/// `hsmdrill cloudhsm-cli`: single-command mode logs in from CLOUDHSM_ROLE
+/// and CLOUDHSM_PIN and exits 0 only when `error_code` is 0; interactive
+/// mode reads commands after the `aws-cloudhsm > ` prompt.
+#[test]
+fn the_cloudhsm_cli_shell_talks_to_a_server() {
+    let s = Serve::start(&[]);
+    let cli = |pin: &str| {
+        Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+            .args([
+                "cloudhsm-cli",
+                "--endpoint",
+                &s.1,
+                "--cluster-id",
+                "cluster-1a23b4cdefg",
+            ])
+            .args(["user", "list"])
+            .env("CLOUDHSM_ROLE", "admin")
+            .env("CLOUDHSM_PIN", pin)
+            .output()
+            .unwrap()
+    };
+    let ok = cli("admin:adminPassword1");
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("\"username\": \"kmsuser\""));
+    let bad = cli("admin:wrongPassword1");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("\"error_code\": 1"));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+        .args([
+            "cloudhsm-cli",
+            "--endpoint",
+            &s.1,
+            "--cluster-id",
+            "cluster-1a23b4cdefg",
+            "interactive",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"login --username admin --role admin --password adminPassword1\nuser list\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.matches("aws-cloudhsm > ").count(), 3, "{text}");
+    assert!(text.contains("\"role\": \"admin\""), "{text}");
+}

@@ -290,6 +290,36 @@ fn protocol_errors_are_aws_errors() {
 
     let (status, _, _) = s.send("GET", "/nowhere", &[], b"");
     assert_eq!(status, 404);
+
+    // Missing headers: no target, no content type, no smithy-protocol.
+    let (status, headers, _) = s.send(
+        "POST",
+        "/",
+        &[("Content-Type", "application/x-amz-json-1.1")],
+        b"{}",
+    );
+    assert_eq!(status, 400);
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "x-amzn-errortype" && v == "UnknownOperationException"));
+    let (status, _, body) = s.send(
+        "POST",
+        "/",
+        &[("X-Amz-Target", "TrentService.ListKeys")],
+        b"{}",
+    );
+    assert_eq!(status, 415);
+    assert!(String::from_utf8_lossy(&body).contains("SerializationException"));
+    let (status, headers, _) = s.send(
+        "POST",
+        "/service/BaldrApiService/operation/DescribeClusters",
+        &[("Content-Type", "application/cbor")],
+        &[0xa0],
+    );
+    assert_eq!(status, 400);
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "x-amzn-errortype" && v == "SerializationException"));
 }
 
 #[test]
