@@ -30,7 +30,7 @@ mod ast;
 mod check;
 mod lower;
 mod parser;
-mod words;
+pub(crate) mod words;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! misspelt, or else the closest phrase.
 
 use super::catalog::catalog;
+use crate::dsl::words::distance;
 
 /// A `help:` text for an undefined step, if anything comes close.
 pub(crate) fn help(text: &str) -> Option<String> {
@@ -84,22 +85,6 @@ pub(crate) fn closest<'a>(word: &str, values: &[&'a str]) -> Option<&'a str> {
         .filter(|(d, v)| *d <= limit || v.to_lowercase().starts_with(&lower))
         .min_by_key(|(d, _)| *d)
         .map(|(_, v)| v)
-}
-
-/// Levenshtein distance in characters.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

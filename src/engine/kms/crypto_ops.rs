@@ -69,15 +69,7 @@ impl Engine {
         if req.dry_run == Some(true) {
             return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
         }
-        let blob = self.on_hsm(&u, || {
-            crypto::seal(
-                u.material.aead(),
-                &u.key_id,
-                &u.detail.backing_key_id,
-                &req.encryption_context,
-                plaintext,
-            )
-        })??;
+        let blob = self.seal_on_hsm(&u, &req.encryption_context, plaintext)?;
         Ok(EncryptResponse {
             ciphertext_blob: blob,
             key_id: u.detail.key_arn.to_string(),
@@ -160,15 +152,7 @@ impl Engine {
             &mut source_detail,
         )?;
         let u = self.usable(dest, None, detail)?;
-        let blob = self.on_hsm(&u, || {
-            crypto::seal(
-                u.material.aead(),
-                &u.key_id,
-                &u.detail.backing_key_id,
-                &req.destination_encryption_context,
-                &plaintext,
-            )
-        })??;
+        let blob = self.seal_on_hsm(&u, &req.destination_encryption_context, &plaintext)?;
         Ok(ReEncryptResponse {
             ciphertext_blob: blob,
             source_key_id: source.detail.key_arn.to_string(),
@@ -232,15 +216,7 @@ impl Engine {
             SystemRandom::new()
                 .fill(&mut data_key)
                 .map_err(|_| Error::new(ErrorKind::KmsInternal, "The random source failed."))?;
-            let blob = self.on_hsm(&u, || {
-                crypto::seal(
-                    u.material.aead(),
-                    &u.key_id,
-                    &u.detail.backing_key_id,
-                    &req.encryption_context,
-                    &data_key,
-                )
-            })??;
+            let blob = self.seal_on_hsm(&u, &req.encryption_context, &data_key)?;
             Ok(GenerateDataKeyResponse {
                 ciphertext_blob: blob,
                 plaintext: with_plaintext.then_some(data_key),
@@ -504,6 +480,24 @@ impl Engine {
         if latency > 0 {
             std::thread::sleep(Duration::from_micros(latency));
         }
+    }
+
+    /// Encrypts under the key on one of its HSMs.
+    fn seal_on_hsm(
+        &self,
+        u: &Usable,
+        context: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>> {
+        self.on_hsm(u, || {
+            crypto::seal(
+                u.material.aead(),
+                &u.key_id,
+                &u.detail.backing_key_id,
+                context,
+                plaintext,
+            )
+        })?
     }
 
     /// Runs `f` while holding a session of one of the key's HSMs.
