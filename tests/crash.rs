@@ -223,7 +223,7 @@ impl Acked {
 /// CreateKey, then Encrypt under it and under the previous keys, until a
 /// call fails at the transport (the server was killed) or `stop` is set.
 /// Only complete 200 answers count as acknowledged.
-fn stream(addr: SocketAddr, round: usize, acked: &Mutex<Acked>, stop: &AtomicBool) {
+fn stream(addr: SocketAddr, name: &str, acked: &Mutex<Acked>, stop: &AtomicBool) {
     let mut n = 0usize;
     let mut mine: Vec<String> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
@@ -233,7 +233,7 @@ fn stream(addr: SocketAddr, round: usize, acked: &Mutex<Acked>, stop: &AtomicBoo
             &json!({
                 "Origin": "AWS_CLOUDHSM",
                 "CustomKeyStoreId": STORE,
-                "Description": format!("crash round {round} key {n}"),
+                "Description": format!("crash {name} key {n}"),
             }),
         );
         let key = match created {
@@ -247,7 +247,7 @@ fn stream(addr: SocketAddr, round: usize, acked: &Mutex<Acked>, stop: &AtomicBoo
         };
         mine.push(key);
         for key in mine.iter().rev().take(2) {
-            let plain = format!("round {round} message {n} under {key}").into_bytes();
+            let plain = format!("{name} message {n} under {key}").into_bytes();
             let out = kms(
                 addr,
                 "Encrypt",
@@ -289,7 +289,6 @@ fn check(server: &Server, acked: &Acked) {
 }
 
 #[test]
-#[ignore = "needs hsmdrill serve in main.rs"]
 fn sigkill_in_a_stream_of_create_key_and_encrypt_loses_nothing_acknowledged() {
     let started = Instant::now();
     let dir = scratch("crash");
@@ -317,14 +316,18 @@ fn sigkill_in_a_stream_of_create_key_and_encrypt_loses_nothing_acknowledged() {
         }
         let acked = Arc::new(Mutex::new(Acked::default()));
         let stop = Arc::new(AtomicBool::new(false));
-        let worker = {
-            let (acked, stop, addr) = (acked.clone(), stop.clone(), server.addr);
-            std::thread::spawn(move || stream(addr, round, &acked, &stop))
-        };
+        // A few clients at once, so writes of the state file overlap.
+        let workers: Vec<_> = (0..3)
+            .map(|w| {
+                let (acked, stop, addr) = (acked.clone(), stop.clone(), server.addr);
+                let name = format!("round {round} client {w}");
+                std::thread::spawn(move || stream(addr, &name, &acked, &stop))
+            })
+            .collect();
         let deadline = Instant::now() + Duration::from_secs(60);
         while acked.lock().unwrap().calls() < kill_at {
             assert!(
-                !worker.is_finished(),
+                !workers.iter().any(|w| w.is_finished()),
                 "the stream stopped before the kill: {}",
                 fs::read_to_string(&server.log).unwrap_or_default()
             );
@@ -335,7 +338,9 @@ fn sigkill_in_a_stream_of_create_key_and_encrypt_loses_nothing_acknowledged() {
         let status = server.kill();
         assert!(!status.success(), "killed, not exited: {status}");
         stop.store(true, Ordering::SeqCst);
-        worker.join().unwrap();
+        for w in workers {
+            w.join().unwrap();
+        }
         let acked = std::mem::take(&mut *acked.lock().unwrap());
         assert!(acked.calls() >= kill_at);
         let mut all = all.lock().unwrap();
@@ -358,7 +363,6 @@ fn sigkill_in_a_stream_of_create_key_and_encrypt_loses_nothing_acknowledged() {
 }
 
 #[test]
-#[ignore = "needs hsmdrill serve in main.rs"]
 fn a_corrupt_state_file_is_refused_and_left_as_it_is() {
     let dir = scratch("corrupt");
     let state = dir.join("state.json");
@@ -382,5 +386,126 @@ fn a_corrupt_state_file_is_refused_and_left_as_it_is() {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.contains("state.json"), "{stderr}");
     assert_eq!(fs::read(&state).unwrap(), garbage);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// An in-process server with a state file, on its own runtime thread.
+struct InProcess {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcess {
+    fn start(state_file: &Path) -> InProcess {
+        use hsmdrill::server::{engine_for, run, ServeOptions, ServerState};
+        let opts = ServeOptions {
+            bind: "127.0.0.1".parse().unwrap(),
+            port: 0,
+            world: Some(world()),
+            connect_seconds: 2,
+            state_file: Some(state_file.to_owned()),
+            auth: None,
+        };
+        let state = ServerState::new(engine_for(&opts).unwrap(), Some(2));
+        state.persist_to(state_file.to_owned()).unwrap();
+        assert_eq!(state.state_file(), Some(state_file));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                run(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        InProcess {
+            addr: addr_rx.recv().unwrap(),
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() {
+    let dir = scratch("unwritable");
+    let sub = dir.join("sub");
+    fs::create_dir_all(&sub).unwrap();
+    let state = sub.join("state.json");
+    let s = InProcess::start(&state);
+    assert!(state.exists(), "written at once");
+    let create = || {
+        kms(
+            s.addr,
+            "CreateKey",
+            &json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE}),
+        )
+        .unwrap()
+    };
+    // A read writes nothing: the file, once gone, stays gone.
+    fs::remove_file(&state).unwrap();
+    let (status, _) = kms(s.addr, "DescribeCustomKeyStores", &json!({})).unwrap();
+    assert_eq!(status, 200);
+    assert!(!state.exists(), "a read wrote the state file");
+    // A change is written before the answer.
+    let (status, out) = create();
+    assert_eq!(status, 200, "{out}");
+    let key = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let on_disk = fs::read_to_string(&state).unwrap();
+    assert!(on_disk.contains(&key));
+    // With the folder gone the write fails: 500, not acknowledged.
+    fs::remove_dir_all(&sub).unwrap();
+    let (status, out) = create();
+    assert_eq!(status, 500, "{out}");
+    assert_eq!(out["__type"], json!("InternalFailure"));
+    // Control API changes are written too, once the folder is back.
+    fs::create_dir_all(&sub).unwrap();
+    let (status, _) = request(
+        s.addr,
+        "POST",
+        "/_hsmdrill/clock/advance",
+        &[("Content-Type", "application/json")],
+        br#"{"seconds": 10}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
+    assert_eq!(v["format"], json!("hsmdrill-state"));
+    assert!(v["state"]["keys"][key.as_str()].is_object());
+    // A world reset is on disk before it answers.
+    let (status, _) = request(
+        s.addr,
+        "POST",
+        "/_hsmdrill/world",
+        &[],
+        b"seed: 9\nclusters: []\n",
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
+    assert_eq!(v["config"]["seed"], json!(9));
+    assert_eq!(v["state"]["keys"], json!({}));
+    drop(s);
     let _ = fs::remove_dir_all(&dir);
 }

@@ -25,15 +25,16 @@
 //! `Arc`. Shutdown: [`run`] stops accepting when `shutdown` completes and
 //! lets in-flight requests finish.
 //!
-//! Durability (`--state FILE`, [`ServerState::persistent`]): every request
-//! that may change the state (every operation but the Describe/List and
-//! cryptographic ones, and every control API call but health) writes the
-//! engine's snapshot to the file (`engine::persist::write_atomic`) after the
-//! engine call and before the answer; a read writes it only if scheduled
-//! work fell due during it or a link is flaky. Writers queue on a mutex and
-//! a write covers every call finished before it was taken (group commit),
-//! so the file always holds every change acknowledged so far. A failed
-//! write is answered 500 `InternalFailure`: the change is not acknowledged.
+//! Durability (`--state FILE`, [`ServerState::persist_to`], `durable.rs`):
+//! every request that may change the state (every operation but the
+//! Describe/List and cryptographic ones, and every control API call but
+//! health) writes the engine's snapshot to the file
+//! (`engine::persist::write_atomic`) after the engine call and before the
+//! answer; a read writes it only if scheduled work fell due during it or a
+//! link is flaky. Writers queue on a mutex and a write covers every call
+//! finished before it was taken (group commit), so the file always holds
+//! every change acknowledged so far. A failed write is answered 500
+//! `InternalFailure`: the change is not acknowledged.
 
 mod auth;
 mod cbor;
