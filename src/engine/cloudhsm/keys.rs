@@ -127,11 +127,47 @@ impl HsmKey {
     }
 }
 
-/// The key objects of a cluster, by `key-reference`.
+/// The key objects of a cluster, by `key-reference`, with an index by the
+/// `id` attribute: every cryptographic operation looks its material up by
+/// backing key id, so that lookup must not scan the cluster's keys.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(from = "StoredKeys", into = "StoredKeys")]
 pub struct KeyStoreOfCluster {
     keys: BTreeMap<u64, HsmKey>,
     next_reference: u64,
+    /// Lower-case `id` attribute → key reference.
+    by_id: BTreeMap<String, u64>,
+}
+
+/// What a state file holds of a cluster's keys (the index is rebuilt).
+#[derive(Clone, Deserialize, Serialize)]
+struct StoredKeys {
+    keys: BTreeMap<u64, HsmKey>,
+    next_reference: u64,
+}
+
+impl From<StoredKeys> for KeyStoreOfCluster {
+    fn from(s: StoredKeys) -> Self {
+        let by_id = s
+            .keys
+            .values()
+            .map(|k| (k.id.to_ascii_lowercase(), k.reference))
+            .collect();
+        KeyStoreOfCluster {
+            keys: s.keys,
+            next_reference: s.next_reference,
+            by_id,
+        }
+    }
+}
+
+impl From<KeyStoreOfCluster> for StoredKeys {
+    fn from(k: KeyStoreOfCluster) -> Self {
+        StoredKeys {
+            keys: k.keys,
+            next_reference: k.next_reference,
+        }
+    }
 }
 
 impl KeyStoreOfCluster {
@@ -147,6 +183,7 @@ impl KeyStoreOfCluster {
         // to look like one and count up.
         self.next_reference = self.next_reference.max(0x0000_0000_0010_0000) + 1;
         let reference = self.next_reference;
+        self.by_id.insert(id.to_ascii_lowercase(), reference);
         self.keys.insert(
             reference,
             HsmKey {
@@ -168,12 +205,19 @@ impl KeyStoreOfCluster {
 
     /// The key whose `id` attribute is `id` (hex, no `0x`).
     pub fn by_id(&self, id: &str) -> Option<&HsmKey> {
-        self.keys.values().find(|k| k.id.eq_ignore_ascii_case(id))
+        // Ids are made lower case; only a hand-typed id pays for lowering.
+        let reference = match self.by_id.get(id) {
+            Some(r) => r,
+            None => self.by_id.get(&id.to_ascii_lowercase())?,
+        };
+        self.keys.get(reference)
     }
 
     /// Removes the key with this reference.
     pub fn remove(&mut self, reference: u64) -> Option<HsmKey> {
-        self.keys.remove(&reference)
+        let key = self.keys.remove(&reference)?;
+        self.by_id.remove(&key.id.to_ascii_lowercase());
+        Some(key)
     }
 
     /// Whether `username` owns any key (an owner cannot be deleted).
