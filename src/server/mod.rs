@@ -241,7 +241,7 @@ async fn json_rpc_inner(
             )
         })?
     };
-    if let Some(op) = target.strip_prefix(trail::TARGET_PREFIX) {
+    if let Some(op) = trail::operation(target) {
         let op = op.to_owned();
         return durable::on_engine_as(state, durable::Effect::Reads, move |e| {
             trail::call(e, &op, &input)

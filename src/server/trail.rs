@@ -7,8 +7,18 @@ use serde_json::{json, Value};
 use super::protocol::WireError;
 use crate::engine::Engine;
 
-/// The CloudTrail `X-Amz-Target` prefix.
+/// The CloudTrail `X-Amz-Target` prefix as botocore's model names it.
 pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+
+/// The short form the Rust SDK sends (`CloudTrail_20131101.LookupEvents`).
+pub const SHORT_TARGET_PREFIX: &str = "CloudTrail_20131101.";
+
+/// The CloudTrail operation a target names, in either form.
+pub fn operation(target: &str) -> Option<&str> {
+    target
+        .strip_prefix(TARGET_PREFIX)
+        .or_else(|| target.strip_prefix(SHORT_TARGET_PREFIX))
+}
 
 /// Runs a CloudTrail operation.
 pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError> {
