@@ -187,3 +187,22 @@ fn the_cloudhsm_cli_shell_talks_to_a_server() {
     assert_eq!(text.matches("aws-cloudhsm > ").count(), 3, "{text}");
     assert!(text.contains("\"role\": \"admin\""), "{text}");
 }
+
+/// SIGTERM shuts the server down cleanly (exit 0), as Ctrl-C does.
+#[cfg(unix)]
+#[test]
+fn serve_shuts_down_cleanly_on_sigterm() {
+    let mut s = Serve::start(&[]);
+    let pid = s.0.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = s.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit}");
+}
