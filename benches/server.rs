@@ -1,0 +1,304 @@
+//! Requests per second of Encrypt through `hsmdrill serve` (in process, on
+//! 127.0.0.1, the runtime `serve` uses) with keep-alive HTTP/1.1 clients,
+//! against the lightest route of the same server, `GET /_hsmdrill/health`
+//! (the HTTP floor), measured in the same group.
+//!
+//! Each client is a thread with one persistent connection writing a whole
+//! request and reading the whole response (Content-Length) before the next.
+//! Group `server/in_process` splits the cost without HTTP: the typed
+//! `Engine::encrypt` against the JSON dispatch every front end goes through
+//! (`Engine::call_api`, JSON in and out, base64 blobs).
+//! `cargo bench --bench server`; the ratios are printed at the end and
+//! written to `target/hsmdrill-bench/server.md`.
+
+// A bench aborts on a broken setup; there is no caller to hand errors to.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use common::Ratio;
+use criterion::{Criterion, Throughput};
+use hsmdrill::engine::dispatch::Api;
+use hsmdrill::engine::kms::api::EncryptRequest;
+use hsmdrill::engine::{world, Clock, EPOCH};
+use hsmdrill::server::{run, ServerState};
+
+/// Concurrent keep-alive connections.
+const CONNS: [usize; 2] = [1, 16];
+
+fn main() {
+    let server = Server::start();
+    let mut c = common::criterion();
+    let routes = [("health", health_request()), ("encrypt", encrypt_request())];
+    for conns in CONNS {
+        let group_name = format!("server/conns={conns}");
+        let mut g = c.benchmark_group(&group_name);
+        g.throughput(Throughput::Elements(1));
+        for (route, request) in &routes {
+            let id = format!("{group_name}/{route}");
+            let mut clients: Vec<Client> =
+                (0..conns).map(|_| Client::connect(server.addr)).collect();
+            // Each route answers 200 before it is measured.
+            let (status, body) = clients[0].call(request);
+            assert_eq!(status, 200, "{route}: {}", String::from_utf8_lossy(&body));
+            let health = routes[0].1.clone();
+            let health_id = format!("{group_name}/health");
+            let pair = *route != "health";
+            g.bench_function(*route, |b| {
+                b.iter_custom(|iters| {
+                    let per_conn = iters.div_ceil(conns as u64);
+                    let done = per_conn * conns as u64;
+                    // Encrypt runs are paired with as many health requests
+                    // just before them.
+                    let before = pair.then(|| drive(&mut clients, &health, per_conn));
+                    let elapsed = drive(&mut clients, request, per_conn);
+                    common::record(&id, done, elapsed);
+                    if let Some(before) = before {
+                        common::record_pair(&id, &health_id, elapsed, before);
+                    }
+                    Duration::from_secs_f64(elapsed.as_secs_f64() * iters as f64 / done as f64)
+                })
+            });
+        }
+        g.finish();
+    }
+    in_process(&mut c);
+    c.final_summary();
+    let mut rows: Vec<Ratio<'_>> = CONNS
+        .iter()
+        .map(|conns| Ratio {
+            label: if *conns == 1 {
+                "Encrypt / health, 1 connection"
+            } else {
+                "Encrypt / health, 16 connections"
+            },
+            id: format!("server/conns={conns}/encrypt"),
+            baseline: format!("server/conns={conns}/health"),
+            // Time per request: Encrypt reaching ≥ 0.5× the no-op's
+            // requests/s is a time ratio ≤ 2.
+            target: Some(2.0),
+        })
+        .collect();
+    rows.push(Ratio {
+        label: "JSON dispatch / typed Encrypt, in process",
+        id: "server/in_process/call_api".into(),
+        baseline: "server/in_process/typed".into(),
+        target: None,
+    });
+    common::ratio_report(
+        "server.md",
+        "Encrypt through `hsmdrill serve` against the HTTP floor (time per request)",
+        &rows,
+    );
+    server.stop();
+}
+
+/// Every client sends `per_conn` copies of `request`, one after another,
+/// all clients at once; the time until the last answer.
+fn drive(clients: &mut [Client], request: &[u8], per_conn: u64) -> Duration {
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for client in clients.iter_mut() {
+            s.spawn(move || {
+                for _ in 0..per_conn {
+                    let (status, _) = client.call(request);
+                    assert_eq!(status, 200);
+                }
+            });
+        }
+    });
+    start.elapsed()
+}
+
+/// Encrypt of 64 bytes without HTTP: typed, and through the JSON dispatch.
+fn in_process(c: &mut Criterion) {
+    let engine = common::engine(2, 1024, 0, 0);
+    let req = EncryptRequest {
+        key_id: Some(common::KEY_ID.into()),
+        plaintext: Some(vec![0x5a; 64]),
+        ..Default::default()
+    };
+    let input = serde_json::to_value(&req).expect("JSON");
+    let mut g = c.benchmark_group("server/in_process");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("typed", |b| {
+        b.iter_custom(|n| {
+            common::timed("server/in_process/typed", n, || {
+                engine.encrypt(black_box(&req)).expect("Encrypt")
+            })
+        })
+    });
+    g.bench_function("call_api", |b| {
+        b.iter_custom(|n| {
+            common::paired(
+                "server/in_process/call_api",
+                n,
+                || {
+                    let out = engine
+                        .call_api(Api::Kms, "Encrypt", black_box(&input).clone())
+                        .expect("Encrypt");
+                    serde_json::to_vec(&out).expect("JSON")
+                },
+                "server/in_process/typed",
+                || engine.encrypt(black_box(&req)).expect("Encrypt"),
+            )
+        })
+    });
+    g.finish();
+}
+
+fn health_request() -> Vec<u8> {
+    b"GET /_hsmdrill/health HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec()
+}
+
+fn encrypt_request() -> Vec<u8> {
+    let body = format!(
+        r#"{{"KeyId":"{}","Plaintext":"{}"}}"#,
+        common::KEY_ID,
+        STANDARD.encode([0x5a; 64])
+    );
+    let mut r = format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: TrentService.Encrypt\r\n\
+         Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body.as_bytes());
+    r
+}
+
+/// `hsmdrill serve --world scenarios/worlds/example.yaml` in process: the
+/// engine `serve` builds (real-time clock), on a two-worker runtime.
+struct Server {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+        let yaml = std::fs::read_to_string(path).expect("the example world");
+        let engine = world::load_str_with_clock(&yaml, path, Clock::running_from(EPOCH))
+            .expect("the example world loads")
+            .with_connect_seconds(Some(2));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind loopback");
+                addr_tx
+                    .send(listener.local_addr().expect("the address"))
+                    .expect("send the address");
+                run(listener, ServerState::new(engine, Some(2)), async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("serve");
+            });
+        });
+        Server {
+            addr: addr_rx.recv().expect("the server's address"),
+            stop,
+            thread,
+        }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// One keep-alive connection.
+struct Client {
+    addr: SocketAddr,
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        Client {
+            addr,
+            stream,
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Sends `request` and reads its response: `(status, body)`. A
+    /// connection the server closed (idle) is opened again once.
+    fn call(&mut self, request: &[u8]) -> (u16, Vec<u8>) {
+        match self.try_call(request) {
+            Some(r) => r,
+            None => {
+                *self = Client::connect(self.addr);
+                self.try_call(request)
+                    .expect("the server answers on a new connection")
+            }
+        }
+    }
+
+    fn try_call(&mut self, request: &[u8]) -> Option<(u16, Vec<u8>)> {
+        self.stream.write_all(request).ok()?;
+        self.buf.clear();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(p) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p + 4;
+            }
+            let n = self.stream.read(&mut chunk).ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        };
+        let (status, len) = parse_head(&self.buf[..head_end]);
+        while self.buf.len() < head_end + len {
+            let n = self.stream.read(&mut chunk).ok()?;
+            if n == 0 {
+                return None;
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        Some((status, self.buf[head_end..head_end + len].to_vec()))
+    }
+}
+
+/// The status and Content-Length of a response head.
+fn parse_head(head: &[u8]) -> (u16, usize) {
+    let head = std::str::from_utf8(head).expect("ASCII headers");
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .expect("responses carry Content-Length");
+    (status, len)
+}
