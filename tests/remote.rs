@@ -12,21 +12,15 @@ use hsmdrill::remote::{self, Endpoint};
 use hsmdrill::scenario::snapshot::{self, Check};
 use hsmdrill::server::{run, ServerState};
 
+/// The shipped runbooks, found as `hsmdrill run` finds them.
 fn runbooks(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            if p.file_name().is_some_and(|n| n != "snapshots") {
-                runbooks(&p, out);
-            }
-        } else if p.extension().is_some_and(|e| e == "runbook") {
-            out.push(p);
-        }
-    }
+    let found = hsmdrill::scenario::suite::discover(&[dir.to_path_buf()]).unwrap();
+    out.extend(
+        found
+            .into_iter()
+            .map(|f| f.path)
+            .filter(|p| p.extension().is_some_and(|e| e == "runbook")),
+    );
 }
 
 #[test]
