@@ -118,13 +118,13 @@ fn example_world_has_the_page_store_connected() {
 
         let key = &st.keys["1234abcd-12ab-34cd-56ef-1234567890ab"];
         assert_eq!(
-            key.arn,
+            &*key.arn,
             "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         );
-        assert_eq!(key.store_id, "cks-1234567890abcdef0");
+        assert_eq!(&*key.store_id, "cks-1234567890abcdef0");
         let material = c.keys.by_id(&key.backing_key_id).unwrap();
         assert_eq!(material.owner, "kmsuser");
-        assert_eq!(material.label, key.arn);
+        assert_eq!(material.label, &*key.arn);
         assert_eq!(
             st.aliases["alias/app"].target_key_id,
             "1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -163,6 +163,11 @@ impl Error {
         &self.message
     }
 
+    /// The message, shared: a static message is not copied.
+    pub fn message_cow(&self) -> Cow<'static, str> {
+        self.message.clone()
+    }
+
     /// A `ValidationException` in the form AWS uses for model constraints:
     /// `1 validation error detected: Value '…' at 'field' failed to satisfy
     /// constraint: …`.

@@ -105,6 +105,14 @@ impl Engine {
         &self.config
     }
 
+    /// Whether a call may wait on something other than the CPU: an emulated
+    /// HSM latency or a wait for a PKCS #11 session. Without either every
+    /// call is a few microseconds of work under short locks, which an async
+    /// front end may run on its own threads.
+    pub fn calls_may_block(&self) -> bool {
+        self.config.pkcs11.hsm_latency_micros > 0 || self.config.pkcs11.session_wait_micros > 0
+    }
+
     /// The engine's clock.
     pub fn clock(&self) -> &Clock {
         &self.clock

@@ -7,6 +7,7 @@
 //! rendered to CloudTrail's JSON record only when looked up, so the data
 //! plane pays for a push onto a bounded queue, not for JSON.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,7 +32,7 @@ pub enum EventType {
 #[derive(Clone, Debug)]
 pub struct CryptoDetail {
     /// The key id as the caller gave it.
-    pub key_id: String,
+    pub key_id: Arc<str>,
     /// The key's ARN (resources).
     pub key_arn: Arc<str>,
     /// The key's custom key store.
@@ -42,20 +43,25 @@ pub struct CryptoDetail {
     pub key_handle: u64,
 }
 
+/// The JSON parts of a control-plane event.
+#[derive(Clone, Debug)]
+pub struct JsonDetail {
+    /// `requestParameters` (or null).
+    pub request_parameters: Value,
+    /// `responseElements` (or null).
+    pub response_elements: Value,
+    /// `additionalEventData` (or null).
+    pub additional_event_data: Value,
+    /// ARNs of the keys involved (`resources`).
+    pub resources: Vec<String>,
+}
+
 /// The parts of an event that differ between operations.
 #[derive(Clone, Debug)]
 pub enum EventDetail {
-    /// Fully formed parts, for control-plane calls.
-    Json {
-        /// `requestParameters` (or null).
-        request_parameters: Value,
-        /// `responseElements` (or null).
-        response_elements: Value,
-        /// `additionalEventData` (or null).
-        additional_event_data: Value,
-        /// ARNs of the keys involved (`resources`).
-        resources: Vec<String>,
-    },
+    /// Fully formed parts, for control-plane calls (boxed: the data plane
+    /// moves events of the size of the largest variant into the queue).
+    Json(Box<JsonDetail>),
     /// A cryptographic operation.
     Crypto(CryptoDetail),
     /// A call that failed before a key was resolved, or needs no detail.
@@ -79,7 +85,7 @@ pub struct TrailEvent {
     /// Operation-specific parts.
     pub detail: EventDetail,
     /// `errorCode` and `errorMessage` of a failed call.
-    pub error: Option<(&'static str, String)>,
+    pub error: Option<(&'static str, Cow<'static, str>)>,
 }
 
 /// The log. Bounded: the oldest events are dropped past `capacity`.
@@ -109,15 +115,20 @@ impl Trail {
         name: &'static str,
         event_type: EventType,
         detail: EventDetail,
-        error: Option<(&'static str, String)>,
+        error: Option<(&'static str, Cow<'static, str>)>,
     ) {
         let mut q = self.events.lock();
         // Numbering under the lock keeps the order of `seq` the order of the
         // queue, so lookups are sorted without sorting.
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
-        if q.len() >= self.capacity {
-            q.pop_front();
-        }
+        // The evicted event is freed after the lock is let go: every data
+        // plane call records an event, and freeing inside would make the
+        // others wait on the allocator.
+        let evicted = if q.len() >= self.capacity {
+            q.pop_front()
+        } else {
+            None
+        };
         q.push_back(TrailEvent {
             seq,
             time,
@@ -126,6 +137,8 @@ impl Trail {
             detail,
             error,
         });
+        drop(q);
+        drop(evicted);
     }
 
     /// Events named `name` (all events if `None`), oldest first.
@@ -149,16 +162,11 @@ impl Trail {
         let id = event_uuid(self.seed, e.seq);
         let request_id = event_uuid(self.seed ^ 0x5EED, e.seq);
         let (request_parameters, response_elements, additional, resources) = match &e.detail {
-            EventDetail::Json {
-                request_parameters,
-                response_elements,
-                additional_event_data,
-                resources,
-            } => (
-                request_parameters.clone(),
-                response_elements.clone(),
-                additional_event_data.clone(),
-                resources.clone(),
+            EventDetail::Json(j) => (
+                j.request_parameters.clone(),
+                j.response_elements.clone(),
+                j.additional_event_data.clone(),
+                j.resources.clone(),
             ),
             EventDetail::Crypto(c) => (
                 json!({"keyId": c.key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),

@@ -29,7 +29,7 @@ fn delete_key_event(e: &Engine) -> Value {
 fn backing_key(e: &Engine) -> (String, u64) {
     e.with_state(|st| {
         let k = st.keys.get(KEY_ID).expect("key");
-        (k.backing_key_id.clone(), k.key_handle)
+        (k.backing_key_id.to_string(), k.key_handle)
     })
 }
 

@@ -4,23 +4,46 @@
 //! the HSM works on it (the emulated per-operation latency). A request that
 //! cannot get a session within the configured wait fails; KMS reports that as
 //! `KMSInternalException` naming PKCS #11 sessions (R2), and the caller backs
-//! off and retries. The pool is a counter under a small mutex with a condvar,
-//! shared by `Arc` so the data plane uses it without the engine's lock.
+//! off and retries. The pool is shared by `Arc` so the data plane uses it
+//! without the engine's lock.
+//!
+//! Taking and returning a session is one atomic operation on the count of
+//! sessions in use while nobody waits. Callers that wait queue in FIFO
+//! order, and a returned session is handed to the oldest of them directly:
+//! a caller arriving later cannot take it first (it sees the queue and
+//! fails, or joins the queue), so waiters neither starve nor convoy on a
+//! lock every release would need.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
 /// A bounded pool of sessions.
 #[derive(Debug)]
 pub struct SessionPool {
     capacity: usize,
-    in_use: Mutex<usize>,
-    freed: Condvar,
+    /// Sessions held, including those handed to a waiter not yet awake.
+    in_use: AtomicUsize,
+    /// How many callers are in `waiters`; read without the lock by the fast
+    /// paths.
+    waiting: AtomicUsize,
+    /// Callers waiting for a session, oldest first.
+    waiters: Mutex<VecDeque<Arc<Waiter>>>,
     /// Virtual-time schedule for simultaneous operations on a virtual clock:
     /// the window it belongs to, and when each session is next free (µs).
     schedule: Mutex<(u64, Vec<i64>)>,
+}
+
+/// One caller waiting in [`SessionPool::acquire`].
+#[derive(Debug)]
+struct Waiter {
+    /// Set, under the queue's lock, when a session was handed over.
+    granted: AtomicBool,
+    thread: Thread,
 }
 
 /// A session held until dropped.
@@ -34,8 +57,9 @@ impl SessionPool {
     pub fn new(capacity: usize) -> Arc<Self> {
         Arc::new(Self {
             capacity,
-            in_use: Mutex::new(0),
-            freed: Condvar::new(),
+            in_use: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            waiters: Mutex::new(VecDeque::new()),
             schedule: Mutex::new((0, Vec::new())),
         })
     }
@@ -47,36 +71,88 @@ impl SessionPool {
 
     /// How many are held right now.
     pub fn in_use(&self) -> usize {
-        *self.in_use.lock()
+        self.in_use.load(Ordering::SeqCst)
     }
 
-    /// A session if one is free now.
+    /// Counts one more session in use if one is free.
+    fn take(&self) -> bool {
+        self.in_use
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.capacity).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// A session if one is free now and nobody is waiting for one.
     pub fn try_acquire(self: &Arc<Self>) -> Option<Session> {
-        let mut n = self.in_use.lock();
-        if *n < self.capacity {
-            *n += 1;
-            Some(Session { pool: self.clone() })
-        } else {
-            None
+        if self.waiting.load(Ordering::SeqCst) > 0 || !self.take() {
+            return None;
         }
+        Some(Session { pool: self.clone() })
     }
 
-    /// A session, waiting up to `wait` for one to be freed.
+    /// A session, waiting up to `wait` for one to be freed, after every
+    /// caller that started waiting before.
     pub fn acquire(self: &Arc<Self>, wait: Duration) -> Option<Session> {
+        if let Some(s) = self.try_acquire() {
+            return Some(s);
+        }
+        if wait.is_zero() {
+            return None;
+        }
         let deadline = Instant::now() + wait;
-        let mut n = self.in_use.lock();
+        let me = Arc::new(Waiter {
+            granted: AtomicBool::new(false),
+            thread: std::thread::current(),
+        });
+        {
+            let mut q = self.waiters.lock();
+            q.push_back(me.clone());
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+        }
+        // A session returned between `try_acquire` and joining the queue
+        // saw nobody waiting and was not handed over: hand it out now.
+        self.hand_over();
         loop {
-            if *n < self.capacity {
-                *n += 1;
+            if me.granted.load(Ordering::Acquire) {
                 return Some(Session { pool: self.clone() });
             }
-            if wait.is_zero() || self.freed.wait_until(&mut n, deadline).timed_out() {
-                if *n < self.capacity {
-                    *n += 1;
+            let now = Instant::now();
+            if now >= deadline {
+                let mut q = self.waiters.lock();
+                // Grants happen under this lock, so this answer is final.
+                if me.granted.load(Ordering::Acquire) {
                     return Some(Session { pool: self.clone() });
+                }
+                if let Some(i) = q.iter().position(|w| Arc::ptr_eq(w, &me)) {
+                    q.remove(i);
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
                 }
                 return None;
             }
+            std::thread::park_timeout(deadline - now);
+        }
+    }
+
+    /// Gives free sessions to waiters, oldest first.
+    fn hand_over(&self) {
+        let mut q = self.waiters.lock();
+        while !q.is_empty() && self.take() {
+            if let Some(w) = q.pop_front() {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                w.granted.store(true, Ordering::Release);
+                w.thread.unpark();
+            }
+        }
+    }
+
+    /// Returns a session.
+    fn release(&self) {
+        self.in_use.fetch_sub(1, Ordering::SeqCst);
+        // Ordered after the decrement: a caller that joins the queue after
+        // this load sees the free session in its own `hand_over`.
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.hand_over();
         }
     }
 
@@ -87,7 +163,7 @@ impl SessionPool {
     /// available. Deterministic: the outcome depends only on the order of
     /// admissions, so a burst's tally is the same every run.
     pub fn admit_virtual(&self, window: u64, now: i64, latency: i64, wait: i64) -> bool {
-        let available = self.capacity.saturating_sub(*self.in_use.lock());
+        let available = self.capacity.saturating_sub(self.in_use());
         let mut schedule = self.schedule.lock();
         let (epoch, free_at) = &mut *schedule;
         if *epoch != window {
@@ -116,10 +192,7 @@ impl SessionPool {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        let mut n = self.pool.in_use.lock();
-        *n = n.saturating_sub(1);
-        drop(n);
-        self.pool.freed.notify_one();
+        self.pool.release();
     }
 }
 
@@ -167,5 +240,75 @@ mod tests {
         drop(held);
         assert!(t.join().unwrap());
         assert_eq!(p.in_use(), 0);
+    }
+
+    #[test]
+    fn a_freed_session_goes_to_the_oldest_waiter_not_a_newcomer() {
+        let p = SessionPool::new(1);
+        let held = p.try_acquire().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut waiters = Vec::new();
+        for name in ["first", "second"] {
+            let (pool, tx) = (p.clone(), tx.clone());
+            waiters.push(std::thread::spawn(move || {
+                let s = pool.acquire(Duration::from_secs(10));
+                tx.send(name).unwrap();
+                // Keep it a moment so the order of the sends is the order of
+                // the grants.
+                std::thread::sleep(Duration::from_millis(20));
+                drop(s);
+            }));
+            while p.waiting.load(Ordering::SeqCst) < waiters.len() {
+                std::thread::yield_now();
+            }
+        }
+        // Someone is queued: a newcomer does not jump the queue.
+        assert!(p.try_acquire().is_none());
+        drop(held);
+        assert_eq!(rx.recv().unwrap(), "first");
+        assert_eq!(rx.recv().unwrap(), "second");
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(p.in_use(), 0);
+        assert!(p.try_acquire().is_some());
+    }
+
+    #[test]
+    fn waiters_that_time_out_leave_the_queue() {
+        let p = SessionPool::new(1);
+        let held = p.try_acquire().unwrap();
+        assert!(p.acquire(Duration::from_millis(5)).is_none());
+        assert_eq!(p.waiting.load(Ordering::SeqCst), 0);
+        drop(held);
+        assert!(p.try_acquire().is_some());
+    }
+
+    #[test]
+    fn no_session_is_lost_or_doubled_under_contention() {
+        let p = SessionPool::new(3);
+        let busy = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..12)
+            .map(|_| {
+                let (p, busy) = (p.clone(), busy.clone());
+                std::thread::spawn(move || {
+                    let mut got = 0;
+                    for _ in 0..500 {
+                        if let Some(_s) = p.acquire(Duration::from_secs(30)) {
+                            let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+                            assert!(now <= 3, "{now} sessions of 3 in use");
+                            std::thread::yield_now();
+                            busy.fetch_sub(1, Ordering::SeqCst);
+                            got += 1;
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        let got: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(got, 12 * 500, "every waiter got a session in time");
+        assert_eq!(p.in_use(), 0);
+        assert_eq!(p.waiting.load(Ordering::SeqCst), 0);
     }
 }

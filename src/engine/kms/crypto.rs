@@ -10,9 +10,11 @@
 //!
 //! The authenticated data is the whole header plus the canonical encryption
 //! context (sorted pairs), so a changed header or context fails to open.
-//! Nonces are random, drawn from `ring::rand::SystemRandom` in blocks of
-//! [`NONCE_BLOCK`] bytes per thread, so a message costs no system call.
+//! Nonces and data keys are random, drawn from `ring::rand::SystemRandom`
+//! in blocks of [`NONCE_BLOCK`] bytes per thread, so a message costs no
+//! system call.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -42,34 +44,57 @@ thread_local! {
 
 /// A fresh 96-bit nonce from this thread's block of system randomness.
 fn next_nonce() -> Result<[u8; NONCE_LEN]> {
+    let mut n = [0u8; NONCE_LEN];
+    fill_random(&mut n)?;
+    Ok(n)
+}
+
+/// Fills `out` from the system's random source. Short requests (nonces,
+/// data keys) are served from this thread's block of randomness, refilled
+/// [`NONCE_BLOCK`] bytes at a time, so they cost no system call.
+pub fn fill_random(out: &mut [u8]) -> Result<()> {
+    let failed = |_| Error::new(ErrorKind::KmsInternal, "The random source failed.");
+    if out.len() > NONCE_BLOCK / 4 {
+        return SystemRandom::new().fill(out).map_err(failed);
+    }
     NONCES.with(|cell| {
         let mut guard = cell.borrow_mut();
         let (buf, pos) = &mut *guard;
-        if *pos + NONCE_LEN > buf.len() {
+        if *pos + out.len() > buf.len() {
             buf.resize(NONCE_BLOCK, 0);
-            SystemRandom::new()
-                .fill(buf)
-                .map_err(|_| Error::new(ErrorKind::KmsInternal, "The random source failed."))?;
+            SystemRandom::new().fill(buf).map_err(failed)?;
             *pos = 0;
         }
-        let mut n = [0u8; NONCE_LEN];
-        n.copy_from_slice(&buf[*pos..*pos + NONCE_LEN]);
-        *pos += NONCE_LEN;
-        Ok(n)
+        out.copy_from_slice(&buf[*pos..*pos + out.len()]);
+        // Bytes handed out are never handed out again.
+        buf[*pos..*pos + out.len()].fill(0);
+        *pos += out.len();
+        Ok(())
     })
 }
 
 fn uuid_to_bytes(id: &str) -> Option<[u8; 16]> {
-    let hex: Vec<u8> = id.bytes().filter(|b| *b != b'-').collect();
-    if hex.len() != 32 || id.len() != 36 {
+    let b = id.as_bytes();
+    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
         return None;
     }
+    let mut digits = b.iter().filter(|c| **c != b'-');
     let mut out = [0u8; 16];
-    for (i, pair) in hex.chunks(2).enumerate() {
-        let s = std::str::from_utf8(pair).ok()?;
-        out[i] = u8::from_str_radix(s, 16).ok()?;
+    for byte in &mut out {
+        let hi = hex_value(*digits.next()?)?;
+        let lo = hex_value(*digits.next()?)?;
+        *byte = hi << 4 | lo;
     }
-    Some(out)
+    digits.next().is_none().then_some(out)
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// The 16 id bytes of a blob as a key id, without a `format!` per byte:
@@ -88,9 +113,14 @@ fn uuid_from_bytes(b: &[u8]) -> String {
 }
 
 /// The authenticated data: header bytes, then each context pair as
-/// length-prefixed key and value, in key order.
-fn aad(header: &[u8], context: &BTreeMap<String, String>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(header.len() + context.len() * 32);
+/// length-prefixed key and value, in key order. Without a context it is the
+/// header itself, borrowed.
+fn aad<'h>(header: &'h [u8], context: &BTreeMap<String, String>) -> Cow<'h, [u8]> {
+    if context.is_empty() {
+        return Cow::Borrowed(header);
+    }
+    let pairs: usize = context.iter().map(|(k, v)| 8 + k.len() + v.len()).sum();
+    let mut out = Vec::with_capacity(header.len() + pairs);
     out.extend_from_slice(header);
     for (k, v) in context {
         out.extend_from_slice(&(k.len() as u32).to_be_bytes());
@@ -98,7 +128,7 @@ fn aad(header: &[u8], context: &BTreeMap<String, String>) -> Vec<u8> {
         out.extend_from_slice(&(v.len() as u32).to_be_bytes());
         out.extend_from_slice(v.as_bytes());
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Encrypts `plaintext` under `key` into a blob naming `key_id` and
@@ -124,10 +154,10 @@ pub fn seal(
     blob.extend_from_slice(backing_key_id.as_bytes());
     blob.extend_from_slice(&nonce);
     let header_len = blob.len();
-    let aad = aad(&blob[..header_len - NONCE_LEN], context);
     blob.extend_from_slice(plaintext);
     let tag = {
-        let (_, body) = blob.split_at_mut(header_len);
+        let (header, body) = blob.split_at_mut(header_len);
+        let aad = aad(&header[..header_len - NONCE_LEN], context);
         key.seal_in_place_separate_tag(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(&aad[..]),

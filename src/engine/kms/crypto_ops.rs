@@ -35,8 +35,10 @@ use crate::engine::Engine;
 
 /// A key resolved for one cryptographic operation, holding no lock.
 struct Usable {
+    /// What the trail records; its ids are the key's own `Arc`s.
     detail: CryptoDetail,
-    key_id: String,
+    /// The key id the blob names.
+    key_id: Arc<str>,
     material: Arc<KeyMaterial>,
     pools: Vec<Arc<SessionPool>>,
 }
@@ -213,9 +215,7 @@ impl Engine {
                 return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
             }
             let mut data_key = vec![0u8; len];
-            SystemRandom::new()
-                .fill(&mut data_key)
-                .map_err(|_| Error::new(ErrorKind::KmsInternal, "The random source failed."))?;
+            crypto::fill_random(&mut data_key)?;
             let blob = self.seal_on_hsm(&u, &req.encryption_context, &data_key)?;
             Ok(GenerateDataKeyResponse {
                 ciphertext_blob: blob,
@@ -354,13 +354,24 @@ impl Engine {
             }
         }
         let store = find_store(&st, &key.store_id)?;
-        *detail = Some(CryptoDetail {
-            key_id: named.unwrap_or(key_id).to_owned(),
-            key_arn: Arc::from(key.arn.as_str()),
-            custom_key_store_id: Arc::from(key.store_id.as_str()),
-            backing_key_id: Arc::from(key.backing_key_id.as_str()),
+        // The id as the caller gave it; most callers give the key id or ARN,
+        // which the key already holds.
+        let given = named.unwrap_or(key_id);
+        let given = if given == &*key.id {
+            key.id.clone()
+        } else if given == &*key.arn {
+            key.arn.clone()
+        } else {
+            Arc::from(given)
+        };
+        let resolved = CryptoDetail {
+            key_id: given,
+            key_arn: key.arn.clone(),
+            custom_key_store_id: key.store_id.clone(),
+            backing_key_id: key.backing_key_id.clone(),
             key_handle: key.key_handle,
-        });
+        };
+        *detail = Some(resolved.clone());
         self.check_key_usable(&st, key, store.state == ConnectionState::Connected)?;
         self.check_quota(&key.store_id)?;
         let cannot_communicate =
@@ -396,9 +407,7 @@ impl Engine {
             .map(|k| k.material.clone())
             .ok_or_else(|| unavailable(&key.arn))?;
         Ok(Usable {
-            detail: detail
-                .clone()
-                .ok_or_else(|| Error::new(ErrorKind::KmsInternal, "no detail"))?,
+            detail: resolved,
             key_id: key.id.clone(),
             material,
             pools,
@@ -541,7 +550,7 @@ impl Engine {
         let error = result
             .as_ref()
             .err()
-            .map(|e| (e.aws_name(), e.message().to_owned()));
+            .map(|e| (e.aws_name(), e.message_cow()));
         let detail = match detail {
             Some(d) => EventDetail::Crypto(d),
             None => EventDetail::Bare {

@@ -8,6 +8,8 @@
 //! request takes effect when the key becomes usable".
 #![deny(clippy::wildcard_enum_match_arm)]
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::clock::Timestamp;
@@ -151,10 +153,11 @@ fn pending_deletion(arn: &str) -> Error {
 /// A KMS key in a CloudHSM key store.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Key {
-    /// The key id (a UUID).
-    pub id: String,
+    /// The key id (a UUID). The ids are shared (`Arc<str>`) because every
+    /// cryptographic call hands them to its CloudTrail event.
+    pub id: Arc<str>,
     /// `arn:aws:kms:<region>:<account>:key/<id>`.
-    pub arn: String,
+    pub arn: Arc<str>,
     /// Description.
     pub description: String,
     /// When it was created.
@@ -162,9 +165,9 @@ pub struct Key {
     /// What its owner asked for.
     pub status: KeyStatus,
     /// Its custom key store.
-    pub store_id: String,
+    pub store_id: Arc<str>,
     /// The CloudHSM key's `id` attribute (hex).
-    pub backing_key_id: String,
+    pub backing_key_id: Arc<str>,
     /// The CloudHSM key's handle when KMS created it.
     pub key_handle: u64,
 }

@@ -3,6 +3,8 @@
 //! ScheduleKeyDeletion, CancelKeyDeletion, and the deletion KMS performs at
 //! the end of the waiting period (R6).
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use super::api::{
@@ -20,7 +22,7 @@ use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::users::SessionId;
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::state::{Alias, State};
-use crate::engine::trail::{backing_key_json, EventDetail, EventType};
+use crate::engine::trail::{backing_key_json, EventDetail, EventType, JsonDetail};
 use crate::engine::Engine;
 
 const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
@@ -73,7 +75,7 @@ impl Engine {
             Ok((r, key)) => Ok((
                 json!({"keyMetadata": camel_case(serde_json::to_value(&r.key_metadata).unwrap_or(Value::Null))}),
                 json!({"backingKey": backing_key_json(key.key_handle, &key.backing_key_id)}),
-                vec![key.arn.clone()],
+                vec![key.arn.to_string()],
             )),
             Err(e) => Err(e),
         };
@@ -192,13 +194,13 @@ impl Engine {
                 .keys
                 .create(backing_key_id.clone(), arn.clone(), KMSUSER, material);
         let key = Key {
-            id: key_id.clone(),
-            arn,
+            id: Arc::from(key_id.as_str()),
+            arn: Arc::from(arn),
             description,
             creation_date: self.clock.now(),
             status,
-            store_id: store_id.to_owned(),
-            backing_key_id,
+            store_id: Arc::from(store_id),
+            backing_key_id: Arc::from(backing_key_id),
             key_handle,
         };
         st.keys.insert(key_id, key.clone());
@@ -207,7 +209,7 @@ impl Engine {
 
     /// `KeyMetadata` as DescribeKey shows it, with the derived `KeyState`.
     pub(crate) fn key_metadata(&self, st: &State, key: &Key) -> KeyMetadata {
-        let store = st.stores.get(&key.store_id);
+        let store = st.stores.get(&*key.store_id);
         let connected =
             store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
         let state = key.status.visible(connected);
@@ -220,8 +222,8 @@ impl Engine {
         };
         KeyMetadata {
             aws_account_id: self.config.account.clone(),
-            key_id: key.id.clone(),
-            arn: key.arn.clone(),
+            key_id: key.id.to_string(),
+            arn: key.arn.to_string(),
             creation_date: key.creation_date.as_epoch_seconds(),
             enabled: state == super::key::KeyState::Enabled,
             description: key.description.clone(),
@@ -229,7 +231,7 @@ impl Engine {
             key_state: state.as_str().into(),
             deletion_date,
             origin: "AWS_CLOUDHSM".into(),
-            custom_key_store_id: key.store_id.clone(),
+            custom_key_store_id: key.store_id.to_string(),
             cloud_hsm_cluster_id: store.map(|s| s.cluster_id.clone()).unwrap_or_default(),
             key_manager: "CUSTOMER".into(),
             customer_master_key_spec: "SYMMETRIC_DEFAULT".into(),
@@ -271,10 +273,10 @@ impl Engine {
                 .values()
                 .map(|k| {
                     (
-                        k.id.clone(),
+                        k.id.to_string(),
                         KeyListEntry {
-                            key_id: k.id.clone(),
-                            key_arn: k.arn.clone(),
+                            key_id: k.id.to_string(),
+                            key_arn: k.arn.to_string(),
                         },
                     )
                 })
@@ -310,7 +312,7 @@ impl Engine {
                 ));
             }
             let key_id = key.id.clone();
-            let arn = key.arn.clone();
+            let arn = key.arn.to_string();
             if st.aliases.contains_key(name) {
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
@@ -325,7 +327,7 @@ impl Engine {
                 name.to_owned(),
                 Alias {
                     name: name.to_owned(),
-                    target_key_id: key_id,
+                    target_key_id: key_id.to_string(),
                     creation_date: now,
                     last_updated_date: now,
                 },
@@ -337,7 +339,7 @@ impl Engine {
             json!({"aliasName": req.alias_name, "targetKeyId": req.target_key_id}),
             result
                 .as_ref()
-                .map(|(_, arn)| (Value::Null, Value::Null, vec![arn.clone()])),
+                .map(|(_, arn)| (Value::Null, Value::Null, vec![arn.to_string()])),
         );
         result.map(|(e, _)| e)
     }
@@ -376,7 +378,7 @@ impl Engine {
             let entries: Vec<(String, AliasListEntry)> = st
                 .aliases
                 .values()
-                .filter(|a| only.as_ref().is_none_or(|k| a.target_key_id == *k))
+                .filter(|a| only.as_ref().is_none_or(|k| *a.target_key_id == **k))
                 .map(|a| {
                     (
                         a.name.clone(),
@@ -429,7 +431,7 @@ impl Engine {
             let key = self.resolve_key(&st, key_id)?;
             let (id, arn) = (key.id.clone(), key.arn.clone());
             if let Transition::To(s) = event(key.status, &arn)? {
-                if let Some(k) = st.keys.get_mut(&id) {
+                if let Some(k) = st.keys.get_mut(&*id) {
                     k.status = s;
                 }
             }
@@ -440,7 +442,7 @@ impl Engine {
             json!({"keyId": req.key_id}),
             result
                 .as_ref()
-                .map(|arn| (Value::Null, Value::Null, vec![arn.clone()])),
+                .map(|arn| (Value::Null, Value::Null, vec![arn.to_string()])),
         );
         result.map(|_| Empty {})
     }
@@ -460,7 +462,7 @@ impl Engine {
         let outcome = match &result {
             Ok((r, key)) => {
                 let st = self.state.read();
-                let cluster = st.stores.get(&key.store_id).map(|s| s.cluster_id.clone());
+                let cluster = st.stores.get(&*key.store_id).map(|s| s.cluster_id.clone());
                 Ok((
                     json!({
                         "keyId": r.key_id,
@@ -473,7 +475,7 @@ impl Engine {
                         "clusterId": cluster,
                         "backingKeys": backing_keys_json(key, None),
                     }),
-                    vec![key.arn.clone()],
+                    vec![key.arn.to_string()],
                 ))
             }
             Err(e) => Err(e),
@@ -501,18 +503,18 @@ impl Engine {
         let transition = key
             .status
             .on_schedule_deletion(&key.arn, deletion_date, days)?;
-        if let (Transition::To(s), Some(k)) = (transition, st.keys.get_mut(&id)) {
+        if let (Transition::To(s), Some(k)) = (transition, st.keys.get_mut(&*id)) {
             k.status = s;
         }
         self.reschedule(&st);
         let key = st
             .keys
-            .get(&id)
+            .get(&*id)
             .cloned()
             .ok_or_else(|| Error::new(ErrorKind::KmsInternal, "key vanished"))?;
         Ok((
             ScheduleKeyDeletionResponse {
-                key_id: key.arn.clone(),
+                key_id: key.arn.to_string(),
                 deletion_date: deletion_date.as_epoch_seconds(),
                 key_state: "PendingDeletion".into(),
                 pending_window_in_days: days,
@@ -532,12 +534,14 @@ impl Engine {
             let key = self.resolve_key(&st, key_id)?;
             let (id, arn) = (key.id.clone(), key.arn.clone());
             if let Transition::To(s) = key.status.on_cancel_deletion(&arn)? {
-                if let Some(k) = st.keys.get_mut(&id) {
+                if let Some(k) = st.keys.get_mut(&*id) {
                     k.status = s;
                 }
             }
             self.reschedule(&st);
-            Ok(KeyIdResponse { key_id: arn })
+            Ok(KeyIdResponse {
+                key_id: arn.to_string(),
+            })
         })();
         self.audit(
             "CancelKeyDeletion",
@@ -561,13 +565,13 @@ impl Engine {
         let Some(key) = st.keys.remove(key_id) else {
             return;
         };
-        st.aliases.retain(|_, a| a.target_key_id != key.id);
-        st.deleted_keys.insert(key.id.clone());
-        let store = st.stores.get(&key.store_id);
+        st.aliases.retain(|_, a| *a.target_key_id != *key.id);
+        st.deleted_keys.insert(key.id.to_string());
+        let store = st.stores.get(&*key.store_id);
         let connected =
             store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
         let cluster_id = store.map(|s| s.cluster_id.clone());
-        let session = SessionId::Kms(key.store_id.clone());
+        let session = SessionId::Kms(key.store_id.to_string());
         let deleted = connected
             && cluster_id
                 .as_ref()
@@ -590,7 +594,7 @@ impl Engine {
             at,
             "DeleteKey",
             EventType::ServiceEvent,
-            EventDetail::Json {
+            EventDetail::Json(Box::new(JsonDetail {
                 request_parameters: Value::Null,
                 response_elements: Value::Null,
                 additional_event_data: json!({
@@ -599,8 +603,8 @@ impl Engine {
                     "backingKeys": backing_keys_json(&key, None),
                     "backingKeysDeletionStatus": backing_keys_json(&key, Some(status)),
                 }),
-                resources: vec![key.arn.clone()],
-            },
+                resources: vec![key.arn.to_string()],
+            })),
             None,
         );
     }

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::error::{Error, ErrorKind, Result};
 use super::state::State;
-use super::trail::{EventDetail, EventType};
+use super::trail::{EventDetail, EventType, JsonDetail};
 use super::Engine;
 use key::Key;
 
@@ -54,12 +54,12 @@ impl Engine {
                 now,
                 name,
                 EventType::ApiCall,
-                EventDetail::Json {
+                EventDetail::Json(Box::new(JsonDetail {
                     request_parameters,
                     response_elements,
                     additional_event_data,
                     resources,
-                },
+                })),
                 None,
             ),
             Err(e) => self.trail.record(
@@ -67,7 +67,7 @@ impl Engine {
                 name,
                 EventType::ApiCall,
                 EventDetail::Bare { request_parameters },
-                Some((e.aws_name(), e.message().to_owned())),
+                Some((e.aws_name(), e.message_cow())),
             ),
         }
     }
