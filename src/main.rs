@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hsmdrill::remote::Endpoint;
 use hsmdrill::scenario::report;
 use hsmdrill::scenario::suite::{self, Loaded, Options, SuiteError};
-use hsmdrill::server::{serve, Credentials, ServeOptions};
+use hsmdrill::server::{check_bind, serve, Credentials, ServeOptions};
 use hsmdrill::{dsl, gherkin, shell};
 
 /// Rehearse AWS KMS custom key store (CloudHSM key store) incidents.
@@ -65,9 +65,12 @@ enum Command {
         /// Port to listen on (0 picks a free one).
         #[arg(long, default_value_t = 4599)]
         port: u16,
-        /// Address to bind.
+        /// Address to bind; one that is not loopback needs --allow-remote.
         #[arg(long, default_value = "127.0.0.1")]
         bind: std::net::IpAddr,
+        /// Allow --bind to name an address other hosts can reach.
+        #[arg(long)]
+        allow_remote: bool,
         /// A world file to start from.
         #[arg(long, value_name = "FILE")]
         world: Option<PathBuf>,
@@ -146,26 +149,34 @@ fn main() -> ExitCode {
         Command::Serve {
             port,
             bind,
+            allow_remote,
             world,
             state,
             auth,
             connect_seconds,
-        } => serve(ServeOptions {
-            bind,
-            port,
-            world,
-            connect_seconds,
-            state_file: state,
-            auth: match auth.as_deref().map(Credentials::parse).transpose() {
+        } => {
+            let auth = match auth.as_deref().map(Credentials::parse).transpose() {
                 Ok(a) => a,
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::from(USAGE);
                 }
-            },
-        })
-        .map(|()| ExitCode::SUCCESS)
-        .map_err(|e| vec![e]),
+            };
+            if let Err(e) = check_bind(bind, allow_remote) {
+                eprintln!("error: {e}");
+                return ExitCode::from(USAGE);
+            }
+            serve(ServeOptions {
+                bind,
+                port,
+                world,
+                connect_seconds,
+                state_file: state,
+                auth,
+            })
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(|e| vec![e])
+        }
         Command::CloudhsmCli {
             endpoint,
             world,

@@ -450,3 +450,40 @@ fn junit_and_json_reports_parse() {
         "{report}"
     );
 }
+
+#[test]
+fn serve_refuses_a_non_loopback_address_without_allow_remote() {
+    for bind in ["0.0.0.0", "::", "192.0.2.1"] {
+        hsmdrill(&["serve", "--bind", bind, "--port", "0"]).assert_usage_error(&format!(
+            "refusing to bind {bind}: it is not a loopback address"
+        ));
+    }
+}
+
+#[test]
+fn serve_binds_any_address_with_allow_remote() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+        .args([
+            "serve",
+            "--bind",
+            "0.0.0.0",
+            "--allow-remote",
+            "--port",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        first.starts_with("hsmdrill serving the embedded engine on http://0.0.0.0:"),
+        "{first}"
+    );
+}

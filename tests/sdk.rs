@@ -42,7 +42,7 @@ use kms::types::{
 };
 
 use hsmdrill::remote::http::Endpoint;
-use hsmdrill::server::{engine_for, run, ServeOptions, ServerState};
+use hsmdrill::server::{engine_for, run, Credentials, ServeOptions, ServerState};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
@@ -69,6 +69,11 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
+        Server::start_with(None)
+    }
+
+    /// With `--auth`: only requests signed with `credentials` are served.
+    fn start_with(credentials: Option<Credentials>) -> Server {
         let opts = ServeOptions {
             bind: "127.0.0.1".parse().unwrap(),
             port: 0,
@@ -92,7 +97,10 @@ impl Server {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let state = ServerState::new(engine, Some(2));
+                let state = match credentials {
+                    Some(c) => ServerState::with_auth(engine, Some(2), c),
+                    None => ServerState::new(engine, Some(2)),
+                };
                 run(listener, state, async {
                     let _ = rx.await;
                 })
@@ -1225,4 +1233,181 @@ async fn cloudtrail_lookup_events_finds_the_key_store_operations() {
     );
     let event = d.trail_event("DisconnectCustomKeyStore").await;
     assert_eq!(event["requestParameters"]["customKeyStoreId"], json!(STORE));
+}
+
+// --- Signature Version 4 (`serve --auth`) ----------------------------------
+
+/// Changes a signed request just before it is sent, as an attacker on the
+/// path (or a broken proxy) would.
+#[derive(Debug)]
+enum Tamper {
+    /// One byte of the plaintext in the body (same length, so
+    /// Content-Length still holds).
+    Body,
+    /// No `Authorization` header.
+    Unsigned,
+}
+
+impl kms::config::Intercept for Tamper {
+    fn name(&self) -> &'static str {
+        "Tamper"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        ctx: &mut kms::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &kms::config::RuntimeComponents,
+        _: &mut kms::config::ConfigBag,
+    ) -> Result<(), kms::error::BoxError> {
+        let req = ctx.request_mut();
+        match self {
+            Tamper::Body => {
+                let mut body = req.body().bytes().expect("a buffered body").to_vec();
+                // `QUFBQS…` is the base64 of the plaintext `AAAA …`.
+                let at = body
+                    .iter()
+                    .position(|b| *b == b'Q')
+                    .expect("a 'Q' to change");
+                body[at] = b'R';
+                *req.body_mut() = body.into();
+            }
+            Tamper::Unsigned => {
+                req.headers_mut().remove("authorization");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A KMS client of a server with `--auth AKIDDRILL:drillSecret`, signing
+/// with `secret`, its clock `skew` away from the real one, and `tamper`.
+fn signed_kms(
+    server: &Server,
+    secret: &str,
+    skew: Option<(bool, Duration)>,
+    tamper: Option<Tamper>,
+) -> kms::Client {
+    let http = aws_smithy_http_client::Builder::new().build_http();
+    let mut config =
+        sdk_config!(kms, format!("http://{}", server.addr), http).credentials_provider(
+            kms::config::Credentials::new("AKIDDRILL", secret, None, None, "test"),
+        );
+    if let Some((ahead, by)) = skew {
+        let now = std::time::SystemTime::now();
+        let then = if ahead { now + by } else { now - by };
+        config = config.time_source(aws_smithy_async::time::StaticTimeSource::new(then));
+    }
+    if let Some(t) = tamper {
+        config = config.interceptor(t);
+    }
+    kms::Client::from_conf(config.build())
+}
+
+#[tokio::test]
+async fn sigv4_a_signed_sdk_request_passes_and_every_forgery_is_refused_as_aws_does() {
+    let server = Server::start_with(Some(Credentials {
+        access_key: "AKIDDRILL".into(),
+        secret: "drillSecret".into(),
+    }));
+    let encrypt = |client: kms::Client| async move {
+        client
+            .encrypt()
+            .key_id(KEY_ARN)
+            .plaintext(Blob::new(b"AAAA signed drill".to_vec()))
+            .send()
+            .await
+    };
+    let refused = |r: Result<_, kms::error::SdkError<EncryptError, _>>| {
+        let e = r.expect_err("refused");
+        let meta = e
+            .as_service_error()
+            .map(|s| s.meta().clone())
+            .unwrap_or_else(|| panic!("a service error expected, got {e:?}"));
+        (
+            meta.code().unwrap_or_default().to_owned(),
+            meta.message().unwrap_or_default().to_owned(),
+        )
+    };
+
+    // Signed right: served, and the ciphertext decrypts.
+    let good = signed_kms(&server, "drillSecret", None, None);
+    let out = encrypt(good.clone()).await.expect("a signed Encrypt");
+    let back = good
+        .decrypt()
+        .ciphertext_blob(out.ciphertext_blob.unwrap())
+        .send()
+        .await
+        .expect("a signed Decrypt");
+    assert_eq!(back.plaintext.unwrap().as_ref(), b"AAAA signed drill");
+
+    // A wrong secret.
+    let (code, message) = refused(encrypt(signed_kms(&server, "wrongSecret", None, None)).await);
+    assert_eq!(code, "InvalidSignatureException");
+    assert!(
+        message.starts_with("The request signature we calculated does not match"),
+        "{message}"
+    );
+
+    // A body changed after signing.
+    let (code, _) =
+        refused(encrypt(signed_kms(&server, "drillSecret", None, Some(Tamper::Body))).await);
+    assert_eq!(code, "InvalidSignatureException");
+
+    // No signature at all.
+    let (code, message) = refused(
+        encrypt(signed_kms(
+            &server,
+            "drillSecret",
+            None,
+            Some(Tamper::Unsigned),
+        ))
+        .await,
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        (
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token"
+        )
+    );
+
+    // Signed by a clock 16 minutes behind, then 16 minutes ahead.
+    let sixteen = Duration::from_secs(16 * 60);
+    let (code, message) = refused(
+        encrypt(signed_kms(
+            &server,
+            "drillSecret",
+            Some((false, sixteen)),
+            None,
+        ))
+        .await,
+    );
+    assert_eq!(code, "InvalidSignatureException");
+    assert!(message.starts_with("Signature expired: "), "{message}");
+    assert!(message.ends_with(" - 15 min.)"), "{message}");
+    let (code, message) = refused(
+        encrypt(signed_kms(
+            &server,
+            "drillSecret",
+            Some((true, sixteen)),
+            None,
+        ))
+        .await,
+    );
+    assert_eq!(code, "InvalidSignatureException");
+    assert!(
+        message.starts_with("Signature not yet current: "),
+        "{message}"
+    );
+
+    // Fourteen minutes off is within AWS's tolerance.
+    let fourteen = Duration::from_secs(14 * 60);
+    encrypt(signed_kms(
+        &server,
+        "drillSecret",
+        Some((false, fourteen)),
+        None,
+    ))
+    .await
+    .expect("14 minutes of skew is tolerated");
 }

@@ -3,11 +3,16 @@
 //! With `--auth`, a request to an AWS route must be signed with that key,
 //! as the SDKs and the `aws` CLI sign it: `Authorization: AWS4-HMAC-SHA256
 //! Credential=<key>/<date>/<region>/<service>/aws4_request,
-//! SignedHeaders=…, Signature=…` over the canonical request. An unknown or
-//! missing key is `UnrecognizedClientException`; a wrong signature
-//! `InvalidSignatureException`, with the messages AWS sends. Without
+//! SignedHeaders=…, Signature=…` over the canonical request. No
+//! `Authorization` header is `MissingAuthenticationTokenException`; an
+//! unknown key is `UnrecognizedClientException`; a wrong signature, a body
+//! that does not match its signed hash, or an `X-Amz-Date` more than 15
+//! minutes from the server's clock is `InvalidSignatureException`, with the
+//! messages AWS sends. Without
 //! `--auth` any credentials are accepted, as local emulators do. The control
 //! API is never signed (curl cannot sign).
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use ring::{digest, hmac};
 
@@ -50,7 +55,13 @@ pub struct SignedRequest<'a> {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: &'a [u8],
+    /// When the server received it (the real time: clients sign with theirs,
+    /// whatever the engine's clock says).
+    pub now: SystemTime,
 }
+
+/// How far `X-Amz-Date` may be from the server's clock, as AWS allows.
+const MAX_SKEW_SECONDS: i64 = 15 * 60;
 
 /// Checks a request's SigV4 signature against `creds`.
 pub fn verify(creds: &Credentials, req: &SignedRequest<'_>) -> Result<(), WireError> {
@@ -62,7 +73,14 @@ pub fn verify(creds: &Credentials, req: &SignedRequest<'_>) -> Result<(), WireEr
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let auth = header("authorization").ok_or_else(unrecognized)?;
+    // kms-semantics.md does not cover authentication; AWS JSON services
+    // answer an unsigned request this way (docs/fidelity.md).
+    let auth = header("authorization").ok_or_else(|| {
+        WireError::client(
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        )
+    })?;
     let rest = auth.strip_prefix("AWS4-HMAC-SHA256").ok_or_else(bad)?;
     let mut credential = None;
     let mut signed_headers = None;
@@ -90,6 +108,17 @@ pub fn verify(creds: &Credentials, req: &SignedRequest<'_>) -> Result<(), WireEr
         return Err(bad());
     };
     let amz_date = header("x-amz-date").ok_or_else(bad)?;
+    let signed_at = parse_amz_date(amz_date).ok_or_else(bad)?;
+    check_skew(amz_date, signed_at, req.now)?;
+    if !amz_date.starts_with(date) {
+        return Err(WireError::client(
+            "InvalidSignatureException",
+            format!(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date}' != '{}', from '{amz_date}'.",
+                amz_date.get(..8).unwrap_or(amz_date)
+            ),
+        ));
+    }
 
     let mut canonical_headers = String::new();
     for name in signed_headers.split(';') {
@@ -104,10 +133,14 @@ pub fn verify(creds: &Credentials, req: &SignedRequest<'_>) -> Result<(), WireEr
         }
         canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
     }
-    let payload_hash = match header("x-amz-content-sha256") {
-        Some(h) if h != "UNSIGNED-PAYLOAD" => h.to_owned(),
-        Some(_) | None => hex(digest::digest(&digest::SHA256, req.body).as_ref()),
-    };
+    // The body's own hash, always: a signed `x-amz-content-sha256` that
+    // does not match the body would otherwise let a changed body through.
+    let payload_hash = hex(digest::digest(&digest::SHA256, req.body).as_ref());
+    if let Some(h) = header("x-amz-content-sha256") {
+        if !h.eq_ignore_ascii_case(&payload_hash) {
+            return Err(bad());
+        }
+    }
     let canonical_request = format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         req.method,
@@ -133,6 +166,83 @@ pub fn verify(creds: &Credentials, req: &SignedRequest<'_>) -> Result<(), WireEr
         &provided,
     )
     .map_err(|_| bad())
+}
+
+/// `YYYYMMDDTHHMMSSZ` as seconds since the Unix epoch.
+fn parse_amz_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+/// algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Seconds since the Unix epoch as `YYYYMMDDTHHMMSSZ`.
+fn format_amz_date(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// AWS refuses a signature dated more than 15 minutes from its clock, with
+/// these messages.
+fn check_skew(amz_date: &str, signed_at: i64, now: SystemTime) -> Result<(), WireError> {
+    let now = match now.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(_) => 0,
+    };
+    let (earliest, latest) = (now - MAX_SKEW_SECONDS, now + MAX_SKEW_SECONDS);
+    let message = if signed_at < earliest {
+        format!(
+            "Signature expired: {amz_date} is now earlier than {} ({} - 15 min.)",
+            format_amz_date(earliest),
+            format_amz_date(now)
+        )
+    } else if signed_at > latest {
+        format!(
+            "Signature not yet current: {amz_date} is still later than {} ({} + 15 min.)",
+            format_amz_date(latest),
+            format_amz_date(now)
+        )
+    } else {
+        return Ok(());
+    };
+    Err(WireError::client("InvalidSignatureException", message))
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -240,6 +350,7 @@ mod tests {
                 ("authorization".into(), auth.into()),
             ],
             body: b"",
+            now: at("20150830T123600Z"),
         };
         assert!(verify(&creds, &req(auth)).is_ok());
         let tampered = auth.replace("5fa00fa3", "5fa00fa4");
@@ -252,5 +363,51 @@ mod tests {
             verify(&creds, &req(&other_key)).unwrap_err().name,
             "UnrecognizedClientException"
         );
+    }
+
+    fn at(amz_date: &str) -> SystemTime {
+        let secs = parse_amz_date(amz_date).unwrap();
+        UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).unwrap())
+    }
+
+    #[test]
+    fn amz_dates_round_trip_through_the_calendar() {
+        for d in [
+            "19700101T000000Z",
+            "20000229T235959Z",
+            "20150830T123600Z",
+            "21000301T010203Z",
+        ] {
+            assert_eq!(format_amz_date(parse_amz_date(d).unwrap()), d);
+        }
+        assert_eq!(parse_amz_date("20150830T123600Z"), Some(1_440_938_160));
+        for bad in [
+            "2015-08-30T12:36:00Z",
+            "20151330T123600Z",
+            "2015083OT123600Z",
+            "",
+        ] {
+            assert_eq!(parse_amz_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_date_more_than_15_minutes_off_is_refused_as_aws_does() {
+        let signed = parse_amz_date("20150830T123600Z").unwrap();
+        let late = at("20150830T125200Z");
+        let e = check_skew("20150830T123600Z", signed, late).unwrap_err();
+        assert_eq!(e.name, "InvalidSignatureException");
+        assert_eq!(
+            e.message,
+            "Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z (20150830T125200Z - 15 min.)"
+        );
+        let early = at("20150830T122000Z");
+        let e = check_skew("20150830T123600Z", signed, early).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Signature not yet current: 20150830T123600Z is still later than 20150830T123500Z (20150830T122000Z + 15 min.)"
+        );
+        assert!(check_skew("20150830T123600Z", signed, at("20150830T125100Z")).is_ok());
+        assert!(check_skew("20150830T123600Z", signed, at("20150830T122100Z")).is_ok());
     }
 }

@@ -62,7 +62,7 @@ use protocol::{Protocol, WireError};
 
 pub use auth::Credentials;
 pub use protocol::{CBOR, JSON_1_1};
-pub use serve::{engine_for, serve, start_engine, ServeOptions};
+pub use serve::{check_bind, engine_for, serve, start_engine, ServeOptions};
 
 /// Largest request body accepted (1 MiB).
 pub const MAX_BODY: usize = 1 << 20;
@@ -135,6 +135,7 @@ impl ServerState {
                 query: uri.query().unwrap_or(""),
                 headers,
                 body,
+                now: std::time::SystemTime::now(),
             },
         )
     }

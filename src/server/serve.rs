@@ -26,6 +26,18 @@ pub struct ServeOptions {
     pub auth: Option<super::Credentials>,
 }
 
+/// Refuses an address other hosts can reach unless the user said so
+/// (`--allow-remote`): the server holds key material, answers unsigned
+/// requests without `--auth`, and its control API is never signed.
+pub fn check_bind(bind: IpAddr, allow_remote: bool) -> Result<(), String> {
+    if bind.is_loopback() || allow_remote {
+        return Ok(());
+    }
+    Err(format!(
+        "refusing to bind {bind}: it is not a loopback address, and hsmdrill serve holds key material and an unsigned control API; pass --allow-remote to bind it anyway (and --auth to require signed AWS requests)"
+    ))
+}
+
 /// Builds the engine `serve` starts with: the world on a clock that follows
 /// real time from the page's example instant.
 pub fn engine_for(opts: &ServeOptions) -> Result<Engine, String> {
