@@ -167,8 +167,8 @@ pub async fn run(
         .await
 }
 
-/// Runs an engine call that may change the state on the blocking pool
-/// (with `--state`, the change is on disk when this returns).
+/// Runs an engine call that may change the state (on the blocking pool if
+/// it may block; with `--state`, the change is on disk when this returns).
 async fn on_engine<T: Send + 'static>(
     state: &Arc<ServerState>,
     f: impl FnOnce(&Engine) -> T + Send + 'static,
