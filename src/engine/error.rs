@@ -181,6 +181,21 @@ impl Error {
         )
     }
 
+    /// A `ValidationException` for a member the model marks `sensitive`
+    /// (`KeyStorePassword`): AWS leaves the value out
+    /// (`Value at 'keyStorePassword' failed to satisfy constraint: …`).
+    /// Echoing it would hand a password back to the caller and write it
+    /// into CloudTrail's `errorMessage` (found by `tests/secrets.rs`).
+    pub fn validation_of_sensitive(field: &str, constraint: &str) -> Self {
+        Self::new(
+            ErrorKind::Validation,
+            format!(
+                "1 validation error detected: Value at '{}' failed to satisfy constraint: {constraint}",
+                lower_first(field)
+            ),
+        )
+    }
+
     /// A `ValidationException` for a required member that is missing.
     pub fn missing(field: &str) -> Self {
         Self::new(
@@ -235,6 +250,12 @@ mod tests {
         assert_eq!(
             Error::missing("KeyId").message(),
             "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must not be null"
+        );
+        // A sensitive member's value is left out, as AWS does.
+        let e = Error::validation_of_sensitive("KeyStorePassword", "Member must not be blank");
+        assert_eq!(
+            e.message(),
+            "1 validation error detected: Value at 'keyStorePassword' failed to satisfy constraint: Member must not be blank"
         );
     }
 }

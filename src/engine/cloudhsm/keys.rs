@@ -63,6 +63,14 @@ impl KeyMaterial {
     pub fn aead(&self) -> &LessSafeKey {
         &self.key
     }
+
+    /// The 32 raw bytes, for leak tests only: `tests/secrets.rs` scans
+    /// everything a scenario suite produces for them. Nothing in the crate
+    /// calls it, and its result must never reach a response, a message, a
+    /// report or a log (persistence goes through `Serialize`).
+    pub fn raw_bytes_for_leak_tests(&self) -> &[u8; 32] {
+        &self.raw
+    }
 }
 
 impl fmt::Debug for KeyMaterial {

@@ -126,22 +126,31 @@ fn required<'a>(field: &str, value: &'a Option<String>, min: usize, max: usize) 
     Ok(v)
 }
 
+/// String members the KMS model marks `"sensitive": true` that are checked
+/// here. Their values never appear in an error message: AWS leaves them out,
+/// and an echoed `KeyStorePassword` would leak a password to the caller and
+/// into CloudTrail (`tests/secrets.rs`).
+const SENSITIVE_MEMBERS: &[&str] = &["KeyStorePassword"];
+
 /// Checks an optional string member's length constraint.
 fn check_len(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
     let n = v.chars().count();
+    let invalid = |constraint: String| {
+        if SENSITIVE_MEMBERS.contains(&field) {
+            Error::validation_of_sensitive(field, &constraint)
+        } else {
+            Error::validation(field, v, &constraint)
+        }
+    };
     if n < min {
-        return Err(Error::validation(
-            field,
-            v,
-            &format!("Member must have length greater than or equal to {min}"),
-        ));
+        return Err(invalid(format!(
+            "Member must have length greater than or equal to {min}"
+        )));
     }
     if n > max {
-        return Err(Error::validation(
-            field,
-            v,
-            &format!("Member must have length less than or equal to {max}"),
-        ));
+        return Err(invalid(format!(
+            "Member must have length less than or equal to {max}"
+        )));
     }
     Ok(())
 }
