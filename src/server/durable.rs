@@ -15,8 +15,12 @@
 //! cryptographic ones, every control API call but health, a world reset
 //! (the new world is on disk before it replaces the old one in memory). A
 //! read writes only if work fell due during it or a link is flaky
-//! (`Engine::read_mark`). If the write fails the answer is 500
-//! `InternalFailure`: the change is not acknowledged.
+//! (`Engine::read_mark`), or if a change it may have seen is not on disk
+//! yet: a change under way in another call, or one whose write failed. Such
+//! a read answers only once that change is on disk, so nothing a client is
+//! told (a key listed, a ciphertext under it) rests on a change a crash can
+//! lose. If the write fails the answer is 500 `InternalFailure`: the change
+//! (or the read) is not acknowledged.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +43,37 @@ pub(super) struct Persister {
     /// The highest ticket whose changes are on disk. Its lock serializes
     /// writers.
     written: Mutex<u64>,
+    /// `written`, readable without waiting for a write under way.
+    durable: AtomicU64,
+    /// Calls that may change the state, from before their engine work until
+    /// their write returned: what they changed may be in memory only.
+    changing: AtomicU64,
+}
+
+impl Persister {
+    /// Whether a change may be in memory and not on disk: one is under way,
+    /// or a ticket was issued that no write covered (its write failed, or
+    /// is still under way).
+    fn behind(&self) -> bool {
+        self.changing.load(Ordering::SeqCst) > 0
+            || self.issued.load(Ordering::SeqCst) > self.durable.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts a change call as under way until dropped (even by a panic).
+struct Changing<'a>(&'a AtomicU64);
+
+impl<'a> Changing<'a> {
+    fn start(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Changing(counter)
+    }
+}
+
+impl Drop for Changing<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Whether a request may change the state.
@@ -116,6 +151,8 @@ impl ServerState {
                 path: state_file,
                 issued: AtomicU64::new(0),
                 written: Mutex::new(0),
+                durable: AtomicU64::new(0),
+                changing: AtomicU64::new(0),
             })
             .map_err(|p| format!("already persisting to {}", p.path.display()))?;
         self.save()
@@ -145,6 +182,7 @@ impl ServerState {
         let upto = p.issued.load(Ordering::SeqCst);
         self.engine().save_to(&p.path).map_err(|e| e.to_string())?;
         *written = upto;
+        p.durable.store(upto, Ordering::SeqCst);
         Ok(())
     }
 
@@ -162,6 +200,7 @@ impl ServerState {
         *self.engine.write() = Arc::new(engine);
         // Calls before the reset changed the old world, which is gone.
         *written = upto;
+        p.durable.store(upto, Ordering::SeqCst);
         Ok(())
     }
 }
@@ -182,15 +221,30 @@ pub(super) async fn on_engine_as<T: Send + 'static>(
     }
     let server = state.clone();
     tokio::task::spawn_blocking(move || {
-        if server.persist.get().is_none() {
+        let Some(p) = server.persist.get() else {
             return Ok(f(&engine));
+        };
+        match effect {
+            Effect::Changes => {
+                let changing = Changing::start(&p.changing);
+                let out = f(&engine);
+                let saved = server.save();
+                drop(changing);
+                saved.map_err(|e| not_durable(&e))?;
+                Ok(out)
+            }
+            Effect::Reads => {
+                let mark = engine.read_mark();
+                let out = f(&engine);
+                // A change this read may have seen (the change counted
+                // itself before its engine work) is on disk before the
+                // answer.
+                if engine.may_have_changed_since(mark) || p.behind() {
+                    server.save().map_err(|e| not_durable(&e))?;
+                }
+                Ok(out)
+            }
         }
-        let mark = (effect == Effect::Reads).then(|| engine.read_mark());
-        let out = f(&engine);
-        if mark.is_none_or(|m| engine.may_have_changed_since(m)) {
-            server.save().map_err(|e| not_durable(&e))?;
-        }
-        Ok(out)
     })
     .await
     .map_err(|e| {

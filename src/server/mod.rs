@@ -30,8 +30,9 @@
 //! Describe/List and cryptographic ones, and every control API call but
 //! health) writes the engine's snapshot to the file
 //! (`engine::persist::write_atomic`) after the engine call and before the
-//! answer; a read writes it only if scheduled work fell due during it or a
-//! link is flaky. Writers queue on a mutex and a write covers every call
+//! answer; a read writes it only if scheduled work fell due during it, a
+//! link is flaky, or a change it may have seen is not on disk yet (it then
+//! answers once it is). Writers queue on a mutex and a write covers every call
 //! finished before it was taken (group commit), so the file always holds
 //! every change acknowledged so far. A failed write is answered 500
 //! `InternalFailure`: the change is not acknowledged.
