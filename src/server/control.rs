@@ -225,31 +225,36 @@ async fn burst(State(state): State<Arc<ServerState>>, body: Body) -> Response {
         let v = body_json(&body)?;
         let action = v["Action"].as_str().unwrap_or("").to_owned();
         let offset = v["OffsetMillis"].as_u64().unwrap_or(0);
-        let engine = state.engine();
-        match action.as_str() {
-            "begin" => {
-                *state.burst_start.lock() = Some(engine.now());
-                engine.begin_simultaneous();
-            }
-            "clock" => {
-                if let Some(start) = *state.burst_start.lock() {
-                    engine
-                        .clock()
-                        .advance_to(start.plus(Duration::from_millis(offset)));
+        if !matches!(action.as_str(), "begin" | "clock" | "end") {
+            return Err(WireError::client(
+                "ValidationException",
+                format!("Action must be begin, clock or end, not {action:?}."),
+            ));
+        }
+        // Through the durable path: moving the clock is a change a restart
+        // must keep, like `clock/advance`.
+        let server = state.clone();
+        on_engine(&state, move |engine| {
+            match action.as_str() {
+                "begin" => {
+                    *server.burst_start.lock() = Some(engine.now());
+                    engine.begin_simultaneous();
+                }
+                "clock" => {
+                    if let Some(start) = *server.burst_start.lock() {
+                        engine
+                            .clock()
+                            .advance_to(start.plus(Duration::from_millis(offset)));
+                    }
+                }
+                _ => {
+                    engine.end_simultaneous();
+                    *server.burst_start.lock() = None;
                 }
             }
-            "end" => {
-                engine.end_simultaneous();
-                *state.burst_start.lock() = None;
-            }
-            other => {
-                return Err(WireError::client(
-                    "ValidationException",
-                    format!("Action must be begin, clock or end, not {other:?}."),
-                ))
-            }
-        }
-        Ok(json!({"Now": engine.now().as_epoch_seconds()}))
+            json!({"Now": engine.now().as_epoch_seconds()})
+        })
+        .await
     }
     .await;
     reply(r)

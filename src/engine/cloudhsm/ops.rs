@@ -274,11 +274,13 @@ impl Engine {
         if matches!(cluster.state, ClusterState::CreateInProgress { .. }) {
             return Err(invalid(format!("Cluster {id} is still being created.")));
         }
+        // The quota is not adjustable; CreateHsm's modelled exceptions have
+        // no limit error (CloudHsmResourceLimitExceededException belongs to
+        // TagResource), so it is an invalid request.
         if cluster.hsms.len() >= MAX_HSMS_PER_CLUSTER {
-            return Err(Error::new(
-                ErrorKind::CloudHsmResourceLimitExceeded,
-                format!("Cluster {id} already has the maximum of {MAX_HSMS_PER_CLUSTER} HSMs."),
-            ));
+            return Err(invalid(format!(
+                "Cluster {id} already has the maximum of {MAX_HSMS_PER_CLUSTER} HSMs."
+            )));
         }
         let subnet_id = cluster.subnet_mapping.get(az).cloned().ok_or_else(|| {
             invalid(format!(
@@ -588,4 +590,39 @@ fn token_page<T>(
         items.into_iter().skip(start).take(end - start).collect(),
         next,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use crate::engine::{world, Engine};
+
+    fn example() -> Engine {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+        world::load_file(Path::new(path)).unwrap()
+    }
+
+    /// Regression (found by tests/model.rs): the 29th HSM of a cluster was
+    /// refused with CloudHsmResourceLimitExceededException, which is not
+    /// among CreateHsm's exceptions in the CloudHSM v2 model.
+    #[test]
+    fn create_hsm_beyond_28_per_cluster_is_an_invalid_request() {
+        let e = example();
+        let create = || {
+            e.call(
+                "CreateHsm",
+                json!({"ClusterId": "cluster-1a23b4cdefg", "AvailabilityZone": "us-west-2a"}),
+            )
+        };
+        // The example cluster has two HSMs.
+        for _ in 2..super::MAX_HSMS_PER_CLUSTER {
+            create().unwrap();
+        }
+        let err = create().unwrap_err();
+        assert_eq!(err.aws_name(), "CloudHsmInvalidRequestException", "{err}");
+        assert!(err.message().contains("maximum of 28 HSMs"), "{err}");
+    }
 }

@@ -262,6 +262,15 @@ impl Engine {
                             .map(|h| h.pool.clone())
                             .collect::<Vec<_>>()
                     };
+                    // No active HSM: KMS cannot reach the cluster. Not
+                    // `session`'s KMSInvalidStateException, which is not
+                    // among GenerateRandom's exceptions.
+                    if pools.is_empty() {
+                        return Err(Error::new(
+                            ErrorKind::KmsInternal,
+                            super::CANNOT_COMMUNICATE,
+                        ));
+                    }
                     match self.simultaneous_window() {
                         Some(window) => self.admit_virtual(window, &pools)?,
                         None => {
@@ -594,4 +603,48 @@ fn check_algorithm(field: &str, a: Option<&str>) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use crate::engine::{world, Engine};
+
+    fn example() -> Engine {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+        world::load_file(Path::new(path)).unwrap()
+    }
+
+    /// Regression (found by tests/model.rs): GenerateRandom in a connected
+    /// store whose cluster had no active HSM raised KMSInvalidStateException,
+    /// which is not among GenerateRandom's exceptions in the KMS model.
+    #[test]
+    fn generate_random_without_an_active_hsm_is_kms_internal() {
+        let e = example();
+        let hsms: Vec<String> = e.with_state(|st| {
+            st.clusters["cluster-1a23b4cdefg"]
+                .hsms
+                .iter()
+                .map(|h| h.id.clone())
+                .collect()
+        });
+        for h in hsms {
+            e.call(
+                "DeleteHsm",
+                json!({"ClusterId": "cluster-1a23b4cdefg", "HsmId": h}),
+            )
+            .unwrap();
+        }
+        let err = e
+            .call(
+                "GenerateRandom",
+                json!({"NumberOfBytes": 16, "CustomKeyStoreId": "cks-1234567890abcdef0"}),
+            )
+            .unwrap_err();
+        assert_eq!(err.aws_name(), "KMSInternalException", "{err}");
+        assert_eq!(err.message(), super::super::CANNOT_COMMUNICATE);
+    }
 }
