@@ -337,14 +337,17 @@ fn is_store_id(s: &str) -> bool {
     is_aws_id(s, "cks-", 1..=60)
 }
 
-/// A key id: a lower- or upper-case hex UUID, `8-4-4-4-12`.
+/// A key id as KMS makes them: a UUID in lowercase hex. Uppercase would load
+/// and encrypt, but the ciphertext blob stores the id as 16 bytes and gives
+/// it back in lowercase, so its ciphertexts would never decrypt.
 fn is_key_id(s: &str) -> bool {
+    let lower_hex = |g: &str| g.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups
             .iter()
             .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+            .all(|(g, n)| g.len() == n && lower_hex(g))
 }
 
 /// Why an alias name is not valid, if it is not (KMS `AliasNameType`).
@@ -1075,7 +1078,7 @@ impl Builder<'_> {
             Some(id) if !is_key_id(id) => {
                 return Err(self.err(
                     format!("{path}.id"),
-                    format!("`{id}` is not a key id: expected a UUID, as `1234abcd-12ab-34cd-56ef-1234567890ab`"),
+                    format!("`{id}` is not a key id: expected a UUID in lowercase hex, as `1234abcd-12ab-34cd-56ef-1234567890ab`"),
                 ));
             }
             Some(id) => id.clone(),

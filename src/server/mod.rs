@@ -49,6 +49,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -271,15 +272,25 @@ async fn json_rpc_inner(
 /// `POST /service/<Service>/operation/<Op>`: Smithy RPC v2 CBOR.
 async fn cbor_rpc(
     State(state): State<Arc<ServerState>>,
-    Path((service, operation)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let result = async {
+        // A service or operation that percent-decodes to bytes that are not
+        // UTF-8 names nothing: answer as AWS does for an unknown operation,
+        // in CBOR, not with axum's plain-text rejection (found by the
+        // `cbor_request` fuzz target).
         let body = read_body(body).await?;
         state.authenticate(&method, &uri, &headers, &body)?;
+        let Path((service, operation)) = path.map_err(|_| {
+            WireError::client(
+                "UnknownOperationException",
+                format!("Unknown operation in {}.", uri.path()),
+            )
+        })?;
         if service != "BaldrApiService" {
             return Err(WireError::client(
                 "UnknownOperationException",
