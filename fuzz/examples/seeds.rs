@@ -682,10 +682,7 @@ fn main() -> Result<()> {
         ),
     ];
     for (op, body) in &hsm_requests {
-        cr.put(
-            &format!("{op}"),
-            write_cbor_records(&[(op, &cbor(body.clone())?)]),
-        )?;
+        cr.put(op, write_cbor_records(&[(op, &cbor(body.clone())?)]))?;
     }
     cr.put(
         "empty-body",
