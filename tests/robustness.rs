@@ -24,7 +24,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
+
+mod common;
+use common::check;
 use serde_json::{json, Map, Value};
 
 use hsmdrill::engine::dispatch::Operation;
@@ -45,40 +48,6 @@ fn example_text() -> String {
 fn example() -> Engine {
     world::load_file(Path::new(EXAMPLE_WORLD))
         .unwrap_or_else(|e| panic!("the example world does not load: {e}"))
-}
-
-/// Runs a property over `cases` generated values; panics with proptest's
-/// (shrunk) report on the first failure.
-fn check<S>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
-where
-    S: Strategy,
-    S::Value: Debug,
-{
-    // PROPTEST_CASES overrides the count, for a longer hunt by hand.
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(cases);
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    // A fixed seed keeps CI deterministic; PROPTEST_CASES (a hunt by hand)
-    // also draws fresh randomness.
-    let mut runner = if std::env::var_os("PROPTEST_CASES").is_some() {
-        TestRunner::new(config)
-    } else {
-        TestRunner::new_with_rng(
-            config,
-            proptest::test_runner::TestRng::deterministic_rng(
-                proptest::test_runner::RngAlgorithm::ChaCha,
-            ),
-        )
-    };
-    if let Err(e) = runner.run(&strategy, test) {
-        panic!("{e}");
-    }
 }
 
 fn b64(bytes: &[u8]) -> String {

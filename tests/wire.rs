@@ -11,14 +11,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fmt::Debug;
 use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -26,40 +25,14 @@ use hsmdrill::engine::dispatch::Operation;
 use hsmdrill::engine::world;
 use hsmdrill::server::{router, ServerState};
 
+mod common;
+use common::check;
+
 const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
 
 fn state() -> Arc<ServerState> {
     let engine = world::load_file(Path::new(EXAMPLE_WORLD)).unwrap();
     ServerState::new(engine, Some(2))
-}
-
-fn check<S>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
-where
-    S: Strategy,
-    S::Value: Debug,
-{
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(cases);
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner = if std::env::var_os("PROPTEST_CASES").is_some() {
-        TestRunner::new(config)
-    } else {
-        TestRunner::new_with_rng(
-            config,
-            proptest::test_runner::TestRng::deterministic_rng(
-                proptest::test_runner::RngAlgorithm::ChaCha,
-            ),
-        )
-    };
-    if let Err(e) = runner.run(&strategy, test) {
-        panic!("{e}");
-    }
 }
 
 /// One request through the router, on a runtime of the test's own.

@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests (each test file that needs them
+//! says `mod common;`).
+
+use std::fmt::Debug;
+
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+/// Runs a property over `cases` generated values; panics with proptest's
+/// (shrunk) report on the first failure.
+pub fn check<S>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
+where
+    S: Strategy,
+    S::Value: Debug,
+{
+    // PROPTEST_CASES overrides the count, for a longer hunt by hand.
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(cases);
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    // A fixed seed keeps CI deterministic; PROPTEST_CASES (a hunt by hand)
+    // also draws fresh randomness.
+    let mut runner = if std::env::var_os("PROPTEST_CASES").is_some() {
+        TestRunner::new(config)
+    } else {
+        TestRunner::new_with_rng(
+            config,
+            proptest::test_runner::TestRng::deterministic_rng(
+                proptest::test_runner::RngAlgorithm::ChaCha,
+            ),
+        )
+    };
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}");
+    }
+}
