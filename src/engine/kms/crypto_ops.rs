@@ -308,7 +308,8 @@ impl Engine {
     ) -> Result<(Vec<u8>, Usable)> {
         check_blob("CiphertextBlob", blob, 6144)?;
         let header = crypto::parse(blob)?;
-        {
+        // One read of the state for the check and the resolution.
+        let u = {
             // A blob naming a key this account never had is garbage to it
             // (as a blob from another Region or account is to AWS); one
             // naming a key deleted after its waiting period gets
@@ -320,8 +321,8 @@ impl Engine {
                     "The ciphertext refers to a KMS key that does not exist in this account and Region.",
                 ));
             }
-        }
-        let u = self.usable(&header.key_id, key_id, detail)?;
+            self.usable_in(&st, &header.key_id, key_id, detail)?
+        };
         if dry_run {
             return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
         }
@@ -350,11 +351,21 @@ impl Engine {
         named: Option<&str>,
         detail: &mut Option<CryptoDetail>,
     ) -> Result<Usable> {
-        let st = self.state.read();
-        let key = self.resolve_key(&st, key_id)?;
+        self.usable_in(&self.state.read(), key_id, named, detail)
+    }
+
+    /// [`Self::usable`] on a state the caller has already read.
+    fn usable_in(
+        &self,
+        st: &State,
+        key_id: &str,
+        named: Option<&str>,
+        detail: &mut Option<CryptoDetail>,
+    ) -> Result<Usable> {
+        let key = self.resolve_key(st, key_id)?;
         if let Some(n) = named {
             check_len("KeyId", n, 1, 2048)?;
-            let other = self.resolve_key(&st, n)?;
+            let other = self.resolve_key(st, n)?;
             if other.id != key.id {
                 return Err(Error::new(
                     ErrorKind::IncorrectKey,
@@ -362,7 +373,7 @@ impl Engine {
                 ));
             }
         }
-        let store = find_store(&st, &key.store_id)?;
+        let store = find_store(st, &key.store_id)?;
         // The id as the caller gave it; most callers give the key id or ARN,
         // which the key already holds.
         let given = named.unwrap_or(key_id);
@@ -381,7 +392,7 @@ impl Engine {
             key_handle: key.key_handle,
         };
         *detail = Some(resolved.clone());
-        self.check_key_usable(&st, key, store.state == ConnectionState::Connected)?;
+        self.check_key_usable(st, key, store.state == ConnectionState::Connected)?;
         self.check_quota(&key.store_id)?;
         let cannot_communicate =
             || Error::new(ErrorKind::KmsInvalidState, super::CANNOT_COMMUNICATE);
