@@ -2,79 +2,47 @@
 //! real `hsmdrill serve` process (and one with `--auth`): the scripts in
 //! `tests/clients/` must run to the end.
 //!
-//! `.ci/run` installs boto3 and the aws CLI. Where they are missing and
-//! `CI` is not set, the test says so and returns; under CI it fails.
+//! `.ci/run` installs boto3 and the aws CLI. Where they are missing, the
+//! tests that need them print `SKIPPED: …` and return; with
+//! `HSMDRILL_REQUIRE_CLIENTS=1` (as `.ci/run` sets) they fail instead.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-struct Serve(Child, String);
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-impl Serve {
-    fn start(extra: &[&str]) -> Serve {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let world = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
-        let child = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
-            .args(["serve", "--port", &port.to_string(), "--world", world])
-            .args(extra)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "hsmdrill serve did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Serve(child, url)
-    }
+use common::programs::available;
+use common::serve::{example_world, ServeProcess};
+
+fn serve(extra: &[&str]) -> ServeProcess {
+    let world = example_world();
+    let mut args = vec!["--world", world.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    ServeProcess::start(args)
 }
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn available(cmd: &str, args: &[&str]) -> bool {
-    let ok = Command::new(cmd)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "`{cmd} {}` is missing under CI: .ci/run must install it",
-            args.join(" ")
-        );
-        eprintln!("skipping: `{cmd}` is not installed (pip install boto3 awscli)");
-    }
-    ok
-}
+const PIP_INSTALL: &str = "python3 -m pip install boto3 awscli";
 
 #[test]
 fn boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4() {
-    if !available("python3", &["-c", "import boto3"]) {
+    if !available(
+        "python3 with boto3",
+        "python3",
+        &["-c", "import boto3"],
+        PIP_INSTALL,
+    ) {
         return;
     }
-    let open = Serve::start(&[]);
-    let signed = Serve::start(&["--auth", "AKIDTEST:s3cretKey"]);
+    let open = serve(&[]);
+    let signed = serve(&["--auth", "AKIDTEST:s3cretKey"]);
     let out = Command::new("python3")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/clients/boto3_drill.py"
         ))
-        .args([&open.1, &signed.1])
+        .args([open.url(), signed.url()])
         .output()
         .unwrap();
     let text = format!(
@@ -88,16 +56,21 @@ fn boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4() {
 
 #[test]
 fn the_aws_cli_works_as_the_readme_shows() {
-    if !available("python3", &["-m", "awscli", "--version"]) {
+    if !available(
+        "the aws CLI",
+        "python3",
+        &["-m", "awscli", "--version"],
+        PIP_INSTALL,
+    ) {
         return;
     }
-    let s = Serve::start(&[]);
+    let s = serve(&[]);
     let out = Command::new("bash")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/clients/awscli_drill.sh"
         ))
-        .arg(&s.1)
+        .arg(s.url())
         .output()
         .unwrap();
     let text = format!(
@@ -112,13 +85,13 @@ fn the_aws_cli_works_as_the_readme_shows() {
 /// with the same results (and, checked byte for byte, the same snapshots).
 #[test]
 fn run_against_a_server_passes_the_shipped_runbooks() {
-    let s = Serve::start(&[]);
+    let s = serve(&[]);
     let out = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "run",
             "--endpoint",
-            &s.1,
+            &s.url(),
             "scenarios/r5-invalid-kmsuser-credentials.runbook",
             "features/r7-recover-deleted-key-material.feature",
         ])
@@ -138,13 +111,13 @@ fn run_against_a_server_passes_the_shipped_runbooks() {
 /// mode reads commands after the `aws-cloudhsm > ` prompt.
 #[test]
 fn the_cloudhsm_cli_shell_talks_to_a_server() {
-    let s = Serve::start(&[]);
+    let s = serve(&[]);
     let cli = |pin: &str| {
         Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
             .args([
                 "cloudhsm-cli",
                 "--endpoint",
-                &s.1,
+                &s.url(),
                 "--cluster-id",
                 "cluster-1a23b4cdefg",
             ])
@@ -165,7 +138,7 @@ fn the_cloudhsm_cli_shell_talks_to_a_server() {
         .args([
             "cloudhsm-cli",
             "--endpoint",
-            &s.1,
+            &s.url(),
             "--cluster-id",
             "cluster-1a23b4cdefg",
             "interactive",
@@ -192,17 +165,71 @@ fn the_cloudhsm_cli_shell_talks_to_a_server() {
 #[cfg(unix)]
 #[test]
 fn serve_shuts_down_cleanly_on_sigterm() {
-    let mut s = Serve::start(&[]);
-    let pid = s.0.id().to_string();
+    let mut s = serve(&[]);
+    let pid = s.pid().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(exit) = s.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = s
+        .wait_timeout(Duration::from_secs(20))
+        .expect("serve did not stop on SIGTERM");
     assert!(exit.success(), "{exit}");
+    assert!(s.stdout().contains("hsmdrill: shut down"), "{}", s.stdout());
+}
+
+/// A missing client is a skip that says so, or a failure when required.
+#[test]
+fn a_missing_client_is_skipped_aloud_or_fails_when_required() {
+    use common::programs::decide;
+    let missing = |required| {
+        decide(
+            "a program",
+            "hsmdrill-no-such-program",
+            &[],
+            "install it",
+            required,
+        )
+    };
+    assert_eq!(missing(false), Ok(false));
+    let err = missing(true).unwrap_err();
+    assert!(
+        err.contains("HSMDRILL_REQUIRE_CLIENTS=1 requires it: install it"),
+        "{err}"
+    );
+    assert_eq!(decide("sh", "sh", &["-c", "exit 0"], "", true), Ok(true));
+
+    // End to end: this test binary, with no python3 on its PATH, runs the
+    // boto3 test; it says SKIPPED and passes, or fails when required.
+    let me = std::env::current_exe().unwrap();
+    let run = |require: Option<&str>| {
+        let mut cmd = Command::new(&me);
+        cmd.args([
+            "--exact",
+            "boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4",
+            "--nocapture",
+        ])
+        .env("PATH", "/hsmdrill-nowhere")
+        .env_remove(common::programs::REQUIRE_CLIENTS)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        if let Some(v) = require {
+            cmd.env(common::programs::REQUIRE_CLIENTS, v);
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(None);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("SKIPPED: boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4: python3 with boto3 is not available"),
+        "{text}"
+    );
+    assert!(text.contains("1 passed"), "{text}");
+    let (ok, text) = run(Some("1"));
+    assert!(!ok, "{text}");
+    assert!(text.contains("python3 with boto3 is missing"), "{text}");
 }

@@ -33,7 +33,7 @@
 //!   ConnectionState is `FAILED`, and state and code are the model's;
 //! - clusters, HSMs, backups and `kmsuser`'s lockout are the model's;
 //! - no call panics, and every error is one of the operation's exceptions in
-//!   `../shared/reference/*-service-2.json` (or a common one).
+//!   `reference/aws-models/*-service-2.json` (or a common one).
 //!
 //! At the end of a sequence the trail's `DeleteKey` events must report the
 //! model's `backingKeysDeletionStatus` (R6), and the same world seed and
@@ -77,11 +77,11 @@ use hsmdrill::engine::{world, Engine, Error, ErrorKind};
 const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
 const KMS_MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/kms-service-2.json"
+    "/reference/aws-models/kms-service-2.json"
 );
 const CLOUDHSM_MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/cloudhsmv2-service-2.json"
+    "/reference/aws-models/cloudhsmv2-service-2.json"
 );
 
 const STORE: &str = "cks-1234567890abcdef0";

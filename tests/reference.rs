@@ -1,5 +1,5 @@
 //! Every wire name the engine uses, checked against the AWS service models in
-//! `../shared/reference/` (botocore's `kms` and `cloudhsmv2` models): exception
+//! `reference/aws-models/` (botocore's `kms` and `cloudhsmv2` models): exception
 //! shapes and their fault flags, the enums behind states and error codes,
 //! operation names, and the member names of real responses (walked through
 //! the model's shape tree, so a misspelled member anywhere is caught).
@@ -27,11 +27,11 @@ use hsmdrill::engine::{world, Engine, ErrorKind};
 
 const KMS_MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/kms-service-2.json"
+    "/reference/aws-models/kms-service-2.json"
 );
 const CLOUDHSM_MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/cloudhsmv2-service-2.json"
+    "/reference/aws-models/cloudhsmv2-service-2.json"
 );
 const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
 

@@ -316,9 +316,11 @@ fn an_exhausted_pool_fails_with_the_pkcs11_message_until_released() {
 #[test]
 fn a_changed_response_fails_on_its_snapshot() {
     use hsmdrill::scenario::snapshot::{check, path, Check};
-    let dir = std::env::temp_dir().join(format!("hsmdrill-snap-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("lockout.runbook");
+    let dir = tempfile::Builder::new()
+        .prefix("hsmdrill-snap-")
+        .tempdir()
+        .unwrap();
+    let file = dir.path().join("lockout.runbook");
     let out = run(&scenario(lockout_steps("USER_LOCKED_OUT")), &file);
     assert!(out.passed());
     assert_eq!(check(&out, &file, false).unwrap(), Check::Missing);
@@ -344,5 +346,4 @@ fn a_changed_response_fails_on_its_snapshot() {
         }
         other => panic!("expected a difference, got {other:?}"),
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

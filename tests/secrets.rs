@@ -58,14 +58,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread::JoinHandle;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -81,6 +82,8 @@ use hsmdrill::scenario::suite::{self, Run, ScenarioResult, Snapshot, SuiteResult
 use hsmdrill::scenario::target::{AwsError, EngineTarget, Target};
 use regex::bytes::{Regex, RegexBuilder};
 use serde_json::{json, Value};
+
+use common::serve::ServeProcess;
 
 // ---------------------------------------------------------------------------
 // Secrets
@@ -950,93 +953,17 @@ fn check_binary_runs(secrets: &SuiteSecrets, tally: &mut Tally) -> usize {
 // ---------------------------------------------------------------------------
 // The server
 
-/// A `hsmdrill serve` child with its output collected; killed if dropped
-/// before `stop`.
-struct Served {
-    child: Option<Child>,
-    addr: SocketAddr,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-impl Served {
-    fn start(state: &Path) -> Served {
-        let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
-            .args(["serve", "--port", "0", "--connect-seconds", "1", "--world"])
-            .arg(&world)
-            .arg("--state")
-            .arg(state)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let mut err = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        let stdout = std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(out).lines() {
-                let line = line.unwrap_or_default();
-                let _ = tx.send(line.clone());
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
-        let stderr = std::thread::spawn(move || {
-            let mut all = String::new();
-            let _ = err.read_to_string(&mut all);
-            all
-        });
-        let mut served = Served {
-            child: Some(child),
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            stdout: Some(stdout),
-            stderr: Some(stderr),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .unwrap_or_else(|e| panic!("hsmdrill serve printed no address: {e}"));
-            if let Some(rest) = line.split("serving the embedded engine on http://").nth(1) {
-                served.addr = rest.trim().parse().unwrap();
-                return served;
-            }
-        }
-    }
-
-    /// SIGTERM (a clean shutdown), then stdout and stderr.
-    fn stop(mut self) -> (String, String) {
-        let mut child = self.child.take().unwrap();
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.wait();
-        let out = self.stdout.take().unwrap().join().unwrap();
-        let err = self.stderr.take().unwrap().join().unwrap();
-        (out, err)
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+/// A `hsmdrill serve` child on the example world with `--state`.
+fn served(state: &Path) -> ServeProcess {
+    let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml");
+    ServeProcess::start([
+        "--connect-seconds".as_ref(),
+        "1".as_ref(),
+        "--world".as_ref(),
+        world.as_os_str(),
+        "--state".as_ref(),
+        state.as_os_str(),
+    ])
 }
 
 /// One HTTP/1.1 request on its own connection: status, head and body.
@@ -1151,13 +1078,14 @@ const CLUSTER: &str = "cluster-1a23b4cdefg";
 
 #[test]
 fn no_secret_leaks_from_a_served_engine() {
-    let dir = std::env::temp_dir().join(format!("hsmdrill-secrets-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    let state = dir.join("state.json");
-    let server = Served::start(&state);
+    let dir = tempfile::Builder::new()
+        .prefix("hsmdrill-secrets-")
+        .tempdir()
+        .unwrap();
+    let state = dir.path().join("state.json");
+    let server = served(&state);
     let mut c = Client {
-        addr: server.addr,
+        addr: server.addr(),
         answers: Vec::new(),
     };
     // Every password this test sends, and the world's: none may come back
@@ -1376,7 +1304,7 @@ fn no_secret_leaks_from_a_served_engine() {
         scanner.scan(&bytes).len() >= secrets.materials.len() + rotated,
         "the scanner must find the state file's secrets in it"
     );
-    let _ = fs::remove_dir_all(&dir);
+    drop(dir);
     eprintln!(
         "secrets: hsmdrill serve: {} key materials and {} passwords ({rotated} rotated, {} sent) \
          looked for in {} answers, stdout and stderr ({} bytes, {events} trail events); {} leaks",

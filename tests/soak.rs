@@ -42,12 +42,13 @@
     clippy::unwrap_in_result
 )]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufRead, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,12 +57,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use common::serve::ServeProcess;
+
 const STORE: &str = "cks-1234567890abcdef0";
 const CLUSTER: &str = "cluster-1a23b4cdefg";
 /// The cluster's Availability Zones.
 const ZONES: [&str; 2] = ["us-west-2a", "us-west-2b"];
-/// How long a server may take to answer its health check.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Socket timeout of one request.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// Client threads driving the data plane.
@@ -88,28 +89,6 @@ custom_key_stores:
   - {{id: {STORE}, name: SoakStore, cluster: {CLUSTER}, connected: true}}
 "#
     )
-}
-
-fn bin() -> PathBuf {
-    std::env::var_os("HSMDRILL_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hsmdrill")))
-}
-
-/// A folder of its own under the system's temporary folder.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hsmdrill-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// splitmix64.
@@ -150,62 +129,34 @@ fn seed_from_env(var: &str) -> u64 {
     }
 }
 
-/// A child `hsmdrill serve`, killed when dropped.
+/// A child `hsmdrill serve` on a world of its own, killed when dropped.
 struct Server {
-    child: Child,
+    process: ServeProcess,
     addr: SocketAddr,
-    log: PathBuf,
 }
 
 impl Server {
     fn start(dir: &Path, trail_capacity: usize) -> Server {
         let world_file = dir.join("world.yaml");
         fs::write(&world_file, world(trail_capacity)).unwrap();
-        let log = dir.join("server.log");
-        let port = free_port();
-        let child = Command::new(bin())
-            .args(["serve", "--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--connect-seconds", "1"])
-            .arg("--world")
-            .arg(&world_file)
-            .arg("--state")
-            .arg(dir.join("state.json"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin().display()));
-        let mut s = Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            log,
-        };
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok((200, _)) = Client::new(s.addr).send("GET", "/_hsmdrill/health", &[], b"") {
-                return s;
-            }
-            if let Some(status) = s.child.try_wait().unwrap() {
-                panic!("the server exited ({status}): {}", s.log_text());
-            }
-            assert!(Instant::now() < deadline, "the server did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let process = ServeProcess::start([
+            "--connect-seconds".as_ref(),
+            "1".as_ref(),
+            "--world".as_ref(),
+            world_file.as_os_str(),
+            "--state".as_ref(),
+            dir.join("state.json").as_os_str(),
+        ]);
+        let addr = process.addr();
+        Server { process, addr }
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     fn log_text(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.stderr()
     }
 }
 
@@ -697,8 +648,11 @@ fn soak(name: &str, total: u64, trail_capacity: usize) {
     println!(
         "soak {name}: {total} requests from {CLIENTS} keep-alive clients, trail capacity {trail_capacity}, seed {seed} (replay with HSMDRILL_SOAK_SEED={seed})"
     );
-    let dir = scratch(name);
-    let server = Server::start(&dir, trail_capacity);
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("hsmdrill-{name}-"))
+        .tempdir()
+        .unwrap();
+    let server = Server::start(dir.path(), trail_capacity);
     let addr = server.addr;
     let pid = server.pid();
     // The keys the load uses.
@@ -778,7 +732,7 @@ fn soak(name: &str, total: u64, trail_capacity: usize) {
     let final_rss = rss_kb(pid).unwrap_or(0);
     let mut server = server;
     assert!(
-        server.child.try_wait().unwrap().is_none(),
+        server.process.try_wait().is_none(),
         "the server exited during the soak: {}",
         server.log_text()
     );
@@ -846,7 +800,7 @@ fn soak(name: &str, total: u64, trail_capacity: usize) {
         peak <= RSS_FACTOR * first_peak + RSS_SLACK_KB,
         "the server's memory grew: peak {peak} kB against {first_peak} kB in the first part"
     );
-    let _ = fs::remove_dir_all(&dir);
+    drop(dir);
 }
 
 #[test]

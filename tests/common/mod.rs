@@ -1,5 +1,12 @@
 //! Helpers shared by the integration tests (each test file that needs them
-//! says `mod common;`).
+//! says `mod common;`): a seeded proptest runner, `hsmdrill serve` as a
+//! child process ([`serve`]), and outside programs ([`programs`]).
+
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+pub mod programs;
+pub mod serve;
 
 use std::fmt::Debug;
 

@@ -1,0 +1,250 @@
+//! `hsmdrill serve` as a child process, the one way the tests start one.
+//!
+//! The server is always started with `--port 0`: the kernel picks a port
+//! nobody else holds and the server prints the address it bound in its
+//! banner, which is read back here. (Choosing a port by binding and
+//! dropping a listener, then passing it to the child, races with every
+//! other test doing the same: two servers get one port, the second exits,
+//! and its test talks to the first test's server.) While waiting for the
+//! banner the child is watched: if it exits, the test fails with what it
+//! printed, instead of timing out on a connection nobody will accept.
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to print its address (a debug build under a
+/// loaded CI machine is slow to start).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the banner says just before the address.
+const BANNER: &str = "hsmdrill serving the embedded engine on http://";
+
+/// The hsmdrill binary: `HSMDRILL_BIN` (a release build for the long runs),
+/// else the one cargo built for these tests.
+pub fn bin() -> PathBuf {
+    std::env::var_os("HSMDRILL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hsmdrill")))
+}
+
+/// The example world of the AWS page.
+pub fn example_world() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/worlds/example.yaml"
+    ))
+}
+
+/// A running `hsmdrill serve`; SIGKILLed and reaped when dropped.
+pub struct ServeProcess {
+    child: Child,
+    addr: SocketAddr,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl ServeProcess {
+    /// `hsmdrill serve --bind 127.0.0.1 --port 0 <args…>`, returned once it
+    /// has printed the address it listens on.
+    pub fn start<I, S>(args: I) -> ServeProcess
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(bin());
+        cmd.args(["serve", "--bind", "127.0.0.1", "--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin().display()));
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (lines, banner) = mpsc::channel();
+        let mut readers = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            readers.push(collect_lines(out, Arc::clone(&stdout), lines));
+        }
+        if let Some(err) = child.stderr.take() {
+            readers.push(collect_all(err, Arc::clone(&stderr)));
+        }
+        let mut server = ServeProcess {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stdout,
+            stderr,
+            readers,
+        };
+        server.addr = server.wait_for_banner(&banner);
+        server
+    }
+
+    /// Reads stdout lines until the banner names the address; fails with
+    /// the child's output if it exits or stays silent too long.
+    fn wait_for_banner(&mut self, lines: &mpsc::Receiver<String>) -> SocketAddr {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match lines.recv_timeout(Duration::from_millis(50)) {
+                Ok(line) => {
+                    if let Some(rest) = line.split(BANNER).nth(1) {
+                        return rest.trim().parse().unwrap_or_else(|e| {
+                            panic!("hsmdrill serve printed an address that does not parse ({e}): {line}")
+                        });
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                // stdout closed: the child is exiting; try_wait below says so.
+                Err(RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.join_readers();
+                panic!(
+                    "hsmdrill serve exited ({status}) before it listened\n--- stdout\n{}--- stderr\n{}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "hsmdrill serve printed no address within {START_TIMEOUT:?}\n--- stdout\n{}--- stderr\n{}",
+                    self.stdout(),
+                    self.stderr()
+                );
+            }
+        }
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, for `--endpoint-url` and `--endpoint`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The child's process id (to send it a signal).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its exit status if it has exited.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Everything it printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Everything it printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// SIGKILL (what `Child::kill` sends on Unix), then reap; the output
+    /// it printed is complete afterwards.
+    pub fn kill(mut self) -> ExitStatus {
+        let _ = self.child.kill();
+        let status = self
+            .child
+            .wait()
+            .unwrap_or_else(|e| panic!("cannot reap hsmdrill serve: {e}"));
+        self.join_readers();
+        status
+    }
+
+    /// SIGTERM (a clean shutdown, SIGKILL if it takes over 10 s), then
+    /// everything it printed: `(stdout, stderr)`.
+    pub fn stop(mut self) -> (String, String) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        if self.wait_timeout(Duration::from_secs(10)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            self.join_readers();
+        }
+        (self.stdout(), self.stderr())
+    }
+
+    /// Waits up to `timeout` for the child to exit by itself (after a
+    /// signal); `None` if it is still running.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_wait() {
+                self.join_readers();
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn join_readers(&mut self) {
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Appends every stdout line to `all` and sends it on `lines` (until the
+/// receiver is gone: the pipe must be drained all the same, or a chatty
+/// server would block on a full pipe).
+fn collect_lines(
+    out: ChildStdout,
+    all: Arc<Mutex<String>>,
+    lines: mpsc::Sender<String>,
+) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(mut all) = all.lock() {
+                all.push_str(&line);
+                all.push('\n');
+            }
+            let _ = lines.send(line);
+        }
+    })
+}
+
+/// Appends everything read to `all`.
+fn collect_all(mut from: impl Read + Send + 'static, all: Arc<Mutex<String>>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if let Ok(mut all) = all.lock() {
+                        all.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
+                }
+            }
+        }
+    })
+}
