@@ -1,6 +1,6 @@
 @R1
 Feature: R1. Unavailable KMS keys
-  shared/runbooks.md, R1 (translated from scenarios/r1-unavailable-keys.runbook).
+  docs/runbooks.md, R1 (translated from scenarios/r1-unavailable-keys.runbook).
   A key in a CloudHSM key store is normally Enabled (or Disabled, or
   PendingDeletion, like any key). While its store is DISCONNECTED, on purpose
   or because a reconnect failed, the key reads Unavailable: DescribeKey and the
@@ -162,7 +162,7 @@ Feature: R1. Unavailable KMS keys
     And the ConnectionState of "ExampleKeyStore" is DISCONNECTED
     And the key "alias/app" has no "DeletionDate"
     # CancelKeyDeletion leaves a key Disabled; while disconnected that reads
-    # Unavailable (docs/fidelity.md, open item 5).
+    # Unavailable (docs/fidelity.md I5).
     And the KeyState of "alias/app" is Unavailable
     # Cancelling twice: the key is no longer pending deletion.
     When I call CancelKeyDeletion with:

@@ -1,6 +1,6 @@
 @R2
 Feature: R2. Failed KMS keys
-  shared/runbooks.md, R2 (translated from scenarios/r2-failed-keys.runbook).
+  docs/runbooks.md, R2 (translated from scenarios/r2-failed-keys.runbook).
   With the store disconnected its keys are Unavailable: CreateKey in the store
   raises CustomKeyStoreInvalidStateException, and Encrypt, Decrypt, ReEncrypt
   and GenerateDataKey(*) raise KMSInvalidStateException; the fix is to
@@ -177,8 +177,8 @@ Feature: R2. Failed KMS keys
     And I reconnect the custom key store "ExampleKeyStore"
     And the connection attempt completes
 
-    # The store connects and the key reads Enabled (docs/fidelity.md, open
-    # item 4), yet no cryptographic operation works, old ciphertext included.
+    # The store connects and the key reads Enabled (docs/fidelity.md I4),
+    # yet no cryptographic operation works, old ciphertext included.
     Then the ConnectionState of "ExampleKeyStore" is CONNECTED
     And the KeyState of "alias/app" is Enabled
     And encrypting with "alias/app" fails with KMSInvalidStateException "is unavailable."

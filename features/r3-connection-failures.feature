@@ -1,6 +1,6 @@
 @R3
 Feature: R3. Connection failures
-  shared/runbooks.md, R3 (translated from scenarios/r3-connection-failures.runbook
+  docs/runbooks.md, R3 (translated from scenarios/r3-connection-failures.runbook
   and scenarios/r3-connection-error-codes.runbook). A connect attempt that fails
   moves ConnectionState to FAILED, and DescribeCustomKeyStores then carries
   ConnectionErrorCode. Configuration errors that are easy to detect fail
@@ -118,7 +118,7 @@ Feature: R3. Connection failures
     When I connect the custom key store "ExampleKeyStore"
     Then it succeeds
     And the ConnectionState of "ExampleKeyStore" is CONNECTING
-    # An attempt takes 2 s of virtual time in this world (docs/fidelity.md).
+    # An attempt takes 2 s of virtual time in this world (docs/fidelity.md I15).
     When I wait 1 second
     Then the ConnectionState of "ExampleKeyStore" is CONNECTING
     When I wait 1 second
@@ -195,8 +195,8 @@ Feature: R3. Connection failures
       Filters: { clusterIds: [cluster-1a23b4cdefg] }
       """
     Then the response has "Clusters[0].Hsms" equal to "[]"
-    # Judged when the attempt completes, not at the call (docs/fidelity.md,
-    # open item 3).
+    # Judged when the attempt completes, not at the call
+    # (docs/fidelity.md I3).
     When I connect the custom key store "ExampleKeyStore"
     Then it succeeds
     When the connection attempt completes

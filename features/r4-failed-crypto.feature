@@ -1,6 +1,6 @@
 @R4
 Feature: R4. Failed cryptographic operations
-  shared/runbooks.md, R4 (translated from scenarios/r4-failed-crypto.runbook).
+  docs/runbooks.md, R4 (translated from scenarios/r4-failed-crypto.runbook).
   With the store CONNECTED and the key Enabled, a cryptographic operation can
   fail with KMSInvalidStateException and one of two messages:
   - KMS cannot communicate with the cluster: possibly a transient network
@@ -81,7 +81,7 @@ Feature: R4. Failed cryptographic operations
 
     # Five wrong passwords from a CLI session. KMS holds the kmsuser login, so
     # each login is refused, but the password is checked first and each wrong
-    # one counts (docs/fidelity.md).
+    # one counts (docs/fidelity.md I11).
     When kmsuser is locked out of cluster "cluster-1a23b4cdefg"
     And I run "login --username admin --role admin --password adminPassword1" on cluster "cluster-1a23b4cdefg" as "admin"
     And I run "user list" on cluster "cluster-1a23b4cdefg" as "admin"

@@ -1,6 +1,6 @@
 @R5
 Feature: R5. Invalid kmsuser credentials
-  shared/runbooks.md, R5; mirrors scenarios/r5-invalid-kmsuser-credentials.runbook
+  docs/runbooks.md, R5; mirrors scenarios/r5-invalid-kmsuser-credentials.runbook
   block by block. While connected, KMS stays logged in to the cluster as the
   kmsuser crypto user. Five wrong passwords lock kmsuser; a password changed
   behind KMS's back makes every connect fail. The repair: disconnect, read the

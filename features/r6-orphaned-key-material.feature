@@ -1,6 +1,6 @@
 @R6
 Feature: R6. Orphaned key material
-  shared/runbooks.md, R6 (translated from scenarios/r6-orphaned-key-material.runbook).
+  docs/runbooks.md, R6 (translated from scenarios/r6-orphaned-key-material.runbook).
   At the end of a key's waiting period (7 to 30 days) KMS deletes the key's
   metadata and makes one best-effort try to delete its material from the
   cluster. When KMS cannot reach the cluster (store disconnected, kmsuser's

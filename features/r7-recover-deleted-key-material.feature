@@ -1,6 +1,6 @@
 @R7
 Feature: R7. Recovering deleted key material
-  shared/runbooks.md, R7; mirrors scenarios/r7-recover-deleted-key-material.runbook
+  docs/runbooks.md, R7; mirrors scenarios/r7-recover-deleted-key-material.runbook
   block by block. Deleting a KMS key's material from the cluster makes the key
   unusable: its cryptographic operations raise KMSInvalidStateException, and
   nothing it encrypted can be decrypted. Only a crypto user that owns a key can
@@ -11,7 +11,7 @@ Feature: R7. Recovering deleted key material
   Ciphertext made before the deletion decrypts again.
 
   The key's reported KeyState after the deletion is left unasserted, as in the
-  runbook (docs/fidelity.md, open item 4).
+  runbook (docs/fidelity.md I4).
 
   @R6 @R8 @R9
   Scenario: deleted key material is recovered from a backup taken while the key existed

@@ -1,6 +1,6 @@
 @R8
 Feature: R8. Logging in as kmsuser
-  shared/runbooks.md, R8 (translated from scenarios/r8-login-as-kmsuser.runbook).
+  docs/runbooks.md, R8 (translated from scenarios/r8-login-as-kmsuser.runbook).
   Disconnect first: while the store is connected, KMS is logged in to the
   cluster as kmsuser, which keeps anyone else from logging in as it or changing
   its password. Then: login --username admin --role admin; user change-password

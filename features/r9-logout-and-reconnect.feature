@@ -1,6 +1,6 @@
 @R9
 Feature: R9. Logging out and reconnecting
-  shared/runbooks.md, R9 (translated from scenarios/r9-logout-and-reconnect.runbook).
+  docs/runbooks.md, R9 (translated from scenarios/r9-logout-and-reconnect.runbook).
   After working as kmsuser: logout (a kmsuser left logged in makes the
   reconnect fail with USER_LOGGED_IN); UpdateCustomKeyStore KeyStorePassword
   with the current password; ConnectCustomKeyStore, which returns at once and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-extracts the KMS and CloudHSM v2 service models (and botocore's licence
+# Re-extracts the KMS, CloudHSM v2 and CloudTrail service models (and botocore's licence
 # and notice) from a botocore wheel on PyPI into this folder.
 #   reference/aws-models/update.sh 1.44.8
 set -euo pipefail
@@ -16,6 +16,7 @@ wheel = zipfile.ZipFile(glob.glob(f"{work}/botocore-*.whl")[0])
 models = {
     "kms-service-2.json": "botocore/data/kms/2014-11-01/service-2.json.gz",
     "cloudhsmv2-service-2.json": "botocore/data/cloudhsmv2/2017-04-28/service-2.json.gz",
+    "cloudtrail-service-2.json": "botocore/data/cloudtrail/2013-11-01/service-2.json.gz",
 }
 for name, member in models.items():
     with open(f"{here}/{name}", "wb") as out:

@@ -66,7 +66,7 @@ operations! {
 impl Operation {
     /// The input members of the operation in the AWS model, for front ends
     /// that check a scenario before running it (a test compares this list
-    /// with `reference/*.json`).
+    /// with `reference/aws-models/*.json`).
     pub fn input_members(self) -> &'static [&'static str] {
         match self {
             Operation::CreateCustomKeyStore => &[

@@ -1,8 +1,8 @@
 //! The engine's one error type: an AWS exception name plus a message.
 //!
 //! Every failure the engine reports is an [`Error`] whose [`ErrorKind`] mirrors
-//! an exception shape of `reference/kms-service-2.json` or
-//! `reference/cloudhsmv2-service-2.json` (or one of the unmodeled common
+//! an exception shape of `reference/aws-models/kms-service-2.json` or
+//! `reference/aws-models/cloudhsmv2-service-2.json` (or one of the unmodeled common
 //! errors every AWS JSON service may return: `ValidationException`,
 //! `SerializationException`, `ThrottlingException`,
 //! `UnknownOperationException`). [`ErrorKind::aws_name`] is the only place a

@@ -86,7 +86,7 @@ impl IdGen {
     }
 
     /// A backing key id: the CloudHSM key's `id` attribute, in hex without
-    /// `0x`. The real format is unconfirmed (kms-semantics §10 item 8); a
+    /// `0x`. The real format is unconfirmed (docs/fidelity.md I8); a
     /// 16-byte value keeps the `attr.id=0x…` filters of R6 realistic.
     pub fn backing_key_id(&mut self) -> String {
         self.hex(32)

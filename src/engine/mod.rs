@@ -235,7 +235,7 @@ mod tests {
         check::<Engine>();
     }
 
-    /// The engine imports nothing from the front ends (design.md).
+    /// The engine imports nothing from the front ends (the layer map in src/lib.rs).
     #[test]
     fn engine_does_not_import_front_ends() {
         fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

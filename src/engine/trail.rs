@@ -251,7 +251,7 @@ impl Trail {
 }
 
 /// `{"keyHandle":"…","backingKeyId":"…"}` as the JSON *string* CloudTrail
-/// puts in `backingKey` (kms-semantics §7).
+/// puts in `backingKey` (docs/fidelity.md F7).
 pub fn backing_key_json(handle: u64, backing_key_id: &str) -> String {
     json!({"keyHandle": handle.to_string(), "backingKeyId": backing_key_id}).to_string()
 }

@@ -104,9 +104,9 @@ impl From<Error> for WireError {
     }
 }
 
-/// 500 for server faults, 400 for everything else: kms-semantics §1.1
-/// recommends it (clients dispatch on `__type`; the live KMS sends 400 for
-/// KMSInvalidStateException, see docs/fidelity.md).
+/// 500 for server faults, 400 for everything else (docs/fidelity.md I1):
+/// clients dispatch on `__type`, and the live KMS sends 400 for
+/// KMSInvalidStateException (docs/fidelity.md F1).
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     if kind.is_server_fault() {
         StatusCode::INTERNAL_SERVER_ERROR

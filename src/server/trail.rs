@@ -1,5 +1,5 @@
 //! CloudTrail `LookupEvents` over the engine's trail
-//! (`reference/cloudtrail-service-2.json`): newest first, filterable by
+//! (`reference/aws-models/cloudtrail-service-2.json`): newest first, filterable by
 //! `EventName`, with `CloudTrailEvent` as the JSON string AWS returns.
 
 use serde_json::{json, Value};

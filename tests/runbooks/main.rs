@@ -1,4 +1,4 @@
-//! The runbooks R1–R9 of `shared/runbooks.md`, proved against the embedded
+//! The runbooks R1–R9 of `docs/runbooks.md`, proved against the embedded
 //! engine the way the AWS SDKs and an operator would drive it.
 //!
 //! Every test starts from a world file (`scenarios/worlds/example.yaml`: the

@@ -102,7 +102,7 @@ fn cancel_key_deletion_works_without_reconnecting() {
     let out = call(&e, "CancelKeyDeletion", json!({"KeyId": KEY_ID}));
     assert_eq!(out, json!({"KeyId": KEY_ARN}));
     // Cancelled: no longer pending, no deletion date. While disconnected it
-    // reads Unavailable (fidelity.md item 5), and Disabled once reconnected.
+    // reads Unavailable (docs/fidelity.md I5), and Disabled once reconnected.
     let meta = describe_key(&e, KEY_ID);
     assert_eq!(meta["KeyState"], json!("Unavailable"));
     assert!(meta.get("DeletionDate").is_none(), "{meta}");
@@ -208,7 +208,7 @@ fn a_key_pending_deletion_refuses_state_changes_and_crypto() {
     for op in ["EnableKey", "DisableKey", "ScheduleKeyDeletion"] {
         assert_eq!(fail(&e, op, json!({"KeyId": KEY_ID})), pending, "{op}");
     }
-    // kms-semantics §10 item 2: the engine chose KMSInvalidStateException.
+    // docs/fidelity.md I2: the engine chose KMSInvalidStateException.
     assert_eq!(fail(&e, "Encrypt", encrypt_input(KEY_ID)), pending);
     // The same while disconnected.
     disconnect(&e, STORE);

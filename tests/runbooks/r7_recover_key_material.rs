@@ -102,8 +102,8 @@ fn deleted_key_material_makes_crypto_fail_with_kms_invalid_state() {
         fail(&e, "Decrypt", json!({"CiphertextBlob": blob})),
         unavailable(KEY_ARN)
     );
-    // The reported state does not change (kms-semantics §3.2: docs
-    // conflict; fidelity.md item 4), and the store is connected.
+    // The reported state does not change (docs/fidelity.md F3: AWS's pages
+    // conflict; docs/fidelity.md I4), and the store is connected.
     assert_eq!(key_state(&e, KEY_ID), "Enabled");
     assert_eq!(store_state(&e, STORE), state("CONNECTED"));
 }

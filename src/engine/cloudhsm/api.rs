@@ -1,5 +1,5 @@
 //! CloudHSM v2 requests and responses with the member names of
-//! `reference/cloudhsmv2-service-2.json`.
+//! `reference/aws-models/cloudhsmv2-service-2.json`.
 
 use std::collections::BTreeMap;
 

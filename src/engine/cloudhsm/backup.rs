@@ -17,7 +17,7 @@ use super::users::Users;
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
-/// `BackupState` in reference/cloudhsmv2-service-2.json (same order).
+/// `BackupState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum BackupState {
     /// Being taken.

@@ -5,7 +5,7 @@
 //! `kmsuser`, `key list` / `key delete --filter attr.id="0x…"`, `logout`.
 //! [`run`] takes one such command line, exactly as an operator would type it
 //! at the `aws-cloudhsm >` prompt, and answers with the JSON envelope the real
-//! CLI prints (reference/kms-semantics.md §6).
+//! CLI prints (docs/fidelity.md F6).
 //!
 //! The CLI owns no state of its own. Users, passwords, lockouts and logins
 //! are the cluster's [`Users`](super::users::Users): a CLI connection is the
@@ -17,7 +17,7 @@
 //!
 //! There is no interactive prompt, so `--password` is required wherever the
 //! real CLI would prompt for it. Error strings are hsmdrill's own: the real
-//! ones are unconfirmed (kms-semantics.md §10 item 7).
+//! ones are unconfirmed (docs/fidelity.md I7).
 #![deny(clippy::wildcard_enum_match_arm)]
 
 use std::collections::BTreeMap;
@@ -30,7 +30,7 @@ use super::users::{self, Lockout, LoginError, PasswordChangeError, Role, Session
 
 /// The `error_code` of every failure. The only documented non-zero code is
 /// `1` (the quorum example); per-error codes of the real CLI are unconfirmed
-/// (kms-semantics.md §10 item 7), so hsmdrill does not invent distinctions.
+/// (docs/fidelity.md I7), so hsmdrill does not invent distinctions.
 const FAILURE_CODE: i64 = 1;
 
 /// `--max-items` when none is given ("[default: 10]" in `help key list`).

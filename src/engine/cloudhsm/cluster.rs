@@ -1,5 +1,5 @@
 //! CloudHSM clusters and their HSMs, with the `ClusterState` and `HsmState`
-//! machines of `reference/cloudhsmv2-service-2.json`.
+//! machines of `reference/aws-models/cloudhsmv2-service-2.json`.
 //!
 //! A cluster owns what is replicated across its HSMs (users, key material),
 //! its network placement (one private subnet per Availability Zone, a
@@ -21,7 +21,7 @@ use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::network::Link;
 
-/// `ClusterState` in reference/cloudhsmv2-service-2.json (same order).
+/// `ClusterState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum ClusterState {
     /// CreateCluster was called; `from_backup` clusters come up `ACTIVE`.
@@ -219,7 +219,7 @@ impl ClusterState {
     }
 }
 
-/// `HsmState` in reference/cloudhsmv2-service-2.json (same order).
+/// `HsmState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum HsmState {
     /// CreateHsm was called.

@@ -1,5 +1,5 @@
 //! KMS requests and responses as typed structs with the AWS JSON member names
-//! of `reference/kms-service-2.json` (PascalCase; blobs are base64 strings,
+//! of `reference/aws-models/kms-service-2.json` (PascalCase; blobs are base64 strings,
 //! timestamps epoch seconds). The engine's KMS operations take and return
 //! these; `dispatch.rs` reads them from and writes them to JSON.
 

@@ -313,7 +313,7 @@ impl Engine {
             // A blob naming a key this account never had is garbage to it
             // (as a blob from another Region or account is to AWS); one
             // naming a key deleted after its waiting period gets
-            // NotFoundException from the lookup below (docs/fidelity.md).
+            // NotFoundException from the lookup below (docs/fidelity.md I18).
             let st = self.state.read();
             if !st.keys.contains_key(&header.key_id) && !st.deleted_keys.contains(&header.key_id) {
                 return Err(Error::new(
@@ -437,7 +437,7 @@ impl Engine {
     /// R1/R2: the key's own state.
     fn check_key_usable(&self, _st: &State, key: &Key, connected: bool) -> Result<()> {
         match key.status {
-            // kms-semantics §10 item 2: DisabledException or
+            // docs/fidelity.md I2: DisabledException or
             // KMSInvalidStateException; KMSInvalidStateException chosen.
             KeyStatus::PendingDeletion { .. } => Err(Error::new(
                 ErrorKind::KmsInvalidState,

@@ -16,7 +16,7 @@ use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::cluster::Transition;
 use crate::engine::error::{Error, ErrorKind, Result};
 
-/// `KeyState` in reference/kms-service-2.json (same order).
+/// `KeyState` in reference/aws-models/kms-service-2.json (same order).
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum KeyState {
     /// Multi-Region only; never in a custom key store.

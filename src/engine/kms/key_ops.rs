@@ -112,7 +112,7 @@ impl Engine {
                 format!("hsmdrill emulates KMS keys in AWS CloudHSM key stores only; Origin {origin} is not supported. Use Origin AWS_CLOUDHSM with a CustomKeyStoreId."),
             ));
         }
-        // Which error AWS gives here is unconfirmed (kms-semantics §10 item 6).
+        // Which error AWS gives here is unconfirmed (docs/fidelity.md I6).
         let Some(store_id) = req.custom_key_store_id.as_deref() else {
             return Err(Error::new(
                 ErrorKind::Validation,
@@ -490,7 +490,7 @@ impl Engine {
     ) -> Result<(ScheduleKeyDeletionResponse, Key)> {
         let key_id = required("KeyId", &req.key_id, 1, 2048)?;
         let days = req.pending_window_in_days.unwrap_or(30);
-        // The model allows 1–365; KMS enforces 7–30 (kms-semantics §4).
+        // The model allows 1–365; KMS enforces 7–30 (docs/fidelity.md F4).
         check_range("PendingWindowInDays", days, 7, 30)?;
         let days = u32::try_from(days).unwrap_or(30);
         let mut st = self.state.write();
@@ -525,7 +525,7 @@ impl Engine {
 
     /// CancelKeyDeletion: back to `Disabled`; works without reconnecting
     /// (R1). While the store is disconnected the key then reads
-    /// `Unavailable` (kms-semantics §10 item 5: unconfirmed).
+    /// `Unavailable` (unconfirmed: docs/fidelity.md I5).
     pub fn cancel_key_deletion(&self, req: &KeyIdRequest) -> Result<KeyIdResponse> {
         self.catch_up();
         let result = (|| {

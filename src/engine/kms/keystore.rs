@@ -18,7 +18,7 @@ use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::cluster::Transition;
 use crate::engine::error::{Error, ErrorKind, Result};
 
-/// `ConnectionErrorCodeType` in reference/kms-service-2.json, CloudHSM
+/// `ConnectionErrorCodeType` in reference/aws-models/kms-service-2.json, CloudHSM
 /// values (the XKS-only values never arise for a CloudHSM key store).
 #[derive(Clone, Copy, Debug, Deserialize, Eq, Ord, PartialEq, PartialOrd, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -79,7 +79,7 @@ impl ConnectionErrorCode {
     }
 }
 
-/// `ConnectionStateType` in reference/kms-service-2.json (same order).
+/// `ConnectionStateType` in reference/aws-models/kms-service-2.json (same order).
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum ConnectionState {
     /// Connected; KMS is logged in as `kmsuser`.
@@ -135,7 +135,7 @@ impl ConnectionState {
         }
     }
 
-    //= reference/kms-service-2.json#CustomKeyStoreInvalidStateException
+    //= reference/aws-models/kms-service-2.json#CustomKeyStoreInvalidStateException
     //# You requested the ConnectCustomKeyStore operation on a custom key store
     //# with a ConnectionState of DISCONNECTING or FAILED. This operation is
     //# valid for all other ConnectionState values.
@@ -155,7 +155,7 @@ impl ConnectionState {
         }
     }
 
-    //= reference/kms-service-2.json#CustomKeyStoreInvalidStateException
+    //= reference/aws-models/kms-service-2.json#CustomKeyStoreInvalidStateException
     //# You requested the DisconnectCustomKeyStore operation on a custom key
     //# store with a ConnectionState of DISCONNECTING or DISCONNECTED.
     /// DisconnectCustomKeyStore. `completes_at == now` disconnects at once.

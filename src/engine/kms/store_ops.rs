@@ -463,7 +463,7 @@ impl Engine {
         }
         if req.custom_key_store_id.is_some() && req.custom_key_store_name.is_some() {
             // The model says "but not both"; the error name is unconfirmed
-            // (kms-semantics §10 item 6): ValidationException.
+            // (docs/fidelity.md I6): ValidationException.
             return Err(Error::new(
                 ErrorKind::Validation,
                 "Specify either CustomKeyStoreId or CustomKeyStoreName, but not both.",
