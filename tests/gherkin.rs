@@ -508,6 +508,148 @@ fn an_undefined_step_fails_the_cucumber_run() {
     assert_eq!(d[0].span.line, 6);
 }
 
+// --- The features harness (cargo test --test features -- ARGS) --------------
+
+const R5: &str = "features/r5-invalid-kmsuser-credentials.feature";
+const R5_KMSUSER: &str = "five wrong passwords lock kmsuser; the repair reconnects";
+const R5_OTHER: &str = "a password changed while disconnected gives INVALID_CREDENTIALS";
+
+/// What `tests/features.rs` does with `args` on `path`: its exit status,
+/// cucumber's report (and `--help`, `--list`), and its own lines.
+fn harness(args: &[&str], path: &str) -> (u8, String, String) {
+    at_root();
+    let out = Captured::default();
+    let mut err = Vec::new();
+    let argv = std::iter::once("features")
+        .chain(args.iter().copied())
+        .map(std::ffi::OsString::from);
+    let code = gherkin::harness::main(argv, Path::new(path), out.clone(), &mut err);
+    (code, out.text(), String::from_utf8(err).unwrap())
+}
+
+#[test]
+fn the_harness_takes_cucumbers_tags_and_name_filters() {
+    let (code, out, err) = harness(&["--color", "never", "--tags", "@R5 and @kmsuser"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_KMSUSER), "{out}");
+    assert!(!out.contains(R5_OTHER), "{out}");
+    assert!(err.contains("features: 1 passed, 0 failed"), "{err}");
+
+    let (code, out, err) = harness(&["--color", "never", "-t", "@R5 and not @kmsuser"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_OTHER) && !out.contains(R5_KMSUSER), "{out}");
+
+    let (code, out, err) = harness(&["--color=never", "--name", "changed wh.le"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_OTHER) && !out.contains(R5_KMSUSER), "{out}");
+    assert!(err.contains("features: 1 passed, 0 failed"), "{err}");
+}
+
+#[test]
+fn the_harness_accepts_what_cargo_test_passes_to_every_test_binary() {
+    // `cargo test -- --test-threads=16 …` runs every scenario.
+    let args = [
+        "--test-threads=16",
+        "--nocapture",
+        "--show-output",
+        "-q",
+        "--format",
+        "pretty",
+        "-Z",
+        "unstable-options",
+        "--include-ignored",
+        "--color",
+        "never",
+    ];
+    let (code, out, err) = harness(&args, R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_KMSUSER) && out.contains(R5_OTHER), "{out}");
+    assert!(err.contains("features: 2 passed, 0 failed"), "{err}");
+
+    // A libtest filter (`cargo test NAME`) selects by name, as libtest
+    // does; one that matches nothing runs nothing, and passes.
+    let (code, out, err) = harness(&["five wrong", "--color", "never"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_KMSUSER) && !out.contains(R5_OTHER), "{out}");
+    let (code, out, err) = harness(&["--skip", "five wrong", "--color", "never"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_OTHER) && !out.contains(R5_KMSUSER), "{out}");
+    let (code, _, err) = harness(&["--exact", "five wrong"], R5);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("features: 0 passed, 0 failed"), "{err}");
+    let (code, out, err) = harness(&["--ignored"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains(R5_KMSUSER), "{out}");
+
+    let (code, out, err) = harness(&["--list"], R5);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!("{R5_KMSUSER}: test\n{R5_OTHER}: test\n\n2 tests, 0 benchmarks\n")
+    );
+    let (code, out, _) = harness(
+        &["--list", "--format", "terse", "--tags", "not @kmsuser"],
+        R5,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("{R5_OTHER}: test\n"));
+}
+
+#[test]
+fn the_harness_refuses_bad_arguments_and_filters_that_select_nothing() {
+    let (code, out, err) = harness(&["--tags", "@R5 and @nope"], R5);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.ends_with(&format!(
+            "error: --tags `@R5 and @nope` selects no scenario under {R5}\n"
+        )),
+        "{err}"
+    );
+    let (code, _, err) = harness(&["--name", "^no such scenario$"], R5);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("error: --name `^no such scenario$` selects no scenario"),
+        "{err}"
+    );
+
+    for (args, says) in [
+        (&["--bogus"][..], "unexpected argument '--bogus'"),
+        (&["--tags", "@R5 and"], "--tags"),
+        (&["--name", "("], "--name"),
+        (&["--tags", "@R5", "--name", "x"], "cannot be used with"),
+        (&["--test-threads", "many"], "--test-threads"),
+    ] {
+        let (code, out, err) = harness(args, R5);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(says),
+            "{args:?}: {err}"
+        );
+        assert!(!out.contains(R5_KMSUSER), "{args:?} ran scenarios: {out}");
+    }
+
+    let (code, out, _) = harness(&["--help"], R5);
+    assert_eq!(code, 0, "{out}");
+    for option in [
+        "--tags",
+        "--name",
+        "--concurrency",
+        "--fail-fast",
+        "--list",
+        "Exit status: 0",
+    ] {
+        assert!(out.contains(option), "--help lacks {option}: {out}");
+    }
+}
+
+#[test]
+fn the_harness_exits_1_when_a_scenario_fails() {
+    let (code, out, err) = harness(&["--color", "never", "--fail-fast"], WRONG);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains(&format!("--> {WRONG}:10:5")), "{out}");
+    assert!(err.contains("features: 0 passed, 1 failed"), "{err}");
+}
+
 // --- Parity -----------------------------------------------------------------
 
 fn parity(name: &str) {
