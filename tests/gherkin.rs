@@ -743,8 +743,9 @@ fn hsmdrill_run_and_check_take_feature_files() {
     );
     assert!(text.ends_with("0 passed, 1 failed\n"), "{text}");
 
+    // An undefined step is invalid input.
     let (code, text) = hsmdrill(&["check", UNDEFINED]);
-    assert_eq!(code, 1, "{text}");
+    assert_eq!(code, 2, "{text}");
     assert!(text.contains(&format!("--> {UNDEFINED}:6:5")), "{text}");
     assert!(text.contains("did you mean `DISCONNECTED`?"), "{text}");
 
