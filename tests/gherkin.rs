@@ -14,7 +14,7 @@ use cucumber::writer::Coloring;
 use hsmdrill::dsl;
 use hsmdrill::gherkin::{self, catalog, lower_file, lower_str};
 use hsmdrill::scenario::diagnostic::Diagnostic;
-use hsmdrill::scenario::ir::{Control, Scenario, Setup, Span, Step, StepKind};
+use hsmdrill::scenario::ir::{Control, Expect, Scenario, Setup, Span, Step, StepKind};
 use hsmdrill::scenario::{runner, snapshot};
 
 /// Runs from the crate root, where `scenarios/` and `features/` are.
@@ -195,6 +195,47 @@ fn each_phrase_lowers_to_the_ir_of_its_statement() {
     for (gherkin, statements) in pairs {
         same_ir(gherkin, statements);
     }
+}
+
+#[test]
+fn quoted_arguments_may_hold_escaped_quotes_and_backslashes() {
+    let steps = r#"    When I encrypt "say \"hi\" \\ C:\dir" with "alias/app" as "ct"
+    Then "$ct" decrypts to "say \"hi\" \\ C:\dir"
+"#;
+    same_ir(
+        steps,
+        r#"encrypt "say \"hi\" \\ C:\\dir" with alias/app -> ct
+expect decrypt $ct == "say \"hi\" \\ C:\\dir""#,
+    );
+    let scenario = lower(steps);
+    let plaintexts: Vec<&str> = scenario
+        .steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Expect(Expect::Decrypt { plaintext, .. }) => Some(plaintext.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(plaintexts, [r#"say "hi" \ C:\dir"#]);
+    let outcome = runner::run(&scenario, Path::new(FEATURE));
+    assert!(outcome.passed(), "{:?}", outcome.failure);
+
+    // Cucumber matches the step with the same regex; an unescaped quote
+    // inside an argument still matches no phrase.
+    let text = r#"I encrypt "say \"hi\"" with "alias/app" as "ct""#;
+    assert!(catalog().iter().any(|p| p.regex.is_match(text)));
+    let mut store = None;
+    let e = gherkin::translate(
+        r#"I encrypt "say "hi"" with "alias/app""#,
+        None,
+        None,
+        &mut store,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, gherkin::TranslateError::Undefined { .. }),
+        "{e}"
+    );
 }
 
 #[test]
