@@ -5,10 +5,11 @@
 //! makes of the results (on the embedded engine, or with `--endpoint`
 //! against a running server); `steps` prints the DSL catalog, then the
 //! Gherkin phrases; `serve` runs the server; `cloudhsm-cli` is the CloudHSM
-//! CLI. Exit status: 0 when everything
-//! passed, 1 when a scenario failed (or, for `check`, a file has errors), 2
-//! for a problem with the input (a bad path, an unreadable file, a bad
-//! option), always reported on one `error: …` line.
+//! CLI. Exit statuses are [`EXIT_STATUS`]: 0 when everything passed, 1
+//! when a scenario failed, 2 for invalid input (a file that does not parse
+//! or check, a bad option, a path that cannot be read, a `--tag` that
+//! selects nothing); a problem that stops a command before it runs
+//! anything is one `error: …` line.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -23,9 +24,26 @@ use hsmdrill::scenario::suite::{self, Loaded, Options, SuiteError};
 use hsmdrill::server::{check_bind, serve, Credentials, ServeOptions};
 use hsmdrill::{dsl, gherkin, shell};
 
+/// The end of `--help`: what each exit status means, the same for every
+/// command.
+const EXIT_STATUS: &str = "\
+Exit status:
+  0  everything passed (run: every selected scenario; check: every file is valid)
+  1  a scenario failed (run), or the command failed (cloudhsm-cli)
+  2  invalid input: a runbook or feature that does not parse or check (run still runs the
+     others), a bad option, a path that does not exist or cannot be read, a --tag that selects
+     no scenario, a server that cannot start; invalid input wins over a failed scenario";
+
+/// Exit status: everything passed.
+const PASSED: u8 = 0;
+/// Exit status: a scenario (or a cloudhsm-cli command) failed.
+const FAILED: u8 = 1;
+/// Exit status: invalid input. clap exits with it too, for a bad option.
+const USAGE: u8 = 2;
+
 /// Rehearse AWS KMS custom key store (CloudHSM key store) incidents.
 #[derive(Debug, Parser)]
-#[command(name = "hsmdrill", version, about)]
+#[command(name = "hsmdrill", version, about, after_help = EXIT_STATUS)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,6 +52,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run runbooks and features on the embedded engine and check their snapshots.
+    #[command(after_help = EXIT_STATUS)]
     Run {
         /// Runbook or feature files, or folders (searched recursively for
         /// `.runbook` and `.feature`) [default: scenarios/, and features/ if
@@ -61,6 +80,7 @@ enum Command {
         endpoint: Option<String>,
     },
     /// Serve the engine over the AWS wire protocols for the SDKs and the aws CLI.
+    #[command(after_help = EXIT_STATUS)]
     Serve {
         /// Port to listen on (0 picks a free one).
         #[arg(long, default_value_t = 4599)]
@@ -86,7 +106,7 @@ enum Command {
         connect_seconds: u64,
     },
     /// The CloudHSM CLI (Client SDK 5) against a world or a running server.
-    #[command(name = "cloudhsm-cli")]
+    #[command(name = "cloudhsm-cli", after_help = EXIT_STATUS)]
     CloudhsmCli {
         /// A running `hsmdrill serve` (http://HOST:PORT).
         #[arg(long, value_name = "URL", conflicts_with = "world")]
@@ -103,6 +123,7 @@ enum Command {
         command: Vec<String>,
     },
     /// Parse and validate runbooks and features without running them.
+    #[command(after_help = EXIT_STATUS)]
     Check {
         /// Runbook or feature files, or folders (searched recursively for
         /// `.runbook` and `.feature`) [default: scenarios/, and features/ if
@@ -123,9 +144,6 @@ enum Format {
     /// JUnit XML, for CI.
     Junit,
 }
-
-/// Exit status for a problem with the input.
-const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
@@ -174,7 +192,7 @@ fn main() -> ExitCode {
                 state_file: state,
                 auth,
             })
-            .map(|()| ExitCode::SUCCESS)
+            .map(|()| ExitCode::from(PASSED))
             .map_err(|e| vec![e])
         }
         Command::CloudhsmCli {
@@ -188,7 +206,7 @@ fn main() -> ExitCode {
             let statements = dsl::catalog().iter().map(|s| (s.syntax, s.help));
             let phrases = gherkin::catalog().iter().map(|p| (p.pattern, p.help));
             print(&mut io::stdout(), &report::steps(statements, phrases));
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(PASSED))
         }
     };
     result.unwrap_or_else(|errors| {
@@ -226,6 +244,10 @@ fn run(
     })
     .map_err(|e| vec![e.to_string()])?;
     print(&mut live, &report::details(&results));
+    let unparsed = results
+        .results
+        .iter()
+        .any(|r| matches!(r.run, suite::Run::Unparsed { .. }));
     let text = match format {
         Format::Pretty => report::pretty(&results),
         Format::Json => report::json(&results).map_err(|e| vec![e.to_string()])?,
@@ -239,11 +261,13 @@ fn run(
         (None, _) if format != Format::Pretty => print(&mut io::stdout(), &text),
         _ => {}
     }
-    Ok(if results.failed() == 0 {
-        ExitCode::SUCCESS
+    Ok(ExitCode::from(if unparsed {
+        USAGE
+    } else if results.failed() == 0 {
+        PASSED
     } else {
-        ExitCode::FAILURE
-    })
+        FAILED
+    }))
 }
 
 fn cloudhsm_cli(
@@ -276,21 +300,17 @@ fn cloudhsm_cli(
         print(&mut io::stdout(), &format!("{}\n", shell::show(&v)));
         v["error_code"] == 0
     };
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(ExitCode::from(if ok { PASSED } else { FAILED }))
 }
 
 fn check(paths: &[PathBuf]) -> Result<ExitCode, Problems> {
     let files = load(paths)?;
     print(&mut io::stdout(), &report::check(&files));
-    Ok(if files.iter().all(|f| f.parsed.is_ok()) {
-        ExitCode::SUCCESS
+    Ok(ExitCode::from(if files.iter().all(|f| f.parsed.is_ok()) {
+        PASSED
     } else {
-        ExitCode::FAILURE
-    })
+        USAGE
+    }))
 }
 
 fn load(paths: &[PathBuf]) -> Result<Vec<Loaded>, Problems> {

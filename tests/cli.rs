@@ -150,7 +150,7 @@ fn check_prints_every_error_with_file_line_and_column() {
         "runbook \"broken\"\nfrobnicate the key store\n",
     );
     let run = hsmdrill(&["check", dir.arg()]);
-    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.code, 2, "{}", run.all());
     assert!(
         run.stdout.contains(&format!("{}:2:", bad.display())),
         "{}",
@@ -187,6 +187,9 @@ fn a_tag_no_scenario_has_is_status_2() {
     dir.write("ok.runbook", &passing("ok", "t"));
     hsmdrill(&["run", dir.arg(), "--tag", "@nope"])
         .assert_usage_error("no scenario matches tag expression `@nope`");
+    // Every tag it names exists, and still it selects nothing.
+    hsmdrill(&["run", dir.arg(), "--tag", "@t and not @t"])
+        .assert_usage_error("no scenario matches tag expression `@t and not @t`");
     hsmdrill(&["run", dir.arg(), "--tag", "@t and"]).assert_usage_error("bad tag expression");
 }
 
@@ -205,6 +208,108 @@ fn an_output_that_cannot_be_written_is_status_2() {
     let out = dir.path().join("no-such-folder").join("report.json");
     hsmdrill(&["run", dir.arg(), "--output", out.to_str().unwrap()])
         .assert_usage_error("cannot write");
+}
+
+#[test]
+fn exit_statuses_are_distinct_and_in_help() {
+    let dir = TempDir::new("statuses");
+    let ok = dir.write("ok/ok.runbook", &passing("ok", "t"));
+    let failing = dir.write("failing/r5.runbook", &wrong_error_code());
+    let bad = dir.write("bad/bad.runbook", "runbook \"bad\"\nfrobnicate\n");
+    let (ok, failing, bad) = (
+        ok.parent().unwrap().to_str().unwrap(),
+        failing.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    );
+    assert_eq!(hsmdrill(&["run", ok, "--accept"]).code, 0);
+
+    let code = |args: &[&str]| {
+        let run = hsmdrill(args);
+        assert!(!run.all().contains("panicked"), "{}", run.all());
+        run.code
+    };
+    // 0: everything passed.
+    assert_eq!(code(&["run", ok]), 0);
+    assert_eq!(code(&["check", ok, failing]), 0);
+    assert_eq!(code(&["steps"]), 0);
+    assert_eq!(code(&["--help"]), 0);
+    // 1: a scenario failed.
+    assert_eq!(code(&["run", ok, failing]), 1);
+    // 2: invalid input, which wins over a failed scenario.
+    assert_eq!(code(&["run", ok, bad]), 2);
+    assert_eq!(code(&["run", failing, bad]), 2);
+    assert_eq!(code(&["check", bad]), 2);
+    // 2: options clap refuses, on every command.
+    for args in [
+        &["run", "--bogus"][..],
+        &["check", "--bogus"],
+        &["steps", "extra"],
+        &["serve", "--port", "not-a-port"],
+        &["run", "--format", "yaml"],
+        &["frobnicate"],
+    ] {
+        let run = hsmdrill(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.all());
+        assert!(
+            run.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    // No command at all: the help, on standard error.
+    let run = hsmdrill(&[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("Usage: hsmdrill <COMMAND>"),
+        "{}",
+        run.all()
+    );
+
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["check", "--help"],
+        &["serve", "--help"],
+        &["cloudhsm-cli", "--help"],
+    ] {
+        let run = hsmdrill(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.all());
+        for line in [
+            "Exit status:",
+            "  0  everything passed",
+            "  1  a scenario failed",
+            "  2  invalid input",
+        ] {
+            assert!(
+                run.stdout.lines().any(|l| l.starts_with(line)),
+                "{args:?} lacks {line:?}:\n{}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn cloudhsm_cli_exits_1_when_its_command_fails_and_2_without_a_world() {
+    let example = world();
+    let cli = |command: &str, world: &str| {
+        hsmdrill(&[
+            "cloudhsm-cli",
+            "--world",
+            world,
+            "--cluster-id",
+            "cluster-1a23b4cdefg",
+            command,
+        ])
+    };
+    let run = cli("user list", &example);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let run = cli("frobnicate", &example);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains("\"error_code\": 1"), "{}", run.all());
+    let dir = TempDir::new("cloudhsm-cli");
+    let missing = dir.path().join("missing.yaml");
+    cli("user list", missing.to_str().unwrap()).assert_usage_error("cannot read the world file");
 }
 
 #[test]
@@ -320,13 +425,14 @@ fn a_changed_snapshot_fails_with_the_diff() {
 }
 
 #[test]
-fn a_runbook_that_does_not_parse_fails_and_the_others_still_run() {
+fn a_runbook_that_does_not_parse_is_status_2_and_the_others_still_run() {
     let dir = TempDir::new("parse-error");
     dir.write("a.runbook", &passing("a", "t"));
     let bad = dir.write("b.runbook", "runbook \"b\"\nfrobnicate\n");
-    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 1);
+    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 2);
     let run = hsmdrill(&["run", dir.arg()]);
-    assert_eq!(run.code, 1, "{}", run.all());
+    // Invalid input: status 2, though the other runbook ran and passed.
+    assert_eq!(run.code, 2, "{}", run.all());
     assert!(
         run.has_line("ok   a.runbook › a (2 steps)"),
         "{}",

@@ -13,6 +13,7 @@ use std::time::Duration;
 use hsmdrill::dsl::{catalog, parse_file, parse_str};
 use hsmdrill::scenario::diagnostic::render_all;
 use hsmdrill::scenario::ir::{Action, Control, Expect, Segment, StepKind, Subject};
+use hsmdrill::scenario::runner;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -455,6 +456,85 @@ call DescribeKey { KeyId: "a\"b\\c\n\t\u{e9}", GrantTokens: ["$ExampleKeyStore",
     assert_eq!(
         input,
         &json!({ "KeyId": "a\"b\\c\n\té", "GrantTokens": ["$ExampleKeyStore", "${ExampleKeyStore}-x", "$$5"] })
+    );
+}
+
+/// A bare `=> error` after any action but `cloudhsm`: any AWS error.
+#[test]
+fn a_bare_error_outcome_expects_any_aws_error() {
+    let src = r#"runbook "bare"
+world "worlds/example.yaml"
+disconnect ExampleKeyStore
+settle
+call Encrypt { KeyId: "alias/app", Plaintext: "aGk=" } => error
+call Encrypt { KeyId: "alias/app", Plaintext: "aGk=" } => error "is unavailable"
+encrypt "hi" with alias/app => error
+call Encrypt { KeyId: "alias/app", Plaintext: "aGk=" } => error KMSInvalidStateException
+cloudhsm cluster-1a23b4cdefg: frobnicate => error
+"#;
+    let kinds: Vec<Value> = kinds(src).into_iter().map(|s| s["kind"].clone()).collect();
+    let expects: Vec<&Value> = kinds.iter().filter(|k| k.get("Expect").is_some()).collect();
+    assert_eq!(
+        expects,
+        [
+            &json!({ "Expect": { "AnyError": { "message": null } } }),
+            &json!({ "Expect": { "AnyError": { "message": "is unavailable" } } }),
+            &json!({ "Expect": { "AnyError": { "message": null } } }),
+            &json!({ "Expect": { "Error": { "exception": "KMSInvalidStateException", "message": null } } }),
+            &json!({ "Expect": { "CliError": { "message": null } } }),
+        ]
+    );
+    let file = lower(src);
+    let outcome = runner::run(&file.scenarios[0], Path::new("scenarios/test.runbook"));
+    assert!(outcome.passed(), "{:?}", outcome.failure);
+
+    // `-> name` still cannot go with it; `expect error` still names one.
+    let errors = parse_str(
+        "runbook \"x\"\nworld \"worlds/example.yaml\"\ncall ListKeys => error -> keys\nexpect error\n",
+        Path::new("scenarios/test.runbook"),
+    )
+    .unwrap_err();
+    let text: Vec<String> = errors
+        .iter()
+        .map(|d| format!("{}: {}", d.span.line, d.message))
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t == "3: `-> name` cannot go with `=> error`"),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|t| t.starts_with("4: ")), "{text:?}");
+}
+
+/// A bare `=> error` after an action that succeeds, or whose message lacks
+/// the substring, fails the step at its line with what was expected.
+#[test]
+fn a_bare_error_outcome_fails_when_the_action_succeeds() {
+    let run = |statement: &str| {
+        let src = format!(
+            "runbook \"bare\"\nworld \"worlds/example.yaml\"\ndisconnect ExampleKeyStore\nsettle\n{statement}\n"
+        );
+        let file = lower(&src);
+        runner::run(&file.scenarios[0], Path::new("scenarios/test.runbook"))
+            .failure
+            .expect("the step fails")
+    };
+    let f = run("call ListKeys => error");
+    assert_eq!(f.span.line, 5);
+    assert_eq!(f.expected, "an AWS error");
+    assert!(f.actual.starts_with("success: "), "{}", f.actual);
+
+    let f =
+        run(r#"call Encrypt { KeyId: "alias/app", Plaintext: "aGk=" } => error "no such words""#);
+    assert_eq!(f.span.line, 5);
+    assert_eq!(
+        f.expected,
+        r#"an AWS error with a message containing "no such words""#
+    );
+    assert!(
+        f.actual.starts_with("KMSInvalidStateException: "),
+        "{}",
+        f.actual
     );
 }
 

@@ -9,12 +9,15 @@
 //! `features/snapshots/` (insta: a new or changed one is left as `.snap.new`
 //! for `cargo insta review`; `INSTA_UPDATE=always cargo test --test features`
 //! or `hsmdrill run --accept features/` writes them).
+//!
+//! The command line is cucumber's (`hsmdrill::gherkin::harness`):
+//! `cargo test --test features -- --tags '@R5 and not @slow'`,
+//! `-- --name REGEX`, `-- --fail-fast`, `-- --help`; libtest's arguments,
+//! which `cargo test` passes to every test binary, are accepted too.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-use cucumber::writer::Coloring;
 
 fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -29,24 +32,12 @@ fn main() -> ExitCode {
         eprintln!("error: no .feature file under {}", dir.display());
         return ExitCode::FAILURE;
     }
-    let summary = hsmdrill::gherkin::run(dir, io::stdout(), Coloring::Auto);
-    println!(
-        "features: {} passed, {} failed",
-        summary.passed_scenarios, summary.failed_scenarios
-    );
-    if summary.passed() {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!(
-            "error: {} feature files: {} failed steps (skipped and undefined included), {} skipped, {} parse errors, {} failed hooks (snapshots)",
-            files.len(),
-            summary.failed_steps,
-            summary.skipped_steps,
-            summary.parsing_errors,
-            summary.hook_errors
-        );
-        ExitCode::FAILURE
-    }
+    ExitCode::from(hsmdrill::gherkin::harness::main(
+        std::env::args_os(),
+        dir,
+        io::stdout(),
+        &mut io::stderr(),
+    ))
 }
 
 /// The `.feature` files under a folder, recursively (none if it is

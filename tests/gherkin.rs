@@ -14,7 +14,7 @@ use cucumber::writer::Coloring;
 use hsmdrill::dsl;
 use hsmdrill::gherkin::{self, catalog, lower_file, lower_str};
 use hsmdrill::scenario::diagnostic::Diagnostic;
-use hsmdrill::scenario::ir::{Control, Scenario, Setup, Span, Step, StepKind};
+use hsmdrill::scenario::ir::{Control, Expect, Scenario, Setup, Span, Step, StepKind};
 use hsmdrill::scenario::{runner, snapshot};
 
 /// Runs from the crate root, where `scenarios/` and `features/` are.
@@ -195,6 +195,47 @@ fn each_phrase_lowers_to_the_ir_of_its_statement() {
     for (gherkin, statements) in pairs {
         same_ir(gherkin, statements);
     }
+}
+
+#[test]
+fn quoted_arguments_may_hold_escaped_quotes_and_backslashes() {
+    let steps = r#"    When I encrypt "say \"hi\" \\ C:\dir" with "alias/app" as "ct"
+    Then "$ct" decrypts to "say \"hi\" \\ C:\dir"
+"#;
+    same_ir(
+        steps,
+        r#"encrypt "say \"hi\" \\ C:\\dir" with alias/app -> ct
+expect decrypt $ct == "say \"hi\" \\ C:\\dir""#,
+    );
+    let scenario = lower(steps);
+    let plaintexts: Vec<&str> = scenario
+        .steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Expect(Expect::Decrypt { plaintext, .. }) => Some(plaintext.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(plaintexts, [r#"say "hi" \ C:\dir"#]);
+    let outcome = runner::run(&scenario, Path::new(FEATURE));
+    assert!(outcome.passed(), "{:?}", outcome.failure);
+
+    // Cucumber matches the step with the same regex; an unescaped quote
+    // inside an argument still matches no phrase.
+    let text = r#"I encrypt "say \"hi\"" with "alias/app" as "ct""#;
+    assert!(catalog().iter().any(|p| p.regex.is_match(text)));
+    let mut store = None;
+    let e = gherkin::translate(
+        r#"I encrypt "say "hi"" with "alias/app""#,
+        None,
+        None,
+        &mut store,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, gherkin::TranslateError::Undefined { .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -508,6 +549,148 @@ fn an_undefined_step_fails_the_cucumber_run() {
     assert_eq!(d[0].span.line, 6);
 }
 
+// --- The features harness (cargo test --test features -- ARGS) --------------
+
+const R5: &str = "features/r5-invalid-kmsuser-credentials.feature";
+const R5_KMSUSER: &str = "five wrong passwords lock kmsuser; the repair reconnects";
+const R5_OTHER: &str = "a password changed while disconnected gives INVALID_CREDENTIALS";
+
+/// What `tests/features.rs` does with `args` on `path`: its exit status,
+/// cucumber's report (and `--help`, `--list`), and its own lines.
+fn harness(args: &[&str], path: &str) -> (u8, String, String) {
+    at_root();
+    let out = Captured::default();
+    let mut err = Vec::new();
+    let argv = std::iter::once("features")
+        .chain(args.iter().copied())
+        .map(std::ffi::OsString::from);
+    let code = gherkin::harness::main(argv, Path::new(path), out.clone(), &mut err);
+    (code, out.text(), String::from_utf8(err).unwrap())
+}
+
+#[test]
+fn the_harness_takes_cucumbers_tags_and_name_filters() {
+    let (code, out, err) = harness(&["--color", "never", "--tags", "@R5 and @kmsuser"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_KMSUSER), "{out}");
+    assert!(!out.contains(R5_OTHER), "{out}");
+    assert!(err.contains("features: 1 passed, 0 failed"), "{err}");
+
+    let (code, out, err) = harness(&["--color", "never", "-t", "@R5 and not @kmsuser"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_OTHER) && !out.contains(R5_KMSUSER), "{out}");
+
+    let (code, out, err) = harness(&["--color=never", "--name", "changed wh.le"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_OTHER) && !out.contains(R5_KMSUSER), "{out}");
+    assert!(err.contains("features: 1 passed, 0 failed"), "{err}");
+}
+
+#[test]
+fn the_harness_accepts_what_cargo_test_passes_to_every_test_binary() {
+    // `cargo test -- --test-threads=16 …` runs every scenario.
+    let args = [
+        "--test-threads=16",
+        "--nocapture",
+        "--show-output",
+        "-q",
+        "--format",
+        "pretty",
+        "-Z",
+        "unstable-options",
+        "--include-ignored",
+        "--color",
+        "never",
+    ];
+    let (code, out, err) = harness(&args, R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_KMSUSER) && out.contains(R5_OTHER), "{out}");
+    assert!(err.contains("features: 2 passed, 0 failed"), "{err}");
+
+    // A libtest filter (`cargo test NAME`) selects by name, as libtest
+    // does; one that matches nothing runs nothing, and passes.
+    let (code, out, err) = harness(&["five wrong", "--color", "never"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_KMSUSER) && !out.contains(R5_OTHER), "{out}");
+    let (code, out, err) = harness(&["--skip", "five wrong", "--color", "never"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(R5_OTHER) && !out.contains(R5_KMSUSER), "{out}");
+    let (code, _, err) = harness(&["--exact", "five wrong"], R5);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("features: 0 passed, 0 failed"), "{err}");
+    let (code, out, err) = harness(&["--ignored"], R5);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains(R5_KMSUSER), "{out}");
+
+    let (code, out, err) = harness(&["--list"], R5);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!("{R5_KMSUSER}: test\n{R5_OTHER}: test\n\n2 tests, 0 benchmarks\n")
+    );
+    let (code, out, _) = harness(
+        &["--list", "--format", "terse", "--tags", "not @kmsuser"],
+        R5,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("{R5_OTHER}: test\n"));
+}
+
+#[test]
+fn the_harness_refuses_bad_arguments_and_filters_that_select_nothing() {
+    let (code, out, err) = harness(&["--tags", "@R5 and @nope"], R5);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.ends_with(&format!(
+            "error: --tags `@R5 and @nope` selects no scenario under {R5}\n"
+        )),
+        "{err}"
+    );
+    let (code, _, err) = harness(&["--name", "^no such scenario$"], R5);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("error: --name `^no such scenario$` selects no scenario"),
+        "{err}"
+    );
+
+    for (args, says) in [
+        (&["--bogus"][..], "unexpected argument '--bogus'"),
+        (&["--tags", "@R5 and"], "--tags"),
+        (&["--name", "("], "--name"),
+        (&["--tags", "@R5", "--name", "x"], "cannot be used with"),
+        (&["--test-threads", "many"], "--test-threads"),
+    ] {
+        let (code, out, err) = harness(args, R5);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(says),
+            "{args:?}: {err}"
+        );
+        assert!(!out.contains(R5_KMSUSER), "{args:?} ran scenarios: {out}");
+    }
+
+    let (code, out, _) = harness(&["--help"], R5);
+    assert_eq!(code, 0, "{out}");
+    for option in [
+        "--tags",
+        "--name",
+        "--concurrency",
+        "--fail-fast",
+        "--list",
+        "Exit status: 0",
+    ] {
+        assert!(out.contains(option), "--help lacks {option}: {out}");
+    }
+}
+
+#[test]
+fn the_harness_exits_1_when_a_scenario_fails() {
+    let (code, out, err) = harness(&["--color", "never", "--fail-fast"], WRONG);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains(&format!("--> {WRONG}:10:5")), "{out}");
+    assert!(err.contains("features: 0 passed, 1 failed"), "{err}");
+}
+
 // --- Parity -----------------------------------------------------------------
 
 fn parity(name: &str) {
@@ -601,8 +784,9 @@ fn hsmdrill_run_and_check_take_feature_files() {
     );
     assert!(text.ends_with("0 passed, 1 failed\n"), "{text}");
 
+    // An undefined step is invalid input.
     let (code, text) = hsmdrill(&["check", UNDEFINED]);
-    assert_eq!(code, 1, "{text}");
+    assert_eq!(code, 2, "{text}");
     assert!(text.contains(&format!("--> {UNDEFINED}:6:5")), "{text}");
     assert!(text.contains("did you mean `DISCONNECTED`?"), "{text}");
 

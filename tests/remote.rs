@@ -87,3 +87,49 @@ fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
         failures.join("\n")
     );
 }
+
+/// A bare `=> error` holds after an AWS error that came over the wire, and
+/// fails after a success, as on the embedded engine.
+#[test]
+fn a_bare_error_outcome_holds_against_a_server() {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let state = ServerState::new(Engine::new(EngineConfig::default()), None);
+            run(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let endpoint = Endpoint::parse(&format!("http://{}", addr_rx.recv().unwrap())).unwrap();
+    let file = Path::new("scenarios/remote-bare-error.runbook");
+    let outcome = |statements: &str| {
+        let src = format!("runbook \"bare\"\nworld \"worlds/example.yaml\"\n{statements}\n");
+        let parsed = dsl::parse_str(&src, file).unwrap_or_else(|d| panic!("{d:?}"));
+        remote::run(&parsed.scenarios[0], file, &endpoint)
+    };
+
+    let passed = outcome(
+        "disconnect ExampleKeyStore\nsettle\n\
+         call Encrypt { KeyId: \"alias/app\", Plaintext: \"aGk=\" } => error\n\
+         encrypt \"hi\" with alias/app => error \"is unavailable\"",
+    );
+    let failed = outcome("call ListKeys => error");
+    stop.send(()).unwrap();
+    server.join().unwrap();
+
+    assert!(passed.passed(), "{:?}", passed.failure);
+    let f = failed.failure.expect("a success is not an error");
+    assert_eq!((f.span.line, f.expected.as_str()), (3, "an AWS error"));
+    assert!(f.actual.starts_with("success: "), "{}", f.actual);
+}

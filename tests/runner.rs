@@ -199,6 +199,48 @@ fn an_unexpected_action_error_fails_unless_the_next_step_expects_it() {
 }
 
 #[test]
+fn any_error_holds_after_any_aws_error_and_fails_after_a_success() {
+    let any_error = |line, message: Option<&str>| {
+        step(
+            line,
+            "=> error",
+            StepKind::Expect(Expect::AnyError {
+                message: message.map(str::to_owned),
+            }),
+        )
+    };
+    let describe = |line, key: &str| call(line, "DescribeKey", json!({ "KeyId": key }));
+    // A failed action does not stop the scenario when the next step
+    // expects any error.
+    let out = run_it(vec![
+        world(1),
+        describe(2, "alias/no-such-key"),
+        any_error(2, None),
+        describe(3, "alias/no-such-key"),
+        any_error(3, Some("alias/no-such-key")),
+    ]);
+    assert!(out.passed(), "{:?}", out.failure);
+
+    let out = run_it(vec![world(1), describe(2, "alias/app"), any_error(2, None)]);
+    let f = out.failure.expect("a success is not an error");
+    assert_eq!(f.span.line, 2);
+    assert_eq!(f.expected, "an AWS error");
+    assert!(f.actual.starts_with("success: {"), "{}", f.actual);
+
+    let out = run_it(vec![
+        world(1),
+        describe(2, "alias/no-such-key"),
+        any_error(2, Some("some other words")),
+    ]);
+    let f = out.failure.expect("the message lacks the words");
+    assert_eq!(
+        f.expected,
+        "an AWS error with a message containing \"some other words\""
+    );
+    assert!(f.actual.starts_with("NotFoundException: "), "{}", f.actual);
+}
+
+#[test]
 fn undefined_variables_fail_at_run_time_with_their_name() {
     let out = run_it(vec![
         world(1),

@@ -174,8 +174,9 @@ pub(crate) enum ExpectAst {
         value: Option<Val>,
     },
     Ok,
+    /// `None`: any AWS exception (a bare `=> error`).
     Error {
-        exception: Tok,
+        exception: Option<Tok>,
         message: Option<Tok>,
     },
     CliError {

@@ -404,7 +404,11 @@ impl Checker<'_, '_> {
             }
             ExpectAst::Ok => {}
             // Message substrings are literal text.
-            ExpectAst::Error { exception, .. } => self.exception(exception),
+            ExpectAst::Error { exception, .. } => {
+                if let Some(exception) = exception {
+                    self.exception(exception);
+                }
+            }
             ExpectAst::CliError { .. } => {}
             ExpectAst::Trail { fields, .. } => {
                 for (path, v) in fields {

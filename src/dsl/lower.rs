@@ -231,8 +231,17 @@ fn expect(e: &ExpectAst) -> Expect {
             value: value.as_ref().map_or(Value::Null, Val::to_json),
         },
         ExpectAst::Ok => Expect::Success,
-        ExpectAst::Error { exception, message } => Expect::Error {
+        ExpectAst::Error {
+            exception: Some(exception),
+            message,
+        } => Expect::Error {
             exception: exception.text.clone(),
+            message: message.as_ref().map(|m| m.text.clone()),
+        },
+        ExpectAst::Error {
+            exception: None,
+            message,
+        } => Expect::AnyError {
             message: message.as_ref().map(|m| m.text.clone()),
         },
         ExpectAst::CliError { message } => Expect::CliError {

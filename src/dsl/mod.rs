@@ -184,8 +184,8 @@ const CATALOG: &[StatementHelp] = &[
         "After any action: expects it to succeed.",
     ),
     s(
-        "<action> => error <Exception> [\"substring\"]",
-        "After any action but `cloudhsm`: expects this AWS exception (and message substring).",
+        "<action> => error [<Exception>] [\"substring\"]",
+        "After any action but `cloudhsm`: expects this AWS exception, or any without a name (and message substring).",
     ),
     s(
         "cloudhsm … => error [\"substring\"]",

@@ -1071,7 +1071,7 @@ impl Ctx<'_, '_> {
                         Rule::outcome_ok => ExpectAst::Ok,
                         Rule::outcome_error => {
                             let mut oc = self.cursor(o);
-                            let exception = self.tok(&oc.expect(Rule::exception)?);
+                            let exception = oc.optional(Rule::exception).map(|e| self.tok(&e));
                             let message = self.message(&mut oc)?;
                             oc.finish()?;
                             ExpectAst::Error { exception, message }
@@ -1298,7 +1298,7 @@ impl Ctx<'_, '_> {
         let e = match rule {
             Rule::expect_ok => ExpectAst::Ok,
             Rule::expect_error => {
-                let exception = self.tok(&c.expect(Rule::exception)?);
+                let exception = Some(self.tok(&c.expect(Rule::exception)?));
                 let message = self.message(&mut c)?;
                 ExpectAst::Error { exception, message }
             }

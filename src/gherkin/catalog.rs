@@ -8,6 +8,7 @@
 //! feature (cucumber, through [`super::cucumber`], and `hsmdrill run`, through
 //! [`super::lower_file`]) get their IR from here and nowhere else.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -106,8 +107,8 @@ impl std::error::Error for TranslateError {}
 
 /// The arguments a phrase's builder gets.
 pub(crate) struct Args<'a> {
-    /// The capture groups, in order.
-    pub caps: Vec<&'a str>,
+    /// The capture groups, in order (quoted ones unescaped).
+    pub caps: Vec<Cow<'a, str>>,
     /// The step's data table, if any.
     pub table: Option<&'a [Vec<String>]>,
     /// The step's doc string, if any.
@@ -119,7 +120,7 @@ pub(crate) struct Args<'a> {
 impl Args<'_> {
     /// The `i`-th capture (empty if there is none).
     pub fn arg(&self, i: usize) -> &str {
-        self.caps.get(i).copied().unwrap_or("")
+        self.caps.get(i).map_or("", |c| c.as_ref())
     }
 
     /// The `i`-th capture, a key store name, which becomes the store named
@@ -180,7 +181,15 @@ pub fn translate(
         caps: captures
             .iter()
             .skip(1)
-            .map(|m| m.map_or("", |m| m.as_str()))
+            .zip(&phrase.params)
+            .map(|(m, param)| {
+                let text = m.map_or("", |m| m.as_str());
+                if *param == Param::Quoted {
+                    params::unquote(text)
+                } else {
+                    text.into()
+                }
+            })
             .collect(),
         table,
         docstring,

@@ -13,7 +13,12 @@
 //! and the scenario (`features/snapshots/<stem>__<scenario>.snap`).
 //!
 //! Sessions run on their own current-thread tokio runtime, so cucumber is
-//! driven by `futures::executor::block_on` ([`run`]), never inside tokio.
+//! driven by `futures::executor::block_on` ([`run`], [`run_with`]), never
+//! inside tokio.
+//!
+//! [`run_with`] takes cucumber's own command line ([`Opts`]: `--tags`,
+//! `--name`, `--concurrency`, `--fail-fast`, `--color`, …) and one more
+//! filter; [`run`] is the same with cucumber's defaults and no filter.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -24,8 +29,9 @@ use std::sync::Arc;
 use cucumber::gherkin as g;
 use cucumber::runner::basic::{AfterHookFn, BeforeHookFn};
 use cucumber::step::Context;
+use cucumber::tag::Ext as _;
 use cucumber::writer::{self, Coloring, Verbosity};
-use cucumber::{event, parser, runner, step, Cucumber, StatsWriter as _, WriterExt as _};
+use cucumber::{cli, event, parser, runner, step, Cucumber, StatsWriter as _, WriterExt as _};
 use futures::future::LocalBoxFuture;
 
 use super::catalog::catalog;
@@ -85,10 +91,17 @@ pub type DrillWriter<Out> =
 pub type DrillCucumber<Out> =
     Cucumber<Drill, parser::Basic, PathBuf, runner::Basic<Drill>, DrillWriter<Out>>;
 
+/// Cucumber's command line for [`DrillCucumber`]: its filters (`--tags`,
+/// `--name`), its parser's (`--input`), runner's (`--concurrency`,
+/// `--fail-fast`, `--retry`, …) and writer's (`-v`, `--color`) options, and
+/// `Custom` ones.
+pub type Opts<Custom = cli::Empty> =
+    cli::Opts<parser::basic::Cli, runner::basic::Cli, writer::basic::Cli, Custom>;
+
 /// Cucumber with the whole catalog registered, the hooks that lower and
 /// run each scenario on the one runner, and cucumber's pretty writer to
-/// `out`. Command-line options are not read (so a test harness's own
-/// arguments do no harm).
+/// `out`. Its command line is cucumber's defaults: the process's arguments
+/// are not read (give [`run_with`] an [`Opts`] for that).
 pub fn cucumber<Out: io::Write + 'static>(out: Out, coloring: Coloring) -> DrillCucumber<Out> {
     let mut steps = step::Collection::new();
     for phrase in catalog() {
@@ -144,7 +157,39 @@ impl Summary {
 /// Runs the features under `path` (a file or a folder, searched for
 /// `*.feature`) with [`cucumber()`], writing cucumber's report to `out`.
 pub fn run<Out: io::Write + 'static>(path: &Path, out: Out, coloring: Coloring) -> Summary {
-    let w = futures::executor::block_on(cucumber(out, coloring).run(path.to_path_buf()));
+    run_with(
+        path,
+        out,
+        coloring,
+        Opts::<cli::Empty>::default(),
+        |_, _, _| true,
+    )
+}
+
+/// [`run`] with cucumber's command line `opts`, running only the scenarios
+/// that both its filter (`--tags` or `--name`, when given) and `filter`
+/// select; `filter` is asked only about those cucumber's filter selects.
+///
+/// Cucumber alone would ignore `filter` when `--tags` or `--name` is given;
+/// here they combine, so a harness can add its own selection to cucumber's.
+pub fn run_with<Out, Custom, F>(
+    path: &Path,
+    out: Out,
+    coloring: Coloring,
+    mut opts: Opts<Custom>,
+    filter: F,
+) -> Summary
+where
+    Out: io::Write + 'static,
+    Custom: clap::Args,
+    F: Fn(&g::Feature, Option<&g::Rule>, &g::Scenario) -> bool + 'static,
+{
+    let own = cucumber_filter(opts.re_filter.take(), opts.tags_filter.take());
+    let both = move |feature: &g::Feature, rule: Option<&g::Rule>, scenario: &g::Scenario| {
+        own(feature, rule, scenario) && filter(feature, rule, scenario)
+    };
+    let cucumber = cucumber(out, coloring).with_cli(opts);
+    let w = futures::executor::block_on(cucumber.filter_run(path.to_path_buf(), both));
     let scenarios = w.inner_writer().scenarios_stats();
     Summary {
         passed_steps: w.passed_steps(),
@@ -154,6 +199,28 @@ pub fn run<Out: io::Write + 'static>(path: &Path, out: Out, coloring: Coloring) 
         hook_errors: w.hook_errors(),
         passed_scenarios: scenarios.passed,
         failed_scenarios: scenarios.failed,
+    }
+}
+
+/// Cucumber's own `--name` or `--tags` filter, as `filter_run` applies it:
+/// the scenario's name matches the regex, or the tags of its feature, rule
+/// and scenario (examples included) satisfy the expression.
+pub fn cucumber_filter(
+    name: Option<regex::Regex>,
+    tags: Option<g::tagexpr::TagOperation>,
+) -> impl Fn(&g::Feature, Option<&g::Rule>, &g::Scenario) -> bool + 'static {
+    move |feature, rule, scenario| {
+        let by_name = name.as_ref().is_none_or(|re| re.is_match(&scenario.name));
+        let by_tags = tags.as_ref().is_none_or(|t| {
+            t.eval(
+                feature
+                    .tags
+                    .iter()
+                    .chain(rule.iter().flat_map(|r| &r.tags))
+                    .chain(scenario.tags.iter()),
+            )
+        });
+        by_name && by_tags
     }
 }
 

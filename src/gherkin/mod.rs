@@ -27,6 +27,9 @@
 //!   registered once, a `before` hook that lowers the scenario and starts a
 //!   [`crate::scenario::runner::Session`], one step function that executes
 //!   the IR steps of its line, an `after` hook that checks the snapshot.
+//! - `harness.rs`: the `tests/features.rs` harness ([`harness::main`]):
+//!   cucumber's command line (`--tags`, `--name`, …) with libtest's options
+//!   accepted, so `cargo test -- --test-threads=16` still runs the features.
 //!
 //! ```
 //! use std::path::Path;
@@ -47,6 +50,7 @@
 mod catalog;
 mod drill;
 mod feature;
+pub mod harness;
 mod lower;
 mod params;
 mod phrases;
@@ -55,7 +59,9 @@ mod suggest;
 mod text;
 
 pub use catalog::{catalog, translate, Phrase, TranslateError};
-pub use drill::{cucumber, run, Drill, DrillCucumber, DrillWriter, Summary};
+pub use drill::{
+    cucumber, cucumber_filter, run, run_with, Drill, DrillCucumber, DrillWriter, Opts, Summary,
+};
 pub use lower::{lower_file, lower_str};
 
 /// The extension of feature files.

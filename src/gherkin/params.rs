@@ -17,7 +17,8 @@ use crate::engine::kms::keystore::{ConnectionErrorCode, ConnectionState};
 /// What one placeholder of a phrase accepts.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub(crate) enum Param {
-    /// `"…"`: any text without a double quote.
+    /// `"…"`: any text, a double quote in it written `\"` and a backslash
+    /// before one (or at the end) `\\` ([`unquote`] takes them out).
     Quoted,
     /// `"PATH"`: a path as in the runbook language, without the leading dot;
     /// a quoted member follows a dot (`SubnetMapping."us-west-2a"`).
@@ -87,7 +88,7 @@ impl Param {
                 let alternatives: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
                 format!("({})", alternatives.join("|"))
             }
-            (Param::Quoted, None) => r#""([^"]*)""#.to_owned(),
+            (Param::Quoted, None) => r#""((?:[^"\\]|\\.)*)""#.to_owned(),
             (Param::Path, None) => r#""((?:[^"\s]|\."[^"]*")+)""#.to_owned(),
             (Param::Count, None) => r"(\d+)".to_owned(),
             (Param::Unit, None) => format!("({})", UNITS.join("|")),
@@ -100,6 +101,31 @@ impl Param {
             ) => r"(\S+)".to_owned(),
         }
     }
+}
+
+/// The text of a quoted argument as the regex captured it, with `\"` and
+/// `\\` unescaped; any other backslash stays as written (`"C:\dir"`).
+pub(crate) fn unquote(captured: &str) -> std::borrow::Cow<'_, str> {
+    if !captured.contains('\\') {
+        return captured.into();
+    }
+    let mut out = String::with_capacity(captured.len());
+    let mut chars = captured.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(e @ ('"' | '\\')) => out.push(e),
+                Some(other) => {
+                    out.push(c);
+                    out.push(other);
+                }
+                None => out.push(c),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 /// Units of time, longest first, as `wait` and `retry … every` accept them.
@@ -216,7 +242,7 @@ mod tests {
         assert_eq!(c.params, vec![Param::Quoted, Param::State]);
         assert!(c
             .strict
-            .starts_with(r#"^the ConnectionState of "([^"]*)" is ("#));
+            .starts_with(r#"^the ConnectionState of "((?:[^"\\]|\\.)*)" is ("#));
         assert!(c.strict.contains("DISCONNECTING|"), "{}", c.strict);
         assert!(c.loose.ends_with(r"is (\S+)$"), "{}", c.loose);
         let c = compile(r#"I remember "PATH" of the response as "NAME""#);
@@ -225,5 +251,29 @@ mod tests {
         assert_eq!(c.strict, r"^I repeat (\d+) times: (.+)$");
         let c = compile("the PKCS #11 sessions of cluster \"C\" are exhausted");
         assert!(c.strict.contains(r"PKCS \#11"), "{}", c.strict);
+    }
+
+    #[test]
+    fn quoted_arguments_take_escaped_quotes_and_backslashes() {
+        let re = regex::Regex::new(&compile(r#"I run "COMMAND" on "C""#).strict).unwrap();
+        let caps = |text: &str| {
+            re.captures(text).map(|c| {
+                c.iter()
+                    .skip(1)
+                    .map(|m| unquote(m.map_or("", |m| m.as_str())).into_owned())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            caps(r#"I run "say \"hi\"" on "c""#),
+            Some(vec![r#"say "hi""#.to_owned(), "c".to_owned()])
+        );
+        assert_eq!(
+            caps(r#"I run "a\\" on "c\d""#),
+            Some(vec![r"a\".to_owned(), r"c\d".to_owned()])
+        );
+        assert_eq!(caps(r#"I run "a\" on "c""#), None);
+        assert_eq!(caps(r#"I run "a"b" on "c""#), None);
+        assert_eq!(unquote(r"end\"), r"end\");
     }
 }

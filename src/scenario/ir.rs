@@ -269,6 +269,12 @@ pub enum Expect {
         /// A substring of the message.
         message: Option<String>,
     },
+    /// The last action failed with any AWS exception (a bare `=> error`),
+    /// and its message contains `message` if given.
+    AnyError {
+        /// A substring of the message.
+        message: Option<String>,
+    },
     /// The last CloudHSM CLI line failed (`error_code` ≠ 0), and its message
     /// contains `message` if given.
     CliError {

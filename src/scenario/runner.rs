@@ -257,7 +257,9 @@ impl Session {
         if let Some(pending) = self.pending.take() {
             let expects_error = matches!(
                 step.kind,
-                StepKind::Expect(Expect::Error { .. } | Expect::CliError { .. })
+                StepKind::Expect(
+                    Expect::Error { .. } | Expect::AnyError { .. } | Expect::CliError { .. }
+                )
             );
             if !expects_error {
                 if let Some(last) = self.outcome.steps.last_mut() {
@@ -502,7 +504,7 @@ impl Ctx {
         let expects_error = matches!(
             next.map(|n| &n.kind),
             Some(StepKind::Expect(
-                Expect::Error { .. } | Expect::CliError { .. }
+                Expect::Error { .. } | Expect::AnyError { .. } | Expect::CliError { .. }
             ))
         );
         match &self.last {
@@ -517,6 +519,38 @@ impl Ctx {
                 }))
             }
             Last::Error(_) | Last::Cli(_) | Last::Response(_) | Last::Nothing => Ok(()),
+        }
+    }
+
+    /// `expect error`: the last action failed with `exception` (any AWS
+    /// exception for `None`), its message containing `message`.
+    fn expect_error(
+        &self,
+        step: &Step,
+        exception: Option<&String>,
+        message: Option<&str>,
+    ) -> Result<(), Box<StepFailure>> {
+        let name = exception.map_or("an AWS error", String::as_str);
+        let want = match message {
+            Some(m) => format!("{name} with a message containing {m:?}"),
+            None => name.to_owned(),
+        };
+        match &self.last {
+            Last::Error(e)
+                if exception.is_none_or(|x| e.exception == *x)
+                    && message.is_none_or(|m| e.message.contains(m)) =>
+            {
+                Ok(())
+            }
+            Last::Error(e) => Err(Self::fail(
+                step,
+                want,
+                format!("{}: {}", e.exception, e.message),
+            )),
+            Last::Response(v) | Last::Cli(v) => {
+                Err(Self::fail(step, want, format!("success: {}", show(v))))
+            }
+            Last::Nothing => Err(Self::fail(step, want, "no action has run yet")),
         }
     }
 
@@ -664,30 +698,9 @@ impl Ctx {
                 Last::Cli(_) | Last::Response(_) | Last::Nothing => Ok(()),
             },
             Expect::Error { exception, message } => {
-                let want = match message {
-                    Some(m) => format!("{exception} with a message containing {m:?}"),
-                    None => exception.clone(),
-                };
-                match &self.last {
-                    Last::Error(e)
-                        if e.exception == *exception
-                            && message
-                                .as_ref()
-                                .is_none_or(|m| e.message.contains(m.as_str())) =>
-                    {
-                        Ok(())
-                    }
-                    Last::Error(e) => Err(Self::fail(
-                        step,
-                        want,
-                        format!("{}: {}", e.exception, e.message),
-                    )),
-                    Last::Response(v) | Last::Cli(v) => {
-                        Err(Self::fail(step, want, format!("success: {}", show(v))))
-                    }
-                    Last::Nothing => Err(Self::fail(step, want, "no action has run yet")),
-                }
+                self.expect_error(step, Some(exception), message.as_deref())
             }
+            Expect::AnyError { message } => self.expect_error(step, None, message.as_deref()),
             Expect::CliError { message } => {
                 let want = match message {
                     Some(m) => format!("a CloudHSM CLI error containing {m:?}"),
