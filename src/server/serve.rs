@@ -1,5 +1,6 @@
 //! `hsmdrill serve`: bind, say where, serve until Ctrl-C or SIGTERM.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -100,7 +101,8 @@ pub fn serve(opts: ServeOptions) -> Result<(), String> {
         let local = listener
             .local_addr()
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
-        println!("{}", banner(&engine, local));
+        let shutdown = shutdown_signal()?;
+        let banner = banner(&engine, local);
         let state = match opts.auth.clone() {
             Some(credentials) => {
                 ServerState::with_auth(engine, Some(opts.connect_seconds), credentials)
@@ -117,7 +119,9 @@ pub fn serve(opts: ServeOptions) -> Result<(), String> {
                 .map_err(|e| format!("cannot write the state file: {e}"))?
                 .map_err(|e| format!("cannot write the state file: {e}"))?;
         }
-        run(listener, state, shutdown_signal())
+        // Last: whoever reads the address may send requests and signals.
+        println!("{banner}");
+        run(listener, state, shutdown)
             .await
             .map_err(|e| format!("server error: {e}"))?;
         println!("hsmdrill: shut down");
@@ -151,24 +155,27 @@ fn banner(engine: &Engine, addr: SocketAddr) -> String {
     out
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the Ctrl-C and SIGTERM handlers now, before the banner tells
+/// anyone the server is up (a signal sent right after it must be a clean
+/// shutdown, not the default action that kills the process), and returns
+/// what completes on either.
+fn shutdown_signal() -> Result<impl Future<Output = ()>, String> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+        let mut terminate =
+            signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
