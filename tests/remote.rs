@@ -10,7 +10,10 @@ use hsmdrill::dsl;
 use hsmdrill::engine::{Engine, EngineConfig};
 use hsmdrill::remote::{self, Endpoint};
 use hsmdrill::scenario::snapshot::{self, Check};
-use hsmdrill::server::{run, ServerState};
+use hsmdrill::server::ServerState;
+
+mod common;
+use common::serve::InProcessServer;
 
 /// The shipped runbooks, found as `hsmdrill run` finds them.
 fn runbooks(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -26,26 +29,9 @@ fn runbooks(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            addr_tx.send(listener.local_addr().unwrap()).unwrap();
-            let state = ServerState::new(Engine::new(EngineConfig::default()), None);
-            run(listener, state, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    let endpoint = Endpoint::parse(&format!("http://{}", addr_rx.recv().unwrap())).unwrap();
+    let server =
+        InProcessServer::start(ServerState::new(Engine::new(EngineConfig::default()), None));
+    let endpoint = Endpoint::parse(&server.url()).unwrap();
 
     let mut files = Vec::new();
     runbooks(Path::new("scenarios"), &mut files);
@@ -78,8 +64,7 @@ fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
             }
         }
     }
-    stop.send(()).unwrap();
-    server.join().unwrap();
+    drop(server);
     assert!(
         failures.is_empty(),
         "{} of {count} scenarios differ against the server:\n{}",
@@ -93,25 +78,9 @@ fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
 #[test]
 fn a_bare_error_outcome_holds_against_a_server() {
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let server = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            addr_tx.send(listener.local_addr().unwrap()).unwrap();
-            let state = ServerState::new(Engine::new(EngineConfig::default()), None);
-            run(listener, state, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    let endpoint = Endpoint::parse(&format!("http://{}", addr_rx.recv().unwrap())).unwrap();
+    let server =
+        InProcessServer::start(ServerState::new(Engine::new(EngineConfig::default()), None));
+    let endpoint = Endpoint::parse(&server.url()).unwrap();
     let file = Path::new("scenarios/remote-bare-error.runbook");
     let outcome = |statements: &str| {
         let src = format!("runbook \"bare\"\nworld \"worlds/example.yaml\"\n{statements}\n");
@@ -125,8 +94,7 @@ fn a_bare_error_outcome_holds_against_a_server() {
          encrypt \"hi\" with alias/app => error \"is unavailable\"",
     );
     let failed = outcome("call ListKeys => error");
-    stop.send(()).unwrap();
-    server.join().unwrap();
+    drop(server);
 
     assert!(passed.passed(), "{:?}", passed.failure);
     let f = failed.failure.expect("a success is not an error");

@@ -248,3 +248,75 @@ fn collect_all(mut from: impl Read + Send + 'static, all: Arc<Mutex<String>>) ->
         }
     })
 }
+
+/// The server in this process, on a runtime of its own thread, on a port
+/// the kernel picked (the listener is bound before the address is known,
+/// so no other server can take it). Stopped and joined when dropped.
+pub struct InProcessServer {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl InProcessServer {
+    /// Serves `state` on two worker threads.
+    pub fn start(state: std::sync::Arc<hsmdrill::server::ServerState>) -> InProcessServer {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("cannot start a runtime: {e}"));
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot bind 127.0.0.1:0: {e}"));
+                let addr = listener
+                    .local_addr()
+                    .unwrap_or_else(|e| panic!("no local address: {e}"));
+                let _ = addr_tx.send(addr);
+                let stopped = async {
+                    let _ = stopped.await;
+                };
+                if let Err(e) = hsmdrill::server::run(listener, state, stopped).await {
+                    panic!("the server failed: {e}");
+                }
+            });
+        });
+        let addr = addr_rx
+            .recv()
+            .unwrap_or_else(|_| panic!("the server thread ended before it listened"));
+        InProcessServer {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // A panic of the server thread fails the test that owns it,
+            // unless that test is already unwinding.
+            if thread.join().is_err() && !std::thread::panicking() {
+                panic!("the in-process server panicked");
+            }
+        }
+    }
+}
