@@ -255,7 +255,12 @@ impl Trail {
     pub fn page(&self, name: Option<&str>, skip: usize, take: usize) -> (Vec<TrailEvent>, usize) {
         let q = self.events.lock();
         let Some(name) = name else {
-            let page = q.iter().rev().skip(skip).take(take).cloned().collect();
+            let end = q.len().saturating_sub(skip);
+            let page = q
+                .range(end.saturating_sub(take)..end)
+                .rev()
+                .cloned()
+                .collect();
             return (page, q.len());
         };
         let mut total = 0;
@@ -414,6 +419,8 @@ mod tests {
         };
         assert_eq!(seqs(t.page(None, 0, 1)), (vec![2], 2));
         assert_eq!(seqs(t.page(None, 1, 5)), (vec![1], 2));
+        assert_eq!(seqs(t.page(None, 0, 5)), (vec![2, 1], 2));
+        assert_eq!(seqs(t.page(None, 5, 5)), (vec![], 2));
         assert_eq!(seqs(t.page(Some("Encrypt"), 0, 5)), (vec![2], 1));
         assert_eq!(seqs(t.page(Some("Decrypt"), 1, 5)), (vec![], 1));
     }
