@@ -16,12 +16,13 @@
 //!   restart every acknowledged change is there: keys and their states,
 //!   aliases, each store's connection state, the kmsuser password the
 //!   cluster holds and the one KMS was told (a store whose acknowledged
-//!   cycle reached UpdateCustomKeyStore connects), and every acknowledged
+//!   cycle reached UpdateCustomKeyStore connects), every acknowledged
 //!   ciphertext decrypts to its plaintext, and the trail holds every event
 //!   acknowledged (or returned by LookupEvents) before the kill, once, with
-//!   the same id, and no event whose change was lost. A request in flight at the kill
-//!   may or may not have taken effect; the checks allow both, and nothing
-//!   else. `cargo test` runs a short loop (6 kills); the long one is ignored:
+//!   the same id, and no event whose change was lost. A request in flight
+//!   at the kill may or may not have taken effect; the checks allow both,
+//!   and nothing else. `cargo test` runs a short loop (6 kills); the long
+//!   one is ignored:
 //!
 //!   ```sh
 //!   HSMDRILL_CRASH_KILLS=100 cargo test --release --test crash -- --ignored --nocapture
