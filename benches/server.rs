@@ -5,6 +5,9 @@
 //!
 //! Each client is a thread with one persistent connection writing a whole
 //! request and reading the whole response (Content-Length) before the next.
+//! Groups `server/state/conns=N` do the same on a second server with a
+//! state file (`hsmdrill serve --state`, under `target/hsmdrill-bench/`), where
+//! every answer waits until what the call changed or recorded is on disk.
 //! Group `server/in_process` splits the cost without HTTP: the typed
 //! `Engine::encrypt` against the JSON dispatch every front end goes through
 //! (`Engine::call_api`, JSON in and out, base64 blobs).
@@ -34,58 +37,54 @@ use hsmdrill::server::{run, ServerState};
 const CONNS: [usize; 2] = [1, 16];
 
 fn main() {
-    let server = Server::start();
+    let server = Server::start(None);
+    let state_dir = common::out_dir().join("server-state");
+    let _ = std::fs::remove_dir_all(&state_dir);
+    std::fs::create_dir_all(&state_dir).expect("a folder for the state file");
+    let durable = Server::start(Some(state_dir.join("state.json")));
     let mut c = common::criterion();
-    let routes = [("health", health_request()), ("encrypt", encrypt_request())];
     for conns in CONNS {
-        let group_name = format!("server/conns={conns}");
-        let mut g = c.benchmark_group(&group_name);
-        g.throughput(Throughput::Elements(1));
-        for (route, request) in &routes {
-            let id = format!("{group_name}/{route}");
-            let mut clients: Vec<Client> =
-                (0..conns).map(|_| Client::connect(server.addr)).collect();
-            // Each route answers 200 before it is measured.
-            let (status, body) = clients[0].call(request);
-            assert_eq!(status, 200, "{route}: {}", String::from_utf8_lossy(&body));
-            let health = routes[0].1.clone();
-            let health_id = format!("{group_name}/health");
-            let pair = *route != "health";
-            g.bench_function(*route, |b| {
-                b.iter_custom(|iters| {
-                    let per_conn = iters.div_ceil(conns as u64);
-                    let done = per_conn * conns as u64;
-                    // Encrypt runs are paired with as many health requests
-                    // just before them.
-                    let before = pair.then(|| drive(&mut clients, &health, per_conn));
-                    let elapsed = drive(&mut clients, request, per_conn);
-                    common::record(&id, done, elapsed);
-                    if let Some(before) = before {
-                        common::record_pair(&id, &health_id, elapsed, before);
-                    }
-                    Duration::from_secs_f64(elapsed.as_secs_f64() * iters as f64 / done as f64)
-                })
-            });
-        }
-        g.finish();
+        bench_routes(&mut c, &server, &format!("server/conns={conns}"), conns);
+    }
+    for conns in CONNS {
+        bench_routes(
+            &mut c,
+            &durable,
+            &format!("server/state/conns={conns}"),
+            conns,
+        );
     }
     in_process(&mut c);
     c.final_summary();
-    let mut rows: Vec<Ratio<'_>> = CONNS
-        .iter()
-        .map(|conns| Ratio {
-            label: if *conns == 1 {
-                "Encrypt / health, 1 connection"
-            } else {
-                "Encrypt / health, 16 connections"
-            },
-            id: format!("server/conns={conns}/encrypt"),
-            baseline: format!("server/conns={conns}/health"),
-            // Time per request: Encrypt reaching ≥ 0.5× the no-op's
-            // requests/s is a time ratio ≤ 2.
-            target: Some(2.0),
-        })
-        .collect();
+    let mut rows: Vec<Ratio<'_>> = Vec::new();
+    for (prefix, labels) in [
+        (
+            "server",
+            [
+                "Encrypt / health, 1 connection",
+                "Encrypt / health, 16 connections",
+            ],
+        ),
+        (
+            "server/state",
+            [
+                "Encrypt / health with --state, 1 connection",
+                "Encrypt / health with --state, 16 connections",
+            ],
+        ),
+    ] {
+        for (conns, label) in CONNS.iter().zip(labels) {
+            rows.push(Ratio {
+                label,
+                id: format!("{prefix}/conns={conns}/encrypt"),
+                baseline: format!("{prefix}/conns={conns}/health"),
+                // Time per request: Encrypt reaching ≥ 0.5× the no-op's
+                // requests/s is a time ratio ≤ 2. With a state file every
+                // answer waits for its trail event's fsync: no target.
+                target: (prefix == "server").then_some(2.0),
+            });
+        }
+    }
     rows.push(Ratio {
         label: "JSON dispatch / typed Encrypt, in process",
         id: "server/in_process/call_api".into(),
@@ -98,6 +97,41 @@ fn main() {
         &rows,
     );
     server.stop();
+    durable.stop();
+    let _ = std::fs::remove_dir_all(&state_dir);
+}
+
+/// Health and Encrypt on `server` from `conns` keep-alive connections, in
+/// the criterion group `group_name`; each Encrypt sample is paired with as
+/// many health requests just before it.
+fn bench_routes(c: &mut Criterion, server: &Server, group_name: &str, conns: usize) {
+    let routes = [("health", health_request()), ("encrypt", encrypt_request())];
+    let mut g = c.benchmark_group(group_name);
+    g.throughput(Throughput::Elements(1));
+    for (route, request) in &routes {
+        let id = format!("{group_name}/{route}");
+        let mut clients: Vec<Client> = (0..conns).map(|_| Client::connect(server.addr)).collect();
+        // Each route answers 200 before it is measured.
+        let (status, body) = clients[0].call(request);
+        assert_eq!(status, 200, "{route}: {}", String::from_utf8_lossy(&body));
+        let health = routes[0].1.clone();
+        let health_id = format!("{group_name}/health");
+        let pair = *route != "health";
+        g.bench_function(*route, |b| {
+            b.iter_custom(|iters| {
+                let per_conn = iters.div_ceil(conns as u64);
+                let done = per_conn * conns as u64;
+                let before = pair.then(|| drive(&mut clients, &health, per_conn));
+                let elapsed = drive(&mut clients, request, per_conn);
+                common::record(&id, done, elapsed);
+                if let Some(before) = before {
+                    common::record_pair(&id, &health_id, elapsed, before);
+                }
+                Duration::from_secs_f64(elapsed.as_secs_f64() * iters as f64 / done as f64)
+            })
+        });
+    }
+    g.finish();
 }
 
 /// Every client sends `per_conn` copies of `request`, one after another,
@@ -174,8 +208,9 @@ fn encrypt_request() -> Vec<u8> {
     r
 }
 
-/// `hsmdrill serve --world scenarios/worlds/example.yaml` in process: the
-/// engine `serve` builds (real-time clock), on a two-worker runtime.
+/// `hsmdrill serve --world scenarios/worlds/example.yaml [--state FILE]` in
+/// process: the engine `serve` builds (real-time clock), on a two-worker
+/// runtime.
 struct Server {
     addr: SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -183,12 +218,16 @@ struct Server {
 }
 
 impl Server {
-    fn start() -> Server {
+    fn start(state_file: Option<std::path::PathBuf>) -> Server {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
         let yaml = std::fs::read_to_string(path).expect("the example world");
         let engine = world::load_str_with_clock(&yaml, path, Clock::running_from(EPOCH))
             .expect("the example world loads")
             .with_connect_seconds(Some(2));
+        let state = ServerState::new(engine, Some(2));
+        if let Some(path) = state_file {
+            state.persist_to(path).expect("the state file is written");
+        }
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -204,7 +243,7 @@ impl Server {
                 addr_tx
                     .send(listener.local_addr().expect("the address"))
                     .expect("send the address");
-                run(listener, ServerState::new(engine, Some(2)), async {
+                run(listener, state, async {
                     let _ = stopped.await;
                 })
                 .await

@@ -21,8 +21,10 @@
 //!   pools, the CloudHSM v2 API and the CloudHSM CLI), `engine::clock`
 //!   (virtual time), `engine::ids` (seeded ids), `engine::trail` (CloudTrail),
 //!   `engine::network` and `engine::faults` (injected incidents),
-//!   `engine::world` (YAML world files) and `engine::dispatch` (operation name
-//!   + JSON in, JSON or AWS error out: the door every front end uses).
+//!   `engine::world` (YAML world files), `engine::persist` and
+//!   `engine::journal` (the engine and its trail as files, for `serve
+//!   --state`) and `engine::dispatch` (operation name + JSON in, JSON or AWS
+//!   error out: the door every front end uses).
 //! - [`scenario`]: the step IR (`ir`), the narrow interface to what the
 //!   runner drives (`target`), the one runner (`runner`), snapshots
 //!   (`snapshot`), diagnostics shared by parser and runner (`diagnostic`),

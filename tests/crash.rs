@@ -4,6 +4,10 @@
 //!   CreateKey/Encrypt calls and restarted on the same file; every key it
 //!   acknowledged still exists and every ciphertext it acknowledged still
 //!   decrypts (a few rounds with different kill points).
+//! - The trail (`crash/trail.rs`): after a SIGKILL and a restart
+//!   LookupEvents returns every event acknowledged before, with the same
+//!   EventIds, times and content; a journal whose last record a crash tore
+//!   loses only that record.
 //! - The crash loop: a server with two key stores is SIGKILLed at random
 //!   moments of a concurrent workload (CreateKey, Encrypt, CreateAlias,
 //!   ScheduleKeyDeletion, and per store the kmsuser password cycle
@@ -12,10 +16,13 @@
 //!   restart every acknowledged change is there: keys and their states,
 //!   aliases, each store's connection state, the kmsuser password the
 //!   cluster holds and the one KMS was told (a store whose acknowledged
-//!   cycle reached UpdateCustomKeyStore connects), and every acknowledged
-//!   ciphertext decrypts to its plaintext. A request in flight at the kill
-//!   may or may not have taken effect; the checks allow both, and nothing
-//!   else. `cargo test` runs a short loop (6 kills); the long one is ignored:
+//!   cycle reached UpdateCustomKeyStore connects), every acknowledged
+//!   ciphertext decrypts to its plaintext, and the trail holds every event
+//!   acknowledged (or returned by LookupEvents) before the kill, once, with
+//!   the same id, and no event whose change was lost. A request in flight
+//!   at the kill may or may not have taken effect; the checks allow both,
+//!   and nothing else. `cargo test` runs a short loop (6 kills); the long
+//!   one is ignored:
 //!
 //!   ```sh
 //!   HSMDRILL_CRASH_KILLS=100 cargo test --release --test crash -- --ignored --nocapture
@@ -47,6 +54,9 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
+
+#[path = "crash/trail.rs"]
+mod trail;
 
 const STORE: &str = "cks-1234567890abcdef0";
 /// How long a server may take to answer its health check.
@@ -570,6 +580,9 @@ const LOOP_STORES: [(&str, &str); 2] = [
     ("cks-0fedcba9876543210", "cluster-2b34c5defgh"),
 ];
 
+/// The loop world's trail capacity (the default).
+const TRAIL_CAPACITY: usize = 100_000;
+
 const ADMIN_LOGIN: &str = "login --username admin --role admin --password adminPassword1";
 
 /// splitmix64: small, seedable, good enough to pick kill moments.
@@ -860,6 +873,10 @@ struct Model {
     stores: Vec<StoreModel>,
     /// Documented rejections seen by the workers, by exception name.
     rejected: std::collections::BTreeMap<String, usize>,
+    /// This round's KMS requests, for the trail check.
+    requests: trail::RoundRequests,
+    /// What LookupEvents showed.
+    trail: trail::TrailSeen,
 }
 
 /// Counts for the report.
@@ -938,7 +955,12 @@ fn churn(
         };
         let acked_all = step(Step::Disconnect, &mut || {
             Ok(matches!(
-                kms_call(&mut c, "DisconnectCustomKeyStore", &store_input, &[])?,
+                trail::traced(model, "DisconnectCustomKeyStore", id, || kms_call(
+                    &mut c,
+                    "DisconnectCustomKeyStore",
+                    &store_input,
+                    &[]
+                ))?,
                 Answer::Ok(_)
             ))
         })? && step(Step::Login, &mut || cli_ok(&mut c, ADMIN_LOGIN))?
@@ -953,18 +975,23 @@ fn churn(
             && step(Step::Logout, &mut || cli_ok(&mut c, "logout"))?
             && step(Step::Update, &mut || {
                 Ok(matches!(
-                    kms_call(
+                    trail::traced(model, "UpdateCustomKeyStore", id, || kms_call(
                         &mut c,
                         "UpdateCustomKeyStore",
                         &json!({"CustomKeyStoreId": id, "KeyStorePassword": password}),
                         &[],
-                    )?,
+                    ))?,
                     Answer::Ok(_)
                 ))
             })?
             && step(Step::Connect, &mut || {
                 Ok(matches!(
-                    kms_call(&mut c, "ConnectCustomKeyStore", &store_input, &[])?,
+                    trail::traced(model, "ConnectCustomKeyStore", id, || kms_call(
+                        &mut c,
+                        "ConnectCustomKeyStore",
+                        &store_input,
+                        &[]
+                    ))?,
                     Answer::Ok(_)
                 ))
             })?;
@@ -1010,16 +1037,18 @@ fn keys_worker(
         n += 1;
         let (store, _) = LOOP_STORES[rng.range(0, 1) as usize];
         let doomed = rng.one_in(6);
-        let created = kms_call(
-            &mut c,
-            "CreateKey",
-            &json!({
-                "Origin": "AWS_CLOUDHSM",
-                "CustomKeyStoreId": store,
-                "Description": format!("crash loop {tag} key {n}"),
-            }),
-            STORE_DOWN,
-        )?;
+        let created = trail::traced(model, "CreateKey", "", || {
+            kms_call(
+                &mut c,
+                "CreateKey",
+                &json!({
+                    "Origin": "AWS_CLOUDHSM",
+                    "CustomKeyStoreId": store,
+                    "Description": format!("crash loop {tag} key {n}"),
+                }),
+                STORE_DOWN,
+            )
+        })?;
         match created {
             Answer::Ok(out) => {
                 let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
@@ -1030,12 +1059,14 @@ fn keys_worker(
                 if doomed && !stop.load(Ordering::SeqCst) {
                     let index = model.lock().unwrap().keys.len() - 1;
                     model.lock().unwrap().keys[index].deletion = Deletion::InFlight;
-                    let out = kms_call(
-                        &mut c,
-                        "ScheduleKeyDeletion",
-                        &json!({"KeyId": id, "PendingWindowInDays": 7}),
-                        &[],
-                    )?;
+                    let out = trail::traced(model, "ScheduleKeyDeletion", &id, || {
+                        kms_call(
+                            &mut c,
+                            "ScheduleKeyDeletion",
+                            &json!({"KeyId": id, "PendingWindowInDays": 7}),
+                            &[],
+                        )
+                    })?;
                     match out {
                         Answer::Ok(_) => {
                             model.lock().unwrap().keys[index].deletion = Deletion::Acked
@@ -1053,12 +1084,14 @@ fn keys_worker(
         if rng.one_in(5) && !mine.is_empty() {
             let key = mine[rng.range(0, mine.len() as u64 - 1) as usize].clone();
             let alias = format!("alias/crash-{tag}-{n}");
-            match kms_call(
-                &mut c,
-                "CreateAlias",
-                &json!({"AliasName": alias, "TargetKeyId": key}),
-                &[],
-            )? {
+            match trail::traced(model, "CreateAlias", &alias, || {
+                kms_call(
+                    &mut c,
+                    "CreateAlias",
+                    &json!({"AliasName": alias, "TargetKeyId": key}),
+                    &[],
+                )
+            })? {
                 Answer::Ok(_) => model.lock().unwrap().aliases.push((alias, key)),
                 Answer::Rejected(_) => unreachable!(),
                 Answer::Gone => return Ok(()),
@@ -1070,12 +1103,14 @@ fn keys_worker(
             }
             let key = mine[rng.range(0, mine.len() as u64 - 1) as usize].clone();
             let plain = format!("{tag} message {n} under {key} {}", rng.next()).into_bytes();
-            match kms_call(
-                &mut c,
-                "Encrypt",
-                &json!({"KeyId": key, "Plaintext": STANDARD.encode(&plain)}),
-                KEY_DOWN,
-            )? {
+            match trail::traced(model, "Encrypt", &key, || {
+                kms_call(
+                    &mut c,
+                    "Encrypt",
+                    &json!({"KeyId": key, "Plaintext": STANDARD.encode(&plain)}),
+                    KEY_DOWN,
+                )
+            })? {
                 Answer::Ok(out) => {
                     let blob = out["CiphertextBlob"].as_str().unwrap().to_owned();
                     model.lock().unwrap().ciphertexts.push((blob, plain, key));
@@ -1090,17 +1125,29 @@ fn keys_worker(
     Ok(())
 }
 
-/// Reads, which may complete a connect attempt (and then write).
-fn reader(addr: SocketAddr, mut rng: Rng, stop: &AtomicBool) -> Result<(), String> {
+/// Reads, which may complete a connect attempt (and then write), and now
+/// and then the trail's newest page.
+fn reader(
+    addr: SocketAddr,
+    model: &Mutex<Model>,
+    mut rng: Rng,
+    stop: &AtomicBool,
+) -> Result<(), String> {
     let mut c = Client::new(addr);
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(rng.range(1, 10)));
+        if rng.one_in(4) {
+            if !trail::observe(&mut c, model)? {
+                return Ok(());
+            }
+            continue;
+        }
         let op = if rng.one_in(2) {
             "DescribeCustomKeyStores"
         } else {
             "ListAliases"
         };
-        match kms_call(&mut c, op, &json!({}), &[])? {
+        match trail::traced(model, op, "", || kms_call(&mut c, op, &json!({}), &[]))? {
             Answer::Ok(_) => {}
             Answer::Rejected(_) => unreachable!(),
             Answer::Gone => return Ok(()),
@@ -1340,6 +1387,8 @@ fn crash_loop(name: &str, kills: usize, window_ms: (u64, u64)) {
             let checked = Instant::now();
             let mut c = Client::new(server.addr);
             let mut m = model.lock().unwrap();
+            // First, before any call adds to it.
+            trail::check_trail(&mut c, &mut m, round, TRAIL_CAPACITY);
             check_stores(&mut c, &mut m, round, &mut figures);
             check_keys(&mut c, &mut m, round);
             figures.check_time += checked.elapsed();
@@ -1386,9 +1435,9 @@ fn crash_loop(name: &str, kills: usize, window_ms: (u64, u64)) {
             }));
         }
         {
-            let (stop, addr, rng) = (stop.clone(), server.addr, rng.fork());
+            let (model, stop, addr, rng) = (model.clone(), stop.clone(), server.addr, rng.fork());
             workers.push(std::thread::spawn(move || {
-                reader(addr, rng, &stop).map(|()| 0)
+                reader(addr, &model, rng, &stop).map(|()| 0)
             }));
         }
         let kill_after = Duration::from_millis(rng.range(window_ms.0, window_ms.1));
@@ -1443,6 +1492,10 @@ fn crash_loop(name: &str, kills: usize, window_ms: (u64, u64)) {
     println!(
         "  documented rejections seen by the workers: {:?}",
         m.rejected
+    );
+    println!(
+        "  trail: {} events checked after the restarts, {} returned by LookupEvents during the workloads",
+        m.trail.checked, m.trail.returned_total
     );
     // Every acknowledged key id is distinct: ids made after restarts never
     // collided with acknowledged ones.

@@ -123,6 +123,16 @@ fn uuid_from(a: u64, b: u64) -> String {
     )
 }
 
+/// 64 bits from the system's random source, for what must differ between
+/// runs and never shows in a response: a trail's journal name, the
+/// event-id seed of a trail restored without its events.
+pub fn random_u64() -> Option<u64> {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 8];
+    ring::rand::SystemRandom::new().fill(&mut b).ok()?;
+    Some(u64::from_le_bytes(b))
+}
+
 /// Request ids for events on the data plane, drawn without a lock: the `n`th
 /// event id of a world with this seed.
 pub fn event_uuid(seed: u64, n: u64) -> String {

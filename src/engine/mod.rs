@@ -16,6 +16,9 @@
 //!   they complete, and done by `catch_up` at the start of the next call once
 //!   the clock has passed it (`schedule.rs`).
 //! - [`trail::Trail`]: every KMS call, as CloudTrail would record it.
+//!   `persist.rs` and `journal.rs` are the engine as files, for
+//!   `hsmdrill serve --state`: the state with the trail's newest events, and
+//!   the trail's append-only journal.
 //!
 //! Operations live by service: `kms/` (custom key stores, keys, crypto),
 //! `cloudhsm/` (CloudHSM v2 management, the CloudHSM CLI). `dispatch.rs` is
@@ -30,6 +33,7 @@ pub mod dispatch;
 pub mod error;
 pub mod faults;
 pub mod ids;
+pub mod journal;
 pub mod kms;
 pub mod network;
 pub mod persist;
@@ -189,6 +193,34 @@ impl Engine {
                     .render(e, &self.config.account, &self.config.region)
             })
             .collect()
+    }
+
+    /// One page of the trail events named `name` (all if `None`) as
+    /// CloudTrail records them, newest first (`skip` passed over, at most
+    /// `take`), and how many such events there are: only the page is
+    /// rendered.
+    pub fn trail_page(
+        &self,
+        name: Option<&str>,
+        skip: usize,
+        take: usize,
+    ) -> (Vec<serde_json::Value>, usize) {
+        self.catch_up();
+        let (page, total) = self.trail.page(name, skip, take);
+        let rendered = page
+            .iter()
+            .map(|e| {
+                self.trail
+                    .render(e, &self.config.account, &self.config.region)
+            })
+            .collect();
+        (rendered, total)
+    }
+
+    /// The trail itself, for front ends that keep a journal of it
+    /// (`hsmdrill serve --state`).
+    pub fn trail(&self) -> &trail::Trail {
+        &self.trail
     }
 
     /// Reads the state (for front ends that show or check it).

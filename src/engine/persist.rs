@@ -4,13 +4,15 @@
 //! A snapshot is one JSON object:
 //!
 //! ```text
-//! {"format": "hsmdrill-state", "version": 1, "config": <EngineConfig>,
-//!  "now": <ms since the epoch>, "virtual_clock": false, "state": <State>}
+//! {"format": "hsmdrill-state", "version": 2, "config": <EngineConfig>,
+//!  "now": <ms since the epoch>, "virtual_clock": false, "state": <State>,
+//!  "trail": {"id": …, "seed": …, "next": …, "events": [<TrailEvent>, …]}}
 //! ```
 //!
 //! `now` is the clock's instant when the snapshot was taken; a restored
-//! engine's clock continues from it ([`SavedClock::resume`]), so time spent
-//! stopped does not count.
+//! engine's clock continues from it ([`SavedClock::resume`]), or from the
+//! last trail event's time if that is later, so time spent stopped does not
+//! count and no new event is dated before an old one.
 //!
 //! `state` is the whole [`State`]: the id generator's position (so ids stay
 //! unique after a restart), subnets, clusters with their HSMs, users,
@@ -19,8 +21,17 @@
 //! ids. Runtime-only parts are rebuilt on load: PKCS #11 session pools are
 //! stored as their capacity and come back empty, sessions held by an
 //! "exhaust sessions" fault are released, per-second quota windows start
-//! afresh. The trail is not stored: after a restore it starts empty (with
-//! a fresh event-id seed, so event ids do not repeat those of before).
+//! afresh.
+//!
+//! `trail` is the CloudTrail trail's seed and numbering, so event ids stay
+//! the same and never repeat after a restore, and its events not yet in the
+//! trail journal (`FILE.trail`, [`super::journal`]): all of them when there
+//! is no journal, else the few recorded since the journal's last append.
+//! [`Engine::restore_file`] reads the journal back with the snapshot and
+//! keeps every event of either (the newest `trail_capacity` of them). A
+//! snapshot is taken after the events it carries, so a change whose event
+//! the file or the journal holds is in the snapshot too. Version 1 files
+//! (before the trail was kept) are read with an empty trail.
 //!
 //! [`write_atomic`] replaces the file in one step (a temporary file created
 //! with mode 0600, `fsync`, `rename`, `fsync` of the folder), so after a
@@ -36,16 +47,21 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::{Clock, Timestamp};
 use super::config::EngineConfig;
+use super::ids::random_u64;
+use super::journal;
 use super::network::NetworkCondition;
 use super::state::State;
-use super::trail::Trail;
+use super::trail::{SavedTrail, Trail, TrailEvent};
 use super::Engine;
 
 /// The `format` member of every state file.
 pub const FORMAT: &str = "hsmdrill-state";
 
-/// The `version` member this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The `version` member this build writes.
+pub const VERSION: u32 = 2;
+
+/// The oldest version this build reads (version 1 has no trail).
+pub const OLDEST_VERSION: u32 = 1;
 
 /// Why a snapshot could not be written or read back.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +73,9 @@ pub enum PersistError {
     #[error("not a usable hsmdrill state file: {0}")]
     Corrupt(String),
     /// A state file of another version.
-    #[error("hsmdrill state file version {found}, but this build reads version {VERSION}")]
+    #[error(
+        "hsmdrill state file version {found}, but this build reads versions {OLDEST_VERSION} and {VERSION}"
+    )]
     Version {
         /// The version in the file.
         found: u32,
@@ -80,6 +98,7 @@ struct SnapshotOut<'a> {
     now: Timestamp,
     virtual_clock: bool,
     state: &'a State,
+    trail: SavedTrail,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +119,8 @@ struct SnapshotIn {
     #[serde(default)]
     virtual_clock: bool,
     state: State,
+    #[serde(default)]
+    trail: Option<SavedTrail>,
 }
 
 /// How the clock stood when a snapshot was taken.
@@ -132,8 +153,9 @@ pub struct ReadMark {
 }
 
 impl Engine {
-    /// The engine as a state file: config, the clock's current instant and
-    /// the whole state, serialized under the state's read lock.
+    /// The engine as a state file: config, the clock's current instant, the
+    /// whole state and the trail's events past the journal's mark
+    /// ([`Trail::journaled`]), serialized under the state's read lock.
     pub fn snapshot_json(&self) -> Result<Vec<u8>, PersistError> {
         let st = self.state.read();
         let snapshot = SnapshotOut {
@@ -143,52 +165,30 @@ impl Engine {
             now: self.clock.now(),
             virtual_clock: self.clock.is_virtual(),
             state: &st,
+            // Taken with the state's lock held: a service event (a key
+            // deleted at the end of its waiting period) is recorded under
+            // the write lock with its change, so the two come together.
+            trail: self.trail.saved(),
         };
         serde_json::to_vec(&snapshot).map_err(|e| PersistError::Serialize(e.to_string()))
     }
 
-    /// An engine from a state file. `clock` is given how the clock stood
-    /// when the snapshot was taken and makes the restored engine's clock
-    /// (usually [`SavedClock::resume`]), so time continues from there.
+    /// An engine from a state file, with the trail events the file holds
+    /// (not those of a journal: see [`Engine::restore_file`]). `clock` is
+    /// given how the clock stood when the snapshot was taken and makes the
+    /// restored engine's clock (usually [`SavedClock::resume`]), so time
+    /// continues from there.
     pub fn restore(
         bytes: &[u8],
         clock: impl FnOnce(SavedClock) -> Clock,
     ) -> Result<Engine, PersistError> {
-        let header: Header =
-            serde_json::from_slice(bytes).map_err(|e| PersistError::Corrupt(e.to_string()))?;
-        if header.format != FORMAT {
-            return Err(PersistError::Corrupt(format!(
-                "format is {:?}, not {FORMAT:?}",
-                header.format
-            )));
-        }
-        if header.version != VERSION {
-            return Err(PersistError::Version {
-                found: header.version,
-            });
-        }
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let snapshot: SnapshotIn = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| PersistError::Corrupt(format!("at {}: {}", e.path(), e.inner())))?;
-        de.end().map_err(|e| PersistError::Corrupt(e.to_string()))?;
-        let saved = SavedClock {
-            now: snapshot.now,
-            is_virtual: snapshot.virtual_clock,
-        };
-        let mut engine = Engine::with_clock(snapshot.config, clock(saved));
-        // A fresh seed for event ids: the trail starts empty and its
-        // numbering from zero, and its ids must not repeat earlier ones.
-        let seed = fresh_seed().unwrap_or(engine.config.seed ^ snapshot.now.as_millis() as u64);
-        engine.trail = Trail::new(seed, engine.config.trail_capacity);
-        {
-            let mut st = engine.state.write();
-            *st = snapshot.state;
-            engine.reschedule(&st);
-        }
-        Ok(engine)
+        Ok(build(parse(bytes)?, Vec::new(), clock))
     }
 
-    /// Reads the state file at `path`: `Ok(None)` if there is none.
+    /// Reads the state file at `path`, and the trail journal beside it
+    /// ([`journal::journal_path`]) if it belongs with this file's trail:
+    /// `Ok(None)` if there is no state file. A journal whose header cannot
+    /// be read is an error; its torn last record, if any, is dropped.
     pub fn restore_file(
         path: &Path,
         clock: impl FnOnce(SavedClock) -> Clock,
@@ -203,7 +203,17 @@ impl Engine {
                 })
             }
         };
-        Engine::restore(&bytes, clock).map(Some)
+        let snapshot = parse(&bytes)?;
+        let journaled = match &snapshot.trail {
+            Some(trail) => match journal::read(&journal::journal_path(path))? {
+                Some(j) if j.trail_id == trail.id => j.events,
+                // Another world's journal: a reset wrote this file and
+                // was cut short before it wrote the new journal.
+                Some(_) | None => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        Ok(Some(build(snapshot, journaled, clock)))
     }
 
     /// Writes the engine's snapshot to `path` with [`write_atomic`].
@@ -242,12 +252,66 @@ impl Engine {
     }
 }
 
-/// 64 bits from the system's random source.
-fn fresh_seed() -> Option<u64> {
-    use ring::rand::SecureRandom;
-    let mut b = [0u8; 8];
-    ring::rand::SystemRandom::new().fill(&mut b).ok()?;
-    Some(u64::from_le_bytes(b))
+/// Reads a state file's bytes.
+fn parse(bytes: &[u8]) -> Result<SnapshotIn, PersistError> {
+    let header: Header =
+        serde_json::from_slice(bytes).map_err(|e| PersistError::Corrupt(e.to_string()))?;
+    if header.format != FORMAT {
+        return Err(PersistError::Corrupt(format!(
+            "format is {:?}, not {FORMAT:?}",
+            header.format
+        )));
+    }
+    if !(OLDEST_VERSION..=VERSION).contains(&header.version) {
+        return Err(PersistError::Version {
+            found: header.version,
+        });
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let snapshot: SnapshotIn = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| PersistError::Corrupt(format!("at {}: {}", e.path(), e.inner())))?;
+    de.end().map_err(|e| PersistError::Corrupt(e.to_string()))?;
+    Ok(snapshot)
+}
+
+/// The engine a snapshot and the events of its journal make.
+fn build(
+    snapshot: SnapshotIn,
+    journaled: Vec<TrailEvent>,
+    clock: impl FnOnce(SavedClock) -> Clock,
+) -> Engine {
+    let capacity = snapshot.config.trail_capacity;
+    let (trail, latest) = match snapshot.trail {
+        Some(saved) => {
+            let mut events = journaled;
+            events.extend(saved.events);
+            let latest = events.iter().map(|e| e.time).max();
+            let trail = Trail::restored(saved.seed, saved.id, saved.next, events, capacity);
+            (trail, latest)
+        }
+        None => {
+            // A version 1 file: the trail starts empty and its numbering
+            // from zero, so its ids need a fresh seed not to repeat earlier
+            // ones.
+            let seed =
+                random_u64().unwrap_or(snapshot.config.seed ^ snapshot.now.as_millis() as u64);
+            (Trail::new(seed, capacity), None)
+        }
+    };
+    // Events journaled after the last snapshot were seen by clients: the
+    // clock does not go back before them.
+    let saved = SavedClock {
+        now: latest.map_or(snapshot.now, |t| t.max(snapshot.now)),
+        is_virtual: snapshot.virtual_clock,
+    };
+    let mut engine = Engine::with_clock(snapshot.config, clock(saved));
+    engine.trail = trail;
+    {
+        let mut st = engine.state.write();
+        *st = snapshot.state;
+        engine.reschedule(&st);
+    }
+    engine
 }
 
 /// Replaces `path` with `bytes` atomically and durably: writes
@@ -595,11 +659,131 @@ mod tests {
         v["version"] = json!(99);
         assert_eq!(
             err(v.to_string().as_bytes()),
-            "hsmdrill state file version 99, but this build reads version 1"
+            "hsmdrill state file version 99, but this build reads versions 1 and 2"
         );
         let mut v: Value = serde_json::from_slice(&good).unwrap();
         v["state"]["keys"] = json!(7);
         assert!(err(v.to_string().as_bytes()).contains("at state.keys"));
+    }
+
+    /// Every event as LookupEvents renders it, oldest first.
+    fn trail(e: &Engine) -> Vec<Value> {
+        e.trail_events(None)
+    }
+
+    fn event_ids(events: &[Value]) -> Vec<String> {
+        events
+            .iter()
+            .map(|v| v["eventID"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// A control-plane call, a failed one and the data plane.
+    fn some_calls(e: &Engine) {
+        let key = create_key(e);
+        encrypt(e, &key, b"trail");
+        assert!(e
+            .call_api(Api::Kms, "DescribeKey", json!({"KeyId": "alias/none"}))
+            .is_err());
+        e.advance(Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_trail_survives_a_round_trip_with_the_same_ids_and_numbering() {
+        let e = example();
+        some_calls(&e);
+        let before = trail(&e);
+        assert!(before.len() >= 3);
+        let r = round_trip(&e);
+        assert_eq!(trail(&r), before, "the same events, ids, times and content");
+        // Numbering continues: the next event is the one the original makes
+        // next, and no id is handed out twice.
+        encrypt(&r, KEY, b"after");
+        encrypt(&e, KEY, b"after");
+        let (after_r, after_e) = (trail(&r), trail(&e));
+        assert_eq!(event_ids(&after_r), event_ids(&after_e));
+        let mut ids = event_ids(&after_r);
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), before.len() + 1);
+    }
+
+    #[test]
+    fn the_trail_capacity_holds_after_a_restore() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+        let yaml = fs::read_to_string(path).unwrap() + "\ntrail_capacity: 3\n";
+        let e = world::load_str(&yaml, "example.yaml").unwrap();
+        for _ in 0..4 {
+            encrypt(&e, KEY, b"x");
+        }
+        let r = round_trip(&e);
+        assert_eq!(trail(&r), trail(&e));
+        assert_eq!(trail(&r).len(), 3);
+        encrypt(&r, KEY, b"y");
+        encrypt(&e, KEY, b"y");
+        assert_eq!(trail(&r).len(), 3);
+        assert_eq!(trail(&r), trail(&e));
+    }
+
+    #[test]
+    fn restore_file_keeps_the_journal_s_events_and_the_file_s() {
+        let dir = std::env::temp_dir().join(format!("hsmdrill-persist-j-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.json");
+        let jpath = journal::journal_path(&path);
+        let e = example();
+        some_calls(&e);
+        // The journal holds the first events, the snapshot those after.
+        let (events, next) = e.trail().since(0);
+        let mut j =
+            journal::Journal::create(&jpath, e.trail().id(), &events, e.config().trail_capacity)
+                .unwrap();
+        e.trail().mark_journaled(next);
+        create_key(&e);
+        e.save_to(&path).unwrap();
+        let v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(v["trail"]["events"].as_array().unwrap().len(), 1);
+        assert_eq!(v["trail"]["events"][0]["name"], "CreateKey");
+        // Events journaled after the last snapshot, later in time.
+        e.advance(Duration::from_secs(600));
+        let from = e.trail().position();
+        encrypt(&e, KEY, b"journaled only");
+        let (tail, _) = e.trail().since(from);
+        j.append(&tail).unwrap();
+        let r = Engine::restore_file(&path, SavedClock::resume)
+            .unwrap()
+            .unwrap();
+        assert_eq!(trail(&r), trail(&e));
+        // The clock resumes from the last event, not from the older
+        // snapshot: nothing new is dated before what clients saw.
+        assert_eq!(r.now(), e.now());
+        // A journal of another trail (another world) is not read.
+        journal::Journal::create(&jpath, e.trail().id() ^ 1, &events, 10).unwrap();
+        let r = Engine::restore_file(&path, SavedClock::resume)
+            .unwrap()
+            .unwrap();
+        assert_eq!(trail(&r).len(), 1);
+        // An unreadable journal is refused, and left as it is.
+        fs::write(&jpath, b"garbage\n").unwrap();
+        let err = Engine::restore_file(&path, SavedClock::resume).unwrap_err();
+        assert!(err.to_string().contains("state.json.trail"), "{err}");
+        assert_eq!(fs::read(&jpath).unwrap(), b"garbage\n");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_version_1_file_restores_with_an_empty_trail_and_fresh_ids() {
+        let e = example();
+        some_calls(&e);
+        let mut v: Value = serde_json::from_slice(&e.snapshot_json().unwrap()).unwrap();
+        v["version"] = json!(1);
+        v.as_object_mut().unwrap().remove("trail");
+        let r = Engine::restore(v.to_string().as_bytes(), SavedClock::resume).unwrap();
+        assert!(trail(&r).is_empty());
+        encrypt(&r, KEY, b"after");
+        let new = event_ids(&trail(&r));
+        assert!(!event_ids(&trail(&e)).contains(&new[0]));
     }
 
     #[test]

@@ -6,6 +6,13 @@
 //! `additionalEventData`. Events are kept compact ([`TrailEvent`]) and
 //! rendered to CloudTrail's JSON record only when looked up, so the data
 //! plane pays for a push onto a bounded queue, not for JSON.
+//!
+//! Events are numbered in the order they are recorded; the number (`seq`)
+//! and the trail's seed make the `eventID`. For `hsmdrill serve --state`
+//! a trail can be saved and restored with its seed and numbering
+//! ([`Trail::restored`]), and keeps a mark of how far its events have been
+//! written to the trail journal (`engine::journal`) by the front end that
+//! keeps one: the state file carries only the events past the mark.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -13,13 +20,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::clock::Timestamp;
-use super::ids::event_uuid;
+use super::ids::{event_uuid, random_u64};
 
 /// What kind of record it is.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum EventType {
     /// A call by a principal (`AwsApiCall`).
     ApiCall,
@@ -29,7 +37,7 @@ pub enum EventType {
 }
 
 /// Data of a cryptographic operation on a CloudHSM-store key, kept cheap.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct CryptoDetail {
     /// The key id as the caller gave it.
     pub key_id: Arc<str>,
@@ -44,7 +52,7 @@ pub struct CryptoDetail {
 }
 
 /// The JSON parts of a control-plane event.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct JsonDetail {
     /// `requestParameters` (or null).
     pub request_parameters: Value,
@@ -57,7 +65,7 @@ pub struct JsonDetail {
 }
 
 /// The parts of an event that differ between operations.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub enum EventDetail {
     /// Fully formed parts, for control-plane calls (boxed: the data plane
     /// moves events of the size of the largest variant into the queue).
@@ -71,40 +79,130 @@ pub enum EventDetail {
     },
 }
 
-/// One recorded event.
-#[derive(Clone, Debug)]
+/// One recorded event. Its names are borrowed when recorded and owned when
+/// read back from a file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct TrailEvent {
     /// Sequence number in the trail (also seeds `eventID`).
     pub seq: u64,
     /// When.
     pub time: Timestamp,
     /// `eventName`: the operation (or `DeleteKey`).
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     /// API call or service event.
     pub event_type: EventType,
     /// Operation-specific parts.
     pub detail: EventDetail,
     /// `errorCode` and `errorMessage` of a failed call.
-    pub error: Option<(&'static str, Cow<'static, str>)>,
+    pub error: Option<(Cow<'static, str>, Cow<'static, str>)>,
 }
 
 /// The log. Bounded: the oldest events are dropped past `capacity`.
 #[derive(Debug)]
 pub struct Trail {
     seed: u64,
+    /// Names the journal that holds this trail's events, so a journal left
+    /// by another world is never read into this one.
+    id: u64,
     next: AtomicU64,
+    /// Events numbered below this are in the journal (see [`Trail::journaled`]).
+    journaled: AtomicU64,
     capacity: usize,
     events: Mutex<VecDeque<TrailEvent>>,
+}
+
+/// A trail as a state file holds it.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedTrail {
+    /// The journal's name for it ([`Trail::id`]).
+    pub id: u64,
+    /// The seed of its event ids.
+    pub seed: u64,
+    /// The number the next event gets.
+    pub next: u64,
+    /// Its events not yet in the journal (all of them, without one),
+    /// oldest first.
+    pub events: Vec<TrailEvent>,
 }
 
 impl Trail {
     /// An empty trail for a world with this seed.
     pub fn new(seed: u64, capacity: usize) -> Self {
+        Self::restored(seed, fresh_id(seed), 0, Vec::new(), capacity)
+    }
+
+    /// A trail with these events (in any order; a number seen twice is kept
+    /// once; past `capacity` the oldest are dropped, as when recorded), whose
+    /// next event is numbered `next` or after the last event, whichever is
+    /// later, so no event id is handed out twice.
+    pub fn restored(
+        seed: u64,
+        id: u64,
+        next: u64,
+        mut events: Vec<TrailEvent>,
+        capacity: usize,
+    ) -> Self {
+        events.sort_by_key(|e| e.seq);
+        events.dedup_by_key(|e| e.seq);
+        let drop = events.len().saturating_sub(capacity);
+        let events: VecDeque<TrailEvent> = events.into_iter().skip(drop).collect();
+        let next = events.back().map_or(next, |e| next.max(e.seq + 1));
         Self {
             seed,
-            next: AtomicU64::new(0),
+            id,
+            next: AtomicU64::new(next),
+            journaled: AtomicU64::new(0),
             capacity,
-            events: Mutex::new(VecDeque::new()),
+            events: Mutex::new(events),
+        }
+    }
+
+    /// The seed of its event ids.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Its name for a journal: random, made when the trail is.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The number the next event gets: every event numbered below it has
+    /// been recorded.
+    pub fn position(&self) -> u64 {
+        self.next.load(Ordering::SeqCst)
+    }
+
+    /// The events numbered `from` or more still in the trail, oldest first,
+    /// and [`Trail::position`] at the same instant.
+    pub fn since(&self, from: u64) -> (Vec<TrailEvent>, u64) {
+        let q = self.events.lock();
+        let start = q.partition_point(|e| e.seq < from);
+        let events = q.range(start..).cloned().collect();
+        (events, self.next.load(Ordering::SeqCst))
+    }
+
+    /// How far events are in the journal: those numbered below it are (or
+    /// were dropped from the trail before they could be).
+    pub fn journaled(&self) -> u64 {
+        self.journaled.load(Ordering::SeqCst)
+    }
+
+    /// Says events numbered below `upto` are in the journal.
+    pub fn mark_journaled(&self, upto: u64) {
+        self.journaled.fetch_max(upto, Ordering::SeqCst);
+    }
+
+    /// The trail for a state file: everything [`Trail::since`] the
+    /// journal's mark.
+    pub fn saved(&self) -> SavedTrail {
+        let (events, next) = self.since(self.journaled());
+        SavedTrail {
+            id: self.id,
+            seed: self.seed,
+            next,
+            events,
         }
     }
 
@@ -120,7 +218,7 @@ impl Trail {
         let mut q = self.events.lock();
         // Numbering under the lock keeps the order of `seq` the order of the
         // queue, so lookups are sorted without sorting.
-        let seq = self.next.fetch_add(1, Ordering::Relaxed);
+        let seq = self.next.fetch_add(1, Ordering::SeqCst);
         // The evicted event is freed after the lock is let go: every data
         // plane call records an event, and freeing inside would make the
         // others wait on the allocator.
@@ -132,10 +230,10 @@ impl Trail {
         q.push_back(TrailEvent {
             seq,
             time,
-            name,
+            name: Cow::Borrowed(name),
             event_type,
             detail,
-            error,
+            error: error.map(|(code, message)| (Cow::Borrowed(code), message)),
         });
         drop(q);
         drop(evicted);
@@ -149,6 +247,31 @@ impl Trail {
             .filter(|e| name.is_none_or(|n| e.name == n))
             .cloned()
             .collect()
+    }
+
+    /// One page of the events named `name` (all events if `None`), newest
+    /// first: the `skip` newest are passed over and at most `take` follow;
+    /// with how many such events there are in all. Only the page is copied.
+    pub fn page(&self, name: Option<&str>, skip: usize, take: usize) -> (Vec<TrailEvent>, usize) {
+        let q = self.events.lock();
+        let Some(name) = name else {
+            let end = q.len().saturating_sub(skip);
+            let page = q
+                .range(end.saturating_sub(take)..end)
+                .rev()
+                .cloned()
+                .collect();
+            return (page, q.len());
+        };
+        let mut total = 0;
+        let mut page = Vec::new();
+        for e in q.iter().rev().filter(|e| e.name == name) {
+            if total >= skip && page.len() < take {
+                page.push(e.clone());
+            }
+            total += 1;
+        }
+        (page, total)
     }
 
     /// Drops every event (a world reset).
@@ -226,7 +349,7 @@ impl Trail {
         }
         m.insert("requestID".into(), json!(request_id));
         m.insert("eventID".into(), json!(id));
-        m.insert("readOnly".into(), json!(is_read_only(e.name)));
+        m.insert("readOnly".into(), json!(is_read_only(&e.name)));
         m.insert(
             "resources".into(),
             Value::Array(
@@ -248,6 +371,17 @@ impl Trail {
         m.insert("eventCategory".into(), json!("Management"));
         Value::Object(m)
     }
+}
+
+/// A trail's journal name: random, so that two worlds made with the same
+/// seed (a reset to the same world file) never share a journal.
+fn fresh_id(seed: u64) -> u64 {
+    random_u64().unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        seed ^ nanos
+    })
 }
 
 /// `{"keyHandle":"…","backingKeyId":"…"}` as the JSON *string* CloudTrail
@@ -280,6 +414,45 @@ mod tests {
         }
         assert_eq!(t.events(None).len(), 2);
         assert_eq!(t.events(Some("Encrypt")).len(), 1);
+        let seqs = |(page, total): (Vec<TrailEvent>, usize)| {
+            (page.iter().map(|e| e.seq).collect::<Vec<_>>(), total)
+        };
+        assert_eq!(seqs(t.page(None, 0, 1)), (vec![2], 2));
+        assert_eq!(seqs(t.page(None, 1, 5)), (vec![1], 2));
+        assert_eq!(seqs(t.page(None, 0, 5)), (vec![2, 1], 2));
+        assert_eq!(seqs(t.page(None, 5, 5)), (vec![], 2));
+        assert_eq!(seqs(t.page(Some("Encrypt"), 0, 5)), (vec![2], 1));
+        assert_eq!(seqs(t.page(Some("Decrypt"), 1, 5)), (vec![], 1));
+    }
+
+    #[test]
+    fn a_restored_trail_is_sorted_deduplicated_bounded_and_numbers_on() {
+        let t = Trail::new(7, 100);
+        for _ in 0..6 {
+            t.record(
+                Timestamp::from_millis(0),
+                "Encrypt",
+                EventType::ApiCall,
+                EventDetail::Bare {
+                    request_parameters: Value::Null,
+                },
+                None,
+            );
+        }
+        let (all, next) = t.since(0);
+        assert_eq!(next, 6);
+        assert_eq!(t.since(4).0.len(), 2);
+        // Journal and file overlap, in no particular order.
+        let mut events: Vec<TrailEvent> = all[3..].to_vec();
+        events.extend(all.iter().rev().cloned());
+        let r = Trail::restored(7, t.id(), 2, events.clone(), 4);
+        let seqs: Vec<u64> = r.events(None).iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [2, 3, 4, 5]);
+        assert_eq!(r.position(), 6, "after the last event");
+        let render = |t: &Trail, e: &TrailEvent| t.render(e, "1", "r")["eventID"].clone();
+        assert_eq!(render(&r, &r.events(None)[0]), render(&t, &all[2]));
+        assert_eq!(Trail::restored(7, 1, 9, events, 4).position(), 9);
+        assert_ne!(Trail::new(7, 1).id(), Trail::new(7, 1).id());
     }
 
     #[test]

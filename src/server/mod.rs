@@ -35,7 +35,10 @@
 //! answers once it is). Writers queue on a mutex and a write covers every call
 //! finished before it was taken (group commit), so the file always holds
 //! every change acknowledged so far. A failed write is answered 500
-//! `InternalFailure`: the change is not acknowledged.
+//! `InternalFailure`: the change is not acknowledged. Every request's trail
+//! events are appended to the journal `FILE.trail` and `fsync`ed (with one
+//! `fsync` for the events of every request that queued meanwhile) before
+//! the answer too, so the trail survives a crash as well.
 
 mod auth;
 mod cbor;

@@ -19,9 +19,11 @@ pub struct ServeOptions {
     pub world: Option<PathBuf>,
     /// Seconds a connect attempt takes.
     pub connect_seconds: u64,
-    /// `--state FILE`: restore from FILE if it exists (`world` is then
-    /// ignored), else start from `world` and create FILE at once; from then
-    /// on every acknowledged change is written to FILE before the answer.
+    /// `--state FILE`: restore from FILE (and its trail journal
+    /// `FILE.trail`) if it exists (`world` is then ignored), else start from
+    /// `world` and create FILE at once; from then on every acknowledged
+    /// change is written to FILE, and every trail event to `FILE.trail`,
+    /// before the answer.
     pub state_file: Option<PathBuf>,
     /// `--auth`: accept only requests signed with this key.
     pub auth: Option<super::Credentials>,

@@ -62,12 +62,9 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
             .and_then(|t| t.parse::<usize>().ok())
             .ok_or_else(|| WireError::client("InvalidNextTokenException", "Invalid NextToken."))?,
     };
-    let mut events = engine.trail_events(name.as_deref());
-    events.reverse();
+    let (events, total) = engine.trail_page(name.as_deref(), start, max);
     let page: Vec<Value> = events
         .iter()
-        .skip(start)
-        .take(max)
         .map(|e| {
             json!({
                 "EventId": e["eventID"],
@@ -84,7 +81,7 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
         })
         .collect();
     let mut out = json!({"Events": page});
-    if start + max < events.len() {
+    if start + max < total {
         out["NextToken"] = json!((start + max).to_string());
     }
     Ok(out)

@@ -1,0 +1,458 @@
+//! The CloudTrail trail of `hsmdrill serve --state` survives `kill -9`.
+//!
+//! - `the_trail_survives_sigkill_with_the_same_event_ids`: a few calls (the
+//!   data plane, the control plane, a failure), SIGKILL, restart:
+//!   LookupEvents returns every event, and again after a second restart
+//!   with the same EventIds, times and content; a new event takes a new id.
+//! - `a_torn_record_at_the_end_of_the_trail_journal_is_dropped`: the
+//!   journal cut in the middle of its last record, or followed by a record
+//!   never finished, as a crash during an append leaves it: the server
+//!   starts, loses only that record, and what it appends next survives.
+//! - In the crash loop ([`check_trail`], after every restart, before any
+//!   other call): no EventId twice; every event listed after the previous
+//!   restart, and every event LookupEvents returned during the workload, is
+//!   returned again, identical; every acknowledged CreateKey, CreateAlias,
+//!   ScheduleKeyDeletion, Encrypt and key store call of the round has its
+//!   event, and the workers' calls have no more events than were
+//!   acknowledged or in flight; every key a CreateKey event names exists and
+//!   every key a ScheduleKeyDeletion event names is pending deletion (no
+//!   event outlives its change).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io;
+use std::sync::Mutex;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::{assert_no_panic, scratch, Answer, Client, Model, Server, STORE};
+
+/// The example world's key.
+const KEY: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/// The `X-Amz-Target` of LookupEvents, as botocore sends it.
+const LOOKUP_EVENTS: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+
+/// Calls whose only senders are the crash loop's workers: the trail may
+/// hold no more of their events than were acknowledged or in flight.
+const WORKERS_ONLY: [&str; 4] = ["CreateKey", "CreateAlias", "ScheduleKeyDeletion", "Encrypt"];
+
+impl Client {
+    /// CloudTrail LookupEvents: `(status, JSON answer)`.
+    fn lookup_events(&mut self, input: &Value) -> io::Result<(u16, Value)> {
+        let (status, body) = self.send(
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", LOOKUP_EVENTS),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            input.to_string().as_bytes(),
+        )?;
+        let v = serde_json::from_slice(&body)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        Ok((status, v))
+    }
+}
+
+/// Every event LookupEvents returns, newest first, page by page (nothing
+/// else may call meanwhile: pages are offsets from the newest).
+fn lookup_all(c: &mut Client) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut input = json!({"MaxResults": 50});
+    loop {
+        let (status, page) = c.lookup_events(&input).unwrap();
+        assert_eq!(status, 200, "LookupEvents: {page}");
+        out.extend(page["Events"].as_array().unwrap().iter().cloned());
+        match page["NextToken"].as_str() {
+            Some(t) => input["NextToken"] = json!(t),
+            None => return out,
+        }
+    }
+}
+
+fn event_id(e: &Value) -> &str {
+    e["EventId"].as_str().unwrap()
+}
+
+/// The CloudTrail record inside a LookupEvents entry.
+fn record(e: &Value) -> Value {
+    serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap()
+}
+
+/// The names of `events`, oldest first.
+fn names(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .rev()
+        .map(|e| e["EventName"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// No EventId twice.
+fn assert_unique(events: &[Value], ctx: &str) {
+    let mut seen = BTreeSet::new();
+    for e in events {
+        assert!(
+            seen.insert(event_id(e)),
+            "{ctx}: event {} appears twice",
+            event_id(e)
+        );
+    }
+}
+
+/// A KMS call that must answer 200.
+fn ok(c: &mut Client, op: &str, input: Value) -> Value {
+    let (status, out) = c.kms(op, &input).unwrap();
+    assert_eq!(status, 200, "{op}: {out}");
+    out
+}
+
+fn encrypt(c: &mut Client, key: &str, text: &str) -> Value {
+    ok(
+        c,
+        "Encrypt",
+        json!({"KeyId": key, "Plaintext": STANDARD.encode(text)}),
+    )
+}
+
+#[test]
+fn the_trail_survives_sigkill_with_the_same_event_ids() {
+    let dir = scratch("trail");
+    let state = dir.join("state.json");
+    let server = Server::start(&state, &dir.join("0.log"));
+    let mut c = Client::new(server.addr);
+    let baseline = lookup_all(&mut c).len();
+    // Acknowledged calls, none followed by a LookupEvents before the kill.
+    let key = ok(
+        &mut c,
+        "CreateKey",
+        json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE}),
+    )["KeyMetadata"]["KeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let blob = encrypt(&mut c, &key, "kept")["CiphertextBlob"].clone();
+    ok(&mut c, "Decrypt", json!({"CiphertextBlob": blob}));
+    let (status, out) = c
+        .kms("DescribeKey", &json!({"KeyId": "alias/none"}))
+        .unwrap();
+    assert_eq!(status, 400, "{out}");
+    ok(
+        &mut c,
+        "CreateAlias",
+        json!({"AliasName": "alias/kept", "TargetKeyId": key}),
+    );
+    encrypt(&mut c, &key, "kept too");
+    ok(&mut c, "ListKeys", json!({}));
+    assert!(!server.kill().success());
+
+    let server = Server::start(&state, &dir.join("1.log"));
+    let mut c = Client::new(server.addr);
+    let first = lookup_all(&mut c);
+    assert_eq!(first.len(), baseline + 7, "{first:#?}");
+    assert_eq!(
+        names(&first[..7]),
+        [
+            "CreateKey",
+            "Encrypt",
+            "Decrypt",
+            "DescribeKey",
+            "CreateAlias",
+            "Encrypt",
+            "ListKeys"
+        ]
+    );
+    assert_unique(&first, "after the first restart");
+    let created = record(&first[6]);
+    assert_eq!(
+        created["responseElements"]["keyMetadata"]["keyId"],
+        json!(key)
+    );
+    assert_eq!(record(&first[5])["requestParameters"]["keyId"], json!(key));
+    assert_eq!(record(&first[3])["errorCode"], json!("NotFoundException"));
+    assert_eq!(
+        record(&first[2])["requestParameters"]["aliasName"],
+        json!("alias/kept")
+    );
+    assert!(!server.kill().success());
+
+    // Restarted again with no call in between: the very same events.
+    let server = Server::start(&state, &dir.join("2.log"));
+    let mut c = Client::new(server.addr);
+    assert_eq!(lookup_all(&mut c), first);
+    // A new event takes a new id; the old ones stay as they were.
+    encrypt(&mut c, &key, "after two restarts");
+    assert!(!server.kill().success());
+    let server = Server::start(&state, &dir.join("3.log"));
+    let mut c = Client::new(server.addr);
+    let last = lookup_all(&mut c);
+    assert_eq!(last.len(), first.len() + 1);
+    assert_eq!(last[1..], first[..]);
+    assert_eq!(last[0]["EventName"], json!("Encrypt"));
+    assert_unique(&last, "after the third restart");
+    for i in 0..4 {
+        assert_no_panic(&dir.join(format!("{i}.log")));
+    }
+    drop(server);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_torn_record_at_the_end_of_the_trail_journal_is_dropped() {
+    let dir = scratch("torn-trail");
+    let state = dir.join("state.json");
+    let journal = dir.join("state.json.trail");
+    let server = Server::start(&state, &dir.join("0.log"));
+    let mut c = Client::new(server.addr);
+    let baseline = lookup_all(&mut c);
+    // Three Encrypts: each is one record appended to the journal (and in
+    // no state file, which only changes write).
+    for i in 0..3 {
+        encrypt(&mut c, KEY, &format!("message {i}"));
+    }
+    assert!(!server.kill().success());
+
+    // The last append cut in the middle, as a crash during it leaves it:
+    // its request was never answered.
+    let bytes = fs::read(&journal).unwrap();
+    assert_eq!(bytes.last(), Some(&b'\n'));
+    let last = bytes[..bytes.len() - 1]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap()
+        + 1;
+    let cut = last + (bytes.len() - last) / 2;
+    fs::write(&journal, &bytes[..cut]).unwrap();
+    let server = Server::start(&state, &dir.join("1.log"));
+    let mut c = Client::new(server.addr);
+    let kept = lookup_all(&mut c);
+    assert_eq!(
+        kept.len(),
+        baseline.len() + 2,
+        "only the torn record is lost"
+    );
+    assert_eq!(kept[2..], baseline[..]);
+    assert_eq!(names(&kept[..2]), ["Encrypt", "Encrypt"]);
+    assert!(!server.kill().success());
+
+    // A record that was never finished after the whole ones: nothing lost,
+    // nothing made up.
+    let mut bytes = fs::read(&journal).unwrap();
+    bytes.extend_from_slice(b"0123456789abcdef {\"seq\": 9, \"ti");
+    fs::write(&journal, &bytes).unwrap();
+    let server = Server::start(&state, &dir.join("2.log"));
+    let mut c = Client::new(server.addr);
+    assert_eq!(lookup_all(&mut c), kept);
+    // The journal was written anew at the start: what is appended now is
+    // not lost behind the torn bytes.
+    encrypt(&mut c, KEY, "after the torn record");
+    assert!(!server.kill().success());
+    let server = Server::start(&state, &dir.join("3.log"));
+    let mut c = Client::new(server.addr);
+    let after = lookup_all(&mut c);
+    assert_eq!(after.len(), kept.len() + 1);
+    assert_eq!(after[1..], kept[..]);
+    assert_unique(&after, "after the torn record");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&journal).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    for i in 0..4 {
+        assert_no_panic(&dir.join(format!("{i}.log")));
+    }
+    drop(server);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------
+// The crash loop's part
+
+/// What one round's workers asked of KMS.
+#[derive(Debug, Default)]
+pub(crate) struct RoundRequests {
+    /// Answered 200, by (operation, subject): the key, alias or key store.
+    acked: BTreeMap<(String, String), usize>,
+    /// Sent and not answered (cut by the kill), by (operation, subject); a
+    /// CreateKey's subject is not known before its answer: `""`.
+    in_flight: BTreeMap<(String, String), usize>,
+}
+
+/// What LookupEvents has shown so far.
+#[derive(Debug, Default)]
+pub(crate) struct TrailSeen {
+    /// The whole trail as listed after the last restart, newest first.
+    listed: Vec<Value>,
+    /// Events LookupEvents returned during this round's workload, by id.
+    returned: BTreeMap<String, Value>,
+    /// Events checked after a restart, and returned during workloads.
+    pub(crate) checked: usize,
+    pub(crate) returned_total: usize,
+}
+
+/// Runs `call` (a KMS call about `subject`) with its request recorded for
+/// the trail check: in flight until answered, acknowledged if answered 200.
+pub(crate) fn traced(
+    model: &Mutex<Model>,
+    op: &str,
+    subject: &str,
+    call: impl FnOnce() -> Result<Answer, String>,
+) -> Result<Answer, String> {
+    let sent = (op.to_owned(), subject.to_owned());
+    *model
+        .lock()
+        .unwrap()
+        .requests
+        .in_flight
+        .entry(sent.clone())
+        .or_default() += 1;
+    let answer = call()?;
+    if !matches!(answer, Answer::Gone) {
+        let mut m = model.lock().unwrap();
+        if let Some(n) = m.requests.in_flight.get_mut(&sent) {
+            *n -= 1;
+        }
+        if let Answer::Ok(out) = &answer {
+            let subject = match out["KeyMetadata"]["KeyId"].as_str() {
+                Some(id) if op == "CreateKey" => id.to_owned(),
+                Some(_) | None => subject.to_owned(),
+            };
+            *m.requests
+                .acked
+                .entry((op.to_owned(), subject))
+                .or_default() += 1;
+        }
+    }
+    Ok(answer)
+}
+
+/// The first page of LookupEvents during the workload; what it returns was
+/// acknowledged and must come back after the kill.
+pub(crate) fn observe(c: &mut Client, model: &Mutex<Model>) -> Result<bool, String> {
+    match c.lookup_events(&json!({"MaxResults": 50})) {
+        Ok((200, page)) => {
+            let mut m = model.lock().unwrap();
+            for e in page["Events"].as_array().into_iter().flatten() {
+                m.trail.returned_total += 1;
+                m.trail.returned.insert(event_id(e).to_owned(), e.clone());
+            }
+            Ok(true)
+        }
+        Ok((status, page)) => Err(format!("LookupEvents answered {status}: {page}")),
+        Err(_) => Ok(false),
+    }
+}
+
+/// What an event is about, as [`traced`] names it.
+fn subject(name: &str, r: &Value) -> String {
+    let v = match name {
+        "CreateKey" => &r["responseElements"]["keyMetadata"]["keyId"],
+        "CreateAlias" => &r["requestParameters"]["aliasName"],
+        "ScheduleKeyDeletion" | "Encrypt" => &r["requestParameters"]["keyId"],
+        _ => &r["requestParameters"]["customKeyStoreId"],
+    };
+    v.as_str().unwrap_or("").to_owned()
+}
+
+/// After a restart, before any other call: the trail holds every event
+/// acknowledged before the kill, once, as it was (see the module docs).
+pub(crate) fn check_trail(c: &mut Client, m: &mut Model, round: usize, capacity: usize) {
+    let ctx = format!("round {round}");
+    let listing = lookup_all(c);
+    assert_unique(&listing, &ctx);
+    let by_id: BTreeMap<&str, &Value> = listing.iter().map(|e| (event_id(e), e)).collect();
+    // At capacity the oldest events may have been dropped, as they are
+    // without a restart; this round's are far newer.
+    if listing.len() < capacity {
+        for e in &m.trail.listed {
+            assert_eq!(
+                by_id.get(event_id(e)),
+                Some(&e),
+                "{ctx}: an event listed after the previous restart is gone or changed"
+            );
+        }
+    }
+    for (id, e) in &m.trail.returned {
+        assert_eq!(
+            by_id.get(id.as_str()),
+            Some(&e),
+            "{ctx}: an event LookupEvents returned before the kill is gone or changed"
+        );
+    }
+    // This round's events (and the previous check's) against its requests.
+    let before: BTreeSet<&str> = m.trail.listed.iter().map(event_id).collect();
+    let mut ok: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for e in listing.iter().filter(|e| !before.contains(event_id(e))) {
+        let r = record(e);
+        if r.get("errorCode").is_some() {
+            continue;
+        }
+        let name = e["EventName"].as_str().unwrap().to_owned();
+        let s = subject(&name, &r);
+        *ok.entry((name, s)).or_default() += 1;
+    }
+    for ((op, s), n) in &m.requests.acked {
+        let got = ok.get(&(op.clone(), s.clone())).copied().unwrap_or(0);
+        assert!(
+            got >= *n,
+            "{ctx}: {n} acknowledged {op} of {s}, but {got} events"
+        );
+    }
+    let in_flight = |op: &str, s: &str| {
+        m.requests
+            .in_flight
+            .get(&(op.to_owned(), s.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    };
+    let mut unacked_creates = 0;
+    for ((op, s), got) in ok
+        .iter()
+        .filter(|((op, _), _)| WORKERS_ONLY.contains(&op.as_str()))
+    {
+        let acked = m
+            .requests
+            .acked
+            .get(&(op.clone(), s.clone()))
+            .copied()
+            .unwrap_or(0);
+        if op == "CreateKey" {
+            assert_eq!(*got, 1, "{ctx}: {got} CreateKey events for {s}");
+            unacked_creates += usize::from(acked == 0);
+        } else {
+            assert!(
+                *got <= acked + in_flight(op, s),
+                "{ctx}: {got} {op} events of {s}, {acked} acknowledged, {} in flight",
+                in_flight(op, s)
+            );
+        }
+    }
+    assert!(
+        unacked_creates <= in_flight("CreateKey", ""),
+        "{ctx}: {unacked_creates} CreateKey events no one was told of, {} in flight",
+        in_flight("CreateKey", "")
+    );
+    // No event outlives its change.
+    for ((op, key), _) in ok
+        .iter()
+        .filter(|((op, _), _)| op.as_str() == "CreateKey" || op.as_str() == "ScheduleKeyDeletion")
+    {
+        let (status, out) = c.kms("DescribeKey", &json!({"KeyId": key})).unwrap();
+        assert_eq!(status, 200, "{ctx}: the key of a {op} event is gone: {out}");
+        if op == "ScheduleKeyDeletion" {
+            assert_eq!(
+                out["KeyMetadata"]["KeyState"],
+                json!("PendingDeletion"),
+                "{ctx}: {key} has a ScheduleKeyDeletion event"
+            );
+        }
+    }
+    m.trail.checked += listing.len();
+    m.trail.listed = listing;
+    m.trail.returned.clear();
+    m.requests = RoundRequests::default();
+}
