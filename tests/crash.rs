@@ -44,9 +44,9 @@
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,20 +55,15 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+mod common;
+use common::serve::{bin, InProcessServer, ServeProcess};
+
 #[path = "crash/trail.rs"]
 mod trail;
 
 const STORE: &str = "cks-1234567890abcdef0";
-/// How long a server may take to answer its health check.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Socket timeout of one request.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn bin() -> PathBuf {
-    std::env::var_os("HSMDRILL_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hsmdrill")))
-}
 
 fn world() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml")
@@ -82,82 +77,49 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A port free right now on loopback.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child `hsmdrill serve`, SIGKILLed when dropped.
+/// A child `hsmdrill serve` with its stderr in a log file, SIGKILLed when
+/// dropped.
 struct Server {
-    child: Child,
+    process: ServeProcess,
     addr: SocketAddr,
     log: PathBuf,
 }
 
 impl Server {
-    /// Starts `hsmdrill serve --state <state>` on the example world and
-    /// waits until it answers.
+    /// Starts `hsmdrill serve --state <state>` on the example world.
     fn start(state: &Path, log: &Path) -> Server {
         Server::start_with(state, log, &world(), 2)
     }
 
     /// Starts `hsmdrill serve --state <state> --world <world>
-    /// --connect-seconds <connect_seconds>` and waits until it answers.
+    /// --connect-seconds <connect_seconds>`.
     fn start_with(state: &Path, log: &Path, world: &Path, connect_seconds: u64) -> Server {
-        let port = free_port();
-        let stderr = fs::File::create(log).unwrap();
-        let child = Command::new(bin())
-            .args(["serve", "--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--connect-seconds", &connect_seconds.to_string()])
-            .arg("--world")
-            .arg(world)
-            .arg("--state")
-            .arg(state)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin().display()));
-        let mut s = Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        let connect_seconds = connect_seconds.to_string();
+        let process = ServeProcess::start_logged(
+            [
+                "--connect-seconds".as_ref(),
+                connect_seconds.as_ref(),
+                "--world".as_ref(),
+                world.as_os_str(),
+                "--state".as_ref(),
+                state.as_os_str(),
+            ],
+            log,
+        );
+        Server {
+            addr: process.addr(),
+            process,
             log: log.to_owned(),
-        };
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok((200, _)) = request(s.addr, "GET", "/_hsmdrill/health", &[], b"") {
-                return s;
-            }
-            if let Some(status) = s.child.try_wait().unwrap() {
-                panic!(
-                    "the server exited ({status}) before answering: {}",
-                    fs::read_to_string(&s.log).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "the server did not come up");
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix), then reap.
-    fn kill(mut self) -> ExitStatus {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap()
+    fn kill(self) -> ExitStatus {
+        self.process.kill()
     }
 
     fn kms(&self, op: &str, input: &Value) -> io::Result<(u16, Value)> {
         kms(self.addr, op, input)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -414,13 +376,7 @@ fn a_corrupt_state_file_is_refused_and_left_as_it_is() {
     let garbage = b"{\"format\": \"hsmdrill-state\", \"version\": 1, \"sta";
     fs::write(&state, garbage).unwrap();
     let out = Command::new(bin())
-        .args([
-            "serve",
-            "--port",
-            &free_port().to_string(),
-            "--bind",
-            "127.0.0.1",
-        ])
+        .args(["serve", "--port", "0", "--bind", "127.0.0.1"])
         .arg("--state")
         .arg(&state)
         .stdin(Stdio::null())
@@ -434,62 +390,21 @@ fn a_corrupt_state_file_is_refused_and_left_as_it_is() {
     let _ = fs::remove_dir_all(&dir);
 }
 
-/// An in-process server with a state file, on its own runtime thread.
-struct InProcess {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl InProcess {
-    fn start(state_file: &Path) -> InProcess {
-        use hsmdrill::server::{engine_for, run, ServeOptions, ServerState};
-        let opts = ServeOptions {
-            bind: "127.0.0.1".parse().unwrap(),
-            port: 0,
-            world: Some(world()),
-            connect_seconds: 2,
-            state_file: Some(state_file.to_owned()),
-            auth: None,
-        };
-        let state = ServerState::new(engine_for(&opts).unwrap(), Some(2));
-        state.persist_to(state_file.to_owned()).unwrap();
-        assert_eq!(state.state_file(), Some(state_file));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                run(listener, state, async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        InProcess {
-            addr: addr_rx.recv().unwrap(),
-            stop: Some(tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for InProcess {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// An in-process server with a state file, written once before it serves.
+fn in_process(state_file: &Path) -> InProcessServer {
+    use hsmdrill::server::{engine_for, ServeOptions, ServerState};
+    let opts = ServeOptions {
+        bind: "127.0.0.1".parse().unwrap(),
+        port: 0,
+        world: Some(world()),
+        connect_seconds: 2,
+        state_file: Some(state_file.to_owned()),
+        auth: None,
+    };
+    let state = ServerState::new(engine_for(&opts).unwrap(), Some(2));
+    state.persist_to(state_file.to_owned()).unwrap();
+    assert_eq!(state.state_file(), Some(state_file));
+    InProcessServer::start(state)
 }
 
 #[test]
@@ -498,11 +413,11 @@ fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() 
     let sub = dir.join("sub");
     fs::create_dir_all(&sub).unwrap();
     let state = sub.join("state.json");
-    let s = InProcess::start(&state);
+    let s = in_process(&state);
     assert!(state.exists(), "written at once");
     let create = || {
         kms(
-            s.addr,
+            s.addr(),
             "CreateKey",
             &json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE}),
         )
@@ -510,7 +425,7 @@ fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() 
     };
     // A read writes nothing: the file, once gone, stays gone.
     fs::remove_file(&state).unwrap();
-    let (status, _) = kms(s.addr, "DescribeCustomKeyStores", &json!({})).unwrap();
+    let (status, _) = kms(s.addr(), "DescribeCustomKeyStores", &json!({})).unwrap();
     assert_eq!(status, 200);
     assert!(!state.exists(), "a read wrote the state file");
     // A change is written before the answer.
@@ -527,7 +442,7 @@ fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() 
     // Control API changes are written too, once the folder is back.
     fs::create_dir_all(&sub).unwrap();
     let (status, _) = request(
-        s.addr,
+        s.addr(),
         "POST",
         "/_hsmdrill/clock/advance",
         &[("Content-Type", "application/json")],
@@ -540,7 +455,7 @@ fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() 
     assert!(v["state"]["keys"][key.as_str()].is_object());
     // A world reset is on disk before it answers.
     let (status, _) = request(
-        s.addr,
+        s.addr(),
         "POST",
         "/_hsmdrill/world",
         &[],
@@ -1533,7 +1448,7 @@ fn crash_loop_long_loses_nothing_acknowledged() {
 fn a_read_never_answers_from_a_change_that_is_not_on_disk() {
     let dir = scratch("uncommitted");
     let state = dir.join("state.json");
-    let s = InProcess::start(&state);
+    let s = in_process(&state);
     let create = |addr: SocketAddr| {
         kms(
             addr,
@@ -1542,7 +1457,7 @@ fn a_read_never_answers_from_a_change_that_is_not_on_disk() {
         )
         .unwrap()
     };
-    let (status, out) = create(s.addr);
+    let (status, out) = create(s.addr());
     assert_eq!(status, 200, "{out}");
     let durable_key = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
     let list = |addr: SocketAddr| {
@@ -1557,21 +1472,21 @@ fn a_read_never_answers_from_a_change_that_is_not_on_disk() {
             .unwrap_or_default();
         (status, out, ids)
     };
-    let (_, _, before) = list(s.addr);
+    let (_, _, before) = list(s.addr());
     // A folder where the temporary file goes: every write fails (even for
     // root), and the file keeps the last snapshot.
     let tmp = dir.join("state.json.tmp");
     fs::create_dir_all(&tmp).unwrap();
-    let (status, out) = create(s.addr);
+    let (status, out) = create(s.addr());
     assert_eq!(status, 500, "not written, not acknowledged: {out}");
     // What the client is told now must survive a crash.
     let mut acked: Vec<(String, Vec<u8>)> = Vec::new();
-    let (status, out, ids) = list(s.addr);
+    let (status, out, ids) = list(s.addr());
     if status == 200 {
         for key in ids.iter().filter(|k| !before.contains(k)) {
             let plain = format!("under the unwritten key {key}").into_bytes();
             let (status, out) = kms(
-                s.addr,
+                s.addr(),
                 "Encrypt",
                 &json!({"KeyId": key, "Plaintext": STANDARD.encode(&plain)}),
             )
@@ -1588,7 +1503,7 @@ fn a_read_never_answers_from_a_change_that_is_not_on_disk() {
     // nothing unwritten remains; until then reads fail too.
     let plain = b"under the durable key".to_vec();
     let (status, out) = kms(
-        s.addr,
+        s.addr(),
         "Encrypt",
         &json!({"KeyId": durable_key, "Plaintext": STANDARD.encode(&plain)}),
     )
@@ -1599,9 +1514,9 @@ fn a_read_never_answers_from_a_change_that_is_not_on_disk() {
     // Crash: the server stops without another successful write.
     drop(s);
     fs::remove_dir_all(&tmp).unwrap();
-    let s = InProcess::start(&state);
+    let s = in_process(&state);
     for (blob, plain) in &acked {
-        let (status, out) = kms(s.addr, "Decrypt", &json!({"CiphertextBlob": blob})).unwrap();
+        let (status, out) = kms(s.addr(), "Decrypt", &json!({"CiphertextBlob": blob})).unwrap();
         assert_eq!(
             status, 200,
             "an acknowledged ciphertext does not decrypt after a restart: {out}"
@@ -1613,13 +1528,13 @@ fn a_read_never_answers_from_a_change_that_is_not_on_disk() {
     }
     // Once the file can be written again, the unwritten change is written by
     // the next call, read or not, and reads answer again.
-    let (status, _) = create(s.addr);
+    let (status, _) = create(s.addr());
     assert_eq!(status, 200);
     fs::create_dir_all(&tmp).unwrap();
-    let (status, _) = create(s.addr);
+    let (status, _) = create(s.addr());
     assert_eq!(status, 500);
     fs::remove_dir_all(&tmp).unwrap();
-    let (status, out, ids) = list(s.addr);
+    let (status, out, ids) = list(s.addr());
     assert_eq!(status, 200, "{out}");
     let on_disk: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
     for id in &ids {

@@ -10,9 +10,10 @@
 //! printed, instead of timing out on a connection nobody will accept.
 
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Read};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -59,6 +60,26 @@ impl ServeProcess {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        ServeProcess::spawn(args, None)
+    }
+
+    /// As [`ServeProcess::start`], and what it prints on stderr is also
+    /// written to `log` as it comes (for long runs, read after the fact).
+    pub fn start_logged<I, S>(args: I, log: &Path) -> ServeProcess
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let file =
+            File::create(log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+        ServeProcess::spawn(args, Some(file))
+    }
+
+    fn spawn<I, S>(args: I, log: Option<File>) -> ServeProcess
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut cmd = Command::new(bin());
         cmd.args(["serve", "--bind", "127.0.0.1", "--port", "0"])
             .args(args)
@@ -76,7 +97,7 @@ impl ServeProcess {
             readers.push(collect_lines(out, Arc::clone(&stdout), lines));
         }
         if let Some(err) = child.stderr.take() {
-            readers.push(collect_all(err, Arc::clone(&stderr)));
+            readers.push(collect_all(err, Arc::clone(&stderr), log));
         }
         let mut server = ServeProcess {
             child,
@@ -232,14 +253,21 @@ fn collect_lines(
     })
 }
 
-/// Appends everything read to `all`.
-fn collect_all(mut from: impl Read + Send + 'static, all: Arc<Mutex<String>>) -> JoinHandle<()> {
+/// Appends everything read to `all` (and to `log`).
+fn collect_all(
+    mut from: impl Read + Send + 'static,
+    all: Arc<Mutex<String>>,
+    mut log: Option<File>,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         loop {
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    if let Some(log) = log.as_mut() {
+                        let _ = log.write_all(&buf[..n]);
+                    }
                     if let Ok(mut all) = all.lock() {
                         all.push_str(&String::from_utf8_lossy(&buf[..n]));
                     }
