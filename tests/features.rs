@@ -23,14 +23,14 @@ fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     if let Err(e) = std::env::set_current_dir(root) {
         eprintln!("error: cannot enter {}: {e}", root.display());
-        return ExitCode::FAILURE;
+        return ExitCode::from(hsmdrill::gherkin::harness::USAGE);
     }
     let dir = Path::new("features");
     let mut files = Vec::new();
     features(dir, &mut files);
     if files.is_empty() {
         eprintln!("error: no .feature file under {}", dir.display());
-        return ExitCode::FAILURE;
+        return ExitCode::from(hsmdrill::gherkin::harness::USAGE);
     }
     ExitCode::from(hsmdrill::gherkin::harness::main(
         std::env::args_os(),

@@ -684,6 +684,25 @@ fn the_harness_refuses_bad_arguments_and_filters_that_select_nothing() {
 }
 
 #[test]
+fn the_harness_exits_2_on_a_feature_that_does_not_parse_and_a_list_that_selects_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.feature");
+    std::fs::write(&bad, "this line is not Gherkin\nFeature: late\n").unwrap();
+    let (code, out, err) = harness(&["--color", "never"], bad.to_str().unwrap());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("do not parse (invalid input)"), "{out}{err}");
+    let (code, _, err) = harness(&["--list"], bad.to_str().unwrap());
+    assert_eq!(code, 2, "{err}");
+
+    let (code, _, err) = harness(&["--list", "--tags", "@nope"], R5);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("error: --tags `@nope` selects no scenario"),
+        "{err}"
+    );
+}
+
+#[test]
 fn the_harness_exits_1_when_a_scenario_fails() {
     let (code, out, err) = harness(&["--color", "never", "--fail-fast"], WRONG);
     assert_eq!(code, 1, "{out}{err}");

@@ -398,6 +398,18 @@ fn cloudtrail_lookup_events_returns_the_record_as_a_json_string() {
         record["additionalEventData"]["customKeyStoreId"],
         json!("cks-1234567890abcdef0")
     );
+    // A NextToken is whatever the client sends back: the largest number is
+    // an empty last page, never an overflow; a non-number is refused.
+    let lookup = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+    let (status, _, out) = s.json(
+        lookup,
+        json!({"NextToken": usize::MAX.to_string(), "MaxResults": 50}),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out, json!({"Events": []}));
+    let (status, _, out) = s.json(lookup, json!({"NextToken": "x"}));
+    assert_eq!(status, 400, "{out}");
+    assert_eq!(out["__type"], json!("InvalidNextTokenException"));
 }
 
 #[test]

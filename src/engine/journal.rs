@@ -195,8 +195,24 @@ pub fn read(path: &Path) -> Result<Option<Contents>, PersistError> {
         )));
     }
     let mut events = Vec::new();
-    while let Some(Ok(e)) = lines.next::<TrailEvent>() {
-        events.push(e);
+    loop {
+        match lines.next::<TrailEvent>() {
+            None => break,
+            Some(Ok(e)) => events.push(e),
+            Some(Err(why)) => {
+                // Only the last append can be torn by a crash. A whole
+                // record after a damaged one was acknowledged: dropping it
+                // with the damage would lose it silently, so the file is
+                // refused (and left as it is) instead.
+                if lines.whole_record_after_the_damaged_one::<TrailEvent>() {
+                    return Err(corrupt(format!(
+                        "record {} is {why}, and whole records follow it",
+                        events.len() + 2
+                    )));
+                }
+                break;
+            }
+        }
     }
     Ok(Some(Contents {
         trail_id: header.trail,
@@ -228,6 +244,28 @@ struct Lines<'a> {
 }
 
 impl Lines<'_> {
+    /// After `next` returned `Err`: whether any line after the damaged one
+    /// is a whole record.
+    fn whole_record_after_the_damaged_one<T: for<'de> Deserialize<'de>>(&self) -> bool {
+        let Some(end) = self.rest.iter().position(|&b| b == b'\n') else {
+            return false;
+        };
+        let mut after = Lines {
+            rest: self.rest.get(end + 1..).unwrap_or_default(),
+        };
+        while !after.rest.is_empty() {
+            match after.next::<T>() {
+                Some(Ok(_)) => return true,
+                Some(Err(_)) => match after.rest.iter().position(|&b| b == b'\n') {
+                    Some(end) => after.rest = after.rest.get(end + 1..).unwrap_or_default(),
+                    None => return false,
+                },
+                None => return false,
+            }
+        }
+        false
+    }
+
     /// The next record, if there is a line left: `Err` says why it is not a
     /// whole record (and leaves it in `rest`).
     fn next<T: for<'de> Deserialize<'de>>(&mut self) -> Option<Result<T, String>> {
@@ -292,6 +330,41 @@ mod tests {
 
     fn seqs(c: &Contents) -> Vec<u64> {
         c.events.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn damage_before_whole_records_is_refused_and_the_file_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = journal_path(&dir.path().join("state.json"));
+        let mut j = Journal::create(&path, 7, &[event(0)], 10).unwrap();
+        j.append(&[event(1)]).unwrap();
+        j.append(&[event(2)]).unwrap();
+        let mut bytes = fs::read(&path).unwrap();
+        // Flip a byte inside record 2 of 3 (the header is line 1).
+        let starts: Vec<usize> = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .map(|(i, _)| i + 1)
+            .collect();
+        bytes[starts[1] + 30] ^= 0x01;
+        fs::write(&path, &bytes).unwrap();
+        match read(&path) {
+            Err(PersistError::Corrupt(why)) => {
+                assert!(why.contains("record 3 is damaged"), "{why}");
+                assert!(why.contains("whole records follow it"), "{why}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        assert_eq!(fs::read(&path).unwrap(), bytes, "left as it is");
+        // The same damage in the last record is a torn append: dropped.
+        let mut torn = fs::read(&path).unwrap();
+        torn.truncate(starts[2]);
+        torn.extend_from_slice(b"0000000000000000 {\"half");
+        fs::write(&path, &torn).unwrap();
+        let c = read(&path).unwrap().unwrap();
+        assert_eq!(seqs(&c), [0]);
+        assert!(c.dropped > 0);
     }
 
     #[test]

@@ -147,7 +147,9 @@ impl Trail {
         events.dedup_by_key(|e| e.seq);
         let drop = events.len().saturating_sub(capacity);
         let events: VecDeque<TrailEvent> = events.into_iter().skip(drop).collect();
-        let next = events.back().map_or(next, |e| next.max(e.seq + 1));
+        let next = events
+            .back()
+            .map_or(next, |e| next.max(e.seq.saturating_add(1)));
         Self {
             seed,
             id,

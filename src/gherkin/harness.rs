@@ -13,10 +13,11 @@
 //! change nothing. Any other argument is an error, as with libtest.
 //!
 //! [`main`] returns the exit status: 0 when every selected scenario
-//! passed, 1 when one failed (a failed, skipped or undefined step, a file
-//! that does not parse, a snapshot that differs), 2 for a bad argument or
-//! a `--tags` or `--name` that selects no scenario (a CI job that runs
-//! nothing would pass).
+//! passed, 1 when one failed (a failed, skipped or undefined step, a
+//! snapshot that differs), 2 for invalid input: a file that does not
+//! parse, a bad argument, or a `--tags` or `--name` that selects no
+//! scenario (a CI job that runs nothing would pass). The same statuses as
+//! `hsmdrill run`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -33,9 +34,10 @@ use super::drill::{cucumber_filter, run_with, Opts};
 
 /// Exit status: every selected scenario passed.
 pub const PASSED: u8 = 0;
-/// Exit status: a scenario failed, or a file does not parse.
+/// Exit status: a scenario failed.
 pub const FAILED: u8 = 1;
-/// Exit status: a bad argument, or a filter that selects nothing.
+/// Exit status: a file that does not parse, a bad argument, or a filter
+/// that selects nothing.
 pub const USAGE: u8 = 2;
 
 /// The end of `--help`.
@@ -43,8 +45,8 @@ const AFTER_HELP: &str = "\
 libtest's other options (--test-threads, --nocapture, --format, ...) are accepted and change nothing.
 
 Exit status: 0 every selected scenario passed; 1 a scenario failed (a failed, skipped or undefined \
-step, a file that does not parse, a snapshot that differs); 2 a bad argument, or a --tags or \
---name that selects no scenario.";
+step, a snapshot that differs); 2 invalid input (a file that does not parse, a bad argument, or a \
+--tags or --name that selects no scenario).";
 
 /// libtest's options, which `cargo test` passes to every test binary.
 /// Only the selection ones mean something for features.
@@ -165,7 +167,7 @@ pub fn main<Out: Write + 'static>(
         Some(format!("--{id} `{text}`"))
     });
     if libtest.list {
-        return list(path, &opts, &libtest, &mut out, err);
+        return list(path, &opts, &libtest, asked.as_deref(), &mut out, err);
     }
     if libtest.ignored {
         let _ = writeln!(out, "features: no scenario is ignored, none ran");
@@ -196,6 +198,13 @@ pub fn main<Out: Write + 'static>(
     );
     if summary.passed() {
         PASSED
+    } else if summary.parsing_errors > 0 {
+        let _ = writeln!(
+            err,
+            "error: {} feature files do not parse (invalid input)",
+            summary.parsing_errors
+        );
+        USAGE
     } else {
         let _ = writeln!(
             err,
@@ -215,6 +224,7 @@ fn list(
     path: &Path,
     opts: &HarnessOpts,
     libtest: &Libtest,
+    asked: Option<&str>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
@@ -228,7 +238,7 @@ fn list(
             Ok(f) => f,
             Err(e) => {
                 let _ = writeln!(err, "error: {e}");
-                status = FAILED;
+                status = USAGE;
                 continue;
             }
         };
@@ -248,6 +258,14 @@ fn list(
     }
     if libtest.format.as_deref() != Some("terse") {
         let _ = writeln!(out, "\n{count} tests, 0 benchmarks");
+    }
+    if let (0, Some(filter)) = (count, asked) {
+        let _ = writeln!(
+            err,
+            "error: {filter} selects no scenario under {}",
+            path.display()
+        );
+        return USAGE;
     }
     status
 }

@@ -81,8 +81,10 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
         })
         .collect();
     let mut out = json!({"Events": page});
-    if start + max < total {
-        out["NextToken"] = json!((start + max).to_string());
+    // A token is any number the client sends back: no overflow from it.
+    let next = start.saturating_add(max);
+    if next < total {
+        out["NextToken"] = json!(next.to_string());
     }
     Ok(out)
 }

@@ -192,9 +192,13 @@ impl ServeProcess {
     /// SIGTERM (a clean shutdown, SIGKILL if it takes over 10 s), then
     /// everything it printed: `(stdout, stderr)`.
     pub fn stop(mut self) -> (String, String) {
-        let _ = Command::new("kill")
+        let sent = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .status();
+        assert!(
+            sent.as_ref().is_ok_and(|s| s.success()),
+            "cannot send SIGTERM with kill(1): {sent:?}"
+        );
         if self.wait_timeout(Duration::from_secs(10)).is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();

@@ -113,8 +113,7 @@ fn canonical_uri(path: &[u8]) -> Result<String, WireError> {
 
 /// RFC 3986's remove_dot_segments, also dropping empty segments (AWS
 /// services collapse `//`, the suite's `get-slashes-normalized`); a path
-/// that ended in a slash, `/.` or `/..` keeps its trailing slash. As the
-/// SDKs do, a path not starting with `/` is taken as if it did.
+/// that ended in a slash, `/.` or `/..` keeps its trailing slash.
 fn normalize_path(path: &[u8]) -> Vec<u8> {
     let mut segments: Vec<&[u8]> = Vec::new();
     for segment in path.split(|b| *b == b'/') {
@@ -200,7 +199,9 @@ fn check_escapes(s: &[u8]) -> Result<(), WireError> {
 /// Leading and trailing spaces trimmed and runs of spaces made one, as the
 /// specification says ("a   b   c" is "a b c", the suite's
 /// `get-header-value-trim`); other bytes, tabs included, are kept as they
-/// are, as the SDKs sign them.
+/// are, as the Rust SDK's and the CRT's signers sign them (botocore also
+/// folds tabs; no header those clients send to these services holds one:
+/// docs/fidelity.md I26).
 fn canonical_header_value(value: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len());
     for word in value.split(|b| *b == b' ').filter(|w| !w.is_empty()) {
