@@ -719,6 +719,96 @@ fn main() -> Result<()> {
         .collect();
     cr.put("lifecycle", write_cbor_records(&records))?;
 
+    // sigv4: requests to the `--auth` server, signed, signed then changed,
+    // unsigned, and with hand-made Authorization headers; the odd ones of
+    // tests/sigv4.rs.
+    let mut sv = Out::new("sigv4")?;
+    let kms_head = |op: &str| {
+        format!("content-type: application/x-amz-json-1.1\nx-amz-target: TrentService.{op}\n")
+    };
+    let cbor_head = "content-type: application/cbor\nsmithy-protocol: rpc-v2-cbor\n";
+    let date = "20150830T123600Z";
+    let handmade = |auth: &str| format!("x-amz-date: {date}\nauthorization: {auth}\n");
+    let vanilla = "AWS4-HMAC-SHA256 Credential=AKIDFUZZ/20150830/us-west-2/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+    let requests: Vec<(&str, String, Vec<u8>)> = vec![
+        ("list-keys", format!("/\n{}", kms_head("ListKeys")), b"{}".to_vec()),
+        (
+            "encrypt",
+            format!("/\n{}", kms_head("Encrypt")),
+            json!({"KeyId": "alias/app", "Plaintext": STANDARD.encode("signed")})
+                .to_string()
+                .into_bytes(),
+        ),
+        (
+            "decrypt",
+            format!("/\n{}", kms_head("Decrypt")),
+            json!({"CiphertextBlob": ct}).to_string().into_bytes(),
+        ),
+        (
+            "describe-clusters-cbor",
+            format!("/service/BaldrApiService/operation/DescribeClusters\n{cbor_head}"),
+            cbor(json!({}))?,
+        ),
+        (
+            "query-order",
+            format!("/?Param-3=Value3&Param=Value2&%E1%88%B4=Value1&\u{1234}=bar\n{}", kms_head("ListKeys")),
+            b"{}".to_vec(),
+        ),
+        (
+            "dot-segments",
+            format!("/service/BaldrApiService/operation/..?x=/./\n{cbor_head}"),
+            cbor(json!({}))?,
+        ),
+        (
+            "escapes-in-path",
+            format!("/service/BaldrApiService/operation/Describe%43lusters\n{cbor_head}"),
+            cbor(json!({}))?,
+        ),
+        (
+            "headers",
+            format!("/?a=%2f&a=%2F&b\n{}x-hd: \"a   b\"\tc\nx-hd: second\nx-amz-content-sha256: 44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\nx-amz-security-token: token\n", kms_head("ListKeys")),
+            b"{}".to_vec(),
+        ),
+        ("issue-12", format!("/?%a\u{e9}\n{}", kms_head("ListKeys")), b"{}".to_vec()),
+        ("bad-escape", format!("/?a=%zz&b=%\n{}", kms_head("ListKeys")), Vec::new()),
+        (
+            "bad-escape-cbor",
+            format!("/service/BaldrApiService/operation/Create%zzHsm\n{cbor_head}"),
+            cbor(json!({}))?,
+        ),
+    ];
+    for (name, head, body) in &requests {
+        for (suffix, prefix) in [
+            ("signed", [1u8, 0, 0, 0]),
+            ("changed-target", [3, 0, 1, 0x20]),
+            ("changed-late", [3, 0, 200, 0x01]),
+            ("unsigned", [0, 0, 0, 0]),
+        ] {
+            let mut seed = prefix.to_vec();
+            seed.extend_from_slice(head.as_bytes());
+            seed.push(b'\n');
+            seed.extend_from_slice(body);
+            sv.put(&format!("{name}-{suffix}"), seed)?;
+        }
+    }
+    for (name, auth) in [
+        ("vanilla-auth", vanilla.to_owned()),
+        ("bearer", "Bearer abc.def".to_owned()),
+        ("basic", "Basic Og==".to_owned()),
+        ("sha512", vanilla.replace("SHA256", "SHA512")),
+        ("four-part-credential", vanilla.replace("/us-west-2", "")),
+        ("terminator", vanilla.replace("aws4_request", "aws4_reques")),
+        ("no-host", vanilla.replace("host;", "")),
+        ("other-key", vanilla.replace("AKIDFUZZ", "AKIDOTHER")),
+        ("obs-text", vanilla.replace("us-west-2", "us-\u{e9}west")),
+    ] {
+        let mut seed = vec![0u8, 0, 0, 0];
+        seed.extend_from_slice(
+            format!("/\n{}{}\n{{}}", kms_head("ListKeys"), handmade(&auth)).as_bytes(),
+        );
+        sv.put(name, seed)?;
+    }
+
     for (dir, n) in [
         ("runbook", runbook.seen.len()),
         ("world", worlds.seen.len()),
@@ -726,6 +816,7 @@ fn main() -> Result<()> {
         ("blob", blob.seen.len()),
         ("json_request", jr.seen.len()),
         ("cbor_request", cr.seen.len()),
+        ("sigv4", sv.seen.len()),
     ] {
         println!("seeds/{dir}: {n}");
     }

@@ -1,9 +1,12 @@
 //! What the fuzz targets share: the example world as a fresh engine per
-//! input, the input formats of the request targets, and the checks that
-//! every answer is a well-formed AWS success or error.
+//! input, the input formats of the request targets, the checks that every
+//! answer is a well-formed AWS success or error, and (`sign`) signing with
+//! the official SigV4 signer for the targets that run with `--auth`.
 //!
 //! A target panics (and libFuzzer reports a crash) when the library panics
 //! or when one of these checks fails.
+
+pub mod sign;
 
 use std::sync::OnceLock;
 
@@ -184,6 +187,7 @@ pub fn known_exception(name: &str) -> bool {
                 | "InvalidNextTokenException"
                 | "InvalidMaxResultsException"
         )
+        || sign::AUTH_ERRORS.contains(&name)
 }
 
 /// Checks an error body (already decoded) against the answer's headers.
