@@ -283,7 +283,7 @@ mod tests {
         ] {
             for e in [
                 canonical_query(bad).unwrap_err(),
-                canonical_uri(bad).unwrap_err(),
+                canonical_uri(&[b"/", bad].concat()).unwrap_err(),
             ] {
                 assert_eq!(e.name, "IncompleteSignatureException", "{bad:?}");
                 assert_eq!(e.message, message, "{bad:?}");
