@@ -9,8 +9,8 @@
 //! credentials are accepted, as local emulators do. The control API is never
 //! signed (curl cannot sign).
 //!
-//! What a request gets, in the order the checks run (all status 400, with
-//! the messages AWS sends; docs/server.md has the table):
+//! What a request gets (all status 400, with the messages AWS sends;
+//! docs/server.md has the table):
 //! - no `Authorization` header: `MissingAuthenticationTokenException`;
 //! - an `Authorization` header that is not `AWS4-HMAC-SHA256` with
 //!   `Credential`, `SignedHeaders` and `Signature`, no `X-Amz-Date`, a date
@@ -221,6 +221,32 @@ impl<'a> Authorization<'a> {
             };
             slot.get_or_insert(value);
         }
+        let parts = (credential, signed_headers, signature);
+        let (Some(credential), Some(signed_headers), Some(signature)) = parts else {
+            return Err(Self::incomplete(parts, has_date, &hashed));
+        };
+        if !has_date {
+            return Err(Self::incomplete(parts, has_date, &hashed));
+        }
+        if algorithm != "AWS4-HMAC-SHA256" {
+            return Err(WireError::client(
+                INCOMPLETE,
+                format!("Unsupported AWS 'algorithm': '{algorithm}'"),
+            ));
+        }
+        Ok(Self {
+            credential,
+            signed_headers,
+            signature,
+        })
+    }
+
+    /// AWS's one message for every missing part, in its order.
+    fn incomplete(
+        (credential, signed_headers, signature): (Option<&str>, Option<&str>, Option<&str>),
+        has_date: bool,
+        hashed: &str,
+    ) -> WireError {
         let mut missing = String::new();
         for (name, part) in [
             ("Credential", credential),
@@ -236,28 +262,12 @@ impl<'a> Authorization<'a> {
         if !has_date {
             missing.push_str("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ");
         }
-        if !missing.is_empty() {
-            return Err(WireError::client(
-                INCOMPLETE,
-                format!(
-                    "{missing}(Hashed with SHA-256 and encoded with Base64) Authorization={hashed}"
-                ),
-            ));
-        }
-        if algorithm != "AWS4-HMAC-SHA256" {
-            return Err(WireError::client(
-                INCOMPLETE,
-                format!("Unsupported AWS 'algorithm': '{algorithm}'"),
-            ));
-        }
-        match (credential, signed_headers, signature) {
-            (Some(credential), Some(signed_headers), Some(signature)) => Ok(Self {
-                credential,
-                signed_headers,
-                signature,
-            }),
-            _ => Err(WireError::client(INVALID, BAD_SIGNATURE)),
-        }
+        WireError::client(
+            INCOMPLETE,
+            format!(
+                "{missing}(Hashed with SHA-256 and encoded with Base64) Authorization={hashed}"
+            ),
+        )
     }
 }
 
