@@ -62,10 +62,10 @@ use serde::Deserialize;
 use super::clock::{Clock, EPOCH};
 use super::cloudhsm::backup::BackupState;
 use super::cloudhsm::cluster::{cluster_csr, pem, Cluster, ClusterState, Hsm, HsmState};
-use super::cloudhsm::users::{self, Lockout, LoginError, Role, SessionId, User};
+use super::cloudhsm::users::{self, Lockout, Role, User};
 use super::config::{EngineConfig, Pkcs11Config, Timing};
 use super::kms::key::KeyStatus;
-use super::kms::keystore::{ConnectionState, KeyStore};
+use super::kms::keystore::{ConnectionErrorCode, ConnectionState, KeyStore};
 use super::kms::KMSUSER;
 use super::state::{Alias, State, Subnet};
 use super::Engine;
@@ -1006,7 +1006,16 @@ impl Builder<'_> {
                 "not a kmsuser password: expected 7 to 32 letters or digits",
             ));
         }
-        let mut store = KeyStore {
+        if s.connected && cluster.state != ClusterState::Active {
+            return Err(self.err(
+                format!("{path}.connected"),
+                format!(
+                    "cluster `{cluster_id}` is {}: a connected store needs an ACTIVE cluster",
+                    cluster.state.as_str()
+                ),
+            ));
+        }
+        let store = KeyStore {
             id: id.clone(),
             name: s.name.clone(),
             cluster_id: cluster_id.clone(),
@@ -1015,62 +1024,92 @@ impl Builder<'_> {
             state: ConnectionState::Disconnected,
             creation_date: EPOCH,
         };
+        st.stores.insert(id.clone(), store);
         if s.connected {
-            if cluster.state != ClusterState::Active {
-                return Err(self.err(
-                    format!("{path}.connected"),
-                    format!(
-                        "cluster `{cluster_id}` is {}: a connected store needs an ACTIVE cluster",
-                        cluster.state.as_str()
-                    ),
-                ));
-            }
-            if cluster.active_hsms().next().is_none() {
-                return Err(self.err(
-                    format!("{path}.connected"),
-                    format!("cluster `{cluster_id}` has no HSM: a connected store needs at least one (`hsms`)"),
-                ));
-            }
-            let login = cluster.users.login(
-                SessionId::Kms(id.clone()),
-                KMSUSER,
-                Role::CryptoUser,
-                &store.password,
-            );
-            if let Err(e) = login {
-                let why = match e {
-                    LoginError::UserNotFound => format!(
-                        "cluster `{cluster_id}` has no crypto user `kmsuser`: a connected store needs one (add it to the cluster's `users`)"
-                    ),
-                    LoginError::InvalidCredentials => format!(
-                        "the store's password does not match the password of `kmsuser` in cluster `{cluster_id}`: expected kmsuser's password (or leave `password` out)"
-                    ),
-                    LoginError::Locked => format!(
-                        "`kmsuser` is locked in cluster `{cluster_id}`: a connected store needs it unlocked (`locked: false`)"
-                    ),
-                    LoginError::SessionAlreadyLoggedIn | LoginError::UserLoggedInElsewhere => {
-                        format!("`kmsuser` is already logged in to cluster `{cluster_id}`")
-                    }
-                };
-                return Err(self.err(password_path, why));
-            }
-            // One network interface for KMS in each of the cluster's subnets.
-            for subnet_id in cluster.subnet_mapping.values() {
-                let taken = st.subnets.get_mut(subnet_id).and_then(Subnet::take_address);
-                if taken.is_none() {
-                    return Err(self.err(
-                        format!("{path}.connected"),
-                        format!("subnet `{subnet_id}` has no free address for KMS's network interface: expected one free address in each of the cluster's subnets"),
-                    ));
-                }
-            }
-            let secret = st.ids.secret_password();
-            cluster.users.set_password(KMSUSER, &secret);
-            store.password = secret;
-            store.state = ConnectionState::Connected;
+            self.connect(st, &id, &cluster_id, path, &password_path)?;
         }
-        st.stores.insert(id, store);
         Ok(())
+    }
+
+    /// `connected: true`: the store is connected the way
+    /// ConnectCustomKeyStore would leave it, through the same transitions
+    /// and the same judgement of the attempt (docs/fidelity.md F2, I9), with
+    /// the clock standing still: KMS logged in as `kmsuser`, its password
+    /// rotated, a network interface in each of the cluster's subnets.
+    fn connect(
+        &self,
+        st: &mut State,
+        id: &str,
+        cluster_id: &str,
+        path: &str,
+        password_path: &str,
+    ) -> Result<(), WorldError> {
+        let connected = format!("{path}.connected");
+        let Some(state) = st.stores.get(id).map(|s| s.state) else {
+            return Err(self.err(path, "unknown custom key store"));
+        };
+        let mut next = state;
+        state
+            .on_connect(EPOCH, id)
+            .map_err(|e| self.err(connected.as_str(), e.message()))?
+            .apply(&mut next);
+        let judged = next.on_clock(EPOCH, || self.engine.judge_connect(st, id));
+        judged.apply(&mut next);
+        let Some(code) = next.error_code() else {
+            if let Some(store) = st.stores.get_mut(id) {
+                store.state = next;
+            }
+            return Ok(());
+        };
+        let (at, why) = match code {
+            ConnectionErrorCode::InsufficientCloudhsmHsms => (
+                connected,
+                format!("cluster `{cluster_id}` has no HSM: a connected store needs at least one (`hsms`)"),
+            ),
+            ConnectionErrorCode::UserNotFound => (
+                password_path.to_owned(),
+                format!("cluster `{cluster_id}` has no crypto user `kmsuser`: a connected store needs one (add it to the cluster's `users`)"),
+            ),
+            ConnectionErrorCode::InvalidCredentials => (
+                password_path.to_owned(),
+                format!("the store's password does not match the password of `kmsuser` in cluster `{cluster_id}`: expected kmsuser's password (or leave `password` out)"),
+            ),
+            ConnectionErrorCode::UserLockedOut => (
+                password_path.to_owned(),
+                format!("`kmsuser` is locked in cluster `{cluster_id}`: a connected store needs it unlocked (`locked: false`)"),
+            ),
+            ConnectionErrorCode::UserLoggedIn => (
+                password_path.to_owned(),
+                format!("`kmsuser` is already logged in to cluster `{cluster_id}`"),
+            ),
+            ConnectionErrorCode::InsufficientFreeAddressesInSubnet
+            | ConnectionErrorCode::SubnetNotFound => {
+                let subnet_id = st
+                    .clusters
+                    .get(cluster_id)
+                    .and_then(|c| {
+                        c.subnet_mapping.values().find(|s| {
+                            st.subnets.get(*s).is_none_or(|s| s.free_addresses == 0)
+                        })
+                    })
+                    .cloned()
+                    .unwrap_or_default();
+                (
+                    connected,
+                    format!("subnet `{subnet_id}` has no free address for KMS's network interface: expected one free address in each of the cluster's subnets"),
+                )
+            }
+            ConnectionErrorCode::InternalError
+            | ConnectionErrorCode::NetworkErrors
+            | ConnectionErrorCode::ClusterNotFound => (
+                connected,
+                format!(
+                    "cluster `{cluster_id}` cannot be connected: {}",
+                    code.as_str()
+                ),
+            ),
+        };
+        Err(self.err(at, why))
     }
 
     fn key(&self, st: &mut State, k: &KeyDoc, path: &str) -> Result<(), WorldError> {

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::cluster::{Cluster, ClusterState, Transition};
+use super::cluster::{Cluster, ClusterState};
 use super::keys::HsmKey;
 use super::users::{self, Lockout, LoginError, PasswordChangeError, Role, SessionId, User};
 
@@ -627,10 +627,7 @@ fn cluster_activate(cluster: &mut Cluster, args: &Args) -> Outcome {
             lockout: Lockout::Open { failures: 0 },
         });
     }
-    match next {
-        Transition::To(state) => cluster.state = state,
-        Transition::Unchanged => {}
-    }
+    next.apply(&mut cluster.state);
     Ok(json!("Cluster activation successful"))
 }
 

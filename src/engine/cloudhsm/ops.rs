@@ -18,10 +18,11 @@ use super::api::{
     DescribeRequest, HsmShape, InitializeClusterRequest, InitializeClusterResponse,
 };
 use super::backup::{Backup, BackupState};
-use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState, Transition};
+use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState};
 use super::users::{Lockout, Role, User};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::machines::Transition;
 use crate::engine::state::{State, Subnet};
 use crate::engine::Engine;
 
