@@ -108,12 +108,7 @@ impl Engine {
             last = Some((at, work.clone()));
             self.do_work(st, at, work);
         }
-        let next = pending(st, false)
-            .into_iter()
-            .map(|(t, _)| t.as_millis())
-            .min()
-            .unwrap_or(i64::MAX);
-        self.next_due.store(next, Ordering::Release);
+        self.reschedule(st);
     }
 
     /// Called after a control-plane change that may have created work.

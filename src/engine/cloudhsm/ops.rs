@@ -595,16 +595,9 @@ fn token_page<T>(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use serde_json::json;
 
-    use crate::engine::{world, Engine};
-
-    fn example() -> Engine {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
-        world::load_file(Path::new(path)).unwrap()
-    }
+    use crate::engine::world::example;
 
     /// Regression (found by tests/model.rs): the 29th HSM of a cluster was
     /// refused with CloudHsmResourceLimitExceededException, which is not

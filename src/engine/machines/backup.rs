@@ -13,7 +13,11 @@ use super::Transition;
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
+/// Any instant: `NAMES` needs one to name a timed state.
+const T0: Timestamp = Timestamp::from_millis(0);
+
 /// `BackupState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
+
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum BackupState {
     /// Being taken.
@@ -45,16 +49,10 @@ impl BackupState {
 
     /// Every wire name, in model order.
     pub const NAMES: &'static [&'static str] = &[
-        BackupState::CreateInProgress {
-            completes_at: Timestamp::from_millis(0),
-        }
-        .as_str(),
+        BackupState::CreateInProgress { completes_at: T0 }.as_str(),
         BackupState::Ready.as_str(),
         BackupState::Deleted.as_str(),
-        BackupState::PendingDeletion {
-            deletes_at: Timestamp::from_millis(0),
-        }
-        .as_str(),
+        BackupState::PendingDeletion { deletes_at: T0 }.as_str(),
     ];
 
     /// DeleteBackup: "A deleted backup can be restored (RestoreBackup) for 7
@@ -121,7 +119,7 @@ impl BackupState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, fallible, table};
+    use crate::engine::machines::matrix::{cell, fallible, matrix, BEFORE, DUE, LATER};
 
     fn name(s: &BackupState) -> String {
         s.as_str().to_owned()
@@ -130,31 +128,22 @@ mod tests {
     /// The state x event matrix, reviewed as a snapshot.
     #[test]
     fn transition_matrix() {
-        let (before, now, later) = (
-            Timestamp::from_millis(9),
-            Timestamp::from_millis(10),
-            Timestamp::from_millis(20),
-        );
-        let rows: Vec<_> = [
-            BackupState::CreateInProgress { completes_at: now },
+        let states = [
+            BackupState::CreateInProgress { completes_at: DUE },
             BackupState::Ready,
             BackupState::Deleted,
-            BackupState::PendingDeletion { deletes_at: now },
-        ]
-        .into_iter()
-        .map(|s| {
-            (
-                s.as_str().to_owned(),
-                vec![
-                    ("on_delete", fallible(s.on_delete(later), name)),
-                    ("on_restore", fallible(s.on_restore(), name)),
-                    ("on_clock(before)", cell(s.on_clock(before), name)),
-                    ("on_clock(due)", cell(s.on_clock(now), name)),
-                ],
-            )
-        })
-        .collect();
-        insta::assert_snapshot!(table(&rows));
+            BackupState::PendingDeletion { deletes_at: DUE },
+        ];
+        insta::assert_snapshot!(matrix(
+            &states,
+            |s| name(&s),
+            &[
+                ("on_delete", &|s| fallible(s.on_delete(LATER), name)),
+                ("on_restore", &|s| fallible(s.on_restore(), name)),
+                ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
+                ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
+            ],
+        ));
     }
 
     #[test]

@@ -14,7 +14,11 @@ use super::Transition;
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
+/// Any instant: `NAMES` needs one to name a timed state.
+const T0: Timestamp = Timestamp::from_millis(0);
+
 /// `ClusterState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
+
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum ClusterState {
     /// CreateCluster was called; `from_backup` clusters come up `ACTIVE`.
@@ -73,24 +77,18 @@ impl ClusterState {
     /// Every wire name, in model order (checked against the model by a test).
     pub const NAMES: &'static [&'static str] = &[
         ClusterState::CreateInProgress {
-            completes_at: Timestamp::from_millis(0),
+            completes_at: T0,
             from_backup: false,
         }
         .as_str(),
         ClusterState::Uninitialized.as_str(),
-        ClusterState::InitializeInProgress {
-            completes_at: Timestamp::from_millis(0),
-        }
-        .as_str(),
+        ClusterState::InitializeInProgress { completes_at: T0 }.as_str(),
         ClusterState::Initialized.as_str(),
         ClusterState::Active.as_str(),
         ClusterState::UpdateInProgress.as_str(),
         ClusterState::ModifyInProgress.as_str(),
         ClusterState::RollbackInProgress.as_str(),
-        ClusterState::DeleteInProgress {
-            completes_at: Timestamp::from_millis(0),
-        }
-        .as_str(),
+        ClusterState::DeleteInProgress { completes_at: T0 }.as_str(),
         ClusterState::Deleted.as_str(),
         ClusterState::Degraded.as_str(),
     ];
@@ -223,7 +221,7 @@ impl ClusterState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, fallible, table};
+    use crate::engine::machines::matrix::{cell, fallible, matrix, BEFORE, DUE, LATER};
 
     fn name(s: &ClusterState) -> String {
         s.as_str().to_owned()
@@ -231,7 +229,7 @@ mod tests {
 
     /// One representative of every state, in model order.
     fn every_state() -> Vec<ClusterState> {
-        let t = Timestamp::from_millis(10);
+        let t = DUE;
         vec![
             ClusterState::CreateInProgress {
                 completes_at: t,
@@ -257,43 +255,35 @@ mod tests {
     /// The state x event matrix, reviewed as a snapshot.
     #[test]
     fn transition_matrix() {
-        let (before, now, later) = (
-            Timestamp::from_millis(9),
-            Timestamp::from_millis(10),
-            Timestamp::from_millis(20),
-        );
-        let rows: Vec<_> = every_state()
-            .into_iter()
-            .map(|s| {
-                let from_backup = matches!(
-                    s,
-                    ClusterState::CreateInProgress {
-                        from_backup: true,
-                        ..
-                    }
-                );
-                let label = if from_backup {
-                    format!("{} (from backup)", s.as_str())
-                } else {
-                    s.as_str().to_owned()
-                };
-                let activate = match s.on_activate() {
-                    Ok(t) => cell(t, name),
-                    Err(message) => format!("Err({message})"),
-                };
-                (
-                    label,
-                    vec![
-                        ("on_initialize", fallible(s.on_initialize(later), name)),
-                        ("on_activate", activate),
-                        ("on_delete", fallible(s.on_delete(later), name)),
-                        ("on_clock(before)", cell(s.on_clock(before), name)),
-                        ("on_clock(due)", cell(s.on_clock(now), name)),
-                    ],
-                )
-            })
-            .collect();
-        insta::assert_snapshot!(table(&rows));
+        let label = |s: ClusterState| {
+            let from_backup = matches!(
+                s,
+                ClusterState::CreateInProgress {
+                    from_backup: true,
+                    ..
+                }
+            );
+            if from_backup {
+                format!("{} (from backup)", s.as_str())
+            } else {
+                s.as_str().to_owned()
+            }
+        };
+        let activate = |s: ClusterState| match s.on_activate() {
+            Ok(t) => cell(t, name),
+            Err(message) => format!("Err({message})"),
+        };
+        insta::assert_snapshot!(matrix(
+            &every_state(),
+            label,
+            &[
+                ("on_initialize", &|s| fallible(s.on_initialize(LATER), name)),
+                ("on_activate", &activate),
+                ("on_delete", &|s| fallible(s.on_delete(LATER), name)),
+                ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
+                ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
+            ],
+        ));
     }
 
     #[test]

@@ -80,6 +80,9 @@ impl ConnectionErrorCode {
     }
 }
 
+/// Any instant: `NAMES` needs one to name a timed state.
+const T0: Timestamp = Timestamp::from_millis(0);
+
 /// `ConnectionStateType` in reference/aws-models/kms-service-2.json (same order).
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum ConnectionState {
@@ -119,19 +122,13 @@ impl ConnectionState {
     /// Every wire name, in model order.
     pub const NAMES: &'static [&'static str] = &[
         ConnectionState::Connected.as_str(),
-        ConnectionState::Connecting {
-            completes_at: Timestamp::from_millis(0),
-        }
-        .as_str(),
+        ConnectionState::Connecting { completes_at: T0 }.as_str(),
         ConnectionState::Failed {
             code: ConnectionErrorCode::InternalError,
         }
         .as_str(),
         ConnectionState::Disconnected.as_str(),
-        ConnectionState::Disconnecting {
-            completes_at: Timestamp::from_millis(0),
-        }
-        .as_str(),
+        ConnectionState::Disconnecting { completes_at: T0 }.as_str(),
     ];
 
     /// The error code, present only when `FAILED`.

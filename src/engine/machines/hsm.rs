@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 use super::Transition;
 use crate::engine::clock::Timestamp;
 
+/// Any instant: `NAMES` needs one to name a timed state.
+const T0: Timestamp = Timestamp::from_millis(0);
+
 /// `HsmState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
+
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum HsmState {
     /// CreateHsm was called.
@@ -46,16 +50,10 @@ impl HsmState {
 
     /// Every wire name, in model order.
     pub const NAMES: &'static [&'static str] = &[
-        HsmState::CreateInProgress {
-            completes_at: Timestamp::from_millis(0),
-        }
-        .as_str(),
+        HsmState::CreateInProgress { completes_at: T0 }.as_str(),
         HsmState::Active.as_str(),
         HsmState::Degraded.as_str(),
-        HsmState::DeleteInProgress {
-            completes_at: Timestamp::from_millis(0),
-        }
-        .as_str(),
+        HsmState::DeleteInProgress { completes_at: T0 }.as_str(),
         HsmState::Deleted.as_str(),
     ];
 
@@ -102,7 +100,7 @@ impl HsmState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, table};
+    use crate::engine::machines::matrix::{cell, matrix, BEFORE, DUE, LATER};
 
     fn name(s: &HsmState) -> String {
         s.as_str().to_owned()
@@ -117,30 +115,21 @@ mod tests {
     /// The state x event matrix, reviewed as a snapshot.
     #[test]
     fn transition_matrix() {
-        let (before, now, later) = (
-            Timestamp::from_millis(9),
-            Timestamp::from_millis(10),
-            Timestamp::from_millis(20),
-        );
-        let rows: Vec<_> = [
-            HsmState::CreateInProgress { completes_at: now },
+        let states = [
+            HsmState::CreateInProgress { completes_at: DUE },
             HsmState::Active,
             HsmState::Degraded,
-            HsmState::DeleteInProgress { completes_at: now },
+            HsmState::DeleteInProgress { completes_at: DUE },
             HsmState::Deleted,
-        ]
-        .into_iter()
-        .map(|s| {
-            (
-                s.as_str().to_owned(),
-                vec![
-                    ("on_delete", cell(s.on_delete(later), name)),
-                    ("on_clock(before)", cell(s.on_clock(before), name)),
-                    ("on_clock(due)", cell(s.on_clock(now), name)),
-                ],
-            )
-        })
-        .collect();
-        insta::assert_snapshot!(table(&rows));
+        ];
+        insta::assert_snapshot!(matrix(
+            &states,
+            |s| name(&s),
+            &[
+                ("on_delete", &|s| cell(s.on_delete(LATER), name)),
+                ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
+                ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
+            ],
+        ));
     }
 }

@@ -23,6 +23,7 @@ use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
 /// `KeyState` in reference/aws-models/kms-service-2.json (same order).
+
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum KeyState {
     /// Multi-Region only; never in a custom key store.
@@ -189,7 +190,7 @@ fn pending_deletion(arn: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, fallible, table};
+    use crate::engine::machines::matrix::{cell, fallible, matrix, BEFORE, DUE};
 
     fn name(s: &KeyStatus) -> String {
         s.visible(true).as_str().to_owned()
@@ -200,41 +201,37 @@ mod tests {
     /// and disconnected.
     #[test]
     fn transition_matrix() {
-        let (before, now) = (Timestamp::from_millis(9), Timestamp::from_millis(10));
-        let rows: Vec<_> = [
+        let states = [
             KeyStatus::Enabled,
             KeyStatus::Disabled,
             KeyStatus::PendingDeletion {
-                deletion_date: now,
+                deletion_date: DUE,
                 window_days: 7,
             },
-        ]
-        .into_iter()
-        .map(|s| {
-            (
-                format!(
-                    "{} (disconnected: {})",
-                    s.visible(true).as_str(),
-                    s.visible(false).as_str()
-                ),
-                vec![
-                    ("on_enable", fallible(s.on_enable("arn"), name)),
-                    ("on_disable", fallible(s.on_disable("arn"), name)),
-                    (
-                        "on_schedule_deletion",
-                        fallible(s.on_schedule_deletion("arn", now, 7), name),
-                    ),
-                    (
-                        "on_cancel_deletion",
-                        fallible(s.on_cancel_deletion("arn"), name),
-                    ),
-                    ("on_clock(before)", cell(s.on_clock(before), name)),
-                    ("on_clock(due)", cell(s.on_clock(now), name)),
-                ],
+        ];
+        let label = |s: KeyStatus| {
+            format!(
+                "{} (disconnected: {})",
+                s.visible(true).as_str(),
+                s.visible(false).as_str()
             )
-        })
-        .collect();
-        insta::assert_snapshot!(table(&rows));
+        };
+        insta::assert_snapshot!(matrix(
+            &states,
+            label,
+            &[
+                ("on_enable", &|s| fallible(s.on_enable("arn"), name)),
+                ("on_disable", &|s| fallible(s.on_disable("arn"), name)),
+                ("on_schedule_deletion", &|s| {
+                    fallible(s.on_schedule_deletion("arn", DUE, 7), name)
+                }),
+                ("on_cancel_deletion", &|s| {
+                    fallible(s.on_cancel_deletion("arn"), name)
+                }),
+                ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
+                ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
+            ],
+        ));
     }
 
     #[test]

@@ -63,7 +63,35 @@ pub(crate) mod matrix {
     //! The state × event tables the snapshots show.
 
     use super::Transition;
+    use crate::engine::clock::Timestamp;
     use crate::engine::error::Result;
+
+    /// Before a timed state is due.
+    pub(crate) const BEFORE: Timestamp = Timestamp::from_millis(9);
+    /// When a timed state of the tables is due.
+    pub(crate) const DUE: Timestamp = Timestamp::from_millis(10);
+    /// When a timed state an event starts is due.
+    pub(crate) const LATER: Timestamp = Timestamp::from_millis(20);
+
+    /// An event of a table: its name and the cell it gives for a state.
+    pub(crate) type Event<'a, S> = (&'a str, &'a dyn Fn(S) -> String);
+
+    /// The table of `events` on every state of `states`, each row labelled
+    /// by `label`.
+    pub(crate) fn matrix<S: Copy>(
+        states: &[S],
+        label: impl Fn(S) -> String,
+        events: &[Event<'_, S>],
+    ) -> String {
+        let rows: Vec<(String, Vec<(&str, String)>)> = states
+            .iter()
+            .map(|&s| {
+                let cells = events.iter().map(|(name, f)| (*name, f(s))).collect();
+                (label(s), cells)
+            })
+            .collect();
+        table(&rows)
+    }
 
     /// One cell: a transition, shown by the next state's wire name.
     pub(crate) fn cell<S>(t: Transition<S>, name: impl Fn(&S) -> String) -> String {

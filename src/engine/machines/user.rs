@@ -80,7 +80,7 @@ impl Lockout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, table};
+    use crate::engine::machines::matrix::{cell, matrix};
 
     fn name(s: &Lockout) -> String {
         format!("{s:?}")
@@ -89,26 +89,25 @@ mod tests {
     /// The state x event matrix, reviewed as a snapshot.
     #[test]
     fn transition_matrix() {
-        let rows: Vec<_> = [
+        let states = [
             Lockout::Open { failures: 0 },
             Lockout::Open { failures: 1 },
             Lockout::Open {
                 failures: MAX_FAILED_LOGINS - 1,
             },
             Lockout::Locked,
-        ]
-        .into_iter()
-        .map(|s| {
-            (
-                name(&s),
-                vec![
-                    ("on_failed_login", cell(s.on_failed_login(), name)),
-                    ("on_login", cell(s.on_login(), name)),
-                    ("on_password_change", cell(s.on_password_change(), name)),
-                ],
-            )
-        })
-        .collect();
-        insta::assert_snapshot!(table(&rows));
+        ];
+        insta::assert_snapshot!(matrix(
+            &states,
+            |s| name(&s),
+            &[
+                ("on_failed_login", &|s| cell(s.on_failed_login(), name)),
+                ("on_login", &|s| cell(s.on_login(), name)),
+                ("on_password_change", &|s| cell(
+                    s.on_password_change(),
+                    name
+                )),
+            ],
+        ));
     }
 }

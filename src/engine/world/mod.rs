@@ -152,6 +152,14 @@ impl fmt::Display for WorldError {
 
 impl std::error::Error for WorldError {}
 
+/// `scenarios/worlds/example.yaml`, the world of the engine's own tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn example() -> Engine {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+    load_file(Path::new(path)).unwrap()
+}
+
 /// Loads the world file at `path` into a new engine on a virtual clock
 /// standing at [`EPOCH`]. A file that cannot be read is a [`WorldError`]
 /// naming it.
