@@ -166,15 +166,8 @@ pub struct Contents {
 /// dropped (see the module docs); a header that is not this format and
 /// version is an error.
 pub fn read(path: &Path) -> Result<Option<Contents>, PersistError> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(PersistError::Io {
-                path: path.to_owned(),
-                source,
-            })
-        }
+    let Some(bytes) = super::persist::read_if_any(path)? else {
+        return Ok(None);
     };
     let corrupt = |what: String| PersistError::Corrupt(format!("{}: {what}", path.display()));
     let mut lines = Lines { rest: &bytes };

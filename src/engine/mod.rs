@@ -35,6 +35,7 @@ pub mod faults;
 pub mod ids;
 pub mod journal;
 pub mod kms;
+pub mod machines;
 pub mod network;
 pub mod persist;
 mod schedule;

@@ -193,15 +193,8 @@ impl Engine {
         path: &Path,
         clock: impl FnOnce(SavedClock) -> Clock,
     ) -> Result<Option<Engine>, PersistError> {
-        let bytes = match fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(PersistError::Io {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
+        let Some(bytes) = read_if_any(path)? else {
+            return Ok(None);
         };
         let snapshot = parse(&bytes)?;
         let journaled = match &snapshot.trail {
@@ -394,6 +387,18 @@ pub mod map_as_pairs {
     }
 }
 
+/// The bytes of the file at `path`, or `None` if there is none.
+pub(crate) fn read_if_any(path: &Path) -> Result<Option<Vec<u8>>, PersistError> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(PersistError::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -402,17 +407,12 @@ mod tests {
 
     use super::*;
     use crate::engine::dispatch::Api;
-    use crate::engine::world;
+    use crate::engine::world::{self, example};
     use crate::engine::EPOCH;
 
     const KEY: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
     const STORE: &str = "cks-1234567890abcdef0";
     const CLUSTER: &str = "cluster-1a23b4cdefg";
-
-    fn example() -> Engine {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
-        world::load_file(Path::new(path)).unwrap()
-    }
 
     fn kms(e: &Engine, op: &str, input: Value) -> Value {
         e.call_api(Api::Kms, op, input)

@@ -5,15 +5,18 @@
 //! operation, and by `advance`/`settle`) does every piece of work whose
 //! instant has passed, earliest first, each at its own instant. Ties are
 //! broken by kind and id, so the outcome is a function of the steps alone.
+//!
+//! Every piece of work is the `on_clock` transition of its machine
+//! (`machines/`), applied here with its effects; nothing here decides a
+//! state by itself.
 
 use std::sync::atomic::Ordering;
 
 use super::clock::Timestamp;
 use super::cloudhsm::backup::{Backup, BackupContents, BackupState};
-use super::cloudhsm::cluster::{ClusterState, HsmState, Transition};
+use super::cloudhsm::cluster::{ClusterState, HsmState};
 use super::config::Timing;
-use super::kms::key::KeyStatus;
-use super::kms::keystore::ConnectionState;
+use super::machines::Transition;
 use super::state::State;
 use super::Engine;
 
@@ -62,11 +65,8 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
     }
     if !transitional_only {
         for (id, k) in &st.keys {
-            match k.status {
-                KeyStatus::PendingDeletion { deletion_date, .. } => {
-                    out.push((deletion_date, Work::KeyDeletion(id.clone())));
-                }
-                KeyStatus::Enabled | KeyStatus::Disabled => {}
+            if let Some(t) = k.status.completes_at() {
+                out.push((t, Work::KeyDeletion(id.clone())));
             }
         }
     }
@@ -108,12 +108,7 @@ impl Engine {
             last = Some((at, work.clone()));
             self.do_work(st, at, work);
         }
-        let next = pending(st, false)
-            .into_iter()
-            .map(|(t, _)| t.as_millis())
-            .min()
-            .unwrap_or(i64::MAX);
-        self.next_due.store(next, Ordering::Release);
+        self.reschedule(st);
     }
 
     /// Called after a control-plane change that may have created work.
@@ -163,9 +158,7 @@ impl Engine {
             }
             Work::Backup(id) => {
                 if let Some(b) = st.backups.get_mut(&id) {
-                    if let Transition::To(s) = b.state.on_clock(at) {
-                        b.state = s;
-                    }
+                    b.state.on_clock(at).apply(&mut b.state);
                 }
             }
             Work::DailyBackup(cluster_id) => {
@@ -185,30 +178,26 @@ impl Engine {
                 let Some(state) = st.stores.get(&id).map(|s| s.state) else {
                     return;
                 };
-                match state {
-                    ConnectionState::Connecting { completes_at } if completes_at <= at => {
-                        let outcome = self.judge_connect(st, &id);
-                        if let Some(s) = st.stores.get_mut(&id) {
-                            s.state = match outcome {
-                                None => ConnectionState::Connected,
-                                Some(code) => ConnectionState::Failed { code },
-                            };
-                        }
-                    }
-                    ConnectionState::Disconnecting { .. }
-                    | ConnectionState::Connecting { .. }
-                    | ConnectionState::Connected
-                    | ConnectionState::Failed { .. }
-                    | ConnectionState::Disconnected => {
-                        if let Some(s) = st.stores.get_mut(&id) {
-                            if let Transition::To(n) = s.state.on_clock(at, || None) {
-                                s.state = n;
-                            }
+                // The store's own clock transition; a due connect attempt is
+                // judged (with the connect's effects) only when it is due.
+                let next = state.on_clock(at, || self.judge_connect(st, &id));
+                if let Some(s) = st.stores.get_mut(&id) {
+                    next.apply(&mut s.state);
+                }
+            }
+            Work::KeyDeletion(key_id) => {
+                let Some(status) = st.keys.get(&key_id).map(|k| k.status) else {
+                    return;
+                };
+                match status.on_clock(at) {
+                    Transition::End => self.delete_key_at_end_of_window(st, &key_id, at),
+                    next @ (Transition::To(_) | Transition::Unchanged) => {
+                        if let Some(k) = st.keys.get_mut(&key_id) {
+                            next.apply(&mut k.status);
                         }
                     }
                 }
             }
-            Work::KeyDeletion(key_id) => self.delete_key_at_end_of_window(st, &key_id, at),
         }
     }
 

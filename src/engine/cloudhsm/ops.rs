@@ -18,10 +18,11 @@ use super::api::{
     DescribeRequest, HsmShape, InitializeClusterRequest, InitializeClusterResponse,
 };
 use super::backup::{Backup, BackupState};
-use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState, Transition};
+use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState};
 use super::users::{Lockout, Role, User};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::machines::Transition;
 use crate::engine::state::{State, Subnet};
 use crate::engine::Engine;
 
@@ -594,16 +595,9 @@ fn token_page<T>(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use serde_json::json;
 
-    use crate::engine::{world, Engine};
-
-    fn example() -> Engine {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
-        world::load_file(Path::new(path)).unwrap()
-    }
+    use crate::engine::world::example;
 
     /// Regression (found by tests/model.rs): the 29th HSM of a cluster was
     /// refused with CloudHsmResourceLimitExceededException, which is not

@@ -1,5 +1,6 @@
-//! CloudHSM users: roles, passwords, the five-strikes lockout, and who is
-//! logged in where.
+//! CloudHSM users: roles, passwords, the five-strikes lockout (its machine is
+//! [`crate::engine::machines::user`], re-exported here), and who is logged in
+//! where.
 //!
 //! A cluster's users are replicated to every HSM, so they live on the cluster
 //! (and travel in backups). Logins belong to a *session*: a CloudHSM CLI
@@ -11,10 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// After this many wrong passwords in a row a user is locked
-/// ("If you exceed five incorrect login attempts, your account is locked
-/// out", CloudHSM User Guide, cloudhsm_cli-login).
-pub const MAX_FAILED_LOGINS: u32 = 5;
+pub use crate::engine::machines::user::{Lockout, MAX_FAILED_LOGINS};
 
 /// A CloudHSM user role as the CLI spells it.
 #[derive(Clone, Copy, Debug, Deserialize, Eq, Ord, PartialEq, PartialOrd, Serialize)]
@@ -57,54 +55,6 @@ pub enum SessionId {
     Cli(String),
     /// KMS, logged in on behalf of this custom key store.
     Kms(String),
-}
-
-/// The lockout state machine of one user.
-#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
-pub enum Lockout {
-    /// Can log in; `failures` wrong passwords in a row so far.
-    Open {
-        /// Consecutive failed logins.
-        failures: u32,
-    },
-    /// Five wrong passwords in a row; only a password change unlocks.
-    Locked,
-}
-
-impl Lockout {
-    /// A wrong password was given.
-    pub fn on_failed_login(self) -> Lockout {
-        match self {
-            Lockout::Open { failures } if failures + 1 >= MAX_FAILED_LOGINS => Lockout::Locked,
-            Lockout::Open { failures } => Lockout::Open {
-                failures: failures + 1,
-            },
-            Lockout::Locked => Lockout::Locked,
-        }
-    }
-
-    /// The right password was given (a locked user never gets this far).
-    pub fn on_login(self) -> Lockout {
-        match self {
-            Lockout::Open { .. } => Lockout::Open { failures: 0 },
-            Lockout::Locked => Lockout::Locked,
-        }
-    }
-
-    /// R5: "Only a password change unlocks it."
-    pub fn on_password_change(self) -> Lockout {
-        match self {
-            Lockout::Open { .. } | Lockout::Locked => Lockout::Open { failures: 0 },
-        }
-    }
-
-    /// Whether the user is locked out.
-    pub fn is_locked(self) -> bool {
-        match self {
-            Lockout::Open { .. } => false,
-            Lockout::Locked => true,
-        }
-    }
 }
 
 /// One CloudHSM user.
@@ -244,13 +194,13 @@ impl Users {
             return Err(LoginError::Locked);
         }
         if user.password.as_deref() != Some(password) {
-            user.lockout = user.lockout.on_failed_login();
+            user.lockout.on_failed_login().apply(&mut user.lockout);
             return Err(LoginError::InvalidCredentials);
         }
         if in_use_by_kms {
             return Err(LoginError::UserLoggedInElsewhere);
         }
-        user.lockout = user.lockout.on_login();
+        user.lockout.on_login().apply(&mut user.lockout);
         self.logins.insert(session.clone(), k.clone());
         self.users.get(&k).ok_or(LoginError::UserNotFound)
     }
@@ -295,7 +245,7 @@ impl Users {
         }
         if let Some(u) = self.users.get_mut(&k) {
             u.password = Some(new_password.to_owned());
-            u.lockout = u.lockout.on_password_change();
+            u.lockout.on_password_change().apply(&mut u.lockout);
         }
         Ok(())
     }
@@ -305,7 +255,7 @@ impl Users {
     pub fn set_password(&mut self, username: &str, password: &str) {
         if let Some(u) = self.users.get_mut(&key(username)) {
             u.password = Some(password.to_owned());
-            u.lockout = u.lockout.on_password_change();
+            u.lockout.on_password_change().apply(&mut u.lockout);
         }
     }
 }

@@ -618,16 +618,9 @@ fn check_algorithm(field: &str, a: Option<&str>) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use serde_json::json;
 
-    use crate::engine::{world, Engine};
-
-    fn example() -> Engine {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
-        world::load_file(Path::new(path)).unwrap()
-    }
+    use crate::engine::world::example;
 
     /// Regression (found by tests/model.rs): GenerateRandom in a connected
     /// store whose cluster had no active HSM raised KMSInvalidStateException,

@@ -12,15 +12,15 @@ use super::api::{
     KeyListEntry, KeyMetadata, KeyMetadataResponse, ListAliasesResponse, ListKeysResponse,
     ListRequest, ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse,
 };
-use super::key::{Key, KeyStatus};
+use super::key::{Key, KeyState, KeyStatus};
 use super::store_ops::{check_cluster_for_store, find_store};
 use super::KMSUSER;
 use super::{check_enum, check_len, check_range, page, required};
 use crate::engine::clock::Timestamp;
-use crate::engine::cloudhsm::cluster::Transition;
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::users::SessionId;
 use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::machines::Transition;
 use crate::engine::state::{Alias, State};
 use crate::engine::trail::{backing_key_json, EventDetail, EventType, JsonDetail};
 use crate::engine::Engine;
@@ -410,31 +410,43 @@ impl Engine {
     /// EnableKey. R1: on an `Unavailable` key this succeeds and takes effect
     /// when the store reconnects.
     pub fn enable_key(&self, req: &KeyIdRequest) -> Result<Empty> {
-        self.change_status("EnableKey", req, |s, arn| s.on_enable(arn))
+        self.change_status("EnableKey", req, |s, arn| s.on_enable(arn), |_| Value::Null)
+            .map(|_| Empty {})
     }
 
     /// DisableKey (deferred the same way as EnableKey).
     pub fn disable_key(&self, req: &KeyIdRequest) -> Result<Empty> {
-        self.change_status("DisableKey", req, |s, arn| s.on_disable(arn))
+        self.change_status(
+            "DisableKey",
+            req,
+            |s, arn| s.on_disable(arn),
+            |_| Value::Null,
+        )
+        .map(|_| Empty {})
     }
 
+    /// One event on a key's stored status (`machines/key.rs`), audited as
+    /// `name`; `response_elements` is what CloudTrail records of the answer.
+    /// Returns the key's ARN.
     fn change_status(
         &self,
         name: &'static str,
         req: &KeyIdRequest,
         event: impl FnOnce(KeyStatus, &str) -> Result<Transition<KeyStatus>>,
-    ) -> Result<Empty> {
+        response_elements: impl FnOnce(&str) -> Value,
+    ) -> Result<Arc<str>> {
         self.catch_up();
         let result = (|| {
             let key_id = required("KeyId", &req.key_id, 1, 2048)?;
             let mut st = self.state.write();
             let key = self.resolve_key(&st, key_id)?;
             let (id, arn) = (key.id.clone(), key.arn.clone());
-            if let Transition::To(s) = event(key.status, &arn)? {
-                if let Some(k) = st.keys.get_mut(&*id) {
-                    k.status = s;
-                }
+            let next = event(key.status, &arn)?;
+            if let Some(k) = st.keys.get_mut(&*id) {
+                next.apply(&mut k.status);
             }
+            // A key leaving or entering PendingDeletion moves the clock's work.
+            self.reschedule(&st);
             Ok(arn)
         })();
         self.audit(
@@ -442,9 +454,9 @@ impl Engine {
             json!({"keyId": req.key_id}),
             result
                 .as_ref()
-                .map(|arn| (Value::Null, Value::Null, vec![arn.to_string()])),
+                .map(|arn| (response_elements(arn), Value::Null, vec![arn.to_string()])),
         );
-        result.map(|_| Empty {})
+        result
     }
 
     /// ScheduleKeyDeletion: 7–30 days (default 30). Works on `Unavailable`
@@ -516,7 +528,7 @@ impl Engine {
             ScheduleKeyDeletionResponse {
                 key_id: key.arn.to_string(),
                 deletion_date: deletion_date.as_epoch_seconds(),
-                key_state: "PendingDeletion".into(),
+                key_state: KeyState::PendingDeletion.as_str().into(),
                 pending_window_in_days: days,
             },
             key,
@@ -527,34 +539,15 @@ impl Engine {
     /// (R1). While the store is disconnected the key then reads
     /// `Unavailable` (unconfirmed: docs/fidelity.md I5).
     pub fn cancel_key_deletion(&self, req: &KeyIdRequest) -> Result<KeyIdResponse> {
-        self.catch_up();
-        let result = (|| {
-            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-            let mut st = self.state.write();
-            let key = self.resolve_key(&st, key_id)?;
-            let (id, arn) = (key.id.clone(), key.arn.clone());
-            if let Transition::To(s) = key.status.on_cancel_deletion(&arn)? {
-                if let Some(k) = st.keys.get_mut(&*id) {
-                    k.status = s;
-                }
-            }
-            self.reschedule(&st);
-            Ok(KeyIdResponse {
-                key_id: arn.to_string(),
-            })
-        })();
-        self.audit(
+        self.change_status(
             "CancelKeyDeletion",
-            json!({"keyId": req.key_id}),
-            result.as_ref().map(|r| {
-                (
-                    json!({"keyId": r.key_id}),
-                    Value::Null,
-                    vec![r.key_id.clone()],
-                )
-            }),
-        );
-        result
+            req,
+            |s, arn| s.on_cancel_deletion(arn),
+            |arn| json!({ "keyId": arn }),
+        )
+        .map(|arn| KeyIdResponse {
+            key_id: arn.to_string(),
+        })
     }
 
     /// R6: at the end of the waiting period KMS deletes the key's metadata and

@@ -17,10 +17,11 @@ use super::api::{
 };
 use super::keystore::{ConnectionErrorCode, ConnectionState, KeyStore};
 use super::{check_enum, check_len, page, required, KMSUSER};
-use crate::engine::cloudhsm::cluster::{Cluster, Transition};
+use crate::engine::cloudhsm::cluster::Cluster;
 use crate::engine::cloudhsm::users::{LoginError, Role, SessionId};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::machines::Transition;
 use crate::engine::state::State;
 use crate::engine::Engine;
 

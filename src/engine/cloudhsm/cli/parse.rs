@@ -1,0 +1,462 @@
+//! Reading a CLI line: shell-like tokenizing, the command table, flags.
+#![deny(clippy::wildcard_enum_match_arm)]
+
+use super::*;
+
+/// Splits a line the way a POSIX shell would: whitespace separates words,
+/// `'…'` is literal, `"…"` honours `\"`, `\\`, `\$` and `` \` ``, and a
+/// backslash outside quotes escapes the next character. Quoted pieces join the
+/// word around them, so `attr.label="arn:aws:kms:…"` is one word, as in the
+/// KMS guide's examples.
+pub(super) fn tokenize(line: &str) -> Result<Vec<String>, String> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    // A word can be empty yet present (`""`), so track it apart from `word`.
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(ch) => word.push(ch),
+                        None => {
+                            return Err("unterminated single quote (') in the command line".into())
+                        }
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(esc @ ('"' | '\\' | '$' | '`')) => word.push(esc),
+                            Some('\n') => {}
+                            Some(other) => {
+                                word.push('\\');
+                                word.push(other);
+                            }
+                            None => {
+                                return Err(
+                                    "unterminated double quote (\") in the command line".into()
+                                )
+                            }
+                        },
+                        Some(ch) => word.push(ch),
+                        None => {
+                            return Err("unterminated double quote (\") in the command line".into())
+                        }
+                    }
+                }
+            }
+            '\\' => match chars.next() {
+                // Backslash-newline is a line continuation: it joins, adds nothing.
+                Some('\n') => {}
+                Some(ch) => {
+                    in_word = true;
+                    word.push(ch);
+                }
+                None => {
+                    return Err("the command line ends with an unfinished backslash escape".into())
+                }
+            },
+            ws if ws.is_whitespace() => {
+                if in_word {
+                    tokens.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            other => {
+                in_word = true;
+                word.push(other);
+            }
+        }
+    }
+    if in_word {
+        tokens.push(word);
+    }
+    Ok(tokens)
+}
+
+/// The commands hsmdrill emulates.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(super) enum Command {
+    ClusterActivate,
+    Login,
+    Logout,
+    UserList,
+    UserCreate,
+    UserDelete,
+    UserChangePassword,
+    KeyList,
+    KeyDelete,
+}
+
+/// How many values a flag takes.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(super) enum Arity {
+    /// Exactly one (`--username alice` or `--username=alice`), at most once.
+    One,
+    /// One or more words up to the next flag (`--filter a b`); may repeat.
+    Many,
+    /// None (`-v`, `--verbose`).
+    Switch,
+}
+
+/// One flag a command accepts.
+#[derive(Debug)]
+pub(super) struct Flag {
+    pub(super) long: &'static str,
+    pub(super) short: Option<&'static str>,
+    pub(super) arity: Arity,
+    /// The placeholder clap prints (`<USERNAME>`).
+    pub(super) value_name: &'static str,
+}
+
+pub(super) const USERNAME: Flag = Flag {
+    long: "username",
+    short: None,
+    arity: Arity::One,
+    value_name: "USERNAME",
+};
+pub(super) const ROLE: Flag = Flag {
+    long: "role",
+    short: None,
+    arity: Arity::One,
+    value_name: "ROLE",
+};
+pub(super) const PASSWORD: Flag = Flag {
+    long: "password",
+    short: None,
+    arity: Arity::One,
+    value_name: "PASSWORD",
+};
+pub(super) const CLUSTER_ID: Flag = Flag {
+    long: "cluster-id",
+    short: None,
+    arity: Arity::One,
+    value_name: "CLUSTER_ID",
+};
+pub(super) const FILTER: Flag = Flag {
+    long: "filter",
+    short: None,
+    arity: Arity::Many,
+    value_name: "FILTER",
+};
+pub(super) const MAX_ITEMS: Flag = Flag {
+    long: "max-items",
+    short: None,
+    arity: Arity::One,
+    value_name: "MAX_ITEMS",
+};
+pub(super) const STARTING_TOKEN: Flag = Flag {
+    long: "starting-token",
+    short: None,
+    arity: Arity::One,
+    value_name: "STARTING_TOKEN",
+};
+pub(super) const VERBOSE: Flag = Flag {
+    long: "verbose",
+    short: Some("v"),
+    arity: Arity::Switch,
+    value_name: "",
+};
+
+/// A command: the words that name it, its flags, and its usage line.
+#[derive(Debug)]
+pub(super) struct Spec {
+    pub(super) command: Command,
+    pub(super) words: &'static [&'static str],
+    pub(super) flags: &'static [Flag],
+    /// Client SDK 5 syntax, except that `--password` is shown as required
+    /// because hsmdrill cannot prompt for it.
+    pub(super) usage: &'static str,
+}
+
+pub(super) const SPECS: &[Spec] = &[
+    Spec {
+        command: Command::ClusterActivate,
+        words: &["cluster", "activate"],
+        flags: &[PASSWORD, CLUSTER_ID],
+        usage: "cluster activate --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+    },
+    Spec {
+        command: Command::Login,
+        words: &["login"],
+        flags: &[USERNAME, ROLE, PASSWORD, CLUSTER_ID],
+        usage: "login --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+    },
+    Spec {
+        command: Command::Logout,
+        words: &["logout"],
+        flags: &[CLUSTER_ID],
+        usage: "logout [--cluster-id <CLUSTER_ID>]",
+    },
+    Spec {
+        command: Command::UserList,
+        words: &["user", "list"],
+        flags: &[CLUSTER_ID],
+        usage: "user list [--cluster-id <CLUSTER_ID>]",
+    },
+    Spec {
+        command: Command::UserCreate,
+        words: &["user", "create"],
+        flags: &[USERNAME, ROLE, PASSWORD, CLUSTER_ID],
+        usage: "user create --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+    },
+    Spec {
+        command: Command::UserDelete,
+        words: &["user", "delete"],
+        flags: &[USERNAME, ROLE, CLUSTER_ID],
+        usage: "user delete --username <USERNAME> --role <ROLE> [--cluster-id <CLUSTER_ID>]",
+    },
+    Spec {
+        command: Command::UserChangePassword,
+        words: &["user", "change-password"],
+        flags: &[USERNAME, ROLE, PASSWORD, CLUSTER_ID],
+        usage: "user change-password --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+    },
+    Spec {
+        command: Command::KeyList,
+        words: &["key", "list"],
+        flags: &[FILTER, MAX_ITEMS, STARTING_TOKEN, VERBOSE, CLUSTER_ID],
+        usage: "key list [--filter <FILTER>...] [--max-items <MAX_ITEMS>] [--starting-token <STARTING_TOKEN>] [-v|--verbose] [--cluster-id <CLUSTER_ID>]",
+    },
+    Spec {
+        command: Command::KeyDelete,
+        words: &["key", "delete"],
+        flags: &[FILTER, CLUSTER_ID],
+        usage: "key delete --filter <FILTER>... [--cluster-id <CLUSTER_ID>]",
+    },
+];
+
+/// "cluster activate, login, logout, …" for messages that list commands.
+pub(super) fn command_names() -> String {
+    let names: Vec<String> = SPECS.iter().map(|s| s.words.join(" ")).collect();
+    format!("{}, help", names.join(", "))
+}
+
+/// Every usage line, for `help`.
+pub(super) fn all_usages() -> String {
+    let usages: Vec<&str> = SPECS.iter().map(|s| s.usage).collect();
+    format!("commands: {}", usages.join("; "))
+}
+
+/// Finds the command named by the first words of `tokens`; returns it and the
+/// words after its name.
+pub(super) fn find_spec(tokens: &[String]) -> Result<(&'static Spec, &[String]), String> {
+    let Some(first) = tokens.first() else {
+        return Err(format!(
+            "no command given; expected one of: {}",
+            command_names()
+        ));
+    };
+    if matches!(first.as_str(), "help" | "--help" | "-h") {
+        // `help key list` → that command's usage; bare `help` → all of them.
+        // It is answered as a failure because it runs nothing (the real CLI
+        // prints plain text, not an envelope), so a scripted drill cannot
+        // mistake it for a step that succeeded.
+        let rest = tokens.get(1..).unwrap_or(&[]);
+        return Err(match SPECS.iter().find(|s| names(s, rest)) {
+            Some(spec) => format!("usage: {}", spec.usage),
+            None => all_usages(),
+        });
+    }
+    if let Some(spec) = SPECS.iter().find(|s| names(s, tokens)) {
+        return Ok((spec, tokens.get(spec.words.len()..).unwrap_or(&[])));
+    }
+    let subcommands: Vec<&str> = SPECS
+        .iter()
+        .filter(|s| s.words.len() == 2 && s.words.first() == Some(&first.as_str()))
+        .filter_map(|s| s.words.get(1).copied())
+        .collect();
+    if subcommands.is_empty() {
+        return Err(format!(
+            "unrecognized command '{first}'; expected one of: {}",
+            command_names()
+        ));
+    }
+    Err(match tokens.get(1) {
+        Some(sub) => format!(
+            "unrecognized subcommand '{sub}' for '{first}'; expected one of: {}",
+            subcommands.join(", ")
+        ),
+        None => format!(
+            "'{first}' needs a subcommand; expected one of: {}",
+            subcommands.join(", ")
+        ),
+    })
+}
+
+/// Whether `tokens` start with the words naming `spec`.
+pub(super) fn names(spec: &Spec, tokens: &[String]) -> bool {
+    tokens.len() >= spec.words.len() && spec.words.iter().zip(tokens).all(|(w, t)| w == t)
+}
+
+/// Parsed flags, by long name; a switch maps to no values.
+#[derive(Debug, Default)]
+pub(super) struct Args {
+    pub(super) values: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Args {
+    pub(super) fn one(&self, flag: &Flag) -> Option<&str> {
+        self.values
+            .get(flag.long)
+            .and_then(|v| v.first())
+            .map(String::as_str)
+    }
+
+    pub(super) fn many(&self, flag: &Flag) -> &[String] {
+        self.values.get(flag.long).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub(super) fn has(&self, flag: &Flag) -> bool {
+        self.values.contains_key(flag.long)
+    }
+}
+
+/// A word in flag position: `--x`, `-x` (a lone `-` is a plain word).
+pub(super) fn looks_like_flag(word: &str) -> bool {
+    word.len() > 1 && word.starts_with('-')
+}
+
+/// The clap-style display of a flag: `--username <USERNAME>`.
+pub(super) fn flag_display(flag: &Flag) -> String {
+    match flag.arity {
+        Arity::One => format!("--{} <{}>", flag.long, flag.value_name),
+        Arity::Many => format!("--{} <{}>...", flag.long, flag.value_name),
+        Arity::Switch => match flag.short {
+            Some(s) => format!("-{s}|--{}", flag.long),
+            None => format!("--{}", flag.long),
+        },
+    }
+}
+
+/// Parses the words after the command name against the command's flags.
+pub(super) fn parse_flags(spec: &Spec, words: &[String]) -> Result<Args, String> {
+    let mut args = Args::default();
+    let mut i = 0;
+    while let Some(word) = words.get(i) {
+        i += 1;
+        if word == "--help" || word == "-h" {
+            return Err(format!("usage: {}", spec.usage));
+        }
+        let (flag, inline) = if let Some(rest) = word.strip_prefix("--") {
+            let (name, inline) = match rest.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_owned())),
+                None => (rest, None),
+            };
+            (spec.flags.iter().find(|f| f.long == name), inline)
+        } else if looks_like_flag(word) {
+            let short = word.get(1..).unwrap_or("");
+            (spec.flags.iter().find(|f| f.short == Some(short)), None)
+        } else {
+            return Err(format!(
+                "unexpected argument '{word}' for '{}'; usage: {}",
+                spec.words.join(" "),
+                spec.usage
+            ));
+        };
+        let Some(flag) = flag else {
+            let expected: Vec<String> = spec.flags.iter().map(flag_display).collect();
+            // Name the flag, not its inline value: `--pasword=<PASSWORD>`
+            // would otherwise echo a password (found by tests/secrets.rs).
+            let shown = word.split_once('=').map_or(word.as_str(), |(name, _)| name);
+            return Err(format!(
+                "unexpected argument '{shown}' for '{}'; expected flags: {}",
+                spec.words.join(" "),
+                expected.join(", ")
+            ));
+        };
+        match flag.arity {
+            Arity::Switch => {
+                if inline.is_some() {
+                    return Err(format!("'{}' takes no value", flag_display(flag)));
+                }
+                if args.has(flag) {
+                    return Err(format!(
+                        "the argument '{}' cannot be used more than once",
+                        flag_display(flag)
+                    ));
+                }
+                args.values.insert(flag.long, Vec::new());
+            }
+            Arity::One => {
+                if args.has(flag) {
+                    return Err(format!(
+                        "the argument '{}' cannot be used more than once",
+                        flag_display(flag)
+                    ));
+                }
+                let value = match inline {
+                    Some(v) => v,
+                    None => match words.get(i) {
+                        Some(v) if !looks_like_flag(v) => {
+                            i += 1;
+                            v.clone()
+                        }
+                        Some(_) | None => {
+                            return Err(format!(
+                                "a value is required for '{}' but none was supplied",
+                                flag_display(flag)
+                            ))
+                        }
+                    },
+                };
+                args.values.insert(flag.long, vec![value]);
+            }
+            Arity::Many => {
+                let mut values: Vec<String> = inline.into_iter().collect();
+                while let Some(v) = words.get(i) {
+                    if looks_like_flag(v) {
+                        break;
+                    }
+                    values.push(v.clone());
+                    i += 1;
+                }
+                if values.is_empty() {
+                    return Err(format!(
+                        "a value is required for '{}' but none was supplied",
+                        flag_display(flag)
+                    ));
+                }
+                args.values.entry(flag.long).or_default().extend(values);
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// A flag the command cannot run without.
+pub(super) fn required<'a>(spec: &Spec, args: &'a Args, flag: &Flag) -> Result<&'a str, String> {
+    args.one(flag).ok_or_else(|| {
+        format!(
+            "the required argument '{}' was not provided; usage: {}",
+            flag_display(flag),
+            spec.usage
+        )
+    })
+}
+
+/// `--password`, which the real CLI would prompt for when omitted.
+pub(super) fn password(args: &Args) -> Result<&str, String> {
+    args.one(&PASSWORD).ok_or_else(|| {
+        "password required in non-interactive mode: pass --password <PASSWORD> (hsmdrill cannot prompt)"
+            .to_owned()
+    })
+}
+
+/// `--role`: `admin` or `crypto-user`, case-sensitive.
+pub(super) fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| {
+        format!("invalid value '{value}' for '--role <ROLE>'; expected one of: admin, crypto-user")
+    })
+}
+
+pub(super) const INVALID_PASSWORD: &str =
+    "Invalid password: it must be 7 to 32 alphanumeric characters (no special characters)";

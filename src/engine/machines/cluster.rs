@@ -1,0 +1,314 @@
+//! `ClusterState` of reference/aws-models/cloudhsmv2-service-2.json: a
+//! cluster's life from CreateCluster to DeleteCluster (docs/fidelity.md F5).
+//!
+//! ```text
+//!  CREATE_IN_PROGRESS ──clock──► UNINITIALIZED ──InitializeCluster──► INITIALIZE_IN_PROGRESS ──clock──► INITIALIZED
+//!        └──clock (from a backup)──► ACTIVE ◄──────────────────────── cluster activate ─────────────────────┘
+//!  UNINITIALIZED | INITIALIZED | ACTIVE | DEGRADED ──DeleteCluster──► DELETE_IN_PROGRESS ──clock──► DELETED
+//! ```
+#![deny(clippy::wildcard_enum_match_arm)]
+
+use serde::{Deserialize, Serialize};
+
+use super::Transition;
+use crate::engine::clock::Timestamp;
+use crate::engine::error::{Error, ErrorKind, Result};
+
+/// Any instant: `NAMES` needs one to name a timed state.
+const T0: Timestamp = Timestamp::from_millis(0);
+
+/// `ClusterState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
+
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub enum ClusterState {
+    /// CreateCluster was called; `from_backup` clusters come up `ACTIVE`.
+    CreateInProgress {
+        /// When creation completes.
+        completes_at: Timestamp,
+        /// Made from a backup (already initialized and activated).
+        from_backup: bool,
+    },
+    /// Created; needs InitializeCluster.
+    Uninitialized,
+    /// InitializeCluster was called.
+    InitializeInProgress {
+        /// When initialization completes.
+        completes_at: Timestamp,
+    },
+    /// Initialized; needs `cluster activate` in the CloudHSM CLI.
+    Initialized,
+    /// Usable.
+    Active,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    UpdateInProgress,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    ModifyInProgress,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    RollbackInProgress,
+    /// DeleteCluster was called.
+    DeleteInProgress {
+        /// When deletion completes.
+        completes_at: Timestamp,
+    },
+    /// Deleted; still listed by DescribeClusters.
+    Deleted,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    Degraded,
+}
+
+impl ClusterState {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ClusterState::CreateInProgress { .. } => "CREATE_IN_PROGRESS",
+            ClusterState::Uninitialized => "UNINITIALIZED",
+            ClusterState::InitializeInProgress { .. } => "INITIALIZE_IN_PROGRESS",
+            ClusterState::Initialized => "INITIALIZED",
+            ClusterState::Active => "ACTIVE",
+            ClusterState::UpdateInProgress => "UPDATE_IN_PROGRESS",
+            ClusterState::ModifyInProgress => "MODIFY_IN_PROGRESS",
+            ClusterState::RollbackInProgress => "ROLLBACK_IN_PROGRESS",
+            ClusterState::DeleteInProgress { .. } => "DELETE_IN_PROGRESS",
+            ClusterState::Deleted => "DELETED",
+            ClusterState::Degraded => "DEGRADED",
+        }
+    }
+
+    /// Every wire name, in model order (checked against the model by a test).
+    pub const NAMES: &'static [&'static str] = &[
+        ClusterState::CreateInProgress {
+            completes_at: T0,
+            from_backup: false,
+        }
+        .as_str(),
+        ClusterState::Uninitialized.as_str(),
+        ClusterState::InitializeInProgress { completes_at: T0 }.as_str(),
+        ClusterState::Initialized.as_str(),
+        ClusterState::Active.as_str(),
+        ClusterState::UpdateInProgress.as_str(),
+        ClusterState::ModifyInProgress.as_str(),
+        ClusterState::RollbackInProgress.as_str(),
+        ClusterState::DeleteInProgress { completes_at: T0 }.as_str(),
+        ClusterState::Deleted.as_str(),
+        ClusterState::Degraded.as_str(),
+    ];
+
+    /// InitializeCluster: "The cluster must be in the UNINITIALIZED state";
+    /// "InitializeCluster → INITIALIZED" (docs/fidelity.md F5), by way of
+    /// INITIALIZE_IN_PROGRESS while the clock runs (docs/fidelity.md I15).
+    pub fn on_initialize(self, completes_at: Timestamp) -> Result<Transition<Self>> {
+        match self {
+            ClusterState::Uninitialized => Ok(Transition::To(ClusterState::InitializeInProgress {
+                completes_at,
+            })),
+            ClusterState::CreateInProgress { .. }
+            | ClusterState::InitializeInProgress { .. }
+            | ClusterState::Initialized
+            | ClusterState::Active
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::DeleteInProgress { .. }
+            | ClusterState::Deleted
+            | ClusterState::Degraded => Err(Error::new(
+                ErrorKind::CloudHsmInvalidRequest,
+                format!(
+                    "The cluster must be in the UNINITIALIZED state to be initialized; it is {}.",
+                    self.as_str()
+                ),
+            )),
+        }
+    }
+
+    /// `cluster activate` in the CloudHSM CLI: "`cluster activate` in the
+    /// CloudHSM CLI → ACTIVE" (docs/fidelity.md F5). The refusals are the
+    /// CLI's own strings (docs/fidelity.md I7).
+    pub fn on_activate(self) -> std::result::Result<Transition<Self>, &'static str> {
+        match self {
+            ClusterState::Initialized => Ok(Transition::To(ClusterState::Active)),
+            ClusterState::Active => Err("Cluster is already activated"),
+            ClusterState::CreateInProgress { .. }
+            | ClusterState::Uninitialized
+            | ClusterState::InitializeInProgress { .. }
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::DeleteInProgress { .. }
+            | ClusterState::Deleted
+            | ClusterState::Degraded => {
+                Err("Cluster must be initialized before it can be activated")
+            }
+        }
+    }
+
+    /// DeleteCluster: "A cluster can be deleted only once all its HSMs are"
+    /// (docs/fidelity.md F5; checked by the caller, which knows the HSMs).
+    pub fn on_delete(self, completes_at: Timestamp) -> Result<Transition<Self>> {
+        match self {
+            ClusterState::Uninitialized
+            | ClusterState::Initialized
+            | ClusterState::Active
+            | ClusterState::Degraded => Ok(Transition::To(ClusterState::DeleteInProgress {
+                completes_at,
+            })),
+            ClusterState::DeleteInProgress { .. } => Ok(Transition::Unchanged),
+            ClusterState::CreateInProgress { .. }
+            | ClusterState::InitializeInProgress { .. }
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::Deleted => Err(Error::new(
+                ErrorKind::CloudHsmInvalidRequest,
+                format!(
+                    "The cluster cannot be deleted while it is {}.",
+                    self.as_str()
+                ),
+            )),
+        }
+    }
+
+    /// The clock reached `now`: "A new cluster goes CREATE_IN_PROGRESS →
+    /// UNINITIALIZED" (docs/fidelity.md F5), or ACTIVE when made from a
+    /// backup (docs/fidelity.md I16); initialization and deletion finish.
+    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+        match self {
+            ClusterState::CreateInProgress {
+                completes_at,
+                from_backup,
+            } if completes_at <= now => Transition::To(if from_backup {
+                ClusterState::Active
+            } else {
+                ClusterState::Uninitialized
+            }),
+            ClusterState::InitializeInProgress { completes_at } if completes_at <= now => {
+                Transition::To(ClusterState::Initialized)
+            }
+            ClusterState::DeleteInProgress { completes_at } if completes_at <= now => {
+                Transition::To(ClusterState::Deleted)
+            }
+            ClusterState::CreateInProgress { .. }
+            | ClusterState::InitializeInProgress { .. }
+            | ClusterState::DeleteInProgress { .. }
+            | ClusterState::Uninitialized
+            | ClusterState::Initialized
+            | ClusterState::Active
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::Deleted
+            | ClusterState::Degraded => Transition::Unchanged,
+        }
+    }
+
+    /// When the state completes by itself, if it does.
+    pub fn completes_at(self) -> Option<Timestamp> {
+        match self {
+            ClusterState::CreateInProgress { completes_at, .. }
+            | ClusterState::InitializeInProgress { completes_at }
+            | ClusterState::DeleteInProgress { completes_at } => Some(completes_at),
+            ClusterState::Uninitialized
+            | ClusterState::Initialized
+            | ClusterState::Active
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::Deleted
+            | ClusterState::Degraded => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::machines::matrix::{cell, fallible, matrix, BEFORE, DUE, LATER};
+
+    fn name(s: &ClusterState) -> String {
+        s.as_str().to_owned()
+    }
+
+    /// One representative of every state, in model order.
+    fn every_state() -> Vec<ClusterState> {
+        let t = DUE;
+        vec![
+            ClusterState::CreateInProgress {
+                completes_at: t,
+                from_backup: false,
+            },
+            ClusterState::CreateInProgress {
+                completes_at: t,
+                from_backup: true,
+            },
+            ClusterState::Uninitialized,
+            ClusterState::InitializeInProgress { completes_at: t },
+            ClusterState::Initialized,
+            ClusterState::Active,
+            ClusterState::UpdateInProgress,
+            ClusterState::ModifyInProgress,
+            ClusterState::RollbackInProgress,
+            ClusterState::DeleteInProgress { completes_at: t },
+            ClusterState::Deleted,
+            ClusterState::Degraded,
+        ]
+    }
+
+    /// The state x event matrix, reviewed as a snapshot.
+    #[test]
+    fn transition_matrix() {
+        let label = |s: ClusterState| {
+            let from_backup = matches!(
+                s,
+                ClusterState::CreateInProgress {
+                    from_backup: true,
+                    ..
+                }
+            );
+            if from_backup {
+                format!("{} (from backup)", s.as_str())
+            } else {
+                s.as_str().to_owned()
+            }
+        };
+        let activate = |s: ClusterState| match s.on_activate() {
+            Ok(t) => cell(t, name),
+            Err(message) => format!("Err({message})"),
+        };
+        insta::assert_snapshot!(matrix(
+            &every_state(),
+            label,
+            &[
+                ("on_initialize", &|s| fallible(s.on_initialize(LATER), name)),
+                ("on_activate", &activate),
+                ("on_delete", &|s| fallible(s.on_delete(LATER), name)),
+                ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
+                ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
+            ],
+        ));
+    }
+
+    #[test]
+    fn cluster_lifecycle() {
+        let t = Timestamp::from_millis(10);
+        let s = ClusterState::CreateInProgress {
+            completes_at: t,
+            from_backup: false,
+        };
+        assert_eq!(s.on_clock(Timestamp::from_millis(9)), Transition::Unchanged);
+        assert_eq!(s.on_clock(t), Transition::To(ClusterState::Uninitialized));
+        let Transition::To(s) = ClusterState::Uninitialized.on_initialize(t).unwrap() else {
+            panic!()
+        };
+        assert_eq!(s.on_clock(t), Transition::To(ClusterState::Initialized));
+        assert_eq!(
+            ClusterState::Initialized.on_activate(),
+            Ok(Transition::To(ClusterState::Active))
+        );
+        assert!(ClusterState::Active.on_initialize(t).is_err());
+    }
+
+    #[test]
+    fn names_follow_the_model_order() {
+        assert_eq!(ClusterState::NAMES.len(), 11);
+        assert_eq!(ClusterState::Active.as_str(), "ACTIVE");
+    }
+}

@@ -1,0 +1,135 @@
+//! `HsmState` of reference/aws-models/cloudhsmv2-service-2.json: one HSM
+//! from CreateHsm to DeleteHsm (docs/fidelity.md F5).
+//!
+//! ```text
+//!  CREATE_IN_PROGRESS ──clock──► ACTIVE ──DeleteHsm──► DELETE_IN_PROGRESS ──clock──► DELETED (dropped from the cluster)
+//! ```
+#![deny(clippy::wildcard_enum_match_arm)]
+
+use serde::{Deserialize, Serialize};
+
+use super::Transition;
+use crate::engine::clock::Timestamp;
+
+/// Any instant: `NAMES` needs one to name a timed state.
+const T0: Timestamp = Timestamp::from_millis(0);
+
+/// `HsmState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
+
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub enum HsmState {
+    /// CreateHsm was called.
+    CreateInProgress {
+        /// When the HSM becomes active.
+        completes_at: Timestamp,
+    },
+    /// Serving requests.
+    Active,
+    /// Not entered by hsmdrill; listed for completeness of the model.
+    Degraded,
+    /// DeleteHsm was called.
+    DeleteInProgress {
+        /// When the HSM is gone.
+        completes_at: Timestamp,
+    },
+    /// Gone (dropped from the cluster's list).
+    Deleted,
+}
+
+impl HsmState {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HsmState::CreateInProgress { .. } => "CREATE_IN_PROGRESS",
+            HsmState::Active => "ACTIVE",
+            HsmState::Degraded => "DEGRADED",
+            HsmState::DeleteInProgress { .. } => "DELETE_IN_PROGRESS",
+            HsmState::Deleted => "DELETED",
+        }
+    }
+
+    /// Every wire name, in model order.
+    pub const NAMES: &'static [&'static str] = &[
+        HsmState::CreateInProgress { completes_at: T0 }.as_str(),
+        HsmState::Active.as_str(),
+        HsmState::Degraded.as_str(),
+        HsmState::DeleteInProgress { completes_at: T0 }.as_str(),
+        HsmState::Deleted.as_str(),
+    ];
+
+    /// DeleteHsm: the HSM is DELETE_IN_PROGRESS, then DELETED (the model's
+    /// `HsmState`, docs/fidelity.md F5); deleting one already going is a
+    /// no-op.
+    pub fn on_delete(self, completes_at: Timestamp) -> Transition<Self> {
+        match self {
+            HsmState::CreateInProgress { .. } | HsmState::Active | HsmState::Degraded => {
+                Transition::To(HsmState::DeleteInProgress { completes_at })
+            }
+            HsmState::DeleteInProgress { .. } | HsmState::Deleted => Transition::Unchanged,
+        }
+    }
+
+    /// The clock reached `now`: a new HSM becomes ACTIVE, a deleted one
+    /// DELETED (docs/fidelity.md F5; how long each takes: I15).
+    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+        match self {
+            HsmState::CreateInProgress { completes_at } if completes_at <= now => {
+                Transition::To(HsmState::Active)
+            }
+            HsmState::DeleteInProgress { completes_at } if completes_at <= now => {
+                Transition::To(HsmState::Deleted)
+            }
+            HsmState::CreateInProgress { .. }
+            | HsmState::DeleteInProgress { .. }
+            | HsmState::Active
+            | HsmState::Degraded
+            | HsmState::Deleted => Transition::Unchanged,
+        }
+    }
+
+    /// When the state completes by itself, if it does.
+    pub fn completes_at(self) -> Option<Timestamp> {
+        match self {
+            HsmState::CreateInProgress { completes_at }
+            | HsmState::DeleteInProgress { completes_at } => Some(completes_at),
+            HsmState::Active | HsmState::Degraded | HsmState::Deleted => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::machines::matrix::{cell, matrix, BEFORE, DUE, LATER};
+
+    fn name(s: &HsmState) -> String {
+        s.as_str().to_owned()
+    }
+
+    #[test]
+    fn names_follow_the_model_order() {
+        assert_eq!(HsmState::NAMES.len(), 5);
+        assert_eq!(HsmState::NAMES[1], "ACTIVE");
+    }
+
+    /// The state x event matrix, reviewed as a snapshot.
+    #[test]
+    fn transition_matrix() {
+        let states = [
+            HsmState::CreateInProgress { completes_at: DUE },
+            HsmState::Active,
+            HsmState::Degraded,
+            HsmState::DeleteInProgress { completes_at: DUE },
+            HsmState::Deleted,
+        ];
+        insta::assert_snapshot!(matrix(
+            &states,
+            |s| name(&s),
+            &[
+                ("on_delete", &|s| cell(s.on_delete(LATER), name)),
+                ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
+                ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
+            ],
+        ));
+    }
+}

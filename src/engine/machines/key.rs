@@ -1,0 +1,267 @@
+//! `KeyState` of reference/aws-models/kms-service-2.json for a key in a
+//! CloudHSM key store (docs/fidelity.md F3).
+//!
+//! R1: what DescribeKey shows is *derived*. The key stores what its owner
+//! asked for ([`KeyStatus`]: enabled, disabled, pending deletion); the key
+//! store's connection decides whether that is visible. While the store is not
+//! `CONNECTED` every key that is not pending deletion reads `Unavailable`, and
+//! Enable/Disable on such a key change only the stored status, so "the
+//! request takes effect when the key becomes usable".
+//!
+//! ```text
+//!  Enabled ◄──EnableKey / DisableKey──► Disabled
+//!     └──ScheduleKeyDeletion──► PendingDeletion ◄──┘
+//!                                 │ └──CancelKeyDeletion──► Disabled
+//!                                 └──clock (end of the waiting period)──► (deleted)
+//! ```
+#![deny(clippy::wildcard_enum_match_arm)]
+
+use serde::{Deserialize, Serialize};
+
+use super::Transition;
+use crate::engine::clock::Timestamp;
+use crate::engine::error::{Error, ErrorKind, Result};
+
+/// `KeyState` in reference/aws-models/kms-service-2.json (same order).
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum KeyState {
+    /// Multi-Region only; never in a custom key store.
+    Creating,
+    /// Usable.
+    Enabled,
+    /// Disabled by its owner.
+    Disabled,
+    /// Scheduled for deletion.
+    PendingDeletion,
+    /// Imported material only; never in a CloudHSM key store.
+    PendingImport,
+    /// Multi-Region only; never in a custom key store.
+    PendingReplicaDeletion,
+    /// Its custom key store is not connected (R1).
+    Unavailable,
+    /// Multi-Region only; never in a custom key store.
+    Updating,
+}
+
+impl KeyState {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Creating => "Creating",
+            KeyState::Enabled => "Enabled",
+            KeyState::Disabled => "Disabled",
+            KeyState::PendingDeletion => "PendingDeletion",
+            KeyState::PendingImport => "PendingImport",
+            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
+            KeyState::Unavailable => "Unavailable",
+            KeyState::Updating => "Updating",
+        }
+    }
+
+    /// Every wire name, in model order.
+    pub const NAMES: &'static [&'static str] = &[
+        KeyState::Creating.as_str(),
+        KeyState::Enabled.as_str(),
+        KeyState::Disabled.as_str(),
+        KeyState::PendingDeletion.as_str(),
+        KeyState::PendingImport.as_str(),
+        KeyState::PendingReplicaDeletion.as_str(),
+        KeyState::Unavailable.as_str(),
+        KeyState::Updating.as_str(),
+    ];
+}
+
+/// What the key's owner asked for, independent of the store's connection.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub enum KeyStatus {
+    /// EnableKey (or just created).
+    Enabled,
+    /// DisableKey or CancelKeyDeletion.
+    Disabled,
+    /// ScheduleKeyDeletion.
+    PendingDeletion {
+        /// End of the waiting period.
+        deletion_date: Timestamp,
+        /// 7–30 days.
+        window_days: u32,
+    },
+}
+
+impl KeyStatus {
+    /// R1: the state DescribeKey shows, given whether the store is connected:
+    /// "While its store is disconnected … every key that is not
+    /// PendingDeletion reads Unavailable" (docs/fidelity.md F3).
+    pub fn visible(self, store_connected: bool) -> KeyState {
+        match self {
+            // R1: "A key scheduled for deletion stays PendingDeletion even
+            // while the store is disconnected".
+            KeyStatus::PendingDeletion { .. } => KeyState::PendingDeletion,
+            KeyStatus::Enabled | KeyStatus::Disabled if !store_connected => KeyState::Unavailable,
+            KeyStatus::Enabled => KeyState::Enabled,
+            KeyStatus::Disabled => KeyState::Disabled,
+        }
+    }
+
+    /// EnableKey. R1: "EnableKey and DisableKey on an Unavailable key succeed
+    /// without changing its state; the change takes effect when the key
+    /// becomes available" (docs/fidelity.md F3), which storing the status
+    /// does by construction. Refused while PendingDeletion (F3's table).
+    pub fn on_enable(self, arn: &str) -> Result<Transition<Self>> {
+        match self {
+            KeyStatus::Enabled => Ok(Transition::Unchanged),
+            KeyStatus::Disabled => Ok(Transition::To(KeyStatus::Enabled)),
+            KeyStatus::PendingDeletion { .. } => Err(pending_deletion(arn)),
+        }
+    }
+
+    /// DisableKey: as EnableKey (docs/fidelity.md F3).
+    pub fn on_disable(self, arn: &str) -> Result<Transition<Self>> {
+        match self {
+            KeyStatus::Disabled => Ok(Transition::Unchanged),
+            KeyStatus::Enabled => Ok(Transition::To(KeyStatus::Disabled)),
+            KeyStatus::PendingDeletion { .. } => Err(pending_deletion(arn)),
+        }
+    }
+
+    /// ScheduleKeyDeletion (window already validated): "ScheduleKeyDeletion
+    /// works on an Unavailable key" (docs/fidelity.md F3); refused when
+    /// already PendingDeletion (F3's table).
+    pub fn on_schedule_deletion(
+        self,
+        arn: &str,
+        deletion_date: Timestamp,
+        window_days: u32,
+    ) -> Result<Transition<Self>> {
+        match self {
+            KeyStatus::Enabled | KeyStatus::Disabled => {
+                Ok(Transition::To(KeyStatus::PendingDeletion {
+                    deletion_date,
+                    window_days,
+                }))
+            }
+            KeyStatus::PendingDeletion { .. } => Err(pending_deletion(arn)),
+        }
+    }
+
+    /// CancelKeyDeletion: "CancelKeyDeletion returns a key to Disabled"
+    /// (docs/fidelity.md F3; while disconnected it then reads Unavailable,
+    /// I5); any other key "is not pending deletion" (F3's table).
+    pub fn on_cancel_deletion(self, arn: &str) -> Result<Transition<Self>> {
+        match self {
+            KeyStatus::PendingDeletion { .. } => Ok(Transition::To(KeyStatus::Disabled)),
+            KeyStatus::Enabled | KeyStatus::Disabled => Err(Error::new(
+                ErrorKind::KmsInvalidState,
+                format!("{arn} is not pending deletion."),
+            )),
+        }
+    }
+
+    /// The clock reached `now`: "after the waiting period" KMS deletes the
+    /// key (docs/fidelity.md F7's `DeleteKey` event; design R6), so the key
+    /// ends.
+    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+        match self {
+            KeyStatus::PendingDeletion { deletion_date, .. } if deletion_date <= now => {
+                Transition::End
+            }
+            KeyStatus::PendingDeletion { .. } | KeyStatus::Enabled | KeyStatus::Disabled => {
+                Transition::Unchanged
+            }
+        }
+    }
+
+    /// When the status ends by itself, if it does.
+    pub fn completes_at(self) -> Option<Timestamp> {
+        match self {
+            KeyStatus::PendingDeletion { deletion_date, .. } => Some(deletion_date),
+            KeyStatus::Enabled | KeyStatus::Disabled => None,
+        }
+    }
+}
+
+fn pending_deletion(arn: &str) -> Error {
+    Error::new(
+        ErrorKind::KmsInvalidState,
+        format!("{arn} is pending deletion."),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::machines::matrix::{cell, fallible, matrix, BEFORE, DUE};
+
+    fn name(s: &KeyStatus) -> String {
+        s.visible(true).as_str().to_owned()
+    }
+
+    /// The state x event matrix, reviewed as a snapshot. A row is a stored
+    /// status and what DescribeKey shows of it while the store is connected
+    /// and disconnected.
+    #[test]
+    fn transition_matrix() {
+        let states = [
+            KeyStatus::Enabled,
+            KeyStatus::Disabled,
+            KeyStatus::PendingDeletion {
+                deletion_date: DUE,
+                window_days: 7,
+            },
+        ];
+        let label = |s: KeyStatus| {
+            format!(
+                "{} (disconnected: {})",
+                s.visible(true).as_str(),
+                s.visible(false).as_str()
+            )
+        };
+        insta::assert_snapshot!(matrix(
+            &states,
+            label,
+            &[
+                ("on_enable", &|s| fallible(s.on_enable("arn"), name)),
+                ("on_disable", &|s| fallible(s.on_disable("arn"), name)),
+                ("on_schedule_deletion", &|s| {
+                    fallible(s.on_schedule_deletion("arn", DUE, 7), name)
+                }),
+                ("on_cancel_deletion", &|s| {
+                    fallible(s.on_cancel_deletion("arn"), name)
+                }),
+                ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
+                ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
+            ],
+        ));
+    }
+
+    #[test]
+    fn unavailable_while_disconnected_except_pending_deletion() {
+        assert_eq!(KeyStatus::Enabled.visible(false), KeyState::Unavailable);
+        assert_eq!(KeyStatus::Disabled.visible(false), KeyState::Unavailable);
+        let p = KeyStatus::PendingDeletion {
+            deletion_date: Timestamp::from_millis(0),
+            window_days: 7,
+        };
+        assert_eq!(p.visible(false), KeyState::PendingDeletion);
+        assert_eq!(KeyStatus::Disabled.visible(true), KeyState::Disabled);
+    }
+
+    #[test]
+    fn cancel_deletion_leaves_the_key_disabled() {
+        let p = KeyStatus::PendingDeletion {
+            deletion_date: Timestamp::from_millis(0),
+            window_days: 7,
+        };
+        assert_eq!(
+            p.on_cancel_deletion("arn").unwrap(),
+            Transition::To(KeyStatus::Disabled)
+        );
+        assert_eq!(
+            KeyStatus::Enabled
+                .on_cancel_deletion("arn")
+                .unwrap_err()
+                .message(),
+            "arn is not pending deletion."
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! Every state machine of the emulated AWS, one file each, and nothing else.
+//!
+//! | Machine | AWS enum | File | Facts |
+//! |---|---|---|---|
+//! | key store connection | `ConnectionStateType` | `connection.rs` | docs/fidelity.md F2, I9, I15 |
+//! | KMS key | `KeyState` | `key.rs` | docs/fidelity.md F3, I5 |
+//! | CloudHSM cluster | `ClusterState` | `cluster.rs` | docs/fidelity.md F5, I16 |
+//! | HSM | `HsmState` | `hsm.rs` | docs/fidelity.md F5 |
+//! | backup | `BackupState` | `backup.rs` | docs/fidelity.md F5 |
+//! | CloudHSM user login | (lockout) | `user.rs` | docs/fidelity.md F5, I10, I11 |
+//!
+//! Each transition is a method named after its trigger (`on_connect`,
+//! `on_clock`, …) with an exhaustive match, so a new state or event cannot be
+//! forgotten, and a doc comment naming the AWS sentence that justifies it. A
+//! method only decides the next state; the operations (`kms/*_ops.rs`,
+//! `cloudhsm/ops.rs`, the CloudHSM CLI) and the clock (`schedule.rs`) apply it
+//! with its effects (logins, network interfaces, trail events), each effect in
+//! one place. Each machine's state × event table is an insta snapshot beside
+//! it (`snapshots/`): a change to any transition shows up in review.
+//!
+//! A state's AWS wire name is spelled once, in its `as_str`; its `NAMES`
+//! list is built from `as_str`.
+
+pub mod backup;
+pub mod cluster;
+pub mod connection;
+pub mod hsm;
+pub mod key;
+pub mod user;
+
+pub use backup::BackupState;
+pub use cluster::ClusterState;
+pub use connection::{ConnectionErrorCode, ConnectionState};
+pub use hsm::HsmState;
+pub use key::{KeyState, KeyStatus};
+pub use user::Lockout;
+
+/// The outcome of an event on a state machine.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Transition<S> {
+    /// Move to this state.
+    To(S),
+    /// Valid, nothing to do.
+    Unchanged,
+    /// The thing the machine describes ends: its record is removed (a KMS key
+    /// at the end of its waiting period).
+    End,
+}
+
+impl<S> Transition<S> {
+    /// Moves `state` on. `Unchanged` and `End` leave it as it is: the owner
+    /// of a record that ends removes it, with the effects of its end.
+    pub fn apply(self, state: &mut S) {
+        match self {
+            Transition::To(next) => *state = next,
+            Transition::Unchanged | Transition::End => {}
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod matrix {
+    //! The state × event tables the snapshots show.
+
+    use super::Transition;
+    use crate::engine::clock::Timestamp;
+    use crate::engine::error::Result;
+
+    /// Before a timed state is due.
+    pub(crate) const BEFORE: Timestamp = Timestamp::from_millis(9);
+    /// When a timed state of the tables is due.
+    pub(crate) const DUE: Timestamp = Timestamp::from_millis(10);
+    /// When a timed state an event starts is due.
+    pub(crate) const LATER: Timestamp = Timestamp::from_millis(20);
+
+    /// An event of a table: its name and the cell it gives for a state.
+    pub(crate) type Event<'a, S> = (&'a str, &'a dyn Fn(S) -> String);
+
+    /// The table of `events` on every state of `states`, each row labelled
+    /// by `label`.
+    pub(crate) fn matrix<S: Copy>(
+        states: &[S],
+        label: impl Fn(S) -> String,
+        events: &[Event<'_, S>],
+    ) -> String {
+        let rows: Vec<(String, Vec<(&str, String)>)> = states
+            .iter()
+            .map(|&s| {
+                let cells = events.iter().map(|(name, f)| (*name, f(s))).collect();
+                (label(s), cells)
+            })
+            .collect();
+        table(&rows)
+    }
+
+    /// One cell: a transition, shown by the next state's wire name.
+    pub(crate) fn cell<S>(t: Transition<S>, name: impl Fn(&S) -> String) -> String {
+        match t {
+            Transition::To(s) => format!("-> {}", name(&s)),
+            Transition::Unchanged => "unchanged".into(),
+            Transition::End => "end".into(),
+        }
+    }
+
+    /// One cell of an event that can be refused.
+    pub(crate) fn fallible<S>(r: Result<Transition<S>>, name: impl Fn(&S) -> String) -> String {
+        match r {
+            Ok(t) => cell(t, name),
+            Err(e) => format!("Err({})", e.aws_name()),
+        }
+    }
+
+    /// Rows of `(state, [(event, cell)])` as an aligned text table, one
+    /// state a line.
+    pub(crate) fn table(rows: &[(String, Vec<(&str, String)>)]) -> String {
+        let state_width = rows.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+        let columns = rows.first().map_or(0, |(_, cells)| cells.len());
+        let widths: Vec<usize> = (0..columns)
+            .map(|i| {
+                rows.iter()
+                    .filter_map(|(_, cells)| cells.get(i))
+                    .map(|(event, cell)| event.len() + 2 + cell.len())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for (state, cells) in rows {
+            let mut line = format!("{state:<state_width$}");
+            for (i, (event, cell)) in cells.iter().enumerate() {
+                let text = format!("{event}: {cell}");
+                let width = widths.get(i).copied().unwrap_or(0);
+                line.push_str(&format!("  {text:<width$}"));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}

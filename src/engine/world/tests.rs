@@ -1,0 +1,62 @@
+//! Loading world files: defaults, ids, errors with their positions.
+
+use super::*;
+
+#[test]
+fn paths_split_into_segments() {
+    assert_eq!(
+        segments("clusters[0].users[12].role"),
+        vec![
+            Seg::Key("clusters".into()),
+            Seg::Index(0),
+            Seg::Key("users".into()),
+            Seg::Index(12),
+            Seg::Key("role".into()),
+        ]
+    );
+    assert_eq!(segments(""), vec![]);
+}
+
+#[test]
+fn locate_finds_nested_nodes_and_falls_back_to_ancestors() {
+    let yaml =
+        "clusters:\n  - id: cluster-aaaaaaaaaaa\n    users:\n      - {username: a, role: admin}\n";
+    assert_eq!(locate(yaml, "clusters[0].id"), Some((2, 9)));
+    assert_eq!(locate(yaml, "clusters[0].users[0].role"), Some((4, 29)));
+    assert_eq!(locate(yaml, "clusters[0].nope"), Some((2, 5)));
+    assert_eq!(locate(yaml, "nothing"), None);
+}
+
+#[test]
+fn bare_message_drops_prefix_and_mark() {
+    assert_eq!(
+        bare_message("a[0].b: invalid type at line 3 column 7", "a[0].b"),
+        "invalid type"
+    );
+    assert_eq!(bare_message("x at line y", ""), "x at line y");
+    assert_eq!(
+        bare_message("a[0]: unknown field `c` at line 1 column 2", "a[0].c"),
+        "unknown field `c`"
+    );
+    assert_eq!(bare_message("a[1]: x", "a[10]"), "a[1]: x");
+}
+
+#[test]
+fn pem_wraps_at_64() {
+    let p = default_trust_anchor("cluster-1a23b4cdefg");
+    assert!(p.starts_with("-----BEGIN CERTIFICATE-----\n"));
+    assert!(p.ends_with("-----END CERTIFICATE-----\n"));
+    assert!(p.lines().all(|l| l.len() <= 64));
+}
+
+#[test]
+fn ids_are_checked() {
+    assert!(is_cluster_id("cluster-1a23b4cdefg"));
+    assert!(!is_cluster_id("cluster-short"));
+    assert!(is_backup_id("backup-9g87f6edcba"));
+    assert!(is_key_id("1234abcd-12ab-34cd-56ef-1234567890ab"));
+    assert!(!is_key_id("1234abcd-12ab-34cd-56ef"));
+    assert!(alias_problem("alias/app").is_none());
+    assert!(alias_problem("alias/aws/x").is_some());
+    assert!(alias_problem("app").is_some());
+}
