@@ -26,10 +26,12 @@
 //! assert!(errs[0].message.contains("unknown statement `conect`"));
 //! ```
 
-mod ast;
-mod check;
-mod lower;
-mod parser;
+pub(crate) mod ast;
+pub(crate) mod check;
+mod grammar;
+pub(crate) mod lower;
+pub(crate) mod parser;
+pub(crate) mod source;
 pub(crate) mod words;
 
 use std::path::Path;
@@ -60,7 +62,7 @@ pub fn parse_file(path: &Path) -> Result<ScenarioFile, Vec<Diagnostic>> {
 /// paths are resolved from (its directory); worlds are loaded to check key
 /// store names. Returns every syntax error, then every semantic error.
 pub fn parse_str(source: &str, path: &Path) -> Result<ScenarioFile, Vec<Diagnostic>> {
-    let src = parser::Source::new(source, Arc::from(path.display().to_string()));
+    let src = source::Source::new(source, Arc::from(path.display().to_string()));
     let parsed = parser::parse(&src);
     let mut errors = parsed.errors;
     let dir = path.parent().unwrap_or(Path::new(""));

@@ -2,7 +2,7 @@
 //! misspelt, or else the closest phrase.
 
 use super::catalog::catalog;
-use crate::dsl::words::distance;
+use strsim::levenshtein as distance;
 
 /// A `help:` text for an undefined step, if anything comes close.
 pub(crate) fn help(text: &str) -> Option<String> {
