@@ -5,10 +5,14 @@
 //! A file goes through three stages, each reporting every mistake it finds
 //! as a [`Diagnostic`] at the offending text:
 //!
-//! - `parser.rs`: pest (`runbook.pest`) matches one logical line at a time;
-//!   lines are assembled into runbooks and blocks, and a syntax error costs
-//!   one statement, after which parsing resumes at the next one.
-//! - `check.rs`: semantic checks against the engine's vocabulary
+//! - `parser/`: pest (`runbook.pest`, compiled in `grammar.rs`) matches
+//!   one logical line at a time; lines are assembled into runbooks and
+//!   blocks, and a syntax error costs one statement, after which parsing
+//!   resumes at the next one (`words.rs` says rules in words; `source.rs`
+//!   turns offsets into spans and holds the one string/comment scanner).
+//!   The Gherkin front end parses its value and path arguments with the
+//!   same grammar (`parser/fragment.rs`) and builds the same tree (`ast.rs`).
+//! - `check.rs`: semantic checks (of a runbook or a feature's tree) against the engine's vocabulary
 //!   (operations, input members, exceptions, enum values) and the runbook's
 //!   world (key stores, aliases, variables).
 //! - `lower.rs`: the checked tree becomes [`ScenarioFile`], one

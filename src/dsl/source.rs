@@ -187,6 +187,6 @@ mod tests {
                 Lexical::Newline => 'n',
             })
             .collect();
-        assert_eq!(kinds, "cssssss###nc");
+        assert_eq!(kinds, "csssss###nc");
     }
 }

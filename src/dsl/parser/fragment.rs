@@ -70,7 +70,13 @@ fn parse<'s, 'a>(
                 pest::error::InputLocation::Span((p, _)) => p,
             };
             let at = (start + rel).min(end);
-            Err(Expected::of(src, at, &e).diagnostic(src, at))
+            // What follows the fragment in the file is not its business.
+            let upto = Source::new(src.text.get(..end).unwrap_or(""), src.file.clone());
+            let mut expected = Expected::of(&upto, at, &e);
+            if at >= end {
+                expected.found = "the end of the argument".to_owned();
+            }
+            Err(expected.diagnostic(&upto, at))
         }
     }
 }

@@ -331,45 +331,12 @@ fn too_deep(src: &Source<'_>, start: usize, end: usize) -> Option<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use super::cursor::unescape;
-    use super::recover::scan_statement;
     use super::*;
-
-    fn src(text: &str) -> Source<'_> {
-        Source::new(text, Arc::from("t.runbook"))
-    }
-
-    #[test]
-    fn a_broken_value_resumes_at_the_next_statement() {
-        let text = "call X {\n  A: 1\nconnect S\n";
-        let scan = scan_statement(&src(text), 0);
-        assert_eq!(scan.resume, text.find("connect").unwrap());
-        assert_eq!(scan.unclosed, Some(7));
-        let text = "call X {\n  A: \"}\"\n}\nsettle\n";
-        let scan = scan_statement(&src(text), 0);
-        assert_eq!(scan.resume, text.find("settle").unwrap());
-        assert_eq!(scan.unclosed, None);
-    }
 
     #[test]
     fn broken_statements_remember_what_they_define() {
         assert_eq!(defined_names("encrypt \"x\" alias/app -> ct"), ["ct"]);
         assert_eq!(defined_names("capture $st = .X Y"), ["st"]);
         assert!(defined_names("connect").is_empty());
-    }
-
-    #[test]
-    fn escapes() {
-        let s = src("\"a\\n\\u{41}\\\"\"");
-        let span = s.span(0, s.text.len());
-        assert_eq!(unescape(&s, s.text, &span).unwrap(), "a\nA\"");
-        let s = src("\"\\u{110000}\"");
-        let span = s.span(0, s.text.len());
-        assert!(unescape(&s, s.text, &span).is_err());
-        let s = src("\"\\u41\"");
-        let span = s.span(0, s.text.len());
-        assert!(unescape(&s, s.text, &span).is_err());
     }
 }
