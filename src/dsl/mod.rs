@@ -42,24 +42,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::scenario::diagnostic::Diagnostic;
-use crate::scenario::ir::{ScenarioFile, Span};
+use crate::scenario::ir::ScenarioFile;
 
 /// Reads and parses a runbook file. A file that cannot be read gives one
 /// diagnostic at its line 1, column 1.
 pub fn parse_file(path: &Path) -> Result<ScenarioFile, Vec<Diagnostic>> {
-    match std::fs::read_to_string(path) {
-        Ok(source) => parse_str(&source, path),
-        Err(e) => Err(vec![Diagnostic::new(
-            Span {
-                file: Arc::from(path.display().to_string()),
-                line: 1,
-                column: 1,
-                offset: 0,
-                len: 0,
-            },
-            format!("cannot read the runbook: {e}"),
-        )]),
-    }
+    parse_str(&source::read(path, "runbook")?, path)
 }
 
 /// Parses runbook text. `path` names the file in spans and is where world

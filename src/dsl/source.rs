@@ -5,10 +5,29 @@
 //! A Gherkin feature is a `Source` too: phrases build the syntax tree with
 //! spans into the `.feature` text, and the checks read it the same way.
 
+use std::path::Path;
 use std::str::CharIndices;
 use std::sync::Arc;
 
+use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::Span;
+
+/// Reads a source file (`what` says which kind, for the message). A file
+/// that cannot be read is one diagnostic at its line 1, column 1.
+pub(crate) fn read(path: &Path, what: &str) -> Result<String, Vec<Diagnostic>> {
+    std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::new(
+            Span {
+                file: Arc::from(path.display().to_string()),
+                line: 1,
+                column: 1,
+                offset: 0,
+                len: 0,
+            },
+            format!("cannot read the {what}: {e}"),
+        )]
+    })
+}
 
 /// The text of a runbook file and what turns offsets into [`Span`]s.
 pub(crate) struct Source<'a> {
@@ -80,6 +99,53 @@ impl<'a> Source<'a> {
         let text = self.text.get(start..end).unwrap_or("");
         text.trim_end_matches(['\n', '\r'])
     }
+}
+
+/// How deeply `{…}`/`[…]` values and blocks may nest. pest and the lowering
+/// recurse once per level, so the limit keeps any input from exhausting the
+/// stack.
+pub(crate) const MAX_DEPTH: usize = 32;
+
+/// The first word of a text (letters, digits, `_`, `-`).
+pub(crate) fn first_word(text: &str) -> &str {
+    let t = text.trim_start();
+    let end = t
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(t.len());
+    t.get(..end).unwrap_or("")
+}
+
+/// Rejects input whose `{`/`[` nesting exceeds [`MAX_DEPTH`] before pest
+/// sees it. The count ignores brackets in strings and comments and never
+/// goes below zero, so it bounds the nesting of any statement.
+pub(crate) fn too_deep(src: &Source<'_>, start: usize, end: usize) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    let text = src.text.get(start..end).unwrap_or("");
+    for (i, c, kind) in Scanner::new(text) {
+        let i = start + i;
+        if kind != Lexical::Code {
+            continue;
+        }
+        match c {
+            '{' | '[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(
+                        Diagnostic::new(
+                            src.span(i, i + 1),
+                            format!(
+                                "values and blocks nest too deeply (at most {MAX_DEPTH} levels)"
+                            ),
+                        )
+                        .with_label("one level too many"),
+                    );
+                }
+            }
+            '}' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// What a character of runbook text belongs to.

@@ -13,12 +13,36 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::phrase::Built;
-use crate::dsl::ast::{self, push_member, Item, PathAst, Stmt, Tok, Val, ValKind};
+use crate::dsl::ast::{self, push_member, BlockKind, Item, PathAst, Stmt, Tok, Val, ValKind};
 use crate::dsl::parser::fragment;
 use crate::dsl::source::Source;
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::Span;
+
+/// What a builder made.
+pub(crate) enum Built {
+    /// Statements.
+    Items(Vec<Item>),
+    /// A block whose body is more phrases, which the translation builds in
+    /// turn.
+    Block {
+        /// `repeat`, `retry` or `burst`, and its count.
+        kind: BlockKind,
+        /// Where the phrases are.
+        body: Body,
+    },
+}
+
+/// Where the phrases of a block are.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(crate) enum Body {
+    /// The capture with this index (`I repeat 3 times: PHRASE`); the step's
+    /// table or doc string goes to that phrase.
+    Capture(usize),
+    /// The doc string, one phrase a line (a Gherkin keyword before it is
+    /// allowed; blank lines and `#` comments are skipped).
+    DocString,
+}
 
 /// A capture, a table cell or a doc string line, and where it is written.
 #[derive(Clone, Debug)]

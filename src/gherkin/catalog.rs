@@ -1,7 +1,7 @@
 //! The one step catalog: every phrase of [`super::phrases`] compiled into
 //! the regexes cucumber matches steps with (`docs/gherkin-steps.md`).
-//! Both ways of running a feature (cucumber, through [`super::cucumber`],
-//! and `hsmdrill run`, through [`super::lower_file`]) match steps against
+//! Both ways of running a feature (cucumber, through `drill.rs`,
+//! and `hsmdrill run`, through `lower.rs`) match steps against
 //! these and nothing else.
 
 use std::sync::LazyLock;

@@ -16,27 +16,15 @@ use super::args::{Arg, Doc, Table};
 use super::feature::{plan, Lines, Planned, PlannedStep};
 use super::translate::{translate_at, At, Cx, Failure};
 use crate::dsl::ast::Runbook;
-use crate::dsl::source::Source;
+use crate::dsl::source::{self, Source};
 use crate::dsl::{check, lower};
 use crate::scenario::diagnostic::Diagnostic;
-use crate::scenario::ir::{Scenario, ScenarioFile, Span};
+use crate::scenario::ir::{Scenario, ScenarioFile};
 
 /// Reads and lowers a feature file. A file that cannot be read gives one
 /// diagnostic at its line 1, column 1.
 pub fn lower_file(path: &Path) -> Result<ScenarioFile, Vec<Diagnostic>> {
-    match std::fs::read_to_string(path) {
-        Ok(source) => lower_str(&source, path),
-        Err(e) => Err(vec![Diagnostic::new(
-            Span {
-                file: Arc::from(path.display().to_string()),
-                line: 1,
-                column: 1,
-                offset: 0,
-                len: 0,
-            },
-            format!("cannot read the feature: {e}"),
-        )]),
-    }
+    lower_str(&source::read(path, "feature")?, path)
 }
 
 /// Lowers the text of a feature file; `path` names it in spans and is where

@@ -8,9 +8,8 @@
 
 use regex::Regex;
 
-use super::args::Args;
+use super::args::{Args, Built};
 use super::params::Param;
-use crate::dsl::ast::{BlockKind, Item};
 use crate::scenario::diagnostic::Diagnostic;
 
 /// One phrase of the catalog.
@@ -42,31 +41,6 @@ pub struct Phrase {
 /// Builds the statements a phrase stands for, or says what does not fit,
 /// at the argument that does not.
 pub(crate) type Build = fn(&mut Args<'_, '_>) -> Result<Built, Diagnostic>;
-
-/// What a builder made.
-pub(crate) enum Built {
-    /// Statements.
-    Items(Vec<Item>),
-    /// A block whose body is more phrases, which the translation builds in
-    /// turn.
-    Block {
-        /// `repeat`, `retry` or `burst`, and its count.
-        kind: BlockKind,
-        /// Where the phrases are.
-        body: Body,
-    },
-}
-
-/// Where the phrases of a block are.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(crate) enum Body {
-    /// The capture with this index (`I repeat 3 times: PHRASE`); the step's
-    /// table or doc string goes to that phrase.
-    Capture(usize),
-    /// The doc string, one phrase a line (a Gherkin keyword before it is
-    /// allowed; blank lines and `#` comments are skipped).
-    DocString,
-}
 
 /// What a step may carry besides its text.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]

@@ -4,15 +4,15 @@
 //! `:` or the doc string's lines) is translated the same way.
 //!
 //! Nothing here writes or parses runbook text: the statements go straight
-//! to the runbook's checks and lowering ([`super::lower`]).
+//! to the runbook's checks and lowering (`lower.rs`).
 
 use std::path::Path;
 use std::sync::Arc;
 
-use super::args::{Arg, Args, Doc, Table};
+use super::args::{Arg, Args, Body, Built, Doc, Table};
 use super::catalog::catalog;
 use super::params::{self, Param};
-use super::phrase::{Body, Built, Phrase};
+use super::phrase::Phrase;
 use super::suggest;
 use crate::dsl::ast::{Item, Runbook, Stmt};
 use crate::dsl::lower;

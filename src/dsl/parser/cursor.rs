@@ -62,6 +62,18 @@ impl<'i> Cursor<'i> {
         }
     }
 
+    /// The next child, if any, which must be a `rule`.
+    pub(super) fn next_of(&mut self, rule: Rule) -> Result<Option<Pair<'i, Rule>>, Diagnostic> {
+        match self.next() {
+            None => Ok(None),
+            Some(p) if p.as_rule() == rule => Ok(Some(p)),
+            Some(p) => Err(internal(
+                &self.at,
+                &format!("expected {rule:?}, found {:?}", p.as_rule()),
+            )),
+        }
+    }
+
     /// The next child, whatever it is.
     pub(super) fn any(&mut self) -> Result<Pair<'i, Rule>, Diagnostic> {
         self.next()
@@ -114,6 +126,17 @@ impl Ctx<'_, '_> {
             pairs: p.into_inner().peekable(),
             at,
         }
+    }
+
+    /// The one child of a pair: its rule, its span and a cursor on its
+    /// children.
+    pub(super) fn only_child<'i>(&self, p: Pair<'i, Rule>) -> Res<(Rule, Span, Cursor<'i>)> {
+        let mut c = self.cursor(p);
+        let inner = c.any()?;
+        c.finish()?;
+        let rule = inner.as_rule();
+        let at = self.span(&inner);
+        Ok((rule, at, self.cursor(inner)))
     }
 
     pub(super) fn tok(&self, p: &Pair<'_, Rule>) -> Tok {

@@ -8,10 +8,9 @@ use pest::Parser as _;
 
 use super::cursor::{internal, Ctx};
 use super::recover::Expected;
-use super::too_deep;
 use crate::dsl::ast::{PathAst, Val};
 use crate::dsl::grammar::{Rule, RunbookParser};
-use crate::dsl::source::Source;
+use crate::dsl::source::{too_deep, Source};
 use crate::scenario::diagnostic::Diagnostic;
 
 /// The value written at `start..end` of the source.

@@ -27,16 +27,12 @@ use pest::Parser as _;
 
 use self::cursor::Ctx;
 use self::recover::{syntax_error, Shape};
+use self::statements::LineItem;
 use super::ast::{BlockKind, Item, Runbook, Stmt};
 use super::grammar::{Rule, RunbookParser};
-use super::source::{Lexical, Scanner, Source};
+use super::source::{first_word, too_deep, Source, MAX_DEPTH};
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::Span;
-
-/// How deeply `{…}`/`[…]` values and blocks may nest. pest and the lowering
-/// recurse once per level, so the limit keeps any input from exhausting the
-/// stack.
-pub(crate) const MAX_DEPTH: usize = 32;
 
 /// The runbooks of a file, and the syntax errors met on the way.
 pub(crate) struct Parsed {
@@ -133,34 +129,8 @@ fn defined_names(text: &str) -> Vec<String> {
     names
 }
 
-/// The first word of a text (letters, digits, `_`, `-`).
-pub(super) fn first_word(text: &str) -> &str {
-    let t = text.trim_start();
-    let end = t
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-        .unwrap_or(t.len());
-    t.get(..end).unwrap_or("")
-}
-
 // ---------------------------------------------------------------------------
 // Assembling lines into runbooks and blocks
-
-/// What one line holds.
-pub(super) enum LineItem {
-    Empty,
-    Head {
-        title: String,
-        tags: Vec<String>,
-        span: Span,
-    },
-    Open {
-        kind: BlockKind,
-        span: Span,
-        text: String,
-    },
-    Close(Span),
-    Stmt(Box<Item>),
-}
 
 /// An open block; `kind` is `None` when its head did not parse.
 struct Open {
@@ -294,39 +264,6 @@ impl Builder {
             errors: self.errors,
         }
     }
-}
-
-/// Rejects input whose `{`/`[` nesting exceeds [`MAX_DEPTH`] before pest
-/// sees it. The count ignores brackets in strings and comments and never
-/// goes below zero, so it bounds the nesting of any statement.
-fn too_deep(src: &Source<'_>, start: usize, end: usize) -> Option<Diagnostic> {
-    let mut depth = 0usize;
-    let text = src.text.get(start..end).unwrap_or("");
-    for (i, c, kind) in Scanner::new(text) {
-        let i = start + i;
-        if kind != Lexical::Code {
-            continue;
-        }
-        match c {
-            '{' | '[' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(
-                        Diagnostic::new(
-                            src.span(i, i + 1),
-                            format!(
-                                "values and blocks nest too deeply (at most {MAX_DEPTH} levels)"
-                            ),
-                        )
-                        .with_label("one level too many"),
-                    );
-                }
-            }
-            '}' | ']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(test)]

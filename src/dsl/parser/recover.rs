@@ -4,9 +4,8 @@
 
 use pest::error::{ErrorVariant, InputLocation};
 
-use super::first_word;
 use crate::dsl::grammar::Rule;
-use crate::dsl::source::{Lexical, Scanner, Source};
+use crate::dsl::source::{first_word, Lexical, Scanner, Source};
 use crate::dsl::words::{self, closest, STATEMENT_KEYWORDS};
 use crate::scenario::diagnostic::Diagnostic;
 

@@ -6,12 +6,29 @@ use std::time::Duration;
 use pest::iterators::Pair;
 
 use super::cursor::{first_line, internal, var_name, Ctx, Cursor, Res};
-use super::LineItem;
 use crate::dsl::ast::{duration, BlockKind, ExpectAst, Item, Stmt, Tok, Val};
 use crate::dsl::grammar::Rule;
 use crate::engine::NetworkCondition;
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::Fault;
+use crate::scenario::ir::Span;
+
+/// What one line holds.
+pub(super) enum LineItem {
+    Empty,
+    Head {
+        title: String,
+        tags: Vec<String>,
+        span: Span,
+    },
+    Open {
+        kind: BlockKind,
+        span: Span,
+        text: String,
+    },
+    Close(Span),
+    Stmt(Box<Item>),
+}
 
 impl Ctx<'_, '_> {
     pub(super) fn line_item(&self, line: Pair<'_, Rule>) -> Res<LineItem> {
@@ -65,12 +82,7 @@ impl Ctx<'_, '_> {
     }
 
     pub(super) fn block_head(&self, p: Pair<'_, Rule>) -> Res<BlockKind> {
-        let mut c = self.cursor(p);
-        let head = c.any()?;
-        c.finish()?;
-        let rule = head.as_rule();
-        let at = self.span(&head);
-        let mut c = self.cursor(head);
+        let (rule, at, mut c) = self.only_child(p)?;
         let n = self.count(&c.expect(Rule::count)?)?;
         let kind = match rule {
             Rule::repeat_head => BlockKind::Repeat(n),

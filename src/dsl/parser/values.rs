@@ -4,20 +4,15 @@
 use pest::iterators::Pair;
 
 use super::cursor::{internal, Ctx, Res};
-use super::MAX_DEPTH;
 use crate::dsl::ast::{push_member, ExpectAst, PathAst, SubjectAst, Tok, Val, ValKind};
 use crate::dsl::grammar::Rule;
+use crate::dsl::source::MAX_DEPTH;
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::{Comparison, Path, Segment, Span};
 
 impl Ctx<'_, '_> {
     pub(super) fn expect(&self, p: Pair<'_, Rule>) -> Res<ExpectAst> {
-        let mut c = self.cursor(p);
-        let inner = c.any()?;
-        c.finish()?;
-        let rule = inner.as_rule();
-        let at = self.span(&inner);
-        let mut c = self.cursor(inner);
+        let (rule, at, mut c) = self.only_child(p)?;
         let e = match rule {
             Rule::expect_ok => ExpectAst::Ok,
             Rule::expect_error => {
@@ -77,12 +72,7 @@ impl Ctx<'_, '_> {
     }
 
     pub(super) fn subject(&self, p: Pair<'_, Rule>) -> Res<(SubjectAst, PathAst)> {
-        let mut c = self.cursor(p);
-        let inner = c.any()?;
-        c.finish()?;
-        let rule = inner.as_rule();
-        let at = self.span(&inner);
-        let mut c = self.cursor(inner);
+        let (rule, at, mut c) = self.only_child(p)?;
         let subject = match rule {
             Rule::subject_last => SubjectAst::Last,
             Rule::subject_store => SubjectAst::Store(self.name_ref(c.expect(Rule::store)?)?),
@@ -136,14 +126,7 @@ impl Ctx<'_, '_> {
     pub(super) fn trail_fields(&self, p: Pair<'_, Rule>) -> Res<Vec<(PathAst, Val)>> {
         let mut out = Vec::new();
         let mut c = self.cursor(p);
-        while let Some(m) = c.next() {
-            let at = self.span(&m);
-            if m.as_rule() != Rule::trail_member {
-                return Err(internal(
-                    &at,
-                    &format!("unexpected {:?} in trail fields", m.as_rule()),
-                ));
-            }
+        while let Some(m) = c.next_of(Rule::trail_member)? {
             let mut mc = self.cursor(m);
             let path = self.path(mc.expect(Rule::trail_path)?)?;
             let value = self.value(mc.expect(Rule::value)?, 1)?;
@@ -198,14 +181,7 @@ impl Ctx<'_, '_> {
         }
         let mut members: Vec<(Tok, Val)> = Vec::new();
         let mut c = self.cursor(p);
-        while let Some(m) = c.next() {
-            let at = self.span(&m);
-            if m.as_rule() != Rule::member {
-                return Err(internal(
-                    &at,
-                    &format!("unexpected {:?} in an object", m.as_rule()),
-                ));
-            }
+        while let Some(m) = c.next_of(Rule::member)? {
             let mut mc = self.cursor(m);
             let key_pair = mc.expect(Rule::member_key)?;
             let key = self.name_ref(key_pair)?;

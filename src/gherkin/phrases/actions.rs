@@ -4,9 +4,9 @@
 use super::{cli, e, pairs, Entry};
 use crate::dsl::ast::{BlockKind, ExpectAst, Stmt, Tok, Val, ValKind};
 use crate::engine::NetworkCondition;
-use crate::gherkin::args::typed;
-use crate::gherkin::phrase::Built;
+use crate::gherkin::args::{typed, Args, Built};
 use crate::gherkin::phrase::Takes::{DocString, Nothing, TableOrDocString};
+use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::Fault;
 
 /// The phrases that act, in the order of `docs/gherkin-steps.md`.
@@ -58,30 +58,21 @@ pub(super) const ENTRIES: &[Entry] = &[
         "connect S",
         r#"I connect the custom key store "ExampleKeyStore""#,
         Nothing,
-        |a| {
-            let s = a.store_tok(0);
-            a.one(Stmt::Connect(s))
-        },
+        connect,
     ),
     e(
         r#"I reconnect the custom key store "S""#,
         "connect S",
         r#"I reconnect the custom key store "ExampleKeyStore""#,
         Nothing,
-        |a| {
-            let s = a.store_tok(0);
-            a.one(Stmt::Connect(s))
-        },
+        connect,
     ),
     e(
         r#"I disconnect the custom key store "S""#,
         "disconnect S",
         r#"I disconnect the custom key store "ExampleKeyStore""#,
         Nothing,
-        |a| {
-            let s = a.store_tok(0);
-            a.one(Stmt::Disconnect(s))
-        },
+        disconnect,
     ),
     e(
         r#"I tell the custom key store "S" that the kmsuser password is "P""#,
@@ -418,12 +409,22 @@ pub(super) const ENTRIES: &[Entry] = &[
 /// A fault on the names in these captures, in the order the runbook
 /// statement writes them.
 fn fault(
-    a: &crate::gherkin::args::Args<'_, '_>,
+    a: &Args<'_, '_>,
     captures: &[usize],
     make: impl FnOnce(&[String]) -> Fault,
-) -> Result<Built, crate::scenario::diagnostic::Diagnostic> {
+) -> Result<Built, Diagnostic> {
     let names: Vec<Tok> = captures.iter().map(|i| a.tok(*i)).collect();
     let texts: Vec<String> = names.iter().map(|t| t.text.clone()).collect();
     let fault = make(&texts);
     a.one(Stmt::Fault { fault, names })
+}
+
+fn connect(a: &mut Args<'_, '_>) -> Result<Built, Diagnostic> {
+    let s = a.store_tok(0);
+    a.one(Stmt::Connect(s))
+}
+
+fn disconnect(a: &mut Args<'_, '_>) -> Result<Built, Diagnostic> {
+    let s = a.store_tok(0);
+    a.one(Stmt::Disconnect(s))
 }

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use super::{capture, e, expect_member, field, fixed_path, pairs, Cmp, Entry, Of, Res};
 use crate::dsl::ast::{BlockKind, ExpectAst, PathAst, Stmt, SubjectAst, Tok};
-use crate::gherkin::args::{path, typed, Args};
+use crate::gherkin::args::{path, typed, Args, Body, Built};
 use crate::gherkin::phrase::Takes::{DocString, Nothing, Passed, Table};
-use crate::gherkin::phrase::{Body, Built};
 use crate::scenario::ir::{Comparison, Segment};
 
 /// The phrases that check, in the order of `docs/gherkin-steps.md`.

@@ -11,8 +11,9 @@
 mod actions;
 mod checks;
 
+use super::args::Built;
 use super::args::{Arg, Args};
-use super::phrase::{Build, Built, Takes};
+use super::phrase::{Build, Takes};
 use crate::dsl::ast::{ExpectAst, PathAst, Stmt, SubjectAst, Tok};
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::{Comparison, Path, Segment};
