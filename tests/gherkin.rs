@@ -284,7 +284,8 @@ fn a_misspelt_enum_value_is_an_undefined_step_at_its_line() {
     );
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].span.line, 6);
-    assert_eq!(d[0].span.column, 5);
+    // At the misspelt word, not at the start of the step.
+    assert_eq!(d[0].span.column, 54);
     assert_eq!(
         d[0].message,
         "no step matches \"the ConnectionState of \\\"ExampleKeyStore\\\" is DISCONECTED\""
@@ -334,7 +335,9 @@ fn semantic_errors_point_at_the_text_in_the_feature() {
     );
     assert!(shown.contains("^^^^^^^^^^^^^^"), "{shown}");
     assert!(
-        shown.contains("note: `When I connect the custom key store \"ExampleKeyStor\"` stands for `connect ExampleKeyStor`"),
+        shown.contains(
+            "note: `When I connect the custom key store \"ExampleKeyStor\"` stands for `connect S`"
+        ),
         "{shown}"
     );
 
@@ -806,7 +809,7 @@ fn hsmdrill_run_and_check_take_feature_files() {
     // An undefined step is invalid input.
     let (code, text) = hsmdrill(&["check", UNDEFINED]);
     assert_eq!(code, 2, "{text}");
-    assert!(text.contains(&format!("--> {UNDEFINED}:6:5")), "{text}");
+    assert!(text.contains(&format!("--> {UNDEFINED}:6:54\n")), "{text}");
     assert!(text.contains("did you mean `DISCONNECTED`?"), "{text}");
 
     let (code, text) = hsmdrill(&[
@@ -891,5 +894,49 @@ proptest::proptest! {
     ) {
         let text = lines.join("\n");
         let _ = lower_str(&text, Path::new(FEATURE));
+    }
+}
+
+// --- Diagnostics at the word ---------------------------------------------------
+
+/// The files of `tests/feature-errors/`, sorted.
+fn feature_error_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/feature-errors");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "feature"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every file of `tests/feature-errors/` is wrong, and how it is wrong is a
+/// snapshot of the rendered diagnostics
+/// (`tests/snapshots/gherkin__<file>.snap`): each at the offending word of
+/// its step, in the caret layout of runbook diagnostics.
+#[test]
+fn feature_error_files_render_their_diagnostics_at_the_word() {
+    let files = feature_error_files();
+    assert!(files.len() >= 6, "only {} feature error files", files.len());
+    for path in files {
+        let rel = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap()
+            .to_path_buf();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let source = std::fs::read_to_string(&path).unwrap();
+        at_root();
+        let errors = lower_str(&source, &rel).expect_err("an error feature must not lower");
+        for d in &errors {
+            assert!(
+                d.span.column > 5 || d.message.starts_with("no step matches \"I disconect"),
+                "{name}: a diagnostic at the start of the step:\n{}",
+                d.render(Some(&source))
+            );
+        }
+        insta::with_settings!({ input_file => &path, omit_expression => true }, {
+            insta::assert_snapshot!(name, hsmdrill::scenario::diagnostic::render_all(&errors, &source));
+        });
     }
 }

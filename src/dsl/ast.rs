@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Number;
 
 use crate::engine::NetworkCondition;
+use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::{Comparison, Fault, Path, Span};
 
 /// A token as written, with its value (a string unescaped, a `$var` kept
@@ -260,4 +261,39 @@ impl Val {
             | ValKind::List(_) => &[],
         }
     }
+}
+
+/// Adds a member to an object's members; a name given twice is an error at
+/// the second.
+pub(crate) fn push_member(
+    members: &mut Vec<(Tok, Val)>,
+    key: Tok,
+    value: Val,
+) -> Result<(), Diagnostic> {
+    if let Some((first, _)) = members.iter().find(|(k, _)| k.text == key.text) {
+        return Err(
+            Diagnostic::new(key.span.clone(), format!("`{}` is given twice", key.text))
+                .with_label("second time")
+                .with_note(format!("note: first given at {}", first.span)),
+        );
+    }
+    members.push((key, value));
+    Ok(())
+}
+
+/// `count unit` as a duration (`7 days`, `500 ms`); `None` when it
+/// overflows. The units are the grammar's `unit`.
+pub(crate) fn duration(count: &str, unit: &str) -> Option<Duration> {
+    let ms_per: u64 = match unit {
+        "milliseconds" | "millisecond" | "ms" => 1,
+        "seconds" | "second" | "secs" | "sec" | "s" => 1_000,
+        "minutes" | "minute" | "mins" | "min" | "m" => 60_000,
+        "hours" | "hour" | "h" => 3_600_000,
+        _ => 86_400_000,
+    };
+    count
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(ms_per))
+        .map(Duration::from_millis)
 }

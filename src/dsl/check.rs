@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::ast::{BlockKind, ExpectAst, Item, Runbook, Stmt, SubjectAst, Tok, Val, ValKind};
-use super::parser::Source;
+use super::source::Source;
 use super::words::closest;
 use crate::engine::cloudhsm::backup::BackupState;
 use crate::engine::cloudhsm::cluster::{ClusterState, HsmState};
@@ -543,7 +543,7 @@ impl Checker<'_, '_> {
     /// Variables in a value.
     fn val(&mut self, v: &Val) {
         match &v.kind {
-            ValKind::Str(_) | ValKind::Var(_) => self.vars_in(&v.span),
+            ValKind::Str(s) | ValKind::Var(s) => self.vars_in(s, &v.span),
             ValKind::Num(_) | ValKind::Bool(_) | ValKind::Null => {}
             ValKind::List(items) => {
                 for i in items {
@@ -560,11 +560,14 @@ impl Checker<'_, '_> {
 
     /// Variables in a token that is a template.
     fn template(&mut self, t: &Tok) {
-        self.vars_in(&t.span);
+        self.vars_in(&t.text, &t.span);
     }
 
-    /// Every `$name` / `${name}` written in the span must be defined.
-    fn vars_in(&mut self, span: &Span) {
+    /// Every `$name` / `${name}` in a value (as the runner reads it) must be
+    /// defined. Each is reported where it is written in the token's span,
+    /// or at the whole token when the source spells it otherwise (an escape,
+    /// or a Gherkin phrase that names a variable without a `$`).
+    fn vars_in(&mut self, text: &str, span: &Span) {
         if !self.facts.known {
             return;
         }
@@ -573,16 +576,25 @@ impl Checker<'_, '_> {
             .text
             .get(span.offset..span.offset + span.len)
             .unwrap_or("");
-        for (at, len, name) in template_vars(raw) {
+        let mut from = 0;
+        for (at, len, name) in template_vars(text) {
+            let written = text.get(at..at + len).unwrap_or("");
+            let place = raw
+                .get(from..)
+                .and_then(|r| r.find(written))
+                .map(|i| from + i);
+            if let Some(i) = place {
+                from = i + len;
+            }
             if self.vars.contains(name) || self.facts.store_names.iter().any(|s| s == name) {
                 continue;
             }
-            let start = span.offset + at;
-            let mut d = Diagnostic::new(
-                self.src.span(start, start + len),
-                format!("undefined variable `${name}`"),
-            )
-            .with_label("not defined above this line");
+            let at = match place {
+                Some(i) => self.src.span(span.offset + i, span.offset + i + len),
+                None => span.clone(),
+            };
+            let mut d = Diagnostic::new(at, format!("undefined variable `${name}`"))
+                .with_label("not defined above this line");
             let candidates = self.vars.iter().chain(self.facts.store_names.iter());
             if let Some(s) = closest(name, candidates.map(String::as_str)) {
                 d = d.with_note(format!("help: did you mean `${s}`?"));

@@ -5,10 +5,14 @@
 //! A file goes through three stages, each reporting every mistake it finds
 //! as a [`Diagnostic`] at the offending text:
 //!
-//! - `parser.rs`: pest (`runbook.pest`) matches one logical line at a time;
-//!   lines are assembled into runbooks and blocks, and a syntax error costs
-//!   one statement, after which parsing resumes at the next one.
-//! - `check.rs`: semantic checks against the engine's vocabulary
+//! - `parser/`: pest (`runbook.pest`, compiled in `grammar.rs`) matches
+//!   one logical line at a time; lines are assembled into runbooks and
+//!   blocks, and a syntax error costs one statement, after which parsing
+//!   resumes at the next one (`words.rs` says rules in words; `source.rs`
+//!   turns offsets into spans and holds the one string/comment scanner).
+//!   The Gherkin front end parses its value and path arguments with the
+//!   same grammar (`parser/fragment.rs`) and builds the same tree (`ast.rs`).
+//! - `check.rs`: semantic checks (of a runbook or a feature's tree) against the engine's vocabulary
 //!   (operations, input members, exceptions, enum values) and the runbook's
 //!   world (key stores, aliases, variables).
 //! - `lower.rs`: the checked tree becomes [`ScenarioFile`], one
@@ -26,41 +30,31 @@
 //! assert!(errs[0].message.contains("unknown statement `conect`"));
 //! ```
 
-mod ast;
-mod check;
-mod lower;
-mod parser;
+pub(crate) mod ast;
+pub(crate) mod check;
+mod grammar;
+pub(crate) mod lower;
+pub(crate) mod parser;
+pub(crate) mod source;
 pub(crate) mod words;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::scenario::diagnostic::Diagnostic;
-use crate::scenario::ir::{ScenarioFile, Span};
+use crate::scenario::ir::ScenarioFile;
 
 /// Reads and parses a runbook file. A file that cannot be read gives one
 /// diagnostic at its line 1, column 1.
 pub fn parse_file(path: &Path) -> Result<ScenarioFile, Vec<Diagnostic>> {
-    match std::fs::read_to_string(path) {
-        Ok(source) => parse_str(&source, path),
-        Err(e) => Err(vec![Diagnostic::new(
-            Span {
-                file: Arc::from(path.display().to_string()),
-                line: 1,
-                column: 1,
-                offset: 0,
-                len: 0,
-            },
-            format!("cannot read the runbook: {e}"),
-        )]),
-    }
+    parse_str(&source::read(path, "runbook")?, path)
 }
 
 /// Parses runbook text. `path` names the file in spans and is where world
 /// paths are resolved from (its directory); worlds are loaded to check key
 /// store names. Returns every syntax error, then every semantic error.
 pub fn parse_str(source: &str, path: &Path) -> Result<ScenarioFile, Vec<Diagnostic>> {
-    let src = parser::Source::new(source, Arc::from(path.display().to_string()));
+    let src = source::Source::new(source, Arc::from(path.display().to_string()));
     let parsed = parser::parse(&src);
     let mut errors = parsed.errors;
     let dir = path.parent().unwrap_or(Path::new(""));

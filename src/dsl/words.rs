@@ -1,7 +1,7 @@
 //! Grammar rules in words, for syntax errors ("expected a key store name or
 //! id, or a $variable"), and the closest-name suggestions every check uses.
 
-use super::parser::Rule;
+use super::grammar::Rule;
 
 /// The words that start a statement (or a runbook, or a block), for
 /// "did you mean" on an unknown statement and for resynchronizing after a
@@ -216,6 +216,9 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::kw_retry => "`retry`",
         Rule::kw_every => "`every`",
         Rule::kw_burst => "`burst`",
+        Rule::value_arg => "a value",
+        Rule::path_arg => "a path like `KeyMetadata.KeyState`",
+        Rule::members_arg => "the members of an object, `Name: value`",
     }
 }
 
@@ -281,26 +284,10 @@ pub(crate) fn closest<'a>(
     candidates
         .into_iter()
         .filter(|c| *c != word)
-        .map(|c| (distance(&lower, &c.to_lowercase()), c))
+        .map(|c| (strsim::levenshtein(&lower, &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= limit || (lower == c.to_lowercase()))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-/// Levenshtein distance in characters.
-pub(crate) fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -316,7 +303,6 @@ mod tests {
         assert_eq!(closest("Encrpyt", ["Encrypt", "Decrypt"]), Some("Encrypt"));
         assert_eq!(closest("zzzzzz", STATEMENT_KEYWORDS.iter().copied()), None);
         assert_eq!(closest("", ["a"]), None);
-        assert_eq!(distance("kitten", "sitting"), 3);
     }
 
     #[test]

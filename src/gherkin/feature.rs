@@ -44,12 +44,17 @@ pub(crate) struct PlannedStep {
     pub table: Option<Vec<Vec<String>>>,
     /// The line in the file of each table row.
     pub table_lines: Vec<usize>,
+    /// Where each cell of each row is written (its text, trimmed).
+    pub cells: Vec<Vec<Span>>,
     /// Its doc string: the lines between the delimiters, indentation removed.
     pub docstring: Option<String>,
     /// The line in the file of each doc string line.
     pub doc_lines: Vec<usize>,
     /// The step's line, from its keyword to the end.
     pub span: Span,
+    /// The offset in the file of `value` (trimmed), when the line holds it
+    /// verbatim.
+    pub value_at: Option<usize>,
 }
 
 impl PlannedStep {
@@ -281,6 +286,15 @@ fn locate(
             .map(|i| table_row_line(lines, t.position.line, i))
             .collect()
     });
+    let cells = table_lines.iter().map(|n| cell_spans(lines, *n)).collect();
+    let value_at = {
+        let line = lines.get(step.position.line);
+        let indent = line.len() - line.trim_start().len();
+        let from = indent + step.keyword.trim_end().len();
+        line.get(from..)
+            .and_then(|rest| rest.find(value.trim()))
+            .map(|j| span.offset - indent + from + j)
+    };
     let (docstring, doc_lines) = match &step.docstring {
         None => (None, Vec::new()),
         Some(raw) => {
@@ -295,9 +309,11 @@ fn locate(
         value,
         table,
         table_lines,
+        cells,
         docstring,
         doc_lines,
         span,
+        value_at,
     })
 }
 
@@ -333,6 +349,34 @@ fn table_row_line(lines: &Lines<'_>, from: usize, index: usize) -> usize {
         .filter(|n| lines.get(*n).trim_start().starts_with('|'))
         .nth(index)
         .unwrap_or(from)
+}
+
+/// The span of each cell of the table row on line `n`: its text between
+/// unescaped `|`s, trimmed.
+fn cell_spans(lines: &Lines<'_>, n: usize) -> Vec<Span> {
+    let line = lines.get(n);
+    let mut spans = Vec::new();
+    let mut start = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '|' => {
+                if let Some(s) = start {
+                    let cell = line.get(s..i).unwrap_or("");
+                    let lead = cell.len() - cell.trim_start().len();
+                    spans.push(lines.at(n, s + lead, cell.trim().len()));
+                }
+                start = Some(i + 1);
+            }
+            _ => {}
+        }
+    }
+    spans
 }
 
 /// A gherkin parse error (`Error at L:C: {…}`) at its place.

@@ -2,27 +2,35 @@
 //! runbooks. `docs/gherkin-steps.md` is the phrase catalog; `hsmdrill steps`
 //! lists it.
 //!
-//! The Gherkin front end only translates: each phrase stands for one or more
-//! statements of the runbook language ([`translate`]), and the runbook front
-//! end ([`crate::dsl`]) parses, checks and lowers them, so a phrase can do no
-//! more and no less than the statements it stands for, and a `.feature` and
-//! a `.runbook` that say the same thing produce the same IR and the same
-//! DescribeCustomKeyStores snapshots.
+//! The Gherkin front end only translates: each phrase builds the statements
+//! of the runbook language it stands for as the runbook's syntax tree
+//! ([`crate::dsl`]'s `ast`), with the span of every argument in the feature,
+//! and the runbook front end checks and lowers that tree as it does a parsed
+//! runbook. So a phrase can do no more and no less than the statements it
+//! stands for, a `.feature` and a `.runbook` that say the same thing produce
+//! the same IR and the same DescribeCustomKeyStores snapshots, and a mistake
+//! is reported at the offending word of the step. No runbook text is written
+//! or parsed again.
+//!
+//! The modules, each depending only on those above it:
 //!
 //! - `params.rs`: placeholders (`"S"`, `{n}`, `{STATE}`, …) and their
 //!   regexes; the AWS enums are alternations of the engine's own lists, so
 //!   a misspelt value matches nothing and the step is undefined.
-//! - `phrases.rs`: the phrases and the statements each writes; `text.rs`
-//!   writes arguments as runbook text (quoted, typed). `catalog.rs`
-//!   compiles them ([`catalog`]) and translates a step ([`translate`]);
-//!   `suggest.rs` says what an undefined step probably meant.
+//! - `args.rs`: a step's arguments where they are written, and the syntax
+//!   tree pieces made of them (tokens, typed values, paths, `call` inputs).
+//! - `phrase.rs`: what a phrase is ([`Phrase`]) and what its builder makes.
+//! - `phrases/`: the phrases and the statements each builds.
+//! - `catalog.rs`: the phrases compiled ([`catalog`]); `suggest.rs`: what
+//!   an undefined step probably meant; `translate.rs`: a step to statements
+//!   ([`translate`]).
 //! - `feature.rs`: a `.feature` parsed with cucumber's `gherkin` crate,
 //!   Backgrounds prepended, Scenario Outlines expanded (one scenario per
 //!   Examples row, named `<outline> (<first value>)` unless the name holds a
-//!   `<column>`), tags gathered from feature, rule, scenario and examples.
-//! - `lower.rs` + `remap.rs`: one generated runbook per scenario, parsed by
-//!   [`crate::dsl::parse_str`], every IR span and every diagnostic mapped
-//!   back to the Gherkin step's line ([`lower_file`], [`lower_str`]).
+//!   `<column>`), tags gathered from feature, rule, scenario and examples,
+//!   every step, table cell and doc string line located in the file.
+//! - `lower.rs`: each scenario's statements checked and lowered by the
+//!   runbook front end ([`lower_file`], [`lower_str`]).
 //! - `drill.rs`: the cucumber side ([`cucumber()`], [`run`]): the catalog
 //!   registered once, a `before` hook that lowers the scenario and starts a
 //!   [`crate::scenario::runner::Session`], one step function that executes
@@ -47,22 +55,25 @@
 //! assert_eq!(steps[1].text, "When I wait 2 seconds");
 //! ```
 
+mod args;
 mod catalog;
 mod drill;
 mod feature;
 pub mod harness;
 mod lower;
 mod params;
+mod phrase;
 mod phrases;
-mod remap;
 mod suggest;
-mod text;
+mod translate;
 
-pub use catalog::{catalog, translate, Phrase, TranslateError};
+pub use catalog::catalog;
 pub use drill::{
     cucumber, cucumber_filter, run, run_with, Drill, DrillCucumber, DrillWriter, Opts, Summary,
 };
 pub use lower::{lower_file, lower_str};
+pub use phrase::Phrase;
+pub use translate::{translate, TranslateError};
 
 /// The extension of feature files.
 pub const FEATURE_EXTENSION: &str = "feature";

@@ -1,17 +1,18 @@
 //! What to say about a step that matches no phrase: the AWS enum value it
-//! misspelt, or else the closest phrase.
+//! misspelt (and where), or else the closest phrase.
 
 use super::catalog::catalog;
-use crate::dsl::words::distance;
+use crate::dsl::words::closest;
 
-/// A `help:` text for an undefined step, if anything comes close.
-pub(crate) fn help(text: &str) -> Option<String> {
-    misspelt_value(text).or_else(|| closest_phrase(text))
+/// A `help:` text for an undefined step, and the bytes of the text it is
+/// about (the misspelt value), if anything comes close.
+pub(crate) fn help(text: &str) -> Option<(String, Option<(usize, usize)>)> {
+    misspelt_value(text).or_else(|| closest_phrase(text).map(|h| (h, None)))
 }
 
 /// The step has the shape of a phrase but one of its AWS enum values is not
 /// one: `` `CONECTED` is not a ConnectionState; did you mean `CONNECTED`? ``.
-fn misspelt_value(text: &str) -> Option<String> {
+fn misspelt_value(text: &str) -> Option<(String, Option<(usize, usize)>)> {
     for phrase in catalog() {
         let Some(caps) = phrase.loose.captures(text) else {
             continue;
@@ -29,7 +30,14 @@ fn misspelt_value(text: &str) -> Option<String> {
             } else {
                 "a"
             };
-            return Some(match closest(given, &values) {
+            let lower = given.to_lowercase();
+            let suggestion = closest(given, values.iter().copied()).or_else(|| {
+                values
+                    .iter()
+                    .copied()
+                    .find(|v| v.to_lowercase().starts_with(&lower))
+            });
+            let help = match suggestion {
                 Some(s) => format!("`{given}` is not {article} {what}; did you mean `{s}`?"),
                 None => format!(
                     "`{given}` is not {article} {what}; it is one of {}",
@@ -41,7 +49,8 @@ fn misspelt_value(text: &str) -> Option<String> {
                         .join(", ")
                         + if values.len() > 12 { ", …" } else { "" }
                 ),
-            });
+            };
+            return Some((help, Some((m.start(), m.end()))));
         }
     }
     None
@@ -53,7 +62,10 @@ fn closest_phrase(text: &str) -> Option<String> {
     let shape = without_arguments(text);
     let (d, phrase) = catalog()
         .iter()
-        .map(|p| (distance(&shape, &without_arguments(p.pattern)), p))
+        .map(|p| {
+            let d = strsim::levenshtein(&shape, &without_arguments(p.pattern));
+            (d, p)
+        })
         .min_by_key(|(d, _)| *d)?;
     (d <= shape.chars().count() / 2 + 2)
         .then(|| format!("the closest phrase is `{}`", phrase.pattern))
@@ -74,35 +86,30 @@ fn without_arguments(text: &str) -> String {
     out
 }
 
-/// The value closest to `word` by edit distance (case-insensitive), if it
-/// is close enough to be a typo.
-pub(crate) fn closest<'a>(word: &str, values: &[&'a str]) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(2);
-    let lower = word.to_lowercase();
-    values
-        .iter()
-        .map(|v| (distance(&lower, &v.to_lowercase()), *v))
-        .filter(|(d, v)| *d <= limit || v.to_lowercase().starts_with(&lower))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, v)| v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn text(text: &str) -> Option<String> {
+        help(text).map(|(h, _)| h)
+    }
+
     #[test]
     fn misspelt_values_and_phrases_get_help() {
         assert_eq!(
-            help("the ConnectionErrorCode is USER_LOCKED").as_deref(),
-            Some("`USER_LOCKED` is not a ConnectionErrorCode; did you mean `USER_LOCKED_OUT`?")
+            help("the ConnectionErrorCode is USER_LOCKED"),
+            Some((
+                "`USER_LOCKED` is not a ConnectionErrorCode; did you mean `USER_LOCKED_OUT`?"
+                    .to_owned(),
+                Some((27, 38))
+            ))
         );
         assert_eq!(
-            help(r#"I conect the custom key store "ExampleKeyStore""#).as_deref(),
+            text(r#"I conect the custom key store "ExampleKeyStore""#).as_deref(),
             Some(r#"the closest phrase is `I connect the custom key store "S"`"#)
         );
         assert_eq!(
-            help("the moon is made of cheese and other things entirely"),
+            text("the moon is made of cheese and other things entirely"),
             None
         );
     }
