@@ -8,13 +8,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::programs::available;
-use common::serve::{example_world, ServeProcess};
+use crate::support::programs::available;
+use crate::support::serve::{example_world, ServeProcess};
 
 fn serve(extra: &[&str]) -> ServeProcess {
     let world = example_world();
@@ -179,7 +177,7 @@ fn serve_shuts_down_cleanly_on_sigterm() {
 /// A missing client is a skip that says so, or a failure when required.
 #[test]
 fn a_missing_client_is_skipped_aloud_or_fails_when_required() {
-    use common::programs::decide;
+    use crate::support::programs::decide;
     let missing = |required| {
         decide(
             "a program",
@@ -204,15 +202,15 @@ fn a_missing_client_is_skipped_aloud_or_fails_when_required() {
         let mut cmd = Command::new(&me);
         cmd.args([
             "--exact",
-            "boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4",
+            "clients::boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4",
             "--nocapture",
         ])
         .env("PATH", "/hsmdrill-nowhere")
-        .env_remove(common::programs::REQUIRE_CLIENTS)
+        .env_remove(crate::support::programs::REQUIRE_CLIENTS)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
         if let Some(v) = require {
-            cmd.env(common::programs::REQUIRE_CLIENTS, v);
+            cmd.env(crate::support::programs::REQUIRE_CLIENTS, v);
         }
         let out = cmd.output().unwrap();
         let text = format!(
@@ -225,7 +223,7 @@ fn a_missing_client_is_skipped_aloud_or_fails_when_required() {
     let (ok, text) = run(None);
     assert!(ok, "{text}");
     assert!(
-        text.contains("SKIPPED: boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4: python3 with boto3 is not available"),
+        text.contains("SKIPPED: clients::boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4: python3 with boto3 is not available"),
         "{text}"
     );
     assert!(text.contains("1 passed"), "{text}");

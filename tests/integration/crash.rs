@@ -55,10 +55,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-mod common;
-use common::serve::{bin, InProcessServer, ServeProcess};
+use crate::support::serve::{bin, InProcessServer, ServeProcess};
 
-#[path = "crash/trail.rs"]
 mod trail;
 
 const STORE: &str = "cks-1234567890abcdef0";

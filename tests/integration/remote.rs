@@ -12,8 +12,7 @@ use hsmdrill::remote::{self, Endpoint};
 use hsmdrill::scenario::snapshot::{self, Check};
 use hsmdrill::server::ServerState;
 
-mod common;
-use common::serve::InProcessServer;
+use crate::support::serve::InProcessServer;
 
 /// The shipped runbooks, found as `hsmdrill run` finds them.
 fn runbooks(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -26,8 +26,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::test_runner::TestCaseError;
 
-mod common;
-use common::check;
+use crate::support::check;
 use serde_json::{json, Map, Value};
 
 use hsmdrill::engine::dispatch::Operation;

@@ -58,8 +58,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::{Read, Write};
@@ -83,7 +81,7 @@ use hsmdrill::scenario::target::{AwsError, EngineTarget, Target};
 use regex::bytes::{Regex, RegexBuilder};
 use serde_json::{json, Value};
 
-use common::serve::ServeProcess;
+use crate::support::serve::ServeProcess;
 
 // ---------------------------------------------------------------------------
 // Secrets

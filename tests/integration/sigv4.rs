@@ -34,8 +34,7 @@ use hsmdrill::engine::world;
 use hsmdrill::server::auth::{canonical_request, string_to_sign, verify, SignedRequest};
 use hsmdrill::server::{router, Credentials, ServerState};
 
-mod common;
-use common::check;
+use crate::support::check;
 
 const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sigv4");
 const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");

@@ -42,8 +42,6 @@
     clippy::unwrap_in_result
 )]
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufRead, Read, Write};
@@ -57,7 +55,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use common::serve::ServeProcess;
+use crate::support::serve::ServeProcess;
 
 const STORE: &str = "cks-1234567890abcdef0";
 const CLUSTER: &str = "cluster-1a23b4cdefg";

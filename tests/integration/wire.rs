@@ -25,8 +25,7 @@ use hsmdrill::engine::dispatch::Operation;
 use hsmdrill::engine::world;
 use hsmdrill::server::{router, ServerState};
 
-mod common;
-use common::check;
+use crate::support::check;
 
 const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
 

@@ -1,9 +1,6 @@
-//! Helpers shared by the integration tests (each test file that needs them
-//! says `mod common;`): a seeded proptest runner, `hsmdrill serve` as a
-//! child process ([`serve`]), and outside programs ([`programs`]).
-
-// Each test binary uses its own part of this module.
-#![allow(dead_code)]
+//! Helpers shared by the integration tests (`crate::support`): a seeded
+//! proptest runner, `hsmdrill serve` as a child process or in this process
+//! ([`serve`]), and outside programs ([`programs`]).
 
 pub mod programs;
 pub mod serve;
