@@ -6,13 +6,12 @@
 //! tests that need them print `SKIPPED: …` and return; with
 //! `HSMDRILL_REQUIRE_CLIENTS=1` (as `.ci/run` sets) they fail instead.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::programs::available;
-use crate::support::serve::{example_world, ServeProcess};
+use crate::support::serve::ServeProcess;
+use crate::support::{example_world, hsmdrill};
 
 fn serve(extra: &[&str]) -> ServeProcess {
     let world = example_world();
@@ -84,8 +83,7 @@ fn the_aws_cli_works_as_the_readme_shows() {
 #[test]
 fn run_against_a_server_passes_the_shipped_runbooks() {
     let s = serve(&[]);
-    let out = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = hsmdrill()
         .args([
             "run",
             "--endpoint",
@@ -111,7 +109,7 @@ fn run_against_a_server_passes_the_shipped_runbooks() {
 fn the_cloudhsm_cli_shell_talks_to_a_server() {
     let s = serve(&[]);
     let cli = |pin: &str| {
-        Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+        hsmdrill()
             .args([
                 "cloudhsm-cli",
                 "--endpoint",
@@ -132,7 +130,7 @@ fn the_cloudhsm_cli_shell_talks_to_a_server() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stdout).contains("\"error_code\": 1"));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+    let mut child = hsmdrill()
         .args([
             "cloudhsm-cli",
             "--endpoint",

@@ -5,7 +5,6 @@
 
 // clippy.toml allows these in `#[test]` functions only; the helpers here are
 // test code too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

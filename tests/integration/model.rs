@@ -47,13 +47,6 @@
 //! was reached: `HSMDRILL_MODEL_COVERAGE=1`. The figures (sequences, steps,
 //! calls, decrypt checks, time) are printed at the end.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::unwrap_in_result
-)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -74,15 +67,7 @@ use hsmdrill::engine::kms::KMSUSER;
 use hsmdrill::engine::network::NetworkCondition;
 use hsmdrill::engine::{world, Engine, Error, ErrorKind};
 
-const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
-const KMS_MODEL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/reference/aws-models/kms-service-2.json"
-);
-const CLOUDHSM_MODEL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/reference/aws-models/cloudhsmv2-service-2.json"
-);
+use crate::support::{CLOUDHSM_MODEL, EXAMPLE_WORLD, KMS_MODEL};
 
 const STORE: &str = "cks-1234567890abcdef0";
 const KEY_ARN_PREFIX: &str = "arn:aws:kms:us-west-2:111122223333:key/";

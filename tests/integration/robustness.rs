@@ -7,13 +7,6 @@
 //! off (no regression files are written); a panic inside the engine is caught
 //! by proptest and reported, shrunk, as a failing case.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::unwrap_in_result
-)]
-
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::path::Path;
@@ -26,14 +19,14 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::test_runner::TestCaseError;
 
-use crate::support::check;
 use serde_json::{json, Map, Value};
 
 use hsmdrill::engine::dispatch::Operation;
 use hsmdrill::engine::kms::{CANNOT_COMMUNICATE, NO_PKCS11_SESSIONS};
 use hsmdrill::engine::{world, Engine, Error, ErrorKind};
 
-const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+use crate::support::{check, EXAMPLE_WORLD};
+
 const STORE: &str = "cks-1234567890abcdef0";
 const CLUSTER: &str = "cluster-1a23b4cdefg";
 const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
