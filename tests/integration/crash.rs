@@ -25,7 +25,7 @@
 //!   one is ignored:
 //!
 //!   ```sh
-//!   HSMDRILL_CRASH_KILLS=100 cargo test --release --test crash -- --ignored --nocapture
+//!   HSMDRILL_CRASH_KILLS=100 cargo test --release --test integration -- --ignored crash:: --nocapture
 //!   ```
 //!
 //!   The kill moments come from a seeded generator; the seed is printed and
@@ -1154,7 +1154,7 @@ fn crash_loop_short_loses_nothing_acknowledged() {
 
 /// The long crash loop: `HSMDRILL_CRASH_KILLS` kills (default 100).
 #[test]
-#[ignore = "long: HSMDRILL_CRASH_KILLS=100 cargo test --release --test crash -- --ignored --nocapture"]
+#[ignore = "long: HSMDRILL_CRASH_KILLS=100 cargo test --release --test integration -- --ignored crash:: --nocapture"]
 fn crash_loop_long_loses_nothing_acknowledged() {
     let kills = std::env::var("HSMDRILL_CRASH_KILLS")
         .ok()

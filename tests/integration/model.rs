@@ -42,7 +42,7 @@
 //! data keys, redacted).
 //!
 //! By default 48 sequences from a fixed proptest seed. More:
-//! `HSMDRILL_MODEL_CASES=2000 cargo test --test model -- --nocapture`;
+//! `HSMDRILL_MODEL_CASES=2000 cargo test --test integration -- model:: --nocapture`;
 //! another fixed stream: `HSMDRILL_MODEL_SEED=<u64>`; how often each outcome
 //! was reached: `HSMDRILL_MODEL_COVERAGE=1`. The figures (sequences, steps,
 //! calls, decrypt checks, time) are printed at the end.
@@ -173,7 +173,7 @@ fn modelled_errors() -> &'static BTreeMap<String, BTreeSet<String>> {
 }
 
 /// The errors any AWS JSON service may return without modelling them (as in
-/// tests/robustness.rs).
+/// robustness.rs).
 const COMMON_ERRORS: &[&str] = &[
     "ValidationException",
     "SerializationException",

@@ -125,7 +125,7 @@ fn decrypting_random_bytes_is_invalid_ciphertext_or_validation() {
 /// A well-formed blob whose key id names no KMS key: garbage as far as this
 /// account is concerned, as a blob from another Region or account is to AWS.
 /// (A blob of a key deleted after its waiting period gets NotFoundException;
-/// see tests/runbooks R6.)
+/// see runbooks::r6_orphaned_key_material.)
 #[test]
 fn a_blob_naming_an_unknown_key_is_invalid_ciphertext() {
     let e = example();

@@ -54,7 +54,7 @@
 //! missed secrets would fail there, not pass silently.
 //!
 //! The figures (how many secrets, texts and bytes) are printed with
-//! `eprintln!` (`cargo test --test secrets -- --nocapture`).
+//! `eprintln!` (`cargo test --test integration -- secrets:: --nocapture`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;

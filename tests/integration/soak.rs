@@ -27,8 +27,8 @@
 //! cores):
 //!
 //! ```sh
-//! cargo test --release --test soak -- --ignored --nocapture
-//! HSMDRILL_SOAK_REQUESTS=500000 cargo test --release --test soak -- --ignored --nocapture
+//! cargo test --release --test integration -- --ignored soak:: --nocapture
+//! HSMDRILL_SOAK_REQUESTS=500000 cargo test --release --test integration -- --ignored soak:: --nocapture
 //! ```
 //!
 //! The churn's choices come from a seeded generator; the seed is printed and
@@ -640,7 +640,7 @@ fn soak_short_under_control_plane_churn() {
 
 /// The long soak: `HSMDRILL_SOAK_REQUESTS` requests (default 2,000,000).
 #[test]
-#[ignore = "long: cargo test --release --test soak -- --ignored --nocapture"]
+#[ignore = "long: cargo test --release --test integration -- --ignored soak:: --nocapture"]
 fn soak_long_under_control_plane_churn() {
     let total = std::env::var("HSMDRILL_SOAK_REQUESTS")
         .ok()
