@@ -42,11 +42,7 @@ fn boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4() {
         .args([open.url(), signed.url()])
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::support::output_text(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("boto3 drill held"), "{text}");
 }
@@ -70,11 +66,7 @@ fn the_aws_cli_works_as_the_readme_shows() {
         .arg(s.url())
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::support::output_text(&out);
     assert!(out.status.success(), "{text}");
 }
 
@@ -211,11 +203,7 @@ fn a_missing_client_is_skipped_aloud_or_fails_when_required() {
             cmd.env(crate::support::programs::REQUIRE_CLIENTS, v);
         }
         let out = cmd.output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = crate::support::output_text(&out);
         (out.status.success(), text)
     };
     let (ok, text) = run(None);

@@ -49,6 +49,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::support::http::{kms, request, Client};
+use crate::support::rng::{seed_from_env, Rng};
 use crate::support::serve::{InProcessServer, ServeProcess};
 use crate::support::{bin, example_world as world};
 
@@ -396,29 +397,7 @@ const TRAIL_CAPACITY: usize = 100_000;
 
 const ADMIN_LOGIN: &str = "login --username admin --role admin --password adminPassword1";
 
-/// splitmix64: small, seedable, good enough to pick kill moments.
-#[derive(Clone, Debug)]
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-
-    /// True with probability `1/n`.
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next().is_multiple_of(n)
-    }
-
     /// A kmsuser password: 7–32 letters or digits.
     fn password(&mut self) -> String {
         const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -426,32 +405,6 @@ impl Rng {
         (0..len)
             .map(|_| ALPHABET[(self.next() % ALPHABET.len() as u64) as usize] as char)
             .collect()
-    }
-
-    /// A child generator for a worker thread.
-    fn fork(&mut self) -> Rng {
-        Rng(self.next())
-    }
-}
-
-/// The seed in `var` (decimal or `0x…`), else one from the clock.
-fn seed_from_env(var: &str) -> u64 {
-    match std::env::var(var) {
-        Ok(s) => {
-            let s = s.trim();
-            s.strip_prefix("0x")
-                .map(|h| u64::from_str_radix(h, 16))
-                .unwrap_or_else(|| s.parse())
-                .unwrap_or_else(|e| panic!("{var}={s:?} is not a number: {e}"))
-        }
-        Err(_) => {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap();
-            t.as_secs()
-                .wrapping_mul(1_000_000_007)
-                .wrapping_add(u64::from(t.subsec_nanos()))
-        }
     }
 }
 

@@ -757,11 +757,7 @@ fn r7_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
 
 fn hsmdrill(args: &[&str]) -> (i32, String) {
     let out = crate::support::hsmdrill().args(args).output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::support::output_text(&out);
     (out.status.code().unwrap_or(-1), text)
 }
 

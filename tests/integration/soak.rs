@@ -49,6 +49,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::support::http::Client;
+use crate::support::rng::{seed_from_env, Rng};
 use crate::support::serve::ServeProcess;
 
 const STORE: &str = "cks-1234567890abcdef0";
@@ -82,44 +83,6 @@ custom_key_stores:
   - {{id: {STORE}, name: SoakStore, cluster: {CLUSTER}, connected: true}}
 "#
     )
-}
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
-
-/// The seed in `var` (decimal or `0x…`), else one from the clock.
-fn seed_from_env(var: &str) -> u64 {
-    match std::env::var(var) {
-        Ok(s) => {
-            let s = s.trim();
-            s.strip_prefix("0x")
-                .map(|h| u64::from_str_radix(h, 16))
-                .unwrap_or_else(|| s.parse())
-                .unwrap_or_else(|e| panic!("{var}={s:?} is not a number: {e}"))
-        }
-        Err(_) => {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap();
-            t.as_secs()
-                .wrapping_mul(1_000_000_007)
-                .wrapping_add(u64::from(t.subsec_nanos()))
-        }
-    }
 }
 
 /// A child `hsmdrill serve` on a world of its own, killed when dropped.

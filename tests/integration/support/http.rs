@@ -55,7 +55,8 @@ pub fn request(
     let mut conn = connect(addr, IO_TIMEOUT)?;
     let mut all = vec![("Connection", "close")];
     all.extend_from_slice(headers);
-    write_request(conn.get_mut(), method, path, &all, body)?;
+    conn.get_mut()
+        .write_all(&request_bytes(method, path, &all, body))?;
     read_response(&mut conn)
 }
 
@@ -115,25 +116,19 @@ impl Client {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> io::Result<Response> {
-        let r = self.send_once(method, path, headers, body);
+        let r = self.exchange(&request_bytes(method, path, headers, body));
         if r.is_err() {
             self.conn = None;
         }
         r
     }
 
-    fn send_once(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> io::Result<Response> {
+    fn exchange(&mut self, request: &[u8]) -> io::Result<Response> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             None => self.conn.insert(connect(self.addr, self.timeout)?),
         };
-        write_request(conn.get_mut(), method, path, headers, body)?;
+        conn.get_mut().write_all(request)?;
         let response = read_response(conn)?;
         if response.close {
             if self.strict {
@@ -197,13 +192,8 @@ fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<BufReader<TcpStrea
     Ok(BufReader::new(s))
 }
 
-fn write_request(
-    s: &mut TcpStream,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> io::Result<()> {
+/// The bytes of a request: `Host`, `Content-Length`, `headers`, `body`.
+fn request_bytes(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n",
         body.len()
@@ -214,7 +204,7 @@ fn write_request(
     req.push_str("\r\n");
     let mut bytes = req.into_bytes();
     bytes.extend_from_slice(body);
-    s.write_all(&bytes)
+    bytes
 }
 
 /// Reads one response: by `Content-Length`, chunks, or up to the end of

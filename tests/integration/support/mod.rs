@@ -6,11 +6,12 @@
 
 pub mod http;
 pub mod programs;
+pub mod rng;
 pub mod serve;
 
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::Once;
 
 use proptest::strategy::Strategy;
@@ -52,6 +53,15 @@ pub fn hsmdrill() -> Command {
     let mut cmd = Command::new(bin());
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd
+}
+
+/// What a finished program printed: its stdout, then its stderr.
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Makes the crate root (where `scenarios/` and `features/` are) the
