@@ -1,7 +1,7 @@
 //! hsmdrill's integration tests: one test binary (linked once), one module
 //! per area, and [`support`] for what they share (starting `hsmdrill serve`,
-//! a raw HTTP/1.1 client, outside programs, the seeded proptest runner, the
-//! example world, temporary folders). The Gherkin features run apart, in
+//! a raw HTTP/1.1 client, outside programs, the seeded proptest runner and
+//! generator, the example world, temporary folders). The Gherkin features run apart, in
 //! `tests/features.rs` (cucumber's own `main`).
 //!
 //! Run one area with a filter on the module path, e.g.

@@ -2,7 +2,8 @@
 //! they use (the crate root, the example world, the `hsmdrill` binary),
 //! temporary folders, a seeded proptest runner, `hsmdrill serve` as a child
 //! process or in this process ([`serve`]), the raw HTTP/1.1 client
-//! ([`http`]), and outside programs ([`programs`]).
+//! ([`http`]), the seeded generator of the long runs ([`rng`]), and outside
+//! programs ([`programs`]).
 
 pub mod http;
 pub mod programs;
