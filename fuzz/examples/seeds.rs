@@ -8,7 +8,7 @@
 //! runbooks of diagnostics tests, the worlds (files and inline), the
 //! CloudHSM CLI lines of runbooks and features (one seed per runbook or
 //! scenario, with its sessions and connects), real ciphertexts, and the
-//! requests of tests/server.rs and tests/clients.
+//! requests of tests/integration/server.rs and tests/clients.
 //!
 //! `cargo run --release --example seeds [-- --fixture]` from `fuzz/`.
 
@@ -368,7 +368,7 @@ fn main() -> Result<()> {
         blob.put(name, seed)?;
     }
 
-    // json_request: the requests of tests/server.rs and tests/clients.
+    // json_request: the requests of tests/integration/server.rs and tests/clients.
     let ct = STANDARD.encode(&blobs[2].1);
     let ct_ctx = STANDARD.encode(&blobs[1].1);
     let kms = |op: &str, body: Value| format!("TrentService.{op}\n{body}");

@@ -27,27 +27,18 @@
 //! cores):
 //!
 //! ```sh
-//! cargo test --release --test soak -- --ignored --nocapture
-//! HSMDRILL_SOAK_REQUESTS=500000 cargo test --release --test soak -- --ignored --nocapture
+//! cargo test --release --test integration -- --ignored soak:: --nocapture
+//! HSMDRILL_SOAK_REQUESTS=500000 cargo test --release --test integration -- --ignored soak:: --nocapture
 //! ```
 //!
 //! The churn's choices come from a seeded generator; the seed is printed and
 //! `HSMDRILL_SOAK_SEED=<seed>` replays them. `HSMDRILL_BIN` overrides the
 //! binary under test.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::unwrap_in_result
-)]
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, BufRead, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,13 +48,16 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use common::serve::ServeProcess;
+use crate::support::http::Client;
+use crate::support::rng::{seed_from_env, Rng};
+use crate::support::serve::ServeProcess;
 
 const STORE: &str = "cks-1234567890abcdef0";
 const CLUSTER: &str = "cluster-1a23b4cdefg";
 /// The cluster's Availability Zones.
 const ZONES: [&str; 2] = ["us-west-2a", "us-west-2b"];
-/// Socket timeout of one request.
+/// Socket timeout of one request. The clients never reconnect on their
+/// own: a connection the server drops is an error the soak reports.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// Client threads driving the data plane.
 const CLIENTS: usize = 8;
@@ -89,44 +83,6 @@ custom_key_stores:
   - {{id: {STORE}, name: SoakStore, cluster: {CLUSTER}, connected: true}}
 "#
     )
-}
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
-
-/// The seed in `var` (decimal or `0x…`), else one from the clock.
-fn seed_from_env(var: &str) -> u64 {
-    match std::env::var(var) {
-        Ok(s) => {
-            let s = s.trim();
-            s.strip_prefix("0x")
-                .map(|h| u64::from_str_radix(h, 16))
-                .unwrap_or_else(|| s.parse())
-                .unwrap_or_else(|e| panic!("{var}={s:?} is not a number: {e}"))
-        }
-        Err(_) => {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap();
-            t.as_secs()
-                .wrapping_mul(1_000_000_007)
-                .wrapping_add(u64::from(t.subsec_nanos()))
-        }
-    }
 }
 
 /// A child `hsmdrill serve` on a world of its own, killed when dropped.
@@ -170,166 +126,6 @@ fn rss_kb(pid: u32) -> Option<u64> {
         .next()?
         .parse()
         .ok()
-}
-
-/// A keep-alive HTTP/1.1 client on one connection. It never reconnects on
-/// its own: a connection the server drops is an error the soak reports.
-struct Client {
-    addr: SocketAddr,
-    conn: Option<io::BufReader<TcpStream>>,
-}
-
-impl Client {
-    fn new(addr: SocketAddr) -> Client {
-        Client { addr, conn: None }
-    }
-
-    fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> io::Result<(u16, Vec<u8>)> {
-        let r = self.send_once(method, path, headers, body);
-        if r.is_err() {
-            self.conn = None;
-        }
-        r
-    }
-
-    fn send_once(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> io::Result<(u16, Vec<u8>)> {
-        if self.conn.is_none() {
-            let s = TcpStream::connect_timeout(&self.addr, IO_TIMEOUT)?;
-            s.set_read_timeout(Some(IO_TIMEOUT))?;
-            s.set_write_timeout(Some(IO_TIMEOUT))?;
-            s.set_nodelay(true)?;
-            self.conn = Some(io::BufReader::new(s));
-        }
-        let conn = self.conn.as_mut().unwrap();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        let mut bytes = req.into_bytes();
-        bytes.extend_from_slice(body);
-        conn.get_mut().write_all(&bytes)?;
-        let (status, body, close) = read_response(conn)?;
-        if close {
-            return Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "the server closed a keep-alive connection",
-            ));
-        }
-        Ok((status, body))
-    }
-
-    fn call(&mut self, target: &str, input: &Value) -> io::Result<(u16, Value)> {
-        let (status, body) = self.send(
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", target),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            input.to_string().as_bytes(),
-        )?;
-        let v = serde_json::from_slice(&body)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        Ok((status, v))
-    }
-
-    fn kms(&mut self, op: &str, input: &Value) -> io::Result<(u16, Value)> {
-        self.call(&format!("TrentService.{op}"), input)
-    }
-
-    fn control(&mut self, path: &str, input: &Value) -> io::Result<(u16, Value)> {
-        let (status, body) = self.send(
-            "POST",
-            path,
-            &[("Content-Type", "application/json")],
-            input.to_string().as_bytes(),
-        )?;
-        let v = serde_json::from_slice(&body)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        Ok((status, v))
-    }
-}
-
-/// Reads one response: `(status, body, the server closes the connection)`.
-fn read_response(r: &mut io::BufReader<TcpStream>) -> io::Result<(u16, Vec<u8>, bool)> {
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed before the response",
-        ));
-    }
-    let status: u16 = line
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| bad("no status"))?;
-    let (mut content_length, mut chunked, mut close) = (None, false, false);
-    loop {
-        line.clear();
-        if r.read_line(&mut line)? == 0 {
-            return Err(bad("truncated header"));
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            match k.as_str() {
-                "content-length" => content_length = v.parse::<usize>().ok(),
-                "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
-                "connection" => close = v.eq_ignore_ascii_case("close"),
-                _ => {}
-            }
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            line.clear();
-            r.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim(), 16).map_err(|_| bad("chunk size"))?;
-            if size == 0 {
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let at = body.len();
-            body.resize(at + size, 0);
-            r.read_exact(&mut body[at..])?;
-            let mut crlf = [0u8; 2];
-            r.read_exact(&mut crlf)?;
-        }
-    } else if let Some(n) = content_length {
-        body.resize(n, 0);
-        r.read_exact(&mut body)?;
-    } else {
-        r.read_to_end(&mut body)?;
-        close = true;
-    }
-    Ok((status, body, close))
 }
 
 /// Outcomes by name (`"Encrypt 200"`, `"Encrypt KMSInvalidStateException
@@ -410,7 +206,7 @@ fn tallied(
 /// `total` requests have been sent by all clients together.
 fn load(addr: SocketAddr, keys: &[String], sent: &AtomicU64, total: u64, who: usize) -> Tally {
     let mut tally = Tally::default();
-    let mut c = Client::new(addr);
+    let mut c = Client::keep_alive_only(addr, IO_TIMEOUT);
     let mut last: Option<(String, Vec<u8>)> = None;
     loop {
         let n = sent.fetch_add(1, Ordering::Relaxed);
@@ -552,7 +348,7 @@ fn repair(c: &mut Client, tally: &mut Tally) {
 /// healthy, until `done`.
 fn churn(addr: SocketAddr, mut rng: Rng, done: &AtomicBool) -> (Tally, u64) {
     let mut tally = Tally::default();
-    let mut c = Client::new(addr);
+    let mut c = Client::keep_alive_only(addr, IO_TIMEOUT);
     let mut cycles = 0;
     while !done.load(Ordering::SeqCst) {
         match rng.range(0, 7) {
@@ -648,15 +444,12 @@ fn soak(name: &str, total: u64, trail_capacity: usize) {
     println!(
         "soak {name}: {total} requests from {CLIENTS} keep-alive clients, trail capacity {trail_capacity}, seed {seed} (replay with HSMDRILL_SOAK_SEED={seed})"
     );
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("hsmdrill-{name}-"))
-        .tempdir()
-        .unwrap();
+    let dir = crate::support::temp_dir(name);
     let server = Server::start(dir.path(), trail_capacity);
     let addr = server.addr;
     let pid = server.pid();
     // The keys the load uses.
-    let mut c = Client::new(addr);
+    let mut c = Client::keep_alive_only(addr, IO_TIMEOUT);
     let keys: Vec<String> = (0..KEYS)
         .map(|i| {
             let (status, out) = c
@@ -714,8 +507,8 @@ fn soak(name: &str, total: u64, trail_capacity: usize) {
     let (churn_tally, cycles) = churner.join().unwrap();
     sampler.join().unwrap();
     // Still up and serving, healthy again after the last repair.
-    let mut c = Client::new(addr);
-    let (status, _) = c.send("GET", "/_hsmdrill/health", &[], b"").unwrap();
+    let mut c = Client::keep_alive_only(addr, IO_TIMEOUT);
+    let status = c.send("GET", "/_hsmdrill/health", &[], b"").unwrap().status;
     assert_eq!(status, 200);
     let (status, out) = c
         .kms(
@@ -810,7 +603,7 @@ fn soak_short_under_control_plane_churn() {
 
 /// The long soak: `HSMDRILL_SOAK_REQUESTS` requests (default 2,000,000).
 #[test]
-#[ignore = "long: cargo test --release --test soak -- --ignored --nocapture"]
+#[ignore = "long: cargo test --release --test integration -- --ignored soak:: --nocapture"]
 fn soak_long_under_control_plane_churn() {
     let total = std::env::var("HSMDRILL_SOAK_REQUESTS")
         .ok()

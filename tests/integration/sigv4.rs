@@ -14,8 +14,6 @@
 //!
 //! `PROPTEST_CASES=N` runs N cases per property with fresh randomness.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,11 +32,9 @@ use hsmdrill::engine::world;
 use hsmdrill::server::auth::{canonical_request, string_to_sign, verify, SignedRequest};
 use hsmdrill::server::{router, Credentials, ServerState};
 
-mod common;
-use common::check;
+use crate::support::{check, EXAMPLE_WORLD};
 
 const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sigv4");
-const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
 
 // --- AWS's test suite --------------------------------------------------------
 

@@ -3,13 +3,6 @@
 //! client that backs off and retries. Every test runs inside a watchdog
 //! thread and fails with a clear message instead of hanging on a deadlock.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::unwrap_in_result
-)]
-
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Barrier, Mutex};
@@ -22,7 +15,8 @@ use hsmdrill::engine::kms::api::{
 };
 use hsmdrill::engine::{world, Engine, Error, ErrorKind};
 
-const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+use crate::support::EXAMPLE_WORLD;
+
 const STORE: &str = "cks-1234567890abcdef0";
 const ALIAS: &str = "alias/app";
 

@@ -2,61 +2,20 @@
 //! AWS SDKs send them: statuses, `x-amzn-ErrorType`, `__type` and message
 //! members, CBOR, CloudTrail, the control API, and a clean shutdown.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use hsmdrill::server::{engine_for, run, ServeOptions, ServerState};
 use serde_json::{json, Value};
 
-struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+use crate::support::http::request;
+use crate::support::serve::{example_state, InProcessServer};
+use crate::support::EXAMPLE_WORLD;
+
+/// `hsmdrill serve` on the example world, in this process.
+struct Server(InProcessServer);
 
 impl Server {
     fn start() -> Server {
-        let opts = ServeOptions {
-            bind: "127.0.0.1".parse().unwrap(),
-            port: 0,
-            world: Some(PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/scenarios/worlds/example.yaml"
-            ))),
-            connect_seconds: 2,
-            state_file: None,
-            auth: None,
-        };
-        let engine = engine_for(&opts).unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let state = ServerState::new(engine, Some(2));
-                run(listener, state, async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        Server {
-            addr: addr_rx.recv().unwrap(),
-            stop: Some(tx),
-            thread: Some(thread),
-        }
+        Server(InProcessServer::start(example_state(None)))
     }
 
     /// One request on its own connection; `(status, headers, body)`.
@@ -67,39 +26,8 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, Vec<(String, String)>, Vec<u8>) {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        s.write_all(req.as_bytes()).unwrap();
-        s.write_all(body).unwrap();
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).unwrap();
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-        let head = String::from_utf8_lossy(&raw[..split]).to_string();
-        let mut lines = head.lines();
-        let status: u16 = lines
-            .next()
-            .unwrap()
-            .split(' ')
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(": "))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
-            .collect();
-        let mut body = raw[split + 4..].to_vec();
-        if headers
-            .iter()
-            .any(|(k, v)| k == "transfer-encoding" && v == "chunked")
-        {
-            body = dechunk(&body);
-        }
-        (status, headers, body)
+        let r = request(self.0.addr(), method, path, headers, body).unwrap();
+        (r.status, r.headers, r.body)
     }
 
     fn json(&self, target: &str, input: Value) -> (u16, Option<String>, Value) {
@@ -137,31 +65,6 @@ impl Server {
         );
         (status, serde_json::from_slice(&body).unwrap())
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[eol + 2 + size + 2..];
-    }
-    out
 }
 
 #[test]
@@ -490,11 +393,7 @@ fn the_control_api_drives_faults_clock_backups_the_cli_and_the_world() {
     assert_eq!(status, 200);
     assert_eq!(state(&s), json!("CONNECTED"));
 
-    let yaml = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/worlds/example.yaml"
-    ))
-    .unwrap();
+    let yaml = std::fs::read(EXAMPLE_WORLD).unwrap();
     let (status, _, body) = s.send(
         "POST",
         "/_hsmdrill/world",

@@ -30,13 +30,6 @@
 //!   data keys, re-encryption, dry runs, GenerateRandom, quotas);
 //! - `determinism`: same world, same calls, same bytes.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test helpers fail the test by panicking"
-)]
-
 mod cluster_lifecycle;
 mod determinism;
 mod kms_api;
@@ -49,8 +42,6 @@ mod r6_orphaned_key_material;
 mod r7_recover_key_material;
 mod r8_login_as_kmsuser;
 mod r9_logout_and_reconnect;
-
-use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -85,7 +76,7 @@ pub(crate) const KMSUSER_LOCKED_OUT: &str = "KMS cannot communicate with your AW
 
 /// A fresh engine on the example world.
 pub(crate) fn example() -> Engine {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml");
+    let path = crate::support::example_world();
     world::load_file(&path).unwrap_or_else(|e| panic!("example world: {e}"))
 }
 

@@ -42,17 +42,10 @@
 //! data keys, redacted).
 //!
 //! By default 48 sequences from a fixed proptest seed. More:
-//! `HSMDRILL_MODEL_CASES=2000 cargo test --test model -- --nocapture`;
+//! `HSMDRILL_MODEL_CASES=2000 cargo test --test integration -- model:: --nocapture`;
 //! another fixed stream: `HSMDRILL_MODEL_SEED=<u64>`; how often each outcome
 //! was reached: `HSMDRILL_MODEL_COVERAGE=1`. The figures (sequences, steps,
 //! calls, decrypt checks, time) are printed at the end.
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::unwrap_in_result
-)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -74,15 +67,7 @@ use hsmdrill::engine::kms::KMSUSER;
 use hsmdrill::engine::network::NetworkCondition;
 use hsmdrill::engine::{world, Engine, Error, ErrorKind};
 
-const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
-const KMS_MODEL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/reference/aws-models/kms-service-2.json"
-);
-const CLOUDHSM_MODEL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/reference/aws-models/cloudhsmv2-service-2.json"
-);
+use crate::support::{CLOUDHSM_MODEL, EXAMPLE_WORLD, KMS_MODEL};
 
 const STORE: &str = "cks-1234567890abcdef0";
 const KEY_ARN_PREFIX: &str = "arn:aws:kms:us-west-2:111122223333:key/";
@@ -188,7 +173,7 @@ fn modelled_errors() -> &'static BTreeMap<String, BTreeSet<String>> {
 }
 
 /// The errors any AWS JSON service may return without modelling them (as in
-/// tests/robustness.rs).
+/// robustness.rs).
 const COMMON_ERRORS: &[&str] = &[
     "ValidationException",
     "SerializationException",

@@ -15,10 +15,6 @@
 //! waiting time) goes through the server's control API under `/_hsmdrill/`
 //! (`docs/server.md`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,9 +38,11 @@ use kms::types::{
 };
 
 use hsmdrill::remote::http::Endpoint;
-use hsmdrill::server::{engine_for, run, Credentials, ServeOptions, ServerState};
+use hsmdrill::server::Credentials;
 use parking_lot::Mutex;
 use serde_json::{json, Value};
+
+use crate::support::serve::{example_state, InProcessServer};
 
 /// The example world's store, cluster and key (`scenarios/worlds/example.yaml`).
 const STORE: &str = "cks-1234567890abcdef0";
@@ -59,13 +57,8 @@ const TRUST_ANCHOR: &str =
 
 // --- The server -------------------------------------------------------------
 
-/// `hsmdrill serve` on `127.0.0.1:0`, on its own runtime in its own thread,
-/// stopped (in-flight requests finished) when dropped.
-struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// `hsmdrill serve` on the example world, in this process.
+struct Server(InProcessServer);
 
 impl Server {
     fn start() -> Server {
@@ -74,56 +67,7 @@ impl Server {
 
     /// With `--auth`: only requests signed with `credentials` are served.
     fn start_with(credentials: Option<Credentials>) -> Server {
-        let opts = ServeOptions {
-            bind: "127.0.0.1".parse().unwrap(),
-            port: 0,
-            world: Some(PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/scenarios/worlds/example.yaml"
-            ))),
-            connect_seconds: 2,
-            state_file: None,
-            auth: None,
-        };
-        let engine = engine_for(&opts).unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let state = match credentials {
-                    Some(c) => ServerState::with_auth(engine, Some(2), c),
-                    None => ServerState::new(engine, Some(2)),
-                };
-                run(listener, state, async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        Server {
-            addr: addr_rx.recv().unwrap(),
-            stop: Some(tx),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
+        Server(InProcessServer::start(example_state(credentials)))
     }
 }
 
@@ -236,7 +180,7 @@ struct Drill {
 impl Drill {
     fn start() -> Drill {
         let server = Server::start();
-        let endpoint = format!("http://{}", server.addr);
+        let endpoint = server.0.url();
         // Plain HTTP: no TLS stack to build. (`build_http` is public but
         // `#[doc(hidden)]` in aws-smithy-http-client 1.5; the alternative is
         // its `rustls-ring` feature and `build_https`.)
@@ -1288,10 +1232,9 @@ fn signed_kms(
     tamper: Option<Tamper>,
 ) -> kms::Client {
     let http = aws_smithy_http_client::Builder::new().build_http();
-    let mut config =
-        sdk_config!(kms, format!("http://{}", server.addr), http).credentials_provider(
-            kms::config::Credentials::new("AKIDDRILL", secret, None, None, "test"),
-        );
+    let mut config = sdk_config!(kms, server.0.url(), http).credentials_provider(
+        kms::config::Credentials::new("AKIDDRILL", secret, None, None, "test"),
+    );
     if let Some((ahead, by)) = skew {
         let now = std::time::SystemTime::now();
         let then = if ahead { now + by } else { now - by };

@@ -42,18 +42,7 @@ const WORKERS_ONLY: [&str; 4] = ["CreateKey", "CreateAlias", "ScheduleKeyDeletio
 impl Client {
     /// CloudTrail LookupEvents: `(status, JSON answer)`.
     fn lookup_events(&mut self, input: &Value) -> io::Result<(u16, Value)> {
-        let (status, body) = self.send(
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", LOOKUP_EVENTS),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            input.to_string().as_bytes(),
-        )?;
-        let v = serde_json::from_slice(&body)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        Ok((status, v))
+        self.call(LOOKUP_EVENTS, input)
     }
 }
 

@@ -3,54 +3,34 @@
 //! progress and summary lines, failure blocks, snapshots and the JSON and
 //! JUnit reports, and that bad input gives one `error:` line, never a panic.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    reason = "test helpers fail the test by panicking"
-)]
-
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Output;
 
 use serde_json::Value;
 
 /// A folder under the system's temporary folder, removed when dropped.
-struct TempDir(PathBuf);
+struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("hsmdrill-cli-{}-{name}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
+        TempDir(crate::support::temp_dir(&format!("cli-{name}")))
     }
 
     /// Writes a file (and its folders) and returns its path.
     fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.join(name);
+        let path = self.0.path().join(name);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, text).unwrap();
         path
     }
 
     fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     fn arg(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+        self.0.path().to_str().unwrap()
     }
 }
 
@@ -86,10 +66,7 @@ fn hsmdrill(args: &[&str]) -> Run {
         status,
         stdout,
         stderr,
-    } = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
-        .args(args)
-        .output()
-        .unwrap();
+    } = crate::support::hsmdrill().args(args).output().unwrap();
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -98,10 +75,7 @@ fn hsmdrill(args: &[&str]) -> Run {
 }
 
 fn world() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios/worlds/example.yaml")
-        .display()
-        .to_string()
+    crate::support::EXAMPLE_WORLD.to_owned()
 }
 
 /// A runbook that passes on the example world.
@@ -569,7 +543,7 @@ fn serve_refuses_a_non_loopback_address_without_allow_remote() {
 #[test]
 fn serve_binds_any_address_with_allow_remote() {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+    let mut child = crate::support::hsmdrill()
         .args([
             "serve",
             "--bind",

@@ -25,7 +25,7 @@
 //!   one is ignored:
 //!
 //!   ```sh
-//!   HSMDRILL_CRASH_KILLS=100 cargo test --release --test crash -- --ignored --nocapture
+//!   HSMDRILL_CRASH_KILLS=100 cargo test --release --test integration -- --ignored crash:: --nocapture
 //!   ```
 //!
 //!   The kill moments come from a seeded generator; the seed is printed and
@@ -35,16 +35,9 @@
 //! Loopback only, bounded in time. The binary under test is `hsmdrill`
 //! (`HSMDRILL_BIN` overrides it).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::unwrap_in_result
-)]
-
 use std::fs;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,26 +48,19 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-mod common;
-use common::serve::{bin, InProcessServer, ServeProcess};
+use crate::support::http::{kms, request, Client};
+use crate::support::rng::{seed_from_env, Rng};
+use crate::support::serve::{InProcessServer, ServeProcess};
+use crate::support::{bin, example_world as world};
 
-#[path = "crash/trail.rs"]
 mod trail;
 
 const STORE: &str = "cks-1234567890abcdef0";
-/// Socket timeout of one request.
-const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn world() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml")
-}
-
-/// A folder of its own under the system's temporary folder.
+/// A folder of its own under the system's temporary folder, kept (its
+/// logs tell what a failed round saw); a passing test removes it.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hsmdrill-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::support::temp_dir(name).keep()
 }
 
 /// A child `hsmdrill serve` with its stderr in a log file, SIGKILLed when
@@ -121,97 +107,6 @@ impl Server {
     fn kms(&self, op: &str, input: &Value) -> io::Result<(u16, Value)> {
         kms(self.addr, op, input)
     }
-}
-
-/// One HTTP/1.1 request on its own connection: `(status, body)`. Any I/O
-/// failure (the server was killed) is an error, never a panic.
-fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> io::Result<(u16, Vec<u8>)> {
-    let mut s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
-    s.set_read_timeout(Some(IO_TIMEOUT))?;
-    s.set_write_timeout(Some(IO_TIMEOUT))?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    s.write_all(body)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no header end"))?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status: u16 = head
-        .lines()
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| bad("no status"))?;
-    let mut content_length = None;
-    let mut chunked = false;
-    for line in head.lines().skip(1) {
-        if let Some((k, v)) = line.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            if k == "content-length" {
-                content_length = v.parse::<usize>().ok();
-            } else if k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked") {
-                chunked = true;
-            }
-        }
-    }
-    let rest = &raw[split + 4..];
-    let body = if chunked {
-        dechunk(rest).ok_or_else(|| bad("truncated chunked body"))?
-    } else {
-        match content_length {
-            Some(n) if rest.len() >= n => rest[..n].to_vec(),
-            Some(_) => return Err(bad("truncated body")),
-            None => rest.to_vec(),
-        }
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = b.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..eol]).ok()?.trim(), 16).ok()?;
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(b.get(eol + 2..eol + 2 + size)?);
-        b = b.get(eol + 2 + size + 2..)?;
-    }
-}
-
-fn kms(addr: SocketAddr, op: &str, input: &Value) -> io::Result<(u16, Value)> {
-    let target = format!("TrentService.{op}");
-    let (status, body) = request(
-        addr,
-        "POST",
-        "/",
-        &[
-            ("X-Amz-Target", &target),
-            ("Content-Type", "application/x-amz-json-1.1"),
-        ],
-        input.to_string().as_bytes(),
-    )?;
-    let v =
-        serde_json::from_slice(&body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    Ok((status, v))
 }
 
 /// What the server acknowledged: key ids, and (ciphertext, plaintext).
@@ -441,27 +336,29 @@ fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() 
     assert_eq!(out["__type"], json!("InternalFailure"));
     // Control API changes are written too, once the folder is back.
     fs::create_dir_all(&sub).unwrap();
-    let (status, _) = request(
+    let status = request(
         s.addr(),
         "POST",
         "/_hsmdrill/clock/advance",
         &[("Content-Type", "application/json")],
         br#"{"seconds": 10}"#,
     )
-    .unwrap();
+    .unwrap()
+    .status;
     assert_eq!(status, 200);
     let v: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
     assert_eq!(v["format"], json!("hsmdrill-state"));
     assert!(v["state"]["keys"][key.as_str()].is_object());
     // A world reset is on disk before it answers.
-    let (status, _) = request(
+    let status = request(
         s.addr(),
         "POST",
         "/_hsmdrill/world",
         &[],
         b"seed: 9\nclusters: []\n",
     )
-    .unwrap();
+    .unwrap()
+    .status;
     assert_eq!(status, 200);
     let v: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
     assert_eq!(v["config"]["seed"], json!(9));
@@ -500,29 +397,7 @@ const TRAIL_CAPACITY: usize = 100_000;
 
 const ADMIN_LOGIN: &str = "login --username admin --role admin --password adminPassword1";
 
-/// splitmix64: small, seedable, good enough to pick kill moments.
-#[derive(Clone, Debug)]
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-
-    /// True with probability `1/n`.
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next().is_multiple_of(n)
-    }
-
     /// A kmsuser password: 7–32 letters or digits.
     fn password(&mut self) -> String {
         const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -531,203 +406,6 @@ impl Rng {
             .map(|_| ALPHABET[(self.next() % ALPHABET.len() as u64) as usize] as char)
             .collect()
     }
-
-    /// A child generator for a worker thread.
-    fn fork(&mut self) -> Rng {
-        Rng(self.next())
-    }
-}
-
-/// The seed in `var` (decimal or `0x…`), else one from the clock.
-fn seed_from_env(var: &str) -> u64 {
-    match std::env::var(var) {
-        Ok(s) => {
-            let s = s.trim();
-            s.strip_prefix("0x")
-                .map(|h| u64::from_str_radix(h, 16))
-                .unwrap_or_else(|| s.parse())
-                .unwrap_or_else(|e| panic!("{var}={s:?} is not a number: {e}"))
-        }
-        Err(_) => {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap();
-            t.as_secs()
-                .wrapping_mul(1_000_000_007)
-                .wrapping_add(u64::from(t.subsec_nanos()))
-        }
-    }
-}
-
-/// A keep-alive HTTP/1.1 client on one connection, reconnecting after a
-/// failure. Any I/O failure is an error, never a panic.
-struct Client {
-    addr: SocketAddr,
-    conn: Option<io::BufReader<TcpStream>>,
-}
-
-impl Client {
-    fn new(addr: SocketAddr) -> Client {
-        Client { addr, conn: None }
-    }
-
-    fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> io::Result<(u16, Vec<u8>)> {
-        let r = self.send_once(method, path, headers, body);
-        if r.is_err() {
-            self.conn = None;
-        }
-        r
-    }
-
-    fn send_once(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> io::Result<(u16, Vec<u8>)> {
-        if self.conn.is_none() {
-            let s = TcpStream::connect_timeout(&self.addr, IO_TIMEOUT)?;
-            s.set_read_timeout(Some(IO_TIMEOUT))?;
-            s.set_write_timeout(Some(IO_TIMEOUT))?;
-            s.set_nodelay(true)?;
-            self.conn = Some(io::BufReader::new(s));
-        }
-        let conn = self.conn.as_mut().unwrap();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        let mut bytes = req.into_bytes();
-        bytes.extend_from_slice(body);
-        conn.get_mut().write_all(&bytes)?;
-        let (status, body, close) = read_response(conn)?;
-        if close {
-            self.conn = None;
-        }
-        Ok((status, body))
-    }
-
-    fn kms(&mut self, op: &str, input: &Value) -> io::Result<(u16, Value)> {
-        let target = format!("TrentService.{op}");
-        let (status, body) = self.send(
-            "POST",
-            "/",
-            &[
-                ("X-Amz-Target", &target),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
-            input.to_string().as_bytes(),
-        )?;
-        let v = serde_json::from_slice(&body)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        Ok((status, v))
-    }
-
-    /// A control API call: `(status, JSON answer)`.
-    fn control(&mut self, path: &str, input: &Value) -> io::Result<(u16, Value)> {
-        let (status, body) = self.send(
-            "POST",
-            path,
-            &[("Content-Type", "application/json")],
-            input.to_string().as_bytes(),
-        )?;
-        let v = serde_json::from_slice(&body)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        Ok((status, v))
-    }
-
-    /// A CloudHSM CLI line in a named CLI session: the CLI's envelope.
-    fn cli(&mut self, cluster: &str, session: &str, command: &str) -> io::Result<Value> {
-        let (status, out) = self.control(
-            "/_hsmdrill/cloudhsm-cli",
-            &json!({"ClusterId": cluster, "Session": session, "Command": command}),
-        )?;
-        if status != 200 {
-            return Err(io::Error::other(format!(
-                "cloudhsm-cli answered {status}: {out}"
-            )));
-        }
-        Ok(out)
-    }
-}
-
-/// Reads one response: `(status, body, the server closes the connection)`.
-fn read_response(r: &mut io::BufReader<TcpStream>) -> io::Result<(u16, Vec<u8>, bool)> {
-    use std::io::BufRead;
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
-    let mut line = String::new();
-    if r.read_line(&mut line)? == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed before the response",
-        ));
-    }
-    let status: u16 = line
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| bad("no status"))?;
-    let (mut content_length, mut chunked, mut close) = (None, false, false);
-    loop {
-        line.clear();
-        if r.read_line(&mut line)? == 0 {
-            return Err(bad("truncated header"));
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            match k.as_str() {
-                "content-length" => content_length = v.parse::<usize>().ok(),
-                "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
-                "connection" => close = v.eq_ignore_ascii_case("close"),
-                _ => {}
-            }
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            line.clear();
-            r.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim(), 16).map_err(|_| bad("chunk size"))?;
-            if size == 0 {
-                // Trailers, then the empty line.
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let at = body.len();
-            body.resize(at + size, 0);
-            r.read_exact(&mut body[at..])?;
-            let mut crlf = [0u8; 2];
-            r.read_exact(&mut crlf)?;
-        }
-    } else if let Some(n) = content_length {
-        body.resize(n, 0);
-        r.read_exact(&mut body)?;
-    } else {
-        r.read_to_end(&mut body)?;
-        close = true;
-    }
-    Ok((status, body, close))
 }
 
 /// The steps of a store's kmsuser password cycle, in order.
@@ -1429,7 +1107,7 @@ fn crash_loop_short_loses_nothing_acknowledged() {
 
 /// The long crash loop: `HSMDRILL_CRASH_KILLS` kills (default 100).
 #[test]
-#[ignore = "long: HSMDRILL_CRASH_KILLS=100 cargo test --release --test crash -- --ignored --nocapture"]
+#[ignore = "long: HSMDRILL_CRASH_KILLS=100 cargo test --release --test integration -- --ignored crash:: --nocapture"]
 fn crash_loop_long_loses_nothing_acknowledged() {
     let kills = std::env::var("HSMDRILL_CRASH_KILLS")
         .ok()

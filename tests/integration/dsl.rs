@@ -5,7 +5,6 @@
 
 // clippy.toml allows these in `#[test]` functions only; the helpers here are
 // test code too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -46,8 +45,14 @@ fn error_files_render_their_diagnostics() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let source = std::fs::read_to_string(&path).unwrap();
         let errors = parse_str(&source, &rel).expect_err("an error file must not parse");
-        insta::with_settings!({ input_file => &path, omit_expression => true }, {
-            insta::assert_snapshot!(name, render_all(&errors, &source));
+        // `tests/snapshots/dsl__<file>.snap`, as when this was `tests/dsl.rs`.
+        insta::with_settings!({
+            input_file => &path,
+            omit_expression => true,
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!(format!("dsl__{name}"), render_all(&errors, &source));
         });
     }
 }
@@ -726,7 +731,7 @@ fn arbitrary_runbook() -> impl Strategy<Value = String> {
 
 /// A valid runbook, mutated: spans of it deleted, duplicated or replaced.
 fn mutated_runbook() -> impl Strategy<Value = String> {
-    let base = include_str!("../docs/runbook-language.md");
+    let base = include_str!("../../docs/runbook-language.md");
     let example = runbook_blocks(base)
         .into_iter()
         .next()

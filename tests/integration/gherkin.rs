@@ -4,8 +4,6 @@
 //! undefined steps fail a cucumber run with the feature's file and line;
 //! and the parity of the R5 and R7 features with their runbooks.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -17,10 +15,8 @@ use hsmdrill::scenario::diagnostic::Diagnostic;
 use hsmdrill::scenario::ir::{Control, Expect, Scenario, Setup, Span, Step, StepKind};
 use hsmdrill::scenario::{runner, snapshot};
 
-/// Runs from the crate root, where `scenarios/` and `features/` are.
-fn at_root() {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-}
+// Runs from the crate root, where `scenarios/` and `features/` are.
+use crate::support::at_root;
 
 /// A feature under `scenarios/` (not written: the path only places the
 /// world), so `the world "worlds/example.yaml"` is the shipped world.
@@ -782,16 +778,8 @@ fn r7_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
 // --- The command line -------------------------------------------------------
 
 fn hsmdrill(args: &[&str]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = crate::support::hsmdrill().args(args).output().unwrap();
+    let text = crate::support::output_text(&out);
     (out.status.code().unwrap_or(-1), text)
 }
 

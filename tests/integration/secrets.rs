@@ -54,18 +54,12 @@
 //! missed secrets would fail there, not pass silently.
 //!
 //! The figures (how many secrets, texts and bytes) are printed with
-//! `eprintln!` (`cargo test --test secrets -- --nocapture`).
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
+//! `eprintln!` (`cargo test --test integration -- secrets:: --nocapture`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -83,7 +77,9 @@ use hsmdrill::scenario::target::{AwsError, EngineTarget, Target};
 use regex::bytes::{Regex, RegexBuilder};
 use serde_json::{json, Value};
 
-use common::serve::ServeProcess;
+use crate::support::hsmdrill;
+use crate::support::http::{request, Response};
+use crate::support::serve::ServeProcess;
 
 // ---------------------------------------------------------------------------
 // Secrets
@@ -678,8 +674,7 @@ struct SuiteSecrets {
 #[test]
 fn no_secret_leaks_from_the_shipped_suite() {
     let started = Instant::now();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::env::set_current_dir(root).unwrap();
+    crate::support::at_root();
     let found = suite::discover(&[PathBuf::from("scenarios"), PathBuf::from("features")]).unwrap();
     let loaded = suite::load_all(&found).unwrap_or_else(|e| panic!("cannot read: {e:?}"));
 
@@ -924,8 +919,7 @@ fn check_binary_runs(secrets: &SuiteSecrets, tally: &mut Tally) -> usize {
         ("pretty", &secrets.in_titles),
         ("junit", &secrets.in_titles),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        let out = hsmdrill()
             .args(["run", "scenarios", "features", "--format", format])
             .output()
             .unwrap();
@@ -955,7 +949,7 @@ fn check_binary_runs(secrets: &SuiteSecrets, tally: &mut Tally) -> usize {
 
 /// A `hsmdrill serve` child on the example world with `--state`.
 fn served(state: &Path) -> ServeProcess {
-    let world = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml");
+    let world = crate::support::example_world();
     ServeProcess::start([
         "--connect-seconds".as_ref(),
         "1".as_ref(),
@@ -964,58 +958,6 @@ fn served(state: &Path) -> ServeProcess {
         "--state".as_ref(),
         state.as_os_str(),
     ])
-}
-
-/// One HTTP/1.1 request on its own connection: status, head and body.
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, String, Vec<u8>) {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head
-        .lines()
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap();
-    let rest = raw[split + 4..].to_vec();
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(&rest) } else { rest };
-    (status, head, body)
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
-        b = &b[eol + 2 + size + 2..];
-    }
-    out
 }
 
 /// Drives a server and keeps every answer.
@@ -1031,13 +973,16 @@ impl Client {
         if let Some(t) = target {
             headers.push(("X-Amz-Target", t));
         }
-        let (status, head, body) = http(
+        let Response {
+            status, head, body, ..
+        } = request(
             self.addr,
             "POST",
             path,
             &headers,
             body.to_string().as_bytes(),
-        );
+        )
+        .unwrap();
         let mut text = head.into_bytes();
         text.extend_from_slice(b"\r\n\r\n");
         text.extend_from_slice(&body);
@@ -1078,10 +1023,7 @@ const CLUSTER: &str = "cluster-1a23b4cdefg";
 
 #[test]
 fn no_secret_leaks_from_a_served_engine() {
-    let dir = tempfile::Builder::new()
-        .prefix("hsmdrill-secrets-")
-        .tempdir()
-        .unwrap();
+    let dir = crate::support::temp_dir("secrets");
     let state = dir.path().join("state.json");
     let server = served(&state);
     let mut c = Client {
@@ -1255,7 +1197,8 @@ fn no_secret_leaks_from_a_served_engine() {
         }
     }
     assert!(events > 10, "the trail holds the calls: {events}");
-    let (_, head, body) = http(c.addr, "GET", "/_hsmdrill/health", &[], b"");
+    let Response { head, body, .. } =
+        request(c.addr, "GET", "/_hsmdrill/health", &[], b"").unwrap();
     c.answers
         .push(("health".into(), [head.into_bytes(), body].concat()));
 

@@ -6,15 +6,12 @@
 //! tests that need them print `SKIPPED: …` and return; with
 //! `HSMDRILL_REQUIRE_CLIENTS=1` (as `.ci/run` sets) they fail instead.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::programs::available;
-use common::serve::{example_world, ServeProcess};
+use crate::support::programs::available;
+use crate::support::serve::ServeProcess;
+use crate::support::{example_world, hsmdrill};
 
 fn serve(extra: &[&str]) -> ServeProcess {
     let world = example_world();
@@ -45,11 +42,7 @@ fn boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4() {
         .args([open.url(), signed.url()])
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::support::output_text(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("boto3 drill held"), "{text}");
 }
@@ -73,11 +66,7 @@ fn the_aws_cli_works_as_the_readme_shows() {
         .arg(s.url())
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = crate::support::output_text(&out);
     assert!(out.status.success(), "{text}");
 }
 
@@ -86,8 +75,7 @@ fn the_aws_cli_works_as_the_readme_shows() {
 #[test]
 fn run_against_a_server_passes_the_shipped_runbooks() {
     let s = serve(&[]);
-    let out = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = hsmdrill()
         .args([
             "run",
             "--endpoint",
@@ -113,7 +101,7 @@ fn run_against_a_server_passes_the_shipped_runbooks() {
 fn the_cloudhsm_cli_shell_talks_to_a_server() {
     let s = serve(&[]);
     let cli = |pin: &str| {
-        Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+        hsmdrill()
             .args([
                 "cloudhsm-cli",
                 "--endpoint",
@@ -134,7 +122,7 @@ fn the_cloudhsm_cli_shell_talks_to_a_server() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stdout).contains("\"error_code\": 1"));
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hsmdrill"))
+    let mut child = hsmdrill()
         .args([
             "cloudhsm-cli",
             "--endpoint",
@@ -179,7 +167,7 @@ fn serve_shuts_down_cleanly_on_sigterm() {
 /// A missing client is a skip that says so, or a failure when required.
 #[test]
 fn a_missing_client_is_skipped_aloud_or_fails_when_required() {
-    use common::programs::decide;
+    use crate::support::programs::decide;
     let missing = |required| {
         decide(
             "a program",
@@ -204,28 +192,24 @@ fn a_missing_client_is_skipped_aloud_or_fails_when_required() {
         let mut cmd = Command::new(&me);
         cmd.args([
             "--exact",
-            "boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4",
+            "clients::boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4",
             "--nocapture",
         ])
         .env("PATH", "/hsmdrill-nowhere")
-        .env_remove(common::programs::REQUIRE_CLIENTS)
+        .env_remove(crate::support::programs::REQUIRE_CLIENTS)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
         if let Some(v) = require {
-            cmd.env(common::programs::REQUIRE_CLIENTS, v);
+            cmd.env(crate::support::programs::REQUIRE_CLIENTS, v);
         }
         let out = cmd.output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = crate::support::output_text(&out);
         (out.status.success(), text)
     };
     let (ok, text) = run(None);
     assert!(ok, "{text}");
     assert!(
-        text.contains("SKIPPED: boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4: python3 with boto3 is not available"),
+        text.contains("SKIPPED: clients::boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4: python3 with boto3 is not available"),
         "{text}"
     );
     assert!(text.contains("1 passed"), "{text}");

@@ -4,13 +4,6 @@
 //! operation names, and the member names of real responses (walked through
 //! the model's shape tree, so a misspelled member anywhere is caught).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::unwrap_in_result
-)]
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -25,15 +18,7 @@ use hsmdrill::engine::kms::key::KeyState;
 use hsmdrill::engine::kms::keystore::{ConnectionErrorCode, ConnectionState};
 use hsmdrill::engine::{world, Engine, ErrorKind};
 
-const KMS_MODEL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/reference/aws-models/kms-service-2.json"
-);
-const CLOUDHSM_MODEL: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/reference/aws-models/cloudhsmv2-service-2.json"
-);
-const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+use crate::support::{CLOUDHSM_MODEL, EXAMPLE_WORLD, KMS_MODEL};
 
 const STORE: &str = "cks-1234567890abcdef0";
 const CLUSTER: &str = "cluster-1a23b4cdefg";

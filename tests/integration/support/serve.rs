@@ -13,12 +13,16 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use hsmdrill::server::{engine_for, ServeOptions, ServerState};
+
+use super::bin;
 
 /// How long a server may take to print its address (a debug build under a
 /// loaded CI machine is slow to start).
@@ -27,20 +31,24 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// What the banner says just before the address.
 const BANNER: &str = "hsmdrill serving the embedded engine on http://";
 
-/// The hsmdrill binary: `HSMDRILL_BIN` (a release build for the long runs),
-/// else the one cargo built for these tests.
-pub fn bin() -> PathBuf {
-    std::env::var_os("HSMDRILL_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hsmdrill")))
-}
-
-/// The example world of the AWS page.
-pub fn example_world() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/worlds/example.yaml"
-    ))
+/// The example world served as `hsmdrill serve --world … --connect-seconds
+/// 2` serves it; with `credentials`, as with `--auth` too.
+pub fn example_state(
+    credentials: Option<hsmdrill::server::Credentials>,
+) -> std::sync::Arc<ServerState> {
+    let opts = ServeOptions {
+        bind: std::net::Ipv4Addr::LOCALHOST.into(),
+        port: 0,
+        world: Some(super::example_world()),
+        connect_seconds: 2,
+        state_file: None,
+        auth: None,
+    };
+    let engine = engine_for(&opts).unwrap_or_else(|e| panic!("the example world: {e}"));
+    match credentials {
+        Some(c) => ServerState::with_auth(engine, Some(2), c),
+        None => ServerState::new(engine, Some(2)),
+    }
 }
 
 /// A running `hsmdrill serve`; SIGKILLed and reaped when dropped.
@@ -292,7 +300,7 @@ pub struct InProcessServer {
 
 impl InProcessServer {
     /// Serves `state` on two worker threads.
-    pub fn start(state: std::sync::Arc<hsmdrill::server::ServerState>) -> InProcessServer {
+    pub fn start(state: Arc<ServerState>) -> InProcessServer {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {

@@ -2,8 +2,6 @@
 //! each replayed through the same entry point the target drives, so a fix
 //! stays fixed in plain `cargo test`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 
 use axum::body::Body;
@@ -13,7 +11,7 @@ use hsmdrill::server::{router, ServerState};
 use serde_json::Value;
 use tower::ServiceExt;
 
-const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+use crate::support::EXAMPLE_WORLD;
 
 /// One request through the router of a fresh example world, as the
 /// `json_request` and `cbor_request` targets send it.

@@ -7,13 +7,6 @@
 //! off (no regression files are written); a panic inside the engine is caught
 //! by proptest and reported, shrunk, as a failing case.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::unwrap_in_result
-)]
-
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::path::Path;
@@ -26,15 +19,14 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::test_runner::TestCaseError;
 
-mod common;
-use common::check;
 use serde_json::{json, Map, Value};
 
 use hsmdrill::engine::dispatch::Operation;
 use hsmdrill::engine::kms::{CANNOT_COMMUNICATE, NO_PKCS11_SESSIONS};
 use hsmdrill::engine::{world, Engine, Error, ErrorKind};
 
-const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+use crate::support::{check, EXAMPLE_WORLD};
+
 const STORE: &str = "cks-1234567890abcdef0";
 const CLUSTER: &str = "cluster-1a23b4cdefg";
 const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -133,7 +125,7 @@ fn decrypting_random_bytes_is_invalid_ciphertext_or_validation() {
 /// A well-formed blob whose key id names no KMS key: garbage as far as this
 /// account is concerned, as a blob from another Region or account is to AWS.
 /// (A blob of a key deleted after its waiting period gets NotFoundException;
-/// see tests/runbooks R6.)
+/// see runbooks::r6_orphaned_key_material.)
 #[test]
 fn a_blob_naming_an_unknown_key_is_invalid_ciphertext() {
     let e = example();

@@ -4,7 +4,6 @@
 
 // clippy.toml allows these in `#[test]` functions only; the helpers here are
 // test code too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 
@@ -13,7 +12,7 @@ use hsmdrill::engine::Engine;
 use serde_json::json;
 
 fn example_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml")
+    crate::support::example_world()
 }
 
 fn example_text() -> String {

@@ -9,8 +9,6 @@
 //! `cbor_request` fuzz targets (`fuzz/README.md`). `PROPTEST_CASES=N`
 //! runs N cases per property with fresh randomness.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,10 +23,7 @@ use hsmdrill::engine::dispatch::Operation;
 use hsmdrill::engine::world;
 use hsmdrill::server::{router, ServerState};
 
-mod common;
-use common::check;
-
-const EXAMPLE_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+use crate::support::{check, EXAMPLE_WORLD};
 
 fn state() -> Arc<ServerState> {
     let engine = world::load_file(Path::new(EXAMPLE_WORLD)).unwrap();

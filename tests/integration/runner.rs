@@ -1,8 +1,6 @@
 //! The runner on hand-built IR: what it records, how it fails, and that a
 //! burst's tally is the same every run.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +31,7 @@ fn step(line: usize, text: &str, kind: StepKind) -> Step {
 }
 
 fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml")
+    crate::support::example_world()
 }
 
 fn world(line: usize) -> Step {
@@ -358,10 +356,7 @@ fn an_exhausted_pool_fails_with_the_pkcs11_message_until_released() {
 #[test]
 fn a_changed_response_fails_on_its_snapshot() {
     use hsmdrill::scenario::snapshot::{check, path, Check};
-    let dir = tempfile::Builder::new()
-        .prefix("hsmdrill-snap-")
-        .tempdir()
-        .unwrap();
+    let dir = crate::support::temp_dir("snap");
     let file = dir.path().join("lockout.runbook");
     let out = run(&scenario(lockout_steps("USER_LOCKED_OUT")), &file);
     assert!(out.passed());

@@ -295,11 +295,9 @@ fn generate_random_with_a_key_store_needs_it_connected() {
 
 #[test]
 fn the_key_store_request_quota_throttles_within_one_second() {
-    let yaml = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/worlds/example.yaml"),
-    )
-    .unwrap()
-    .replace("seed: 1 ", "seed: 1\nkey_store_request_quota: 3\n");
+    let yaml = std::fs::read_to_string(crate::support::example_world())
+        .unwrap()
+        .replace("seed: 1 ", "seed: 1\nkey_store_request_quota: 3\n");
     let e = world_from(&yaml);
     for _ in 0..3 {
         encrypt(&e, ALIAS, "within quota");

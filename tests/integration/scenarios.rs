@@ -5,30 +5,15 @@
 //! response fails on its snapshot and leaves a `.snap.new` for
 //! `cargo insta review` (or accept with `hsmdrill run --accept`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hsmdrill::dsl;
 use hsmdrill::scenario::{runner, snapshot};
 
-/// The shipped runbooks, found as `hsmdrill run` finds them.
-fn runbooks(dir: &Path, out: &mut Vec<PathBuf>) {
-    let found = hsmdrill::scenario::suite::discover(&[dir.to_path_buf()]).unwrap();
-    out.extend(
-        found
-            .into_iter()
-            .map(|f| f.path)
-            .filter(|p| p.extension().is_some_and(|e| e == "runbook")),
-    );
-}
-
 #[test]
 fn every_shipped_scenario_passes_and_matches_its_snapshot() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::env::set_current_dir(root).unwrap();
-    let mut files = Vec::new();
-    runbooks(Path::new("scenarios"), &mut files);
+    crate::support::at_root();
+    let files = crate::support::runbooks(Path::new("scenarios"));
     assert!(
         files.len() >= 9,
         "expected the R1–R9 runbooks, found {files:?}"

@@ -2,9 +2,7 @@
 //! wire protocols and the control API) passes and gives the same snapshot
 //! bytes as the embedded run.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hsmdrill::dsl;
 use hsmdrill::engine::{Engine, EngineConfig};
@@ -12,29 +10,16 @@ use hsmdrill::remote::{self, Endpoint};
 use hsmdrill::scenario::snapshot::{self, Check};
 use hsmdrill::server::ServerState;
 
-mod common;
-use common::serve::InProcessServer;
-
-/// The shipped runbooks, found as `hsmdrill run` finds them.
-fn runbooks(dir: &Path, out: &mut Vec<PathBuf>) {
-    let found = hsmdrill::scenario::suite::discover(&[dir.to_path_buf()]).unwrap();
-    out.extend(
-        found
-            .into_iter()
-            .map(|f| f.path)
-            .filter(|p| p.extension().is_some_and(|e| e == "runbook")),
-    );
-}
+use crate::support::serve::InProcessServer;
 
 #[test]
 fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    crate::support::at_root();
     let server =
         InProcessServer::start(ServerState::new(Engine::new(EngineConfig::default()), None));
     let endpoint = Endpoint::parse(&server.url()).unwrap();
 
-    let mut files = Vec::new();
-    runbooks(Path::new("scenarios"), &mut files);
+    let files = crate::support::runbooks(Path::new("scenarios"));
     assert!(files.len() >= 9);
     let mut failures = Vec::new();
     let mut count = 0;
@@ -77,7 +62,7 @@ fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
 /// fails after a success, as on the embedded engine.
 #[test]
 fn a_bare_error_outcome_holds_against_a_server() {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    crate::support::at_root();
     let server =
         InProcessServer::start(ServerState::new(Engine::new(EngineConfig::default()), None));
     let endpoint = Endpoint::parse(&server.url()).unwrap();
