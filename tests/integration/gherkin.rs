@@ -923,8 +923,17 @@ fn feature_error_files_render_their_diagnostics_at_the_word() {
                 d.render(Some(&source))
             );
         }
-        insta::with_settings!({ input_file => &path, omit_expression => true }, {
-            insta::assert_snapshot!(name, hsmdrill::scenario::diagnostic::render_all(&errors, &source));
+        // `tests/snapshots/gherkin__<file>.snap`, beside the runbook ones.
+        insta::with_settings!({
+            input_file => &path,
+            omit_expression => true,
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!(
+                format!("gherkin__{name}"),
+                hsmdrill::scenario::diagnostic::render_all(&errors, &source)
+            );
         });
     }
 }
