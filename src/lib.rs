@@ -48,3 +48,4 @@ pub mod remote;
 pub mod scenario;
 pub mod server;
 pub mod shell;
+pub mod suite;

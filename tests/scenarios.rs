@@ -14,7 +14,7 @@ use hsmdrill::scenario::{runner, snapshot};
 
 /// The shipped runbooks, found as `hsmdrill run` finds them.
 fn runbooks(dir: &Path, out: &mut Vec<PathBuf>) {
-    let found = hsmdrill::scenario::suite::discover(&[dir.to_path_buf()]).unwrap();
+    let found = hsmdrill::suite::discover(&[dir.to_path_buf()]).unwrap();
     out.extend(
         found
             .into_iter()

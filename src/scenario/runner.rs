@@ -31,98 +31,34 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use parking_lot::Mutex;
-use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::ir::{
-    Action, Capture, Comparison, Control, Expect, Path, Scenario, Segment, Setup, Span, Step,
-    StepKind, Subject,
+    Action, Capture, Comparison, Control, Expect, Path, Scenario, Segment, Span, Step, StepKind,
+    Subject,
 };
-use super::target::{AwsError, EngineTarget, Target};
-use crate::engine::{world, Engine, EngineConfig};
-
-/// What running one scenario produced.
-#[derive(Clone, Debug, Serialize)]
-pub struct Outcome {
-    /// The scenario's file.
-    pub file: String,
-    /// Its title.
-    pub scenario: String,
-    /// Its tags.
-    pub tags: Vec<String>,
-    /// Where it starts.
-    pub span: Span,
-    /// Each top-level step that ran, in order.
-    pub steps: Vec<StepRecord>,
-    /// Why it failed, if it did.
-    pub failure: Option<Failure>,
-    /// Every DescribeCustomKeyStores response seen, with its step.
-    pub describes: Vec<Recorded>,
-}
-
-impl Outcome {
-    /// Whether every step held.
-    pub fn passed(&self) -> bool {
-        self.failure.is_none()
-    }
-}
-
-/// One step that ran.
-#[derive(Clone, Debug, Serialize)]
-pub struct StepRecord {
-    /// Where it is.
-    pub span: Span,
-    /// Its text.
-    pub text: String,
-    /// Whether it held.
-    pub passed: bool,
-}
-
-/// A failed step: where, what was expected, what happened.
-#[derive(Clone, Debug, Serialize)]
-pub struct Failure {
-    /// The step.
-    pub span: Span,
-    /// Its text.
-    pub step: String,
-    /// What the step expected.
-    pub expected: String,
-    /// What happened.
-    pub actual: String,
-    /// The DescribeCustomKeyStores entry of the store involved, as it stood
-    /// when the step failed.
-    pub store: Option<Value>,
-}
-
-/// A DescribeCustomKeyStores response and the step that caused it.
-#[derive(Clone, Debug, Serialize)]
-pub struct Recorded {
-    /// The step's line in its file.
-    pub line: usize,
-    /// The step's text.
-    pub step: String,
-    /// The step as the IR says it, whichever front end wrote it: what the
-    /// snapshot shows, so a `.runbook` and a `.feature` that do the same
-    /// thing snapshot the same bytes.
-    pub canonical: String,
-    /// The response, or the error.
-    pub response: Result<Value, (String, String)>,
-}
+use super::outcome::{Failure, Outcome, Recorded, StepRecord};
+use super::target::{AwsError, EngineTarget, Target, World};
 
 /// Runs `scenario` from `file` on a fresh embedded engine built from its
 /// setup step (an empty world without one).
 pub fn run(scenario: &Scenario, file: &FsPath) -> Outcome {
-    let (setup, rest) = match scenario.steps.split_first() {
-        Some((
-            first @ Step {
-                kind: StepKind::Setup(_),
-                ..
-            },
-            rest,
-        )) => (Some(first), rest),
-        Some(_) | None => (None, &scenario.steps[..]),
-    };
-    let mut session = Session::start(scenario, file, setup);
+    run_on(scenario, file, EngineTarget::open)
+}
+
+/// Runs `scenario` from `file` on the target `open` makes of its world:
+/// the one loop, whatever the target (a failure to open is reported at
+/// the setup step).
+pub fn run_on<T: Target + 'static>(
+    scenario: &Scenario,
+    file: &FsPath,
+    open: impl FnOnce(World<'_>) -> Result<T, String>,
+) -> Outcome {
+    let (setup, rest) = scenario.split_setup();
+    let target = World::of(setup, file)
+        .and_then(open)
+        .map(|t| Arc::new(t) as Arc<dyn Target>);
+    let mut session = Session::on_target(scenario, file, setup, target);
     for step in rest {
         if session.execute(step).is_err() {
             break;
@@ -151,23 +87,9 @@ impl Session {
     /// Starts a scenario: builds the world from `setup` (an empty world
     /// without one) on the embedded engine.
     pub fn start(scenario: &Scenario, file: &FsPath, setup: Option<&Step>) -> Session {
-        let engine = match setup.map(|s| &s.kind) {
-            None => Ok(Engine::new(EngineConfig::default())),
-            Some(StepKind::Setup(Setup::World { path })) => {
-                world::load_file(path).map_err(|e| e.to_string())
-            }
-            Some(StepKind::Setup(Setup::WorldYaml { yaml })) => {
-                world::load_str(yaml, &file.display().to_string()).map_err(|e| e.to_string())
-            }
-            Some(
-                StepKind::Action(_)
-                | StepKind::Expect(_)
-                | StepKind::Capture(_)
-                | StepKind::Control(_),
-            ) => Err("the first step is not a setup step".into()),
-        };
-        let target: Result<Arc<dyn Target>, String> =
-            engine.map(|e| Arc::new(EngineTarget::new(e)) as Arc<dyn Target>);
+        let target = World::of(setup, file)
+            .and_then(EngineTarget::open)
+            .map(|t| Arc::new(t) as Arc<dyn Target>);
         Session::on_target(scenario, file, setup, target)
     }
 
