@@ -22,7 +22,7 @@ use criterion::{Criterion, Throughput};
 use hsmdrill::dsl;
 use hsmdrill::scenario::ir::Scenario;
 use hsmdrill::scenario::runner;
-use hsmdrill::scenario::suite;
+use hsmdrill::suite;
 
 /// Copies of the shipped runbooks in the generated file (about 2 MB).
 const COPIES: usize = 20;

@@ -1,7 +1,7 @@
 //! The `hsmdrill` command line: a thin shell over the library.
 //!
 //! `run` and `check` find runbooks and Gherkin features, parse (or lower)
-//! and run them with `scenario::suite`, and print what `scenario::report`
+//! and run them with `suite`, and print what `suite::report`
 //! makes of the results (on the embedded engine, or with `--endpoint`
 //! against a running server); `steps` prints the DSL catalog, then the
 //! Gherkin phrases; `serve` runs the server; `cloudhsm-cli` is the CloudHSM
@@ -19,9 +19,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use hsmdrill::remote::Endpoint;
-use hsmdrill::scenario::report;
-use hsmdrill::scenario::suite::{self, Loaded, Options, SuiteError};
 use hsmdrill::server::{check_bind, serve, Credentials, ServeOptions};
+use hsmdrill::suite::report;
+use hsmdrill::suite::{self, Loaded, Options, SuiteError};
 use hsmdrill::{dsl, gherkin, shell};
 
 /// The end of `--help`: what each exit status means, the same for every

@@ -38,8 +38,8 @@ use super::catalog::catalog;
 use super::lower::lower_scenario;
 use crate::scenario::diagnostic::{render_all, Diagnostic};
 use crate::scenario::ir::{Scenario, StepKind};
-use crate::scenario::report;
-use crate::scenario::runner::{Failure, Outcome, Session};
+use crate::scenario::outcome::{Failure, Outcome};
+use crate::scenario::runner::Session;
 use crate::scenario::snapshot;
 
 /// The cucumber world of one scenario: the scenario lowered to IR and the
@@ -380,7 +380,7 @@ impl Drill {
 /// A failure as the reports show it: `file:line:column`, the step
 /// underlined, expected and actual.
 fn render(failure: &Failure, source: &str) -> String {
-    report::failure(failure, Some(source))
+    failure.render(Some(source))
 }
 
 /// The path relative to the current directory, when it is under it.

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::http::{Endpoint, Response};
 use crate::engine::dispatch::{Api, Operation};
 use crate::engine::faults::Fault;
-use crate::scenario::target::{AwsError, Target};
+use crate::scenario::target::{AwsError, Target, World};
 
 /// A running `hsmdrill serve`.
 #[derive(Clone, Debug)]
@@ -61,6 +61,18 @@ fn answer(r: Response) -> Result<Value, AwsError> {
 }
 
 impl RemoteTarget {
+    /// Resets the server at `endpoint` to `world` (a world file is read
+    /// here and sent as YAML) and drives it.
+    pub fn open(endpoint: &Endpoint, world: World<'_>) -> Result<RemoteTarget, String> {
+        let yaml = match world {
+            World::Empty => "{}".to_owned(),
+            World::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the world file {}: {e}", path.display()))?,
+            World::Yaml { yaml, .. } => yaml.to_owned(),
+        };
+        RemoteTarget::reset(endpoint.clone(), &yaml)
+    }
+
     /// Resets the server at `endpoint` to the YAML world `yaml` on a virtual
     /// clock and drives it.
     pub fn reset(endpoint: Endpoint, yaml: &str) -> Result<RemoteTarget, String> {

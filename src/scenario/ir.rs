@@ -65,6 +65,16 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
+impl Scenario {
+    /// Its setup step, if it starts with one, and the steps after it.
+    pub fn split_setup(&self) -> (Option<&Step>, &[Step]) {
+        match self.steps.split_first() {
+            Some((first, rest)) if matches!(first.kind, StepKind::Setup(_)) => (Some(first), rest),
+            Some(_) | None => (None, &self.steps[..]),
+        }
+    }
+}
+
 /// One step.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Step {

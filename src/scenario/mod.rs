@@ -1,22 +1,25 @@
-//! Scenarios: the step IR every front end lowers to, the one runner that
-//! executes it against an engine, the snapshots of every
-//! DescribeCustomKeyStores response, and the reports.
+//! Scenarios (layer 2): the step IR every front end lowers to, the one
+//! runner that executes it against a [`target::Target`], the snapshots of
+//! every DescribeCustomKeyStores response, and the outcome of a run. It
+//! imports only [`crate::engine`]; suites of files, tags and reports are
+//! [`crate::suite`], above the front ends.
 //!
 //! - `ir.rs`: the vocabulary (steps with spans: setup, action, expectation,
 //!   capture, control).
 //! - `target.rs`: the narrow interface the runner drives (an operation name
 //!   and JSON in, a response or an AWS error out, plus CLI lines, faults and
-//!   the clock), implemented for the embedded engine.
-//! - `runner.rs`: executes a scenario, records every DescribeCustomKeyStores
+//!   the clock), implemented for the embedded engine; `remote` implements
+//!   it for a running server.
+//! - `runner/`: executes a scenario, records every DescribeCustomKeyStores
 //!   response with the step that caused it, and says precisely what failed.
+//! - `outcome.rs`: what a run produced, and a failed step rendered.
 //! - `snapshot.rs`: where snapshots live, how they are named and rendered.
-//! - `report.rs`: pretty, JSON and JUnit output.
+//! - `diagnostic.rs`: the one error layout (`file:line:col`, the line,
+//!   a caret), shared by parsers, the runner and reports.
 
 pub mod diagnostic;
 pub mod ir;
-pub mod report;
+pub mod outcome;
 pub mod runner;
 pub mod snapshot;
-pub mod suite;
-pub mod tags;
 pub mod target;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::runner::Outcome;
+use super::outcome::Outcome;
 
 /// The snapshot's name: `<file stem>__<scenario slug>`.
 pub fn name(file: &Path, scenario: &str) -> String {

@@ -4,15 +4,88 @@
 //! with JSON input and gets a response or an AWS error back, runs CloudHSM
 //! CLI lines, injects faults, moves the clock and reads the trail, all
 //! through [`Target`]. [`EngineTarget`] implements it for the embedded
-//! engine; a remote endpoint can implement it later and every scenario runs
-//! against it unchanged.
+//! engine and `remote::RemoteTarget` for a running `hsmdrill serve`, so
+//! every scenario runs against either unchanged. Each opens a scenario's
+//! [`World`] its own way (a fresh engine, or a reset server).
+//!
+//! [`BurstWindow`] is the one bookkeeping of a burst on an engine (when it
+//! started, so a copy's clock offset lands on the right instant): the
+//! embedded target and the server's control API both use it.
 
+use std::path::Path;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde_json::Value;
 
-use super::ir::Fault;
-use crate::engine::Engine;
+use super::ir::{Fault, Setup, Step, StepKind};
+use crate::engine::{world, Engine, EngineConfig, Timestamp};
+
+/// The world a scenario's setup step gives, for a target to open.
+#[derive(Clone, Copy, Debug)]
+pub enum World<'a> {
+    /// No setup step: an empty world.
+    Empty,
+    /// A YAML world file.
+    File(&'a Path),
+    /// A YAML world written in the scenario itself, with the scenario's
+    /// file (for error messages).
+    Yaml {
+        /// The YAML text.
+        yaml: &'a str,
+        /// The scenario's file.
+        origin: &'a Path,
+    },
+}
+
+impl<'a> World<'a> {
+    /// The world of `setup` (the first step of a scenario in `file`, if it
+    /// is a setup step); `Err` if the step given is not a setup step.
+    pub fn of(setup: Option<&'a Step>, file: &'a Path) -> Result<World<'a>, String> {
+        match setup.map(|s| &s.kind) {
+            None => Ok(World::Empty),
+            Some(StepKind::Setup(Setup::World { path })) => Ok(World::File(path)),
+            Some(StepKind::Setup(Setup::WorldYaml { yaml })) => {
+                Ok(World::Yaml { yaml, origin: file })
+            }
+            Some(
+                StepKind::Action(_)
+                | StepKind::Expect(_)
+                | StepKind::Capture(_)
+                | StepKind::Control(_),
+            ) => Err("the first step is not a setup step".into()),
+        }
+    }
+}
+
+/// When the open burst window of an engine started (see
+/// [`Engine::begin_simultaneous`]).
+#[derive(Debug, Default)]
+pub struct BurstWindow {
+    start: Mutex<Option<Timestamp>>,
+}
+
+impl BurstWindow {
+    /// Opens a window in which `engine`'s calls happen at once.
+    pub fn begin(&self, engine: &Engine) {
+        *self.start.lock() = Some(engine.now());
+        engine.begin_simultaneous();
+    }
+
+    /// Moves `engine`'s clock to `offset` after the start of the window (no
+    /// window open: nothing).
+    pub fn clock(&self, engine: &Engine, offset: Duration) {
+        if let Some(start) = *self.start.lock() {
+            engine.clock().advance_to(start.plus(offset));
+        }
+    }
+
+    /// Closes the window.
+    pub fn end(&self, engine: &Engine) {
+        engine.end_simultaneous();
+        *self.start.lock() = None;
+    }
+}
 
 /// An AWS error as a client sees it: exception name and message.
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -58,7 +131,7 @@ pub trait Target: Send + Sync {
 #[derive(Debug)]
 pub struct EngineTarget {
     engine: Engine,
-    burst_start: parking_lot::Mutex<Option<crate::engine::Timestamp>>,
+    burst: BurstWindow,
 }
 
 impl EngineTarget {
@@ -66,8 +139,20 @@ impl EngineTarget {
     pub fn new(engine: Engine) -> Self {
         Self {
             engine,
-            burst_start: parking_lot::Mutex::new(None),
+            burst: BurstWindow::default(),
         }
+    }
+
+    /// Drives a fresh engine built from `world`.
+    pub fn open(world: World<'_>) -> Result<EngineTarget, String> {
+        let engine = match world {
+            World::Empty => Ok(Engine::new(EngineConfig::default())),
+            World::File(path) => world::load_file(path).map_err(|e| e.to_string()),
+            World::Yaml { yaml, origin } => {
+                world::load_str(yaml, &origin.display().to_string()).map_err(|e| e.to_string())
+            }
+        };
+        engine.map(EngineTarget::new)
     }
 
     /// The engine driven.
@@ -102,18 +187,14 @@ impl Target for EngineTarget {
     }
 
     fn begin_burst(&self) {
-        *self.burst_start.lock() = Some(self.engine.now());
-        self.engine.begin_simultaneous();
+        self.burst.begin(&self.engine);
     }
 
     fn burst_clock(&self, offset: Duration) {
-        if let Some(start) = *self.burst_start.lock() {
-            self.engine.clock().advance_to(start.plus(offset));
-        }
+        self.burst.clock(&self.engine, offset);
     }
 
     fn end_burst(&self) {
-        self.engine.end_simultaneous();
-        *self.burst_start.lock() = None;
+        self.burst.end(&self.engine);
     }
 }

@@ -236,21 +236,9 @@ async fn burst(State(state): State<Arc<ServerState>>, body: Body) -> Response {
         let server = state.clone();
         on_engine(&state, move |engine| {
             match action.as_str() {
-                "begin" => {
-                    *server.burst_start.lock() = Some(engine.now());
-                    engine.begin_simultaneous();
-                }
-                "clock" => {
-                    if let Some(start) = *server.burst_start.lock() {
-                        engine
-                            .clock()
-                            .advance_to(start.plus(Duration::from_millis(offset)));
-                    }
-                }
-                _ => {
-                    engine.end_simultaneous();
-                    *server.burst_start.lock() = None;
-                }
+                "begin" => server.burst.begin(engine),
+                "clock" => server.burst.clock(engine, Duration::from_millis(offset)),
+                _ => server.burst.end(engine),
             }
             json!({"Now": engine.now().as_epoch_seconds()})
         })

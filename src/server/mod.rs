@@ -78,6 +78,7 @@ use serde_json::Value;
 
 use crate::engine::dispatch::Api;
 use crate::engine::Engine;
+use crate::scenario::target::BurstWindow;
 use protocol::{Protocol, WireError};
 
 pub use auth::Credentials;
@@ -95,8 +96,8 @@ pub struct ServerState {
     auth: Option<auth::Credentials>,
     /// Seconds a connect attempt takes, applied to worlds loaded later.
     connect_seconds: Option<u64>,
-    /// When the open burst window started (control API).
-    burst_start: parking_lot::Mutex<Option<crate::engine::Timestamp>>,
+    /// The open burst window (control API).
+    burst: BurstWindow,
     /// With `--state FILE`: where changes are made durable (`durable.rs`).
     persist: OnceLock<durable::Persister>,
 }
@@ -108,7 +109,7 @@ impl ServerState {
             engine: RwLock::new(Arc::new(engine)),
             auth: None,
             connect_seconds,
-            burst_start: parking_lot::Mutex::new(None),
+            burst: BurstWindow::default(),
             persist: OnceLock::new(),
         })
     }
@@ -123,7 +124,7 @@ impl ServerState {
             engine: RwLock::new(Arc::new(engine)),
             auth: Some(credentials),
             connect_seconds,
-            burst_start: parking_lot::Mutex::new(None),
+            burst: BurstWindow::default(),
             persist: OnceLock::new(),
         })
     }

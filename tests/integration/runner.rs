@@ -9,7 +9,8 @@ use hsmdrill::scenario::ir::{
     Action, Comparison, Control, Expect, Fault, Path as JsonPath, Scenario, Segment, Setup, Span,
     Step, StepKind, Subject,
 };
-use hsmdrill::scenario::runner::{run, Outcome};
+use hsmdrill::scenario::outcome::Outcome;
+use hsmdrill::scenario::runner::run;
 use serde_json::{json, Value};
 
 fn span(line: usize) -> Span {

@@ -69,11 +69,12 @@ use hsmdrill::engine::cloudhsm::keys::KeyStoreOfCluster;
 use hsmdrill::engine::cloudhsm::users::Users;
 use hsmdrill::engine::{world, Engine, EngineConfig};
 use hsmdrill::scenario::ir::{Fault, Scenario, Setup, Step, StepKind};
-use hsmdrill::scenario::report;
-use hsmdrill::scenario::runner::{Outcome, Session};
+use hsmdrill::scenario::outcome::Outcome;
+use hsmdrill::scenario::runner::Session;
 use hsmdrill::scenario::snapshot::{self, Check};
-use hsmdrill::scenario::suite::{self, Run, ScenarioResult, Snapshot, SuiteResult};
 use hsmdrill::scenario::target::{AwsError, EngineTarget, Target};
+use hsmdrill::suite::report;
+use hsmdrill::suite::{self, Run, ScenarioResult, Snapshot, SuiteResult};
 use regex::bytes::{Regex, RegexBuilder};
 use serde_json::{json, Value};
 

@@ -80,7 +80,7 @@ pub fn temp_dir(what: &str) -> tempfile::TempDir {
 /// The shipped runbooks under `dir` (`*.runbook`), found as `hsmdrill run`
 /// finds them.
 pub fn runbooks(dir: &Path) -> Vec<PathBuf> {
-    hsmdrill::scenario::suite::discover(&[dir.to_path_buf()])
+    hsmdrill::suite::discover(&[dir.to_path_buf()])
         .unwrap_or_else(|e| panic!("cannot list {}: {e:?}", dir.display()))
         .into_iter()
         .map(|f| f.path)

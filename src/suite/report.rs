@@ -4,7 +4,7 @@
 //!
 //! The pretty report is a progress line per scenario ([`progress`], which
 //! the binary prints as each one finishes), then a block per failure
-//! ([`details`]) in the one diagnostic layout of [`super::diagnostic`]: the
+//! ([`details`]) in the one diagnostic layout of [`crate::scenario::diagnostic`]: the
 //! step's `file:line:col`, its source line underlined, `expected:`,
 //! `actual:` and the DescribeCustomKeyStores entry of the store involved;
 //! or the snapshot diff; or the parse errors of a file. It ends with the
@@ -18,10 +18,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::diagnostic::{render_all, Diagnostic};
-use super::runner::{Failure, Outcome};
-use super::snapshot;
-use super::suite::{Loaded, Run, ScenarioResult, Snapshot, SuiteResult};
+use super::{Loaded, Run, ScenarioResult, Snapshot, SuiteResult};
+use crate::scenario::diagnostic::{render_all, Diagnostic};
+use crate::scenario::outcome::Outcome;
 
 /// The separator between a file and a scenario title in progress lines.
 const SEP: &str = "›";
@@ -106,7 +105,7 @@ pub fn failure_block(r: &ScenarioResult) -> Option<String> {
             outcome, snapshot, ..
         } => {
             if let Some(f) = &outcome.failure {
-                return Some(failure(f, source));
+                return Some(f.render(source));
             }
             let at =
                 |message: String| Diagnostic::new(outcome.span.clone(), message).render(source);
@@ -128,28 +127,6 @@ pub fn failure_block(r: &ScenarioResult) -> Option<String> {
             }
         }
     }
-}
-
-/// A failed step in the diagnostic layout: `error: this step did not
-/// hold`, its `file:line:col`, its line underlined (given the file's text),
-/// `expected:`, `actual:` and the DescribeCustomKeyStores entry of the store
-/// involved. The pretty report and the cucumber steps of features both show
-/// failures with it.
-pub fn failure(f: &Failure, source: Option<&str>) -> String {
-    // Notes are printed after `{pad} = `; the store's JSON continues under
-    // the note's text.
-    let pad = " ".repeat(f.span.line.to_string().len() + 3);
-    let mut d = Diagnostic::new(f.span.clone(), "this step did not hold")
-        .with_note(format!("expected: {}", f.expected))
-        .with_note(format!("actual:   {}", f.actual));
-    if let Some(store) = &f.store {
-        let name = store["CustomKeyStoreName"].as_str().unwrap_or("the store");
-        let body = snapshot::aws_cli_json(store).replace('\n', &format!("\n{pad}"));
-        d = d.with_note(format!(
-            "note: {name} in DescribeCustomKeyStores:\n{pad}{body}"
-        ));
-    }
-    d.render(source)
 }
 
 /// The JSON report: an array with one object per result, holding its
@@ -406,7 +383,7 @@ mod tests {
 
     use super::*;
     use crate::scenario::ir::Span;
-    use crate::scenario::runner::{Failure, StepRecord};
+    use crate::scenario::outcome::{Failure, StepRecord};
 
     const SOURCE: &str = "runbook \"locked\" @R5\nworld \"w.yaml\"\nexpect ExampleKeyStore.ConnectionErrorCode == USER_LOCKED_OUT\n";
 
