@@ -10,11 +10,15 @@
 //! (@a or @b) and not @c
 //! ```
 //!
-//! [`TagExpr::parse`] reports a bad expression with the column where it
-//! went wrong; [`TagExpr::matches`] tests a scenario's tags (stored without
+//! The grammar is the `gherkin` crate's (through `cucumber`), as
+//! `cargo test --test features -- --tags` reads it; [`TagExpr::parse`]
+//! reports a bad expression with the column where it went wrong and what
+//! was expected there; [`TagExpr::matches`] tests a scenario's tags (stored without
 //! the `@`, as in the IR).
 
 use std::fmt;
+
+use cucumber::gherkin::tagexpr::TagOperation;
 
 /// A parsed tag expression.
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -42,19 +46,31 @@ pub struct TagError {
 }
 
 impl TagExpr {
-    /// Parses an expression such as `(@a or @b) and not @c`.
+    /// Parses an expression such as `(@a or @b) and not @c` with the
+    /// `gherkin` crate's tag expression grammar (the one `cucumber --tags`
+    /// uses), so both commands read an expression the same way.
     pub fn parse(text: &str) -> Result<TagExpr, TagError> {
-        let tokens = lex(text)?;
-        let mut p = Parser {
-            text,
-            tokens,
-            at: 0,
-        };
-        let expr = p.or()?;
-        match p.peek() {
-            None => Ok(expr),
-            Some((tok, col)) => Err(p.error(format!("unexpected {}", tok.describe()), col)),
+        let body = text.trim_start();
+        let lead = text.chars().count() - body.chars().count();
+        let body = body.trim_end();
+        if body.is_empty() {
+            return Err(TagError {
+                expression: text.to_owned(),
+                problem: "the expression is empty; expected a tag like `@R5`".into(),
+                column: lead + 1,
+            });
         }
+        body.parse::<TagOperation>()
+            .map(TagExpr::from)
+            .map_err(|e| {
+                let at = e.location.column;
+                let (problem, column) = problem(body, &e.expected.tokens().collect::<Vec<_>>(), at);
+                TagError {
+                    expression: text.to_owned(),
+                    problem,
+                    column: lead + column,
+                }
+            })
     }
 
     /// Whether a scenario with these tags (without `@`) is selected.
@@ -113,168 +129,42 @@ impl fmt::Display for TagExpr {
     }
 }
 
-/// A token and the 1-based column where it starts.
-type Located = (Token, usize);
-
-#[derive(Clone, Debug, Eq, PartialEq)]
-enum Token {
-    Tag(String),
-    Not,
-    And,
-    Or,
-    Open,
-    Close,
-}
-
-impl Token {
-    fn describe(&self) -> String {
-        match self {
-            Token::Tag(t) => format!("tag `@{t}`"),
-            Token::Not => "`not`".into(),
-            Token::And => "`and`".into(),
-            Token::Or => "`or`".into(),
-            Token::Open => "`(`".into(),
-            Token::Close => "`)`".into(),
-        }
-    }
-}
-
-fn lex(text: &str) -> Result<Vec<Located>, TagError> {
-    let error = |problem: String, column: usize| TagError {
-        expression: text.to_owned(),
-        problem,
-        column,
-    };
-    let chars: Vec<char> = text.chars().collect();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while let Some(&c) = chars.get(i) {
-        let column = i + 1;
-        if c.is_whitespace() {
-            i += 1;
-            continue;
-        }
-        if c == '(' || c == ')' {
-            tokens.push((if c == '(' { Token::Open } else { Token::Close }, column));
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while chars
-            .get(i)
-            .is_some_and(|c| !c.is_whitespace() && *c != '(' && *c != ')')
-        {
-            i += 1;
-        }
-        let word: String = chars[start..i].iter().collect();
-        let token = match word.as_str() {
-            "not" => Token::Not,
-            "and" => Token::And,
-            "or" => Token::Or,
-            _ => match word.strip_prefix('@') {
-                Some("") => return Err(error("a tag needs a name after `@`".into(), column)),
-                Some(name) if name.contains('@') => {
-                    return Err(error(format!("`{word}` is not one tag"), column))
-                }
-                Some(name) => Token::Tag(name.to_owned()),
-                None => {
-                    return Err(error(
-                        format!("expected a tag like `@{word}`, found `{word}`"),
-                        column,
-                    ))
-                }
-            },
+/// What the grammar expected at 1-based column `at` of `body`, in words,
+/// and the column to show. The grammar's own names (`_` for spaces, `tag
+/// character`) are left out where a keyword or bracket says more; where
+/// only a tag character would have done, the grammar has already read the
+/// character that is not one, so the column goes back to it.
+fn problem(body: &str, expected: &[&str], at: usize) -> (String, usize) {
+    let mut words: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|t| *t != "_" && *t != "tag character")
+        .collect();
+    // The grammar gives a set; a message should not change between runs.
+    words.sort_unstable();
+    if !words.is_empty() {
+        let list = words.join(", ");
+        return match words.len() {
+            1 => (format!("expected {list}"), at),
+            _ => (format!("expected one of {list}"), at),
         };
-        tokens.push((token, column));
     }
-    Ok(tokens)
+    if expected.contains(&"tag character") && at > 1 {
+        if let Some(c) = body.chars().nth(at - 2) {
+            return (format!("unexpected `{c}`"), at - 1);
+        }
+    }
+    ("expected a tag name after `@`".into(), at)
 }
 
-/// Recursive descent: `or := and ("or" and)*`, `and := not ("and" not)*`,
-/// `not := "not" not | "@tag" | "(" or ")"`.
-struct Parser<'t> {
-    text: &'t str,
-    tokens: Vec<Located>,
-    at: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<(&Token, usize)> {
-        self.tokens.get(self.at).map(|(t, c)| (t, *c))
-    }
-
-    fn eat(&mut self, want: &Token) -> bool {
-        let found = self.peek().is_some_and(|(t, _)| t == want);
-        if found {
-            self.at += 1;
-        }
-        found
-    }
-
-    fn error(&self, problem: String, column: usize) -> TagError {
-        TagError {
-            expression: self.text.to_owned(),
-            problem,
-            column,
-        }
-    }
-
-    /// The column just past the end, for "expected … at the end".
-    fn end(&self) -> usize {
-        self.text.chars().count() + 1
-    }
-
-    fn or(&mut self) -> Result<TagExpr, TagError> {
-        let mut left = self.and()?;
-        while self.eat(&Token::Or) {
-            let right = self.and()?;
-            left = TagExpr::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn and(&mut self) -> Result<TagExpr, TagError> {
-        let mut left = self.not()?;
-        while self.eat(&Token::And) {
-            let right = self.not()?;
-            left = TagExpr::And(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn not(&mut self) -> Result<TagExpr, TagError> {
-        let Some((token, column)) = self.peek() else {
-            return Err(self.error(
-                "unexpected end; expected a tag, `not` or `(`".into(),
-                self.end(),
-            ));
-        };
-        match token.clone() {
-            Token::Not => {
-                self.at += 1;
-                Ok(TagExpr::Not(Box::new(self.not()?)))
-            }
-            Token::Tag(name) => {
-                self.at += 1;
-                Ok(TagExpr::Tag(name))
-            }
-            Token::Open => {
-                self.at += 1;
-                let inner = self.or()?;
-                if self.eat(&Token::Close) {
-                    Ok(inner)
-                } else {
-                    let (problem, at) = match self.peek() {
-                        Some((t, c)) => (format!("expected `)`, found {}", t.describe()), c),
-                        None => ("unclosed `(`".into(), column),
-                    };
-                    Err(self.error(problem, at))
-                }
-            }
-            t @ (Token::And | Token::Or | Token::Close) => Err(self.error(
-                format!("expected a tag, `not` or `(`, found {}", t.describe()),
-                column,
-            )),
+impl From<TagOperation> for TagExpr {
+    fn from(op: TagOperation) -> TagExpr {
+        let inner = |b: Box<TagOperation>| Box::new(TagExpr::from(*b));
+        match op {
+            TagOperation::Tag(t) => TagExpr::Tag(t),
+            TagOperation::Not(e) => TagExpr::Not(inner(e)),
+            TagOperation::And(a, b) => TagExpr::And(inner(a), inner(b)),
+            TagOperation::Or(a, b) => TagExpr::Or(inner(a), inner(b)),
         }
     }
 }
@@ -320,15 +210,16 @@ mod tests {
     #[test]
     fn bad_expressions_say_where() {
         let cases = [
-            ("", 1, "unexpected end"),
-            ("R5", 1, "expected a tag like `@R5`"),
-            ("@a and", 7, "unexpected end"),
-            ("@a or or @b", 7, "found `or`"),
-            ("(@a or @b", 1, "unclosed `(`"),
-            ("@a @b", 4, "unexpected tag `@b`"),
+            ("", 1, "the expression is empty"),
+            ("   ", 4, "the expression is empty"),
+            ("R5", 1, "expected one of \"(\", \"@\", \"not\""),
+            ("@a and", 7, "expected one of \"(\", \"@\", \"not\""),
+            ("@a or or @b", 7, "expected one of \"(\", \"@\", \"not\""),
+            ("(@a or @b", 10, "expected one of \")\", \"and\", \"or\""),
+            ("@a @b", 4, "expected one of \"and\", \"or\""),
             ("@a)", 3, "unexpected `)`"),
-            ("@", 1, "needs a name"),
-            ("@a@b", 1, "not one tag"),
+            ("  @", 4, "expected a tag name after `@`"),
+            ("@a@b", 3, "unexpected `@`"),
         ];
         for (text, column, problem) in cases {
             let e = TagExpr::parse(text).unwrap_err();
@@ -336,5 +227,10 @@ mod tests {
             assert!(e.to_string().contains(problem), "{text:?}: {e}");
             assert!(e.to_string().starts_with("bad tag expression"), "{e}");
         }
+        assert_eq!(
+            TagExpr::parse("@a and").unwrap_err().to_string(),
+            "bad tag expression `@a and`: expected one of \"(\", \"@\", \"not\" at column 7 \
+             (write tags as `@R5`, combined with `and`, `or`, `not` and parentheses)"
+        );
     }
 }
