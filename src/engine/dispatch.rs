@@ -227,7 +227,7 @@ fn input<T: DeserializeOwned>(v: Value) -> Result<T> {
 /// expected a string``), and the member may be a `KeyStorePassword` written
 /// without quotes (an all-digit password is a valid one): leave the value
 /// out, as AWS leaves out the values of sensitive members. Found by
-/// `tests/secrets.rs`.
+/// `tests/integration/secrets.rs`.
 fn without_rejected_value(msg: &str) -> String {
     let redacted = msg.strip_prefix("invalid type: ").and_then(|_| {
         let (head, rest) = msg.split_once(" `")?;

@@ -185,7 +185,7 @@ impl Error {
     /// (`KeyStorePassword`): AWS leaves the value out
     /// (`Value at 'keyStorePassword' failed to satisfy constraint: …`).
     /// Echoing it would hand a password back to the caller and write it
-    /// into CloudTrail's `errorMessage` (found by `tests/secrets.rs`).
+    /// into CloudTrail's `errorMessage` (found by `tests/integration/secrets.rs`).
     pub fn validation_of_sensitive(field: &str, constraint: &str) -> Self {
         Self::new(
             ErrorKind::Validation,

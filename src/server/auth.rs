@@ -5,7 +5,7 @@
 //! Credential=<key>/<date>/<region>/<service>/aws4_request,
 //! SignedHeaders=…, Signature=…` over the canonical request
 //! (`canonical.rs`: the specification for every service but S3, checked
-//! against AWS's own test suite in `tests/sigv4.rs`). Without `--auth` any
+//! against AWS's own test suite in `tests/integration/sigv4.rs`). Without `--auth` any
 //! credentials are accepted, as local emulators do. The control API is never
 //! signed (curl cannot sign).
 //!
@@ -417,7 +417,7 @@ mod tests {
 
     /// The AWS Signature Version 4 test suite's `get-vanilla` case
     /// (credentials AKIDEXAMPLE / wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY);
-    /// `tests/sigv4.rs` runs the whole suite.
+    /// `tests/integration/sigv4.rs` runs the whole suite.
     #[test]
     fn aws_test_suite_get_vanilla() {
         assert!(verify(&example(), &vanilla(VANILLA, "20150830T123600Z")).is_ok());

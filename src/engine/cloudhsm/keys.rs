@@ -64,7 +64,7 @@ impl KeyMaterial {
         &self.key
     }
 
-    /// The 32 raw bytes, for leak tests only: `tests/secrets.rs` scans
+    /// The 32 raw bytes, for leak tests only: `tests/integration/secrets.rs` scans
     /// everything a scenario suite produces for them. Nothing in the crate
     /// calls it, and its result must never reach a response, a message, a
     /// report or a log (persistence goes through `Serialize`).

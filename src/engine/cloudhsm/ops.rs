@@ -599,7 +599,7 @@ mod tests {
 
     use crate::engine::world::example;
 
-    /// Regression (found by tests/model.rs): the 29th HSM of a cluster was
+    /// Regression (found by tests/integration/model.rs): the 29th HSM of a cluster was
     /// refused with CloudHsmResourceLimitExceededException, which is not
     /// among CreateHsm's exceptions in the CloudHSM v2 model.
     #[test]

@@ -622,7 +622,7 @@ mod tests {
 
     use crate::engine::world::example;
 
-    /// Regression (found by tests/model.rs): GenerateRandom in a connected
+    /// Regression (found by tests/integration/model.rs): GenerateRandom in a connected
     /// store whose cluster had no active HSM raised KMSInvalidStateException,
     /// which is not among GenerateRandom's exceptions in the KMS model.
     #[test]

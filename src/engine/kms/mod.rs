@@ -129,7 +129,7 @@ fn required<'a>(field: &str, value: &'a Option<String>, min: usize, max: usize) 
 /// String members the KMS model marks `"sensitive": true` that are checked
 /// here. Their values never appear in an error message: AWS leaves them out,
 /// and an echoed `KeyStorePassword` would leak a password to the caller and
-/// into CloudTrail (`tests/secrets.rs`).
+/// into CloudTrail (`tests/integration/secrets.rs`).
 const SENSITIVE_MEMBERS: &[&str] = &["KeyStorePassword"];
 
 /// Checks an optional string member's length constraint.

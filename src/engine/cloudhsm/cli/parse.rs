@@ -365,7 +365,7 @@ pub(super) fn parse_flags(spec: &Spec, words: &[String]) -> Result<Args, String>
         let Some(flag) = flag else {
             let expected: Vec<String> = spec.flags.iter().map(flag_display).collect();
             // Name the flag, not its inline value: `--pasword=<PASSWORD>`
-            // would otherwise echo a password (found by tests/secrets.rs).
+            // would otherwise echo a password (found by tests/integration/secrets.rs).
             let shown = word.split_once('=').map_or(word.as_str(), |(name, _)| name);
             return Err(format!(
                 "unexpected argument '{shown}' for '{}'; expected flags: {}",
