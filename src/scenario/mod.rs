@@ -2,7 +2,7 @@
 //! runner that executes it against a [`target::Target`], the snapshots of
 //! every DescribeCustomKeyStores response, and the outcome of a run. It
 //! imports only [`crate::engine`]; suites of files, tags and reports are
-//! [`crate::suite`], above the front ends.
+//! the `suite` module (layer 4), above the front ends.
 //!
 //! - `ir.rs`: the vocabulary (steps with spans: setup, action, expectation,
 //!   capture, control).
