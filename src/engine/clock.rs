@@ -49,16 +49,18 @@ impl Timestamp {
     /// ISO 8601 in UTC with a `Z`, as CloudTrail prints `eventTime`
     /// (`2017-07-05T21:04:55Z`).
     pub fn to_iso8601(self) -> String {
-        let secs = self.0.div_euclid(1000);
-        let days = secs.div_euclid(86_400);
-        let rem = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            rem / 3600,
-            (rem % 3600) / 60,
-            rem % 60
-        )
+        // Whole seconds, as CloudTrail prints them. An instant outside the
+        // years 0000-9999 (only a crafted state file holds one) prints as
+        // its milliseconds.
+        time::OffsetDateTime::from_unix_timestamp(self.0.div_euclid(1000))
+            .ok()
+            .and_then(|t| {
+                t.format(time::macros::format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+                ))
+                .ok()
+            })
+            .unwrap_or_else(|| self.0.to_string())
     }
 }
 
@@ -66,20 +68,6 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_iso8601())
     }
-}
-
-/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (y, m, d).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// The engine's clock. Reading it never blocks.

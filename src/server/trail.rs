@@ -91,29 +91,12 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
 
 /// `eventTime` (ISO 8601) as epoch seconds, as LookupEvents returns it.
 fn time_of(e: &Value) -> Value {
-    let t = e["eventTime"].as_str().unwrap_or("");
-    let parts: Vec<i64> = t
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    match parts.as_slice() {
-        [y, mo, d, h, mi, s] => {
-            json!(days_from_civil(*y, *mo, *d) * 86_400 + h * 3600 + mi * 60 + s)
-        }
-        _ => Value::Null,
-    }
-}
-
-/// Howard Hinnant's `days_from_civil`.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    e["eventTime"]
+        .as_str()
+        .and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .map_or(Value::Null, |t| json!(t.unix_timestamp()))
 }
 
 #[cfg(test)]
