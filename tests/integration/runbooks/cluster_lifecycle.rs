@@ -10,10 +10,8 @@ use serde_json::json;
 
 use super::*;
 
-const TRUST_ANCHOR: &str =
-    "-----BEGIN CERTIFICATE-----\nY3VzdG9tZXJDQSBmb3IgYSBkcmlsbA==\n-----END CERTIFICATE-----\n";
-const SIGNED_CERT: &str =
-    "-----BEGIN CERTIFICATE-----\nc2lnbmVkIGNsdXN0ZXIgY2VydA==\n-----END CERTIFICATE-----\n";
+/// The subnets of the new clusters.
+const SUBNETS: [&str; 2] = ["subnet-0c1d2e3f4a", "subnet-0c1d2e3f4b"];
 
 /// CreateCustomKeyStore's input for the new cluster.
 fn store_input(name: &str, cluster: &str, anchor: &str) -> serde_json::Value {
@@ -30,14 +28,8 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
     let e = example();
 
     // CreateCluster.
-    let out = call(
-        &e,
-        "CreateCluster",
-        json!({"HsmType": "hsm2m.medium", "SubnetIds": ["subnet-0c1d2e3f4a", "subnet-0c1d2e3f4b"]}),
-    );
-    let cluster = out["Cluster"]["ClusterId"].as_str().unwrap().to_owned();
+    let cluster = create_cluster(&e, SUBNETS, None);
     assert!(cluster.starts_with("cluster-"), "{cluster}");
-    assert_eq!(out["Cluster"]["State"], json!("CREATE_IN_PROGRESS"));
     assert_eq!(cluster_state(&e, &cluster), "CREATE_IN_PROGRESS");
     e.settle();
     let described = describe_cluster(&e, &cluster);
@@ -72,32 +64,14 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
     assert_eq!(name, "CloudHsmClusterNotActiveException");
 
     // `cluster activate` gives the admin its password.
-    cli_err(
-        &e,
-        &cluster,
-        "admin-shell",
-        "login --username admin --role admin --password adminPassword1",
-    );
-    cli_ok(
-        &e,
-        &cluster,
-        "admin-shell",
-        "cluster activate --password adminPassword1",
-    );
+    let admin_login = format!("login --username admin --role admin --password {ADMIN_PASSWORD}");
+    cli_err(&e, &cluster, "admin-shell", &admin_login);
+    let activate = format!("cluster activate --password {ADMIN_PASSWORD}");
+    cli_ok(&e, &cluster, "admin-shell", &activate);
     assert_eq!(cluster_state(&e, &cluster), "ACTIVE");
-    cli_ok(
-        &e,
-        &cluster,
-        "admin-shell",
-        "login --username admin --role admin --password adminPassword1",
-    );
-    cli_ok(
-        &e,
-        &cluster,
-        "admin-shell",
-        "user create --username kmsuser --role crypto-user --password kmsPassword1",
-    );
-    cli_ok(&e, &cluster, "admin-shell", "logout");
+    let create_kmsuser =
+        "user create --username kmsuser --role crypto-user --password kmsPassword1";
+    admin_ok(&e, &cluster, create_kmsuser);
 
     // One HSM is not enough for a key store.
     let (name, message) = fail(
@@ -110,21 +84,19 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
     create_hsm(&e, &cluster, "us-west-2b");
     e.settle();
 
-    // The trust anchor must be the cluster's customerCA.crt.
-    let (name, _) = fail(
-        &e,
-        "CreateCustomKeyStore",
-        store_input("NewStore", &cluster, SIGNED_CERT),
-    );
-    assert_eq!(name, "IncorrectTrustAnchorException");
-
-    // Names are unique.
-    let (name, _) = fail(
-        &e,
-        "CreateCustomKeyStore",
-        store_input(STORE_NAME, &cluster, TRUST_ANCHOR),
-    );
-    assert_eq!(name, "CustomKeyStoreNameInUseException");
+    // The trust anchor must be the cluster's customerCA.crt, and names are
+    // unique.
+    for (name, anchor, expected) in [
+        ("NewStore", SIGNED_CERT, "IncorrectTrustAnchorException"),
+        (STORE_NAME, TRUST_ANCHOR, "CustomKeyStoreNameInUseException"),
+    ] {
+        let input = store_input(name, &cluster, anchor);
+        assert_eq!(
+            exception(&e, "CreateCustomKeyStore", input),
+            expected,
+            "{name}"
+        );
+    }
 
     // Success: a DISCONNECTED store.
     let out = call(
@@ -146,42 +118,43 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
     );
     assert!(!created.to_string().contains("kmsPassword1"), "{created}");
     let entry = store_entry(&e, &store);
-    assert_eq!(entry["CustomKeyStoreName"], json!("NewStore"));
-    assert_eq!(entry["CloudHsmClusterId"], json!(cluster));
-    assert_eq!(entry["TrustAnchorCertificate"], json!(TRUST_ANCHOR));
-    assert_eq!(entry["ConnectionState"], json!("DISCONNECTED"));
-    assert_eq!(entry["CustomKeyStoreType"], json!("AWS_CLOUDHSM"));
+    assert_members(
+        &entry,
+        json!({
+            "CustomKeyStoreName": "NewStore",
+            "CloudHsmClusterId": cluster,
+            "TrustAnchorCertificate": TRUST_ANCHOR,
+            "ConnectionState": "DISCONNECTED",
+            "CustomKeyStoreType": "AWS_CLOUDHSM",
+        }),
+    );
     assert!(entry.get("ConnectionErrorCode").is_none(), "{entry}");
 
     // A cluster backs one store.
-    let (name, _) = fail(
-        &e,
-        "CreateCustomKeyStore",
-        store_input("SecondStore", &cluster, TRUST_ANCHOR),
-    );
-    assert_eq!(name, "CloudHsmClusterInUseException");
-    let (name, _) = fail(
-        &e,
-        "CreateCustomKeyStore",
-        store_input("ThirdStore", CLUSTER, TRUST_ANCHOR),
-    );
-    assert_eq!(name, "CloudHsmClusterInUseException");
+    for (name, backing) in [("SecondStore", cluster.as_str()), ("ThirdStore", CLUSTER)] {
+        let input = store_input(name, backing, TRUST_ANCHOR);
+        let refused = exception(&e, "CreateCustomKeyStore", input);
+        assert_eq!(refused, "CloudHsmClusterInUseException", "{name}");
+    }
 
     // Connect it and use it.
-    let (name, _) = fail(
-        &e,
-        "CreateKey",
-        json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": store}),
+    let input = json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": store});
+    assert_eq!(
+        exception(&e, "CreateKey", input),
+        "CustomKeyStoreInvalidStateException"
     );
-    assert_eq!(name, "CustomKeyStoreInvalidStateException");
     reconnect(&e, &store);
     let key = create_key(&e, &store);
-    let meta = describe_key(&e, &key);
-    assert_eq!(meta["KeyState"], json!("Enabled"));
-    assert_eq!(meta["CustomKeyStoreId"], json!(store));
-    assert_eq!(meta["CloudHsmClusterId"], json!(cluster));
-    assert_eq!(meta["KeyManager"], json!("CUSTOMER"));
-    assert_eq!(meta["KeySpec"], json!("SYMMETRIC_DEFAULT"));
+    assert_members(
+        &describe_key(&e, &key),
+        json!({
+            "KeyState": "Enabled",
+            "CustomKeyStoreId": store,
+            "CloudHsmClusterId": cluster,
+            "KeyManager": "CUSTOMER",
+            "KeySpec": "SYMMETRIC_DEFAULT",
+        }),
+    );
     let blob = encrypt(&e, &key, "in the new store");
     assert_eq!(decrypt(&e, &blob), "in the new store");
 }
@@ -189,28 +162,7 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
 #[test]
 fn create_custom_key_store_with_the_same_properties_as_a_disconnected_one_returns_it() {
     let e = example();
-    let out = call(
-        &e,
-        "CreateCluster",
-        json!({"HsmType": "hsm2m.medium", "SubnetIds": ["subnet-0c1d2e3f4a", "subnet-0c1d2e3f4b"]}),
-    );
-    let cluster = out["Cluster"]["ClusterId"].as_str().unwrap().to_owned();
-    e.settle();
-    create_hsm(&e, &cluster, "us-west-2a");
-    create_hsm(&e, &cluster, "us-west-2b");
-    e.settle();
-    call(
-        &e,
-        "InitializeCluster",
-        json!({"ClusterId": cluster, "SignedCert": SIGNED_CERT, "TrustAnchor": TRUST_ANCHOR}),
-    );
-    e.settle();
-    cli_ok(
-        &e,
-        &cluster,
-        "admin-shell",
-        "cluster activate --password adminPassword1",
-    );
+    let cluster = new_active_cluster(&e, SUBNETS);
     let input = store_input("NewStore", &cluster, TRUST_ANCHOR);
     let first = call(&e, "CreateCustomKeyStore", input.clone());
     let again = call(&e, "CreateCustomKeyStore", input);
@@ -220,50 +172,24 @@ fn create_custom_key_store_with_the_same_properties_as_a_disconnected_one_return
 #[test]
 fn delete_custom_key_store_with_keys_is_custom_key_store_has_cmks() {
     let e = example();
-    let (name, _) = fail(
-        &e,
-        "DeleteCustomKeyStore",
-        json!({"CustomKeyStoreId": STORE}),
-    );
-    assert_eq!(name, "CustomKeyStoreInvalidStateException");
+    let delete = |e: &Engine| exception(e, "DeleteCustomKeyStore", key_store_input(STORE));
+    assert_eq!(delete(&e), "CustomKeyStoreInvalidStateException");
 
     disconnect(&e, STORE);
-    let (name, _) = fail(
-        &e,
-        "DeleteCustomKeyStore",
-        json!({"CustomKeyStoreId": STORE}),
-    );
-    assert_eq!(name, "CustomKeyStoreHasCMKsException");
+    assert_eq!(delete(&e), "CustomKeyStoreHasCMKsException");
 
     // A key pending deletion still counts.
-    call(
-        &e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": KEY_ID, "PendingWindowInDays": 7}),
-    );
-    let (name, _) = fail(
-        &e,
-        "DeleteCustomKeyStore",
-        json!({"CustomKeyStoreId": STORE}),
-    );
-    assert_eq!(name, "CustomKeyStoreHasCMKsException");
+    schedule_deletion(&e, KEY_ID, 7);
+    assert_eq!(delete(&e), "CustomKeyStoreHasCMKsException");
 
     // Once it is deleted, so can the store be.
     e.advance(Duration::from_secs(8 * 86_400));
+    let deleted = call(&e, "DeleteCustomKeyStore", key_store_input(STORE));
+    assert_eq!(deleted, json!({}));
     assert_eq!(
-        call(
-            &e,
-            "DeleteCustomKeyStore",
-            json!({"CustomKeyStoreId": STORE})
-        ),
-        json!({})
+        exception(&e, "DescribeCustomKeyStores", key_store_input(STORE)),
+        "CustomKeyStoreNotFoundException"
     );
-    let (name, _) = fail(
-        &e,
-        "DescribeCustomKeyStores",
-        json!({"CustomKeyStoreId": STORE}),
-    );
-    assert_eq!(name, "CustomKeyStoreNotFoundException");
     // The cluster is untouched.
     assert_eq!(cluster_state(&e, CLUSTER), "ACTIVE");
 }
@@ -289,34 +215,11 @@ fn describe_custom_key_stores_pages_with_limit_and_marker() {
     assert!(all.get("NextMarker").is_none(), "{all}");
     let all: Vec<serde_json::Value> = all["CustomKeyStores"].as_array().unwrap().clone();
     assert_eq!(all.len(), 3);
-
-    let mut seen = Vec::new();
-    let mut marker: Option<String> = None;
-    for page in 0..3 {
-        let mut input = json!({"Limit": 1});
-        if let Some(m) = &marker {
-            input["Marker"] = json!(m);
-        }
-        let out = call(&e, "DescribeCustomKeyStores", input);
-        let stores = out["CustomKeyStores"].as_array().unwrap();
-        assert_eq!(stores.len(), 1, "page {page}: {out}");
-        seen.push(stores[0].clone());
-        if page < 2 {
-            assert_eq!(out["Truncated"], json!(true), "page {page}");
-            marker = Some(out["NextMarker"].as_str().unwrap().to_owned());
-        } else {
-            assert_eq!(out["Truncated"], json!(false));
-            assert!(out.get("NextMarker").is_none(), "{out}");
-        }
-    }
-    assert_eq!(seen, all);
-
-    let (name, _) = fail(
-        &e,
-        "DescribeCustomKeyStores",
-        json!({"Limit": 1, "Marker": "not-a-marker"}),
+    // Three pages of one, the invalid marker refused.
+    assert_eq!(
+        one_per_page(&e, "DescribeCustomKeyStores", "CustomKeyStores"),
+        all
     );
-    assert_eq!(name, "InvalidMarkerException");
 
     // By name.
     let by_name = call(
@@ -333,29 +236,20 @@ fn describe_custom_key_stores_pages_with_limit_and_marker() {
 #[test]
 fn an_unknown_custom_key_store_is_custom_key_store_not_found() {
     let e = example();
-    let unknown = "cks-00000000000000000";
+    let unknown = UNKNOWN_STORE;
     for (op, input) in [
-        (
-            "DescribeCustomKeyStores",
-            json!({"CustomKeyStoreId": unknown}),
-        ),
+        ("DescribeCustomKeyStores", key_store_input(unknown)),
         (
             "DescribeCustomKeyStores",
             json!({"CustomKeyStoreName": "NoSuchStore"}),
         ),
-        (
-            "ConnectCustomKeyStore",
-            json!({"CustomKeyStoreId": unknown}),
-        ),
-        (
-            "DisconnectCustomKeyStore",
-            json!({"CustomKeyStoreId": unknown}),
-        ),
+        ("ConnectCustomKeyStore", key_store_input(unknown)),
+        ("DisconnectCustomKeyStore", key_store_input(unknown)),
         (
             "UpdateCustomKeyStore",
             json!({"CustomKeyStoreId": unknown, "NewCustomKeyStoreName": "x"}),
         ),
-        ("DeleteCustomKeyStore", json!({"CustomKeyStoreId": unknown})),
+        ("DeleteCustomKeyStore", key_store_input(unknown)),
         (
             "CreateKey",
             json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": unknown}),
@@ -369,19 +263,18 @@ fn an_unknown_custom_key_store_is_custom_key_store_not_found() {
 #[test]
 fn the_example_store_is_the_page_example() {
     let e = example();
-    let entry = store_entry(&e, STORE);
-    assert_eq!(entry["CustomKeyStoreName"], json!(STORE_NAME));
-    assert_eq!(entry["CloudHsmClusterId"], json!(CLUSTER));
-    assert_eq!(entry["ConnectionState"], json!("CONNECTED"));
-    assert_eq!(entry["CreationDate"], json!(1.499288695918e9));
+    assert_members(
+        &store_entry(&e, STORE),
+        json!({
+            "CustomKeyStoreName": STORE_NAME,
+            "CloudHsmClusterId": CLUSTER,
+            "ConnectionState": "CONNECTED",
+            "CreationDate": 1.499288695918e9,
+        }),
+    );
     assert_eq!(cluster_state(&e, CLUSTER), "ACTIVE");
-    let hsms = describe_cluster(&e, CLUSTER)["Hsms"].clone();
-    let zones: Vec<&str> = hsms
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["AvailabilityZone"].as_str().unwrap())
-        .collect();
+    let hsms = &describe_cluster(&e, CLUSTER)["Hsms"];
+    let zones = strings_of(hsms, "AvailabilityZone");
     assert_eq!(zones, ["us-west-2a", "us-west-2b"]);
 }
 

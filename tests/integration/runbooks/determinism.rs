@@ -25,11 +25,7 @@ fn drill(e: &Engine) -> Vec<String> {
     snapshot(e, &[KEY_ID, &second]);
 
     disconnect(e, STORE);
-    call(
-        e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": second, "PendingWindowInDays": 7}),
-    );
+    schedule_deletion(e, &second, 7);
     lock_kmsuser(e, CLUSTER);
     connect(e, STORE);
     snapshot(e, &[KEY_ID, &second]);
@@ -37,8 +33,7 @@ fn drill(e: &Engine) -> Vec<String> {
     snapshot(e, &[KEY_ID, &second]);
 
     disconnect(e, STORE);
-    set_kmsuser_password(e, CLUSTER, "newPass123");
-    tell_store_password(e, STORE, "newPass123");
+    reset_kmsuser_password(e, "newPass123");
     reconnect(e, STORE);
     e.advance(Duration::from_secs(3 * 86_400));
     snapshot(e, &[KEY_ID, &second]);

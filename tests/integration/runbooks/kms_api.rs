@@ -16,12 +16,7 @@ fn aliases_are_created_listed_resolved_and_deleted() {
         json!({"AliasName": "alias/second", "TargetKeyId": KEY_ID}),
     );
     let listed = call(&e, "ListAliases", json!({"KeyId": KEY_ID}));
-    let names: Vec<&str> = listed["Aliases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["AliasName"].as_str().unwrap())
-        .collect();
+    let names = strings_of(&listed["Aliases"], "AliasName");
     assert_eq!(names, ["alias/app", "alias/second"]);
     assert_eq!(
         listed["Aliases"][1]["AliasArn"],
@@ -63,56 +58,31 @@ fn aliases_are_created_listed_resolved_and_deleted() {
 #[test]
 fn bad_alias_names_are_refused() {
     let e = example();
-    assert_eq!(
-        fail(
-            &e,
-            "CreateAlias",
-            json!({"AliasName": "noprefix", "TargetKeyId": KEY_ID})
-        )
-        .0,
-        "InvalidAliasNameException"
-    );
-    assert_eq!(
-        fail(
-            &e,
-            "CreateAlias",
-            json!({"AliasName": "alias/aws/kms", "TargetKeyId": KEY_ID})
-        )
-        .0,
-        "NotFoundException"
-    );
-    assert_eq!(
-        fail(
-            &e,
-            "CreateAlias",
-            json!({"AliasName": "alias/x", "TargetKeyId": "1234abcd-0000-0000-0000-000000000000"})
-        )
-        .0,
-        "NotFoundException"
-    );
+    for (alias, target, expected) in [
+        ("noprefix", KEY_ID, "InvalidAliasNameException"),
+        ("alias/aws/kms", KEY_ID, "NotFoundException"),
+        (
+            "alias/x",
+            "1234abcd-0000-0000-0000-000000000000",
+            "NotFoundException",
+        ),
+    ] {
+        let input = json!({"AliasName": alias, "TargetKeyId": target});
+        assert_eq!(exception(&e, "CreateAlias", input), expected, "{alias}");
+    }
 }
 
 #[test]
 fn list_keys_pages_with_markers() {
     let e = example();
     let second = create_key(&e, STORE);
-    let first = call(&e, "ListKeys", json!({"Limit": 1}));
-    assert_eq!(first["Truncated"], json!(true));
-    let marker = first["NextMarker"].as_str().unwrap().to_owned();
-    let rest = call(&e, "ListKeys", json!({"Limit": 1, "Marker": marker}));
-    assert_eq!(rest["Truncated"], json!(false));
-    let mut ids = vec![
-        first["Keys"][0]["KeyId"].as_str().unwrap().to_owned(),
-        rest["Keys"][0]["KeyId"].as_str().unwrap().to_owned(),
-    ];
+    // Two pages of one, the invalid marker refused.
+    let keys = json!(one_per_page(&e, "ListKeys", "Keys"));
+    let mut ids = strings_of(&keys, "KeyId");
     ids.sort();
     let mut expected = vec![KEY_ID.to_owned(), second];
     expected.sort();
     assert_eq!(ids, expected);
-    assert_eq!(
-        fail(&e, "ListKeys", json!({"Marker": "not-a-marker"})).0,
-        "InvalidMarkerException"
-    );
 }
 
 #[test]
@@ -124,8 +94,7 @@ fn data_keys_have_the_asked_length_and_decrypt_to_their_plaintext() {
         (json!({"KeyId": ALIAS, "NumberOfBytes": 64}), 64),
     ] {
         let out = call(&e, "GenerateDataKey", input);
-        let plain = STANDARD.decode(out["Plaintext"].as_str().unwrap()).unwrap();
-        assert_eq!(plain.len(), len);
+        assert_eq!(base64_bytes(&out["Plaintext"]).len(), len);
         let back = call(
             &e,
             "Decrypt",
@@ -145,13 +114,7 @@ fn data_keys_have_the_asked_length_and_decrypt_to_their_plaintext() {
         "Decrypt",
         json!({"CiphertextBlob": without["CiphertextBlob"]}),
     );
-    assert_eq!(
-        STANDARD
-            .decode(back["Plaintext"].as_str().unwrap())
-            .unwrap()
-            .len(),
-        32
-    );
+    assert_eq!(base64_bytes(&back["Plaintext"]).len(), 32);
     for input in [
         json!({"KeyId": ALIAS}),
         json!({"KeyId": ALIAS, "KeySpec": "AES_256", "NumberOfBytes": 32}),
@@ -254,37 +217,7 @@ fn dry_run_checks_everything_and_does_nothing() {
 #[test]
 fn generate_random_with_a_key_store_needs_it_connected() {
     let e = example();
-    let out = call(
-        &e,
-        "GenerateRandom",
-        json!({"NumberOfBytes": 48, "CustomKeyStoreId": STORE}),
-    );
-    assert_eq!(
-        STANDARD
-            .decode(out["Plaintext"].as_str().unwrap())
-            .unwrap()
-            .len(),
-        48
-    );
-    assert_eq!(
-        fail(
-            &e,
-            "GenerateRandom",
-            json!({"NumberOfBytes": 8, "CustomKeyStoreId": "cks-00000000000000000"})
-        )
-        .0,
-        "CustomKeyStoreNotFoundException"
-    );
-    disconnect(&e, STORE);
-    assert_eq!(
-        fail(
-            &e,
-            "GenerateRandom",
-            json!({"NumberOfBytes": 8, "CustomKeyStoreId": STORE})
-        )
-        .0,
-        "CustomKeyStoreInvalidStateException"
-    );
+    assert_random_needs_a_connected_store(&e, 48);
     // Without a key store it does not depend on the cluster.
     call(&e, "GenerateRandom", json!({"NumberOfBytes": 8}));
     assert_eq!(

@@ -68,6 +68,8 @@ pub(crate) const ALIAS: &str = "alias/app";
 pub(crate) const BACKUP: &str = "backup-9g87f6edcba";
 /// The cluster admin's password.
 pub(crate) const ADMIN_PASSWORD: &str = "adminPassword1";
+/// A store id no world has.
+pub(crate) const UNKNOWN_STORE: &str = "cks-00000000000000000";
 
 /// R4, first message (`kms::CANNOT_COMMUNICATE`).
 pub(crate) const CANNOT_COMMUNICATE: &str = "KMS cannot communicate with your CloudHSM cluster. This might be a transient network issue. If you see this error repeatedly, verify that the Network ACLs and the security group rules for the VPC of your AWS CloudHSM cluster are correct.";
@@ -83,6 +85,13 @@ pub(crate) fn example() -> Engine {
 /// A fresh engine on an inline world.
 pub(crate) fn world_from(yaml: &str) -> Engine {
     world::load_str(yaml, "inline.yaml").unwrap_or_else(|e| panic!("inline world: {e}"))
+}
+
+/// The example world with its store disconnected, where most repairs start.
+pub(crate) fn disconnected() -> Engine {
+    let e = example();
+    disconnect(&e, STORE);
+    e
 }
 
 // ---------------------------------------------------------------------------
@@ -104,9 +113,30 @@ pub(crate) fn fail(e: &Engine, op: &str, input: Value) -> (String, String) {
     }
 }
 
+/// Runs an operation that must fail and returns the exception name.
+pub(crate) fn exception(e: &Engine, op: &str, input: Value) -> String {
+    fail(e, op, input).0
+}
+
+/// Each member of the object `expected` has the same value in `actual`,
+/// which may have more members; a failure names the member.
+pub(crate) fn assert_members(actual: &Value, expected: Value) {
+    let Value::Object(members) = expected else {
+        panic!("expected members as an object: {expected}")
+    };
+    for (name, value) in members {
+        assert_eq!(actual[name.as_str()], value, "{name} of {actual}");
+    }
+}
+
 /// `(name, message)` as owned strings, for comparing with [`fail`].
 pub(crate) fn error(name: &str, message: &str) -> (String, String) {
     (name.to_owned(), message.to_owned())
+}
+
+/// R4's first message: `KMSInvalidStateException` with [`CANNOT_COMMUNICATE`].
+pub(crate) fn cannot_communicate() -> (String, String) {
+    error("KMSInvalidStateException", CANNOT_COMMUNICATE)
 }
 
 /// `KMSInvalidStateException: <key ARN> is unavailable.`
@@ -115,6 +145,34 @@ pub(crate) fn unavailable(arn: &str) -> (String, String) {
         "KMSInvalidStateException",
         &format!("{arn} is unavailable."),
     )
+}
+
+/// Every entry of a paged KMS list operation (ListKeys,
+/// DescribeCustomKeyStores), fetched one per page with `Limit` and
+/// `Marker`: each page but the last is `Truncated` with a `NextMarker`, the
+/// last has neither, and a marker no page gave is `InvalidMarkerException`.
+pub(crate) fn one_per_page(e: &Engine, op: &str, member: &str) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut input = json!({"Limit": 1});
+    loop {
+        let out = call(e, op, input.clone());
+        let page = out[member]
+            .as_array()
+            .unwrap_or_else(|| panic!("{member}: {out}"));
+        assert_eq!(page.len(), 1, "{op} page {}: {out}", entries.len());
+        entries.extend(page.iter().cloned());
+        if out["Truncated"] == json!(false) {
+            assert!(out.get("NextMarker").is_none(), "{out}");
+            break;
+        }
+        assert_eq!(out["Truncated"], json!(true), "{out}");
+        let marker = out["NextMarker"].as_str();
+        input["Marker"] = json!(marker.unwrap_or_else(|| panic!("NextMarker: {out}")));
+        assert!(entries.len() < 1_000, "{op} pages without end");
+    }
+    let bad = json!({"Limit": 1, "Marker": "not-a-marker"});
+    assert_eq!(exception(e, op, bad), "InvalidMarkerException", "{op}");
+    entries
 }
 
 // ---------------------------------------------------------------------------
@@ -153,6 +211,12 @@ pub(crate) fn state(s: &str) -> (String, Option<String>) {
     (s.to_owned(), None)
 }
 
+/// The input of the key store operations that take only the store id
+/// (Connect, Disconnect, Delete, DescribeCustomKeyStores).
+pub(crate) fn key_store_input(id: &str) -> Value {
+    json!({"CustomKeyStoreId": id})
+}
+
 /// `("FAILED", Some(code))` for comparing with [`store_state`].
 pub(crate) fn failed(code: &str) -> (String, Option<String>) {
     ("FAILED".to_owned(), Some(code.to_owned()))
@@ -160,17 +224,13 @@ pub(crate) fn failed(code: &str) -> (String, Option<String>) {
 
 /// ConnectCustomKeyStore, which answers `{}` at once.
 pub(crate) fn connect(e: &Engine, id: &str) {
-    let out = call(e, "ConnectCustomKeyStore", json!({"CustomKeyStoreId": id}));
+    let out = call(e, "ConnectCustomKeyStore", key_store_input(id));
     assert_eq!(out, json!({}));
 }
 
 /// DisconnectCustomKeyStore; the store is `DISCONNECTED` at once.
 pub(crate) fn disconnect(e: &Engine, id: &str) {
-    let out = call(
-        e,
-        "DisconnectCustomKeyStore",
-        json!({"CustomKeyStoreId": id}),
-    );
+    let out = call(e, "DisconnectCustomKeyStore", key_store_input(id));
     assert_eq!(out, json!({}));
     assert_eq!(store_state(e, id), state("DISCONNECTED"));
 }
@@ -188,6 +248,24 @@ pub(crate) fn reconnect(e: &Engine, id: &str) {
     assert_eq!(connect_and_settle(e, id), state("CONNECTED"));
 }
 
+/// R3's drill on the example world: with the store disconnected, `cause`
+/// breaks something, and the next connection attempt ends `FAILED` with
+/// `code`. Returns the engine, its store `FAILED`.
+pub(crate) fn fails_to_connect(cause: impl FnOnce(&Engine), code: &str) -> Engine {
+    let e = disconnected();
+    cause(&e);
+    assert_eq!(connect_and_settle(&e, STORE), failed(code));
+    e
+}
+
+/// The way back from a `FAILED` store: `fix` the cause, disconnect, and
+/// connect again, to `CONNECTED`.
+pub(crate) fn repair(e: &Engine, fix: impl FnOnce(&Engine)) {
+    fix(e);
+    disconnect(e, STORE);
+    reconnect(e, STORE);
+}
+
 /// UpdateCustomKeyStore `KeyStorePassword` (the store must be disconnected).
 pub(crate) fn tell_store_password(e: &Engine, id: &str, password: &str) {
     let out = call(
@@ -196,6 +274,13 @@ pub(crate) fn tell_store_password(e: &Engine, id: &str, password: &str) {
         json!({"CustomKeyStoreId": id, "KeyStorePassword": password}),
     );
     assert_eq!(out, json!({}));
+}
+
+/// R5's fix: `password` becomes `kmsuser`'s in the example cluster (set by
+/// an admin) and the example store's (UpdateCustomKeyStore).
+pub(crate) fn reset_kmsuser_password(e: &Engine, password: &str) {
+    set_kmsuser_password(e, CLUSTER, password);
+    tell_store_password(e, STORE, password);
 }
 
 /// The password KMS holds for the store (after a connect: the rotated
@@ -239,13 +324,35 @@ pub(crate) fn encrypt_input(key: &str) -> Value {
     json!({"KeyId": key, "Plaintext": STANDARD.encode("hello")})
 }
 
+/// Decrypt's input for a base64 blob.
+pub(crate) fn decrypt_input(blob: &str) -> Value {
+    json!({"CiphertextBlob": blob})
+}
+
+/// The bytes of a base64 member (`Plaintext`, `CiphertextBlob`).
+pub(crate) fn base64_bytes(member: &Value) -> Vec<u8> {
+    let text = member
+        .as_str()
+        .unwrap_or_else(|| panic!("base64 text: {member}"));
+    STANDARD
+        .decode(text)
+        .unwrap_or_else(|err| panic!("{text} is not base64: {err}"))
+}
+
 /// Decrypts a base64 blob; returns the plaintext as text.
 pub(crate) fn decrypt(e: &Engine, blob: &str) -> String {
-    let out = call(e, "Decrypt", json!({"CiphertextBlob": blob}));
-    let bytes = STANDARD
-        .decode(out["Plaintext"].as_str().expect("Plaintext"))
-        .expect("base64 plaintext");
-    String::from_utf8(bytes).expect("utf-8 plaintext")
+    let out = call(e, "Decrypt", decrypt_input(blob));
+    String::from_utf8(base64_bytes(&out["Plaintext"])).expect("utf-8 plaintext")
+}
+
+/// Encrypt under [`ALIAS`] and Decrypt of `blob` both fail with `expected`.
+pub(crate) fn assert_crypto_fails(e: &Engine, blob: &str, expected: (String, String)) {
+    assert_eq!(
+        fail(e, "Encrypt", encrypt_input(ALIAS)),
+        expected,
+        "Encrypt"
+    );
+    assert_eq!(fail(e, "Decrypt", decrypt_input(blob)), expected, "Decrypt");
 }
 
 /// CreateKey in a CloudHSM key store; returns the key id.
@@ -261,8 +368,93 @@ pub(crate) fn create_key(e: &Engine, store: &str) -> String {
         .to_owned()
 }
 
+/// ScheduleKeyDeletion with a waiting period of `days`; returns its output.
+pub(crate) fn schedule_deletion(e: &Engine, key: &str, days: u32) -> Value {
+    call(
+        e,
+        "ScheduleKeyDeletion",
+        json!({"KeyId": key, "PendingWindowInDays": days}),
+    )
+}
+
+/// GenerateRandom's input for `bytes` bytes from the HSMs of `store`.
+pub(crate) fn random_input(bytes: usize, store: &str) -> Value {
+    json!({"NumberOfBytes": bytes, "CustomKeyStoreId": store})
+}
+
+/// GenerateRandom with a `CustomKeyStoreId` needs that store to exist and
+/// be connected: `bytes` random bytes from the example store while it is
+/// connected, `CustomKeyStoreNotFoundException` for an unknown one, and
+/// `CustomKeyStoreInvalidStateException` once it is disconnected.
+pub(crate) fn assert_random_needs_a_connected_store(e: &Engine, bytes: usize) {
+    let out = call(e, "GenerateRandom", random_input(bytes, STORE));
+    assert_eq!(base64_bytes(&out["Plaintext"]).len(), bytes);
+    assert_eq!(
+        exception(e, "GenerateRandom", random_input(bytes, UNKNOWN_STORE)),
+        "CustomKeyStoreNotFoundException"
+    );
+    disconnect(e, STORE);
+    assert_eq!(
+        exception(e, "GenerateRandom", random_input(bytes, STORE)),
+        "CustomKeyStoreInvalidStateException"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // CloudHSM
+
+/// The trust anchor (`customerCA.crt`) of the clusters tests initialize.
+pub(crate) const TRUST_ANCHOR: &str =
+    "-----BEGIN CERTIFICATE-----\nY3VzdG9tZXJDQSBmb3IgYSBkcmlsbA==\n-----END CERTIFICATE-----\n";
+/// The cluster certificate signed with it.
+pub(crate) const SIGNED_CERT: &str =
+    "-----BEGIN CERTIFICATE-----\nc2lnbmVkIGNsdXN0ZXIgY2VydA==\n-----END CERTIFICATE-----\n";
+
+/// CreateCluster (`hsm2m.medium`) in two subnets, from `backup` if given;
+/// returns the id of the cluster, which is `CREATE_IN_PROGRESS`.
+pub(crate) fn create_cluster(e: &Engine, subnets: [&str; 2], backup: Option<&str>) -> String {
+    let mut input = json!({"HsmType": "hsm2m.medium", "SubnetIds": subnets});
+    if let Some(b) = backup {
+        input["SourceBackupId"] = json!(b);
+    }
+    let out = call(e, "CreateCluster", input);
+    assert_eq!(out["Cluster"]["State"], json!("CREATE_IN_PROGRESS"));
+    assert_eq!(
+        out["Cluster"].get("SourceBackupId"),
+        backup.map(|b| json!(b)).as_ref()
+    );
+    out["Cluster"]["ClusterId"]
+        .as_str()
+        .expect("ClusterId")
+        .to_owned()
+}
+
+/// A brand-new cluster (not from a backup) taken the whole way to `ACTIVE`:
+/// created, two HSMs, initialized with [`SIGNED_CERT`] and
+/// [`TRUST_ANCHOR`], activated with the admin password; returns its id.
+pub(crate) fn new_active_cluster(e: &Engine, subnets: [&str; 2]) -> String {
+    let cluster = create_cluster(e, subnets, None);
+    e.settle();
+    assert_eq!(cluster_state(e, &cluster), "UNINITIALIZED");
+    create_hsm(e, &cluster, "us-west-2a");
+    create_hsm(e, &cluster, "us-west-2b");
+    e.settle();
+    call(
+        e,
+        "InitializeCluster",
+        json!({"ClusterId": cluster, "SignedCert": SIGNED_CERT, "TrustAnchor": TRUST_ANCHOR}),
+    );
+    e.settle();
+    assert_eq!(cluster_state(e, &cluster), "INITIALIZED");
+    cli_ok(
+        e,
+        &cluster,
+        "admin-shell",
+        &format!("cluster activate --password {ADMIN_PASSWORD}"),
+    );
+    assert_eq!(cluster_state(e, &cluster), "ACTIVE");
+    cluster
+}
 
 /// The cluster as DescribeClusters shows it.
 pub(crate) fn describe_cluster(e: &Engine, id: &str) -> Value {
@@ -284,6 +476,20 @@ pub(crate) fn cluster_state(e: &Engine, id: &str) -> String {
         .to_owned()
 }
 
+/// The string `field` of each object in the array `list`, in order.
+pub(crate) fn strings_of(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("an array: {list}"))
+        .iter()
+        .map(|item| {
+            item[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("string {field} in {item}"))
+                .to_owned()
+        })
+        .collect()
+}
+
 /// The cluster's subnets, from `SubnetMapping` (AZ order).
 pub(crate) fn subnets(e: &Engine, id: &str) -> Vec<String> {
     describe_cluster(e, id)["SubnetMapping"]
@@ -296,19 +502,19 @@ pub(crate) fn subnets(e: &Engine, id: &str) -> Vec<String> {
 
 /// The cluster's HSM ids.
 pub(crate) fn hsm_ids(e: &Engine, id: &str) -> Vec<String> {
-    describe_cluster(e, id)["Hsms"]
-        .as_array()
-        .expect("Hsms")
-        .iter()
-        .map(|h| h["HsmId"].as_str().expect("HsmId").to_owned())
-        .collect()
+    strings_of(&describe_cluster(e, id)["Hsms"], "HsmId")
+}
+
+/// DeleteHsm, which answers with the HSM's id.
+pub(crate) fn delete_hsm(e: &Engine, cluster: &str, hsm: &str) {
+    let out = call(e, "DeleteHsm", json!({"ClusterId": cluster, "HsmId": hsm}));
+    assert_eq!(out["HsmId"], json!(hsm));
 }
 
 /// Deletes every HSM of the cluster with DeleteHsm.
 pub(crate) fn delete_all_hsms(e: &Engine, cluster: &str) {
     for hsm in hsm_ids(e, cluster) {
-        let out = call(e, "DeleteHsm", json!({"ClusterId": cluster, "HsmId": hsm}));
-        assert_eq!(out["HsmId"], json!(hsm));
+        delete_hsm(e, cluster, &hsm);
     }
 }
 
@@ -345,35 +551,96 @@ pub(crate) fn cli_err(e: &Engine, cluster: &str, session: &str, line: &str) -> S
     out["data"].as_str().expect("error message").to_owned()
 }
 
+/// The CLI line that logs in as `kmsuser` with `password`.
+pub(crate) fn kmsuser_login(password: &str) -> String {
+    format!("login --username kmsuser --role crypto-user --password {password}")
+}
+
+/// Logs in as `admin` (with [`ADMIN_PASSWORD`]) in `session`.
+pub(crate) fn log_in_as_admin(e: &Engine, cluster: &str, session: &str) {
+    let line = format!("login --username admin --role admin --password {ADMIN_PASSWORD}");
+    let data = cli_ok(e, cluster, session, &line);
+    assert_eq!(data, json!({"username": "admin", "role": "admin"}));
+}
+
+/// Logs in as `kmsuser` with `password` in `session`.
+pub(crate) fn log_in_as_kmsuser(e: &Engine, cluster: &str, session: &str, password: &str) {
+    let data = cli_ok(e, cluster, session, &kmsuser_login(password));
+    assert_eq!(data, json!({"username": "kmsuser", "role": "crypto-user"}));
+}
+
+/// A `kmsuser` login with `password` in `kms-shell` that must fail; returns
+/// its message.
+pub(crate) fn kmsuser_login_refused(e: &Engine, password: &str) -> String {
+    cli_err(e, CLUSTER, "kms-shell", &kmsuser_login(password))
+}
+
+/// `logout` in `session`.
+pub(crate) fn log_out(e: &Engine, cluster: &str, session: &str) {
+    assert_eq!(
+        cli_ok(e, cluster, session, "logout"),
+        json!("Logout successful")
+    );
+}
+
+/// R8 on the example cluster, its store disconnected: an admin sets
+/// `kmsuser`'s password, and `kms-shell` logs in as `kmsuser` with it.
+pub(crate) fn take_over_kmsuser(e: &Engine, password: &str) {
+    set_kmsuser_password(e, CLUSTER, password);
+    log_in_as_kmsuser(e, CLUSTER, "kms-shell", password);
+}
+
+/// R9: `kms-shell` logs out, the store is told the password `kmsuser` now
+/// has, and it connects again.
+pub(crate) fn hand_kmsuser_back(e: &Engine, password: &str) {
+    log_out(e, CLUSTER, "kms-shell");
+    tell_store_password(e, STORE, password);
+    reconnect(e, STORE);
+}
+
+/// The keys `key list --filter <filter>` matches in `session`.
+pub(crate) fn key_list(e: &Engine, cluster: &str, session: &str, filter: &str) -> Vec<Value> {
+    let data = cli_ok(e, cluster, session, &format!("key list --filter {filter}"));
+    data["matched_keys"]
+        .as_array()
+        .unwrap_or_else(|| panic!("matched_keys: {data}"))
+        .clone()
+}
+
+/// As `admin` in `admin-shell`: logs in, runs `line`, which must succeed,
+/// and logs out; returns the line's `data`.
+pub(crate) fn admin_ok(e: &Engine, cluster: &str, line: &str) -> Value {
+    log_in_as_admin(e, cluster, "admin-shell");
+    let data = cli_ok(e, cluster, "admin-shell", line);
+    log_out(e, cluster, "admin-shell");
+    data
+}
+
+/// As `admin` in `admin-shell`: logs in, runs `line`, which must fail, and
+/// logs out; returns the line's message.
+pub(crate) fn admin_err(e: &Engine, cluster: &str, line: &str) -> String {
+    log_in_as_admin(e, cluster, "admin-shell");
+    let message = cli_err(e, cluster, "admin-shell", line);
+    log_out(e, cluster, "admin-shell");
+    message
+}
+
 /// R8: as `admin`, sets `kmsuser`'s password, then logs out.
 pub(crate) fn set_kmsuser_password(e: &Engine, cluster: &str, password: &str) {
-    cli_ok(
+    let data = admin_ok(
         e,
         cluster,
-        "admin-shell",
-        &format!("login --username admin --role admin --password {ADMIN_PASSWORD}"),
-    );
-    let data = cli_ok(
-        e,
-        cluster,
-        "admin-shell",
         &format!(
             "user change-password --username kmsuser --role crypto-user --password {password}"
         ),
     );
     assert_eq!(data, json!({"username": "kmsuser", "role": "crypto-user"}));
-    cli_ok(e, cluster, "admin-shell", "logout");
 }
 
 /// R5: five wrong passwords for `kmsuser`.
 pub(crate) fn lock_kmsuser(e: &Engine, cluster: &str) {
     for _ in 0..5 {
-        cli_err(
-            e,
-            cluster,
-            "intruder",
-            "login --username kmsuser --role crypto-user --password wrongPass1",
-        );
+        cli_err(e, cluster, "intruder", &kmsuser_login("wrongPass1"));
     }
 }
 

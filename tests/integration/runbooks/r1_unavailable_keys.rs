@@ -10,17 +10,22 @@ use super::*;
 fn keys_of_a_connected_store_are_enabled() {
     let e = example();
     let meta = describe_key(&e, KEY_ID);
-    assert_eq!(meta["KeyState"], json!("Enabled"));
-    assert_eq!(meta["Enabled"], json!(true));
-    assert_eq!(meta["Origin"], json!("AWS_CLOUDHSM"));
-    assert_eq!(meta["CustomKeyStoreId"], json!(STORE));
-    assert_eq!(meta["CloudHsmClusterId"], json!(CLUSTER));
-    assert_eq!(meta["Arn"], json!(KEY_ARN));
-    assert_eq!(meta["KeyManager"], json!("CUSTOMER"));
-    assert_eq!(meta["KeySpec"], json!("SYMMETRIC_DEFAULT"));
-    assert_eq!(meta["KeyUsage"], json!("ENCRYPT_DECRYPT"));
-    assert_eq!(meta["EncryptionAlgorithms"], json!(["SYMMETRIC_DEFAULT"]));
-    assert_eq!(meta["MultiRegion"], json!(false));
+    assert_members(
+        &meta,
+        json!({
+            "KeyState": "Enabled",
+            "Enabled": true,
+            "Origin": "AWS_CLOUDHSM",
+            "CustomKeyStoreId": STORE,
+            "CloudHsmClusterId": CLUSTER,
+            "Arn": KEY_ARN,
+            "KeyManager": "CUSTOMER",
+            "KeySpec": "SYMMETRIC_DEFAULT",
+            "KeyUsage": "ENCRYPT_DECRYPT",
+            "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+            "MultiRegion": false,
+        }),
+    );
     assert!(meta.get("DeletionDate").is_none(), "{meta}");
     // Encrypt answers with the key ARN, whatever id it was given.
     let out = call(&e, "Encrypt", encrypt_input(ALIAS));
@@ -29,8 +34,7 @@ fn keys_of_a_connected_store_are_enabled() {
 
 #[test]
 fn disconnecting_makes_keys_unavailable_and_not_enabled() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     for key in [KEY_ID, KEY_ARN, ALIAS] {
         let meta = describe_key(&e, key);
         assert_eq!(meta["KeyState"], json!("Unavailable"), "{key}");
@@ -40,8 +44,7 @@ fn disconnecting_makes_keys_unavailable_and_not_enabled() {
 
 #[test]
 fn describe_key_and_list_keys_still_work_while_disconnected() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     assert_eq!(describe_key(&e, ALIAS)["KeyId"], json!(KEY_ID));
     let keys = call(&e, "ListKeys", json!({}));
     assert_eq!(keys["Keys"], json!([{"KeyId": KEY_ID, "KeyArn": KEY_ARN}]));
@@ -53,25 +56,13 @@ fn crypto_on_an_unavailable_key_is_kms_invalid_state_unavailable() {
     let e = example();
     let blob = encrypt(&e, ALIAS, "before");
     disconnect(&e, STORE);
-    assert_eq!(
-        fail(&e, "Encrypt", encrypt_input(ALIAS)),
-        unavailable(KEY_ARN)
-    );
-    assert_eq!(
-        fail(&e, "Decrypt", json!({"CiphertextBlob": blob})),
-        unavailable(KEY_ARN)
-    );
+    assert_crypto_fails(&e, &blob, unavailable(KEY_ARN));
 }
 
 #[test]
 fn key_scheduled_for_deletion_while_disconnected_stays_pending_deletion() {
-    let e = example();
-    disconnect(&e, STORE);
-    let out = call(
-        &e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": ALIAS, "PendingWindowInDays": 7}),
-    );
+    let e = disconnected();
+    let out = schedule_deletion(&e, ALIAS, 7);
     assert_eq!(out["KeyId"], json!(KEY_ARN));
     assert_eq!(out["KeyState"], json!("PendingDeletion"));
     assert_eq!(out["PendingWindowInDays"], json!(7));
@@ -91,11 +82,7 @@ fn key_scheduled_for_deletion_while_disconnected_stays_pending_deletion() {
 #[test]
 fn cancel_key_deletion_works_without_reconnecting() {
     let e = example();
-    call(
-        &e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": KEY_ID, "PendingWindowInDays": 30}),
-    );
+    schedule_deletion(&e, KEY_ID, 30);
     disconnect(&e, STORE);
     assert_eq!(key_state(&e, KEY_ID), "PendingDeletion");
 
@@ -112,8 +99,7 @@ fn cancel_key_deletion_works_without_reconnecting() {
 
 #[test]
 fn cancel_key_deletion_on_a_key_not_pending_deletion_is_kms_invalid_state() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     assert_eq!(
         fail(&e, "CancelKeyDeletion", json!({"KeyId": KEY_ID})),
         error(
@@ -145,8 +131,7 @@ fn reconnecting_restores_enabled_and_disabled() {
 
 #[test]
 fn disable_key_on_an_unavailable_key_is_deferred_until_reconnect() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     assert_eq!(call(&e, "DisableKey", json!({"KeyId": KEY_ID})), json!({}));
     assert_eq!(key_state(&e, KEY_ID), "Unavailable");
     reconnect(&e, STORE);
@@ -196,11 +181,7 @@ fn pending_window_outside_7_to_30_days_is_a_validation_error() {
 #[test]
 fn a_key_pending_deletion_refuses_state_changes_and_crypto() {
     let e = example();
-    call(
-        &e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": KEY_ID, "PendingWindowInDays": 7}),
-    );
+    schedule_deletion(&e, KEY_ID, 7);
     let pending = error(
         "KMSInvalidStateException",
         &format!("{KEY_ARN} is pending deletion."),

@@ -3,16 +3,13 @@
 //! still fail when the cluster has no HSM, is gone, or has no free PKCS #11
 //! session.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde_json::json;
 
 use super::*;
 
 #[test]
 fn create_key_in_a_disconnected_store_is_custom_key_store_invalid_state() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     let (name, message) = fail(
         &e,
         "CreateKey",
@@ -31,7 +28,7 @@ fn every_crypto_operation_on_a_disconnected_store_is_kms_invalid_state() {
 
     let calls = [
         ("Encrypt", encrypt_input(ALIAS)),
-        ("Decrypt", json!({"CiphertextBlob": blob})),
+        ("Decrypt", decrypt_input(&blob)),
         (
             "ReEncrypt",
             json!({"CiphertextBlob": blob, "DestinationKeyId": ALIAS}),
@@ -65,13 +62,11 @@ fn crypto_fails_while_connected_when_every_hsm_is_deleted_until_one_is_added() {
 
     delete_all_hsms(&e, CLUSTER);
     assert_eq!(describe_cluster(&e, CLUSTER)["Hsms"], json!([]));
-    // The store stays CONNECTED and the key Enabled; crypto fails.
+    // The store stays CONNECTED and the key Enabled; crypto fails with R4's
+    // network message (docs/fidelity.md I13).
     assert_eq!(store_state(&e, STORE), state("CONNECTED"));
     assert_eq!(key_state(&e, KEY_ID), "Enabled");
-    let (name, _) = fail(&e, "Encrypt", encrypt_input(ALIAS));
-    assert_eq!(name, "KMSInvalidStateException");
-    let (name, _) = fail(&e, "Decrypt", json!({"CiphertextBlob": blob}));
-    assert_eq!(name, "KMSInvalidStateException");
+    assert_crypto_fails(&e, &blob, cannot_communicate());
 
     // CreateHsm adds one; it serves once it is ACTIVE.
     create_hsm(&e, CLUSTER, "us-west-2a");
@@ -79,8 +74,10 @@ fn crypto_fails_while_connected_when_every_hsm_is_deleted_until_one_is_added() {
         describe_cluster(&e, CLUSTER)["Hsms"][0]["State"],
         json!("CREATE_IN_PROGRESS")
     );
-    let (name, _) = fail(&e, "Encrypt", encrypt_input(ALIAS));
-    assert_eq!(name, "KMSInvalidStateException");
+    assert_eq!(
+        fail(&e, "Encrypt", encrypt_input(ALIAS)),
+        cannot_communicate()
+    );
     e.settle();
     assert_eq!(
         describe_cluster(&e, CLUSTER)["Hsms"][0]["State"],
@@ -93,11 +90,12 @@ fn crypto_fails_while_connected_when_every_hsm_is_deleted_until_one_is_added() {
 #[test]
 fn crypto_fails_while_connected_when_the_cluster_is_deleted() {
     let e = example();
+    let blob = encrypt(&e, ALIAS, "before");
     e.destroy_cluster(CLUSTER).unwrap();
     assert_eq!(cluster_state(&e, CLUSTER), "DELETED");
     assert_eq!(store_state(&e, STORE), state("CONNECTED"));
-    let (name, _) = fail(&e, "Encrypt", encrypt_input(ALIAS));
-    assert_eq!(name, "KMSInvalidStateException");
+    // R4's network message (docs/fidelity.md I13).
+    assert_crypto_fails(&e, &blob, cannot_communicate());
 }
 
 #[test]
@@ -129,42 +127,17 @@ fn exhausted_pkcs11_sessions_raise_kms_internal_until_released() {
 fn create_key_needs_two_active_hsms_while_crypto_needs_one() {
     let e = example();
     let hsms = hsm_ids(&e, CLUSTER);
-    call(
-        &e,
-        "DeleteHsm",
-        json!({"ClusterId": CLUSTER, "HsmId": hsms[1]}),
+    delete_hsm(&e, CLUSTER, &hsms[1]);
+    let input = json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE});
+    assert_eq!(
+        exception(&e, "CreateKey", input),
+        "CloudHsmClusterInvalidConfigurationException"
     );
-    let (name, _) = fail(
-        &e,
-        "CreateKey",
-        json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE}),
-    );
-    assert_eq!(name, "CloudHsmClusterInvalidConfigurationException");
     let blob = encrypt(&e, ALIAS, "one HSM is enough");
     assert_eq!(decrypt(&e, &blob), "one HSM is enough");
 }
 
 #[test]
 fn generate_random_from_the_store_needs_it_connected() {
-    let e = example();
-    let out = call(
-        &e,
-        "GenerateRandom",
-        json!({"NumberOfBytes": 16, "CustomKeyStoreId": STORE}),
-    );
-    let bytes = STANDARD.decode(out["Plaintext"].as_str().unwrap()).unwrap();
-    assert_eq!(bytes.len(), 16);
-    disconnect(&e, STORE);
-    let (name, _) = fail(
-        &e,
-        "GenerateRandom",
-        json!({"NumberOfBytes": 16, "CustomKeyStoreId": STORE}),
-    );
-    assert_eq!(name, "CustomKeyStoreInvalidStateException");
-    let (name, _) = fail(
-        &e,
-        "GenerateRandom",
-        json!({"NumberOfBytes": 16, "CustomKeyStoreId": "cks-00000000000000000"}),
-    );
-    assert_eq!(name, "CustomKeyStoreNotFoundException");
+    assert_random_needs_a_connected_store(&example(), 16);
 }

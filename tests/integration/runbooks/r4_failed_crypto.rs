@@ -3,13 +3,8 @@
 //! locked-out `kmsuser` message (disconnect, reset, update, reconnect).
 
 use hsmdrill::engine::{kms, NetworkCondition};
-use serde_json::json;
 
 use super::*;
-
-fn cannot_communicate() -> (String, String) {
-    error("KMSInvalidStateException", CANNOT_COMMUNICATE)
-}
 
 #[test]
 fn the_messages_are_the_engine_constants() {
@@ -23,14 +18,7 @@ fn blocked_network_fails_crypto_with_the_cannot_communicate_message() {
     let blob = encrypt(&e, ALIAS, "before");
     e.set_network(CLUSTER, NetworkCondition::Blocked).unwrap();
 
-    assert_eq!(
-        fail(&e, "Encrypt", encrypt_input(ALIAS)),
-        cannot_communicate()
-    );
-    assert_eq!(
-        fail(&e, "Decrypt", json!({"CiphertextBlob": blob})),
-        cannot_communicate()
-    );
+    assert_crypto_fails(&e, &blob, cannot_communicate());
     // It persists: retrying does not help while egress is blocked.
     assert_eq!(
         fail(&e, "Encrypt", encrypt_input(ALIAS)),
@@ -83,18 +71,13 @@ fn locked_kmsuser_fails_crypto_with_the_locked_out_message() {
     assert_eq!(user_locked(&e, CLUSTER, "kmsuser"), "true");
 
     let locked_out = error("KMSInvalidStateException", KMSUSER_LOCKED_OUT);
-    assert_eq!(fail(&e, "Encrypt", encrypt_input(ALIAS)), locked_out);
-    assert_eq!(
-        fail(&e, "Decrypt", json!({"CiphertextBlob": blob})),
-        locked_out
-    );
+    assert_crypto_fails(&e, &blob, locked_out);
 
     // The repair the message names: disconnect, reset the password, update
     // the store, reconnect.
     disconnect(&e, STORE);
-    set_kmsuser_password(&e, CLUSTER, "resetPass123");
+    reset_kmsuser_password(&e, "resetPass123");
     assert_eq!(user_locked(&e, CLUSTER, "kmsuser"), "false");
-    tell_store_password(&e, STORE, "resetPass123");
     reconnect(&e, STORE);
     assert_eq!(decrypt(&e, &blob), "before");
 }

@@ -15,12 +15,7 @@ fn full_repair_of_a_locked_out_kmsuser() {
     // The incident: disconnected, then five wrong logins lock kmsuser.
     disconnect(&e, STORE);
     for _ in 0..5 {
-        let out = cli(
-            &e,
-            CLUSTER,
-            "operator",
-            "login --username kmsuser --role crypto-user --password wrongPass1",
-        );
+        let out = cli(&e, CLUSTER, "operator", &kmsuser_login("wrongPass1"));
         assert_eq!(out["error_code"], json!(1), "{out}");
     }
     assert_eq!(user_locked(&e, CLUSTER, "kmsuser"), "true");
@@ -31,52 +26,23 @@ fn full_repair_of_a_locked_out_kmsuser() {
     );
     assert_eq!(connect_and_settle(&e, STORE), failed("USER_LOCKED_OUT"));
 
-    // The repair, step by step.
+    // The repair, step by step: disconnect; as admin, change kmsuser's
+    // password (which unlocks it) and log out; tell the store; connect.
     disconnect(&e, STORE);
-    assert_eq!(
-        cli_ok(
-            &e,
-            CLUSTER,
-            "operator",
-            "login --username admin --role admin --password adminPassword1"
-        ),
-        json!({"username": "admin", "role": "admin"})
-    );
-    assert_eq!(
-        cli_ok(
-            &e,
-            CLUSTER,
-            "operator",
-            "user change-password --username kmsuser --role crypto-user --password newPass123"
-        ),
-        json!({"username": "kmsuser", "role": "crypto-user"})
-    );
-    assert_eq!(
-        cli_ok(&e, CLUSTER, "operator", "logout"),
-        json!("Logout successful")
-    );
+    set_kmsuser_password(&e, CLUSTER, "newPass123");
     assert_eq!(user_locked(&e, CLUSTER, "kmsuser"), "false");
-    assert_eq!(
-        call(
-            &e,
-            "UpdateCustomKeyStore",
-            json!({"CustomKeyStoreId": STORE, "KeyStorePassword": "newPass123"}),
-        ),
-        json!({})
-    );
-    connect(&e, STORE);
-    e.settle();
-    assert_eq!(store_state(&e, STORE), state("CONNECTED"));
+    tell_store_password(&e, STORE, "newPass123");
+    reconnect(&e, STORE);
     assert_eq!(key_state(&e, KEY_ID), "Enabled");
     assert_eq!(decrypt(&e, &blob), "made before the incident");
 }
 
 #[test]
 fn password_changed_while_disconnected_without_updating_the_store_is_invalid_credentials() {
-    let e = example();
-    disconnect(&e, STORE);
-    set_kmsuser_password(&e, CLUSTER, "changedPass1");
-    assert_eq!(connect_and_settle(&e, STORE), failed("INVALID_CREDENTIALS"));
+    let e = fails_to_connect(
+        |e| set_kmsuser_password(e, CLUSTER, "changedPass1"),
+        "INVALID_CREDENTIALS",
+    );
     // Every connect ends the same way until the store is told.
     disconnect(&e, STORE);
     assert_eq!(connect_and_settle(&e, STORE), failed("INVALID_CREDENTIALS"));
@@ -89,8 +55,7 @@ fn password_changed_while_disconnected_without_updating_the_store_is_invalid_cre
 #[test]
 fn five_failed_kms_logins_lock_kmsuser() {
     // A connect that ends INVALID_CREDENTIALS is a failed login for the HSM.
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     tell_store_password(&e, STORE, "wrongPass99");
     for _ in 0..5 {
         assert_eq!(connect_and_settle(&e, STORE), failed("INVALID_CREDENTIALS"));
@@ -102,64 +67,41 @@ fn five_failed_kms_logins_lock_kmsuser() {
 
 #[test]
 fn only_a_password_change_unlocks_kmsuser() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     set_kmsuser_password(&e, CLUSTER, "rightPass123");
     lock_kmsuser(&e, CLUSTER);
     // The right password no longer helps.
-    let message = cli_err(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password rightPass123",
-    );
+    let message = kmsuser_login_refused(&e, "rightPass123");
     assert!(message.contains("locked"), "{message}");
     assert_eq!(user_locked(&e, CLUSTER, "kmsuser"), "true");
 
     set_kmsuser_password(&e, CLUSTER, "rightPass123");
     assert_eq!(user_locked(&e, CLUSTER, "kmsuser"), "false");
-    cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password rightPass123",
-    );
+    log_in_as_kmsuser(&e, CLUSTER, "kms-shell", "rightPass123");
 }
 
 #[test]
 fn update_custom_key_store_password_changes_nothing_in_the_cluster() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     tell_store_password(&e, STORE, "storeOnly123");
-    let message = cli_err(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password storeOnly123",
-    );
+    let message = kmsuser_login_refused(&e, "storeOnly123");
     assert!(message.contains("Invalid"), "{message}");
 }
 
 #[test]
 fn update_custom_key_store_password_requires_a_disconnected_store() {
-    let e = example();
-    let (name, _) = fail(
-        &e,
-        "UpdateCustomKeyStore",
-        json!({"CustomKeyStoreId": STORE, "KeyStorePassword": "newPass123"}),
-    );
-    assert_eq!(name, "CustomKeyStoreInvalidStateException");
-
+    let update_password = |e: &Engine| {
+        exception(
+            e,
+            "UpdateCustomKeyStore",
+            json!({"CustomKeyStoreId": STORE, "KeyStorePassword": "newPass123"}),
+        )
+    };
+    let invalid_state = "CustomKeyStoreInvalidStateException";
+    assert_eq!(update_password(&example()), invalid_state);
     // A FAILED store must be disconnected first too.
-    disconnect(&e, STORE);
-    lock_kmsuser(&e, CLUSTER);
-    assert_eq!(connect_and_settle(&e, STORE), failed("USER_LOCKED_OUT"));
-    let (name, _) = fail(
-        &e,
-        "UpdateCustomKeyStore",
-        json!({"CustomKeyStoreId": STORE, "KeyStorePassword": "newPass123"}),
-    );
-    assert_eq!(name, "CustomKeyStoreInvalidStateException");
+    let e = fails_to_connect(|e| lock_kmsuser(e, CLUSTER), "USER_LOCKED_OUT");
+    assert_eq!(update_password(&e), invalid_state);
 
     // The name may change while connected.
     let e = example();
@@ -176,14 +118,8 @@ fn update_custom_key_store_password_requires_a_disconnected_store() {
 
 #[test]
 fn cli_rejects_passwords_that_are_not_7_to_32_alphanumeric_characters() {
-    let e = example();
-    disconnect(&e, STORE);
-    cli_ok(
-        &e,
-        CLUSTER,
-        "admin-shell",
-        "login --username admin --role admin --password adminPassword1",
-    );
+    let e = disconnected();
+    log_in_as_admin(&e, CLUSTER, "admin-shell");
     let change = |password: &str| {
         cli(
             &e,
@@ -216,12 +152,10 @@ fn cli_rejects_passwords_that_are_not_7_to_32_alphanumeric_characters() {
 
 #[test]
 fn key_store_password_shorter_than_7_is_a_validation_error() {
-    let e = example();
-    disconnect(&e, STORE);
-    let (name, _) = fail(
-        &e,
-        "UpdateCustomKeyStore",
-        json!({"CustomKeyStoreId": STORE, "KeyStorePassword": "abc123"}),
+    let e = disconnected();
+    let update = json!({"CustomKeyStoreId": STORE, "KeyStorePassword": "abc123"});
+    assert_eq!(
+        exception(&e, "UpdateCustomKeyStore", update),
+        "ValidationException"
     );
-    assert_eq!(name, "ValidationException");
 }

@@ -24,6 +24,21 @@ fn delete_key_event(e: &Engine) -> Value {
     events[0].clone()
 }
 
+/// Schedules the example key's deletion with a 7-day waiting period, lets
+/// `meanwhile` happen, then lets 8 days pass, so that KMS deletes the key;
+/// returns the `DeleteKey` trail event.
+fn wait_out_the_deletion(e: &Engine, meanwhile: impl FnOnce(&Engine)) -> Value {
+    schedule_deletion(e, KEY_ID, 7);
+    meanwhile(e);
+    e.advance(8 * DAY);
+    delete_key_event(e)
+}
+
+/// A `DeleteKey` event's `backingKeysDeletionStatus`, parsed.
+fn deletion_status(event: &Value) -> Value {
+    json_string(&event["additionalEventData"]["backingKeysDeletionStatus"])
+}
+
 /// The example key's backing key id and handle as CreateKey-time data shows
 /// them (DescribeKey does not).
 fn backing_key(e: &Engine) -> (String, u64) {
@@ -38,13 +53,7 @@ fn deletion_while_disconnected_orphans_the_material_and_the_repair_deletes_it() 
     let e = example();
     let (expected_backing, handle) = backing_key(&e);
     let blob = encrypt(&e, ALIAS, "doomed");
-    call(
-        &e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": KEY_ID, "PendingWindowInDays": 7}),
-    );
-    disconnect(&e, STORE);
-    e.advance(8 * DAY);
+    let event = wait_out_the_deletion(&e, |e| disconnect(e, STORE));
 
     // The key is gone from KMS.
     assert_eq!(
@@ -54,11 +63,12 @@ fn deletion_while_disconnected_orphans_the_material_and_the_repair_deletes_it() 
             &format!("Key '{KEY_ARN}' does not exist")
         )
     );
-    let (name, _) = fail(&e, "Decrypt", json!({"CiphertextBlob": blob}));
-    assert_eq!(name, "NotFoundException");
+    assert_eq!(
+        exception(&e, "Decrypt", decrypt_input(&blob)),
+        "NotFoundException"
+    );
 
     // The trail reports the failed best-effort deletion.
-    let event = delete_key_event(&e);
     assert_eq!(event["eventType"], json!("AwsServiceEvent"));
     assert_eq!(event["userIdentity"]["invokedBy"], json!("AWS Internal"));
     assert_eq!(event["requestParameters"], Value::Null);
@@ -69,7 +79,7 @@ fn deletion_while_disconnected_orphans_the_material_and_the_repair_deletes_it() 
         json_string(&data["backingKeys"]),
         json!([{"keyHandle": handle.to_string(), "backingKeyId": expected_backing}])
     );
-    let status = json_string(&data["backingKeysDeletionStatus"]);
+    let status = deletion_status(&event);
     assert_eq!(
         status,
         json!([{
@@ -81,21 +91,10 @@ fn deletion_while_disconnected_orphans_the_material_and_the_repair_deletes_it() 
     let backing = status[0]["backingKeyId"].as_str().unwrap().to_owned();
 
     // The repair: log in as kmsuser (R8), find the material, delete it.
-    set_kmsuser_password(&e, CLUSTER, "orphanPass1");
-    cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password orphanPass1",
-    );
-    let found = cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        &format!("key list --filter attr.id=0x{backing} --verbose"),
-    );
-    let matched = found["matched_keys"].as_array().unwrap();
-    assert_eq!(matched.len(), 1, "{found}");
+    take_over_kmsuser(&e, "orphanPass1");
+    let filter = format!("attr.id=0x{backing}");
+    let matched = key_list(&e, CLUSTER, "kms-shell", &format!("{filter} --verbose"));
+    assert_eq!(matched.len(), 1, "{matched:?}");
     assert_eq!(matched[0]["attributes"]["label"], json!(KEY_ARN));
     assert_eq!(
         matched[0]["attributes"]["id"],
@@ -120,21 +119,11 @@ fn deletion_while_disconnected_orphans_the_material_and_the_repair_deletes_it() 
         deleted.to_string(),
         r#"{"error_code":0,"data":{"message":"Key deleted successfully"}}"#
     );
-    let after = cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        &format!("key list --filter attr.id=0x{backing}"),
-    );
-    assert_eq!(after["matched_keys"], json!([]));
-    assert_eq!(
-        cli_ok(&e, CLUSTER, "kms-shell", "logout"),
-        json!("Logout successful")
-    );
+    let after = key_list(&e, CLUSTER, "kms-shell", &filter);
+    assert!(after.is_empty(), "{after:?}");
 
     // Log out, tell KMS the password, reconnect (R9).
-    tell_store_password(&e, STORE, "orphanPass1");
-    reconnect(&e, STORE);
+    hand_kmsuser_back(&e, "orphanPass1");
 }
 
 #[test]
@@ -142,47 +131,27 @@ fn backing_key_id_without_the_0x_prefix_matches_nothing() {
     let e = example();
     let (backing, _) = backing_key(&e);
     disconnect(&e, STORE);
-    set_kmsuser_password(&e, CLUSTER, "orphanPass1");
-    cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password orphanPass1",
-    );
-    let bare = cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        &format!("key list --filter attr.id={backing}"),
-    );
-    assert_eq!(bare["matched_keys"], json!([]));
-    let prefixed = cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        &format!("key list --filter attr.id=0x{backing}"),
-    );
-    assert_eq!(prefixed["matched_keys"].as_array().unwrap().len(), 1);
+    take_over_kmsuser(&e, "orphanPass1");
+    let bare = key_list(&e, CLUSTER, "kms-shell", &format!("attr.id={backing}"));
+    assert!(bare.is_empty(), "{bare:?}");
+    let prefixed = key_list(&e, CLUSTER, "kms-shell", &format!("attr.id=0x{backing}"));
+    assert_eq!(prefixed.len(), 1);
 }
 
 #[test]
 fn deletion_while_connected_deletes_the_material_and_the_trail_says_success() {
     let e = example();
     let (backing, handle) = backing_key(&e);
-    call(
-        &e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": KEY_ID, "PendingWindowInDays": 7}),
-    );
+    schedule_deletion(&e, KEY_ID, 7);
     e.advance(6 * DAY);
     assert_eq!(key_state(&e, KEY_ID), "PendingDeletion");
     assert!(e.trail_events(Some("DeleteKey")).is_empty());
     e.advance(2 * DAY);
-    let (name, _) = fail(&e, "DescribeKey", json!({"KeyId": KEY_ID}));
-    assert_eq!(name, "NotFoundException");
     // The alias went with the key.
-    let (name, _) = fail(&e, "DescribeKey", json!({"KeyId": ALIAS}));
-    assert_eq!(name, "NotFoundException");
+    for key in [KEY_ID, ALIAS] {
+        let name = exception(&e, "DescribeKey", json!({"KeyId": key}));
+        assert_eq!(name, "NotFoundException", "{key}");
+    }
 
     let data = delete_key_event(&e)["additionalEventData"].clone();
     assert_eq!(data["customKeyStoreId"], json!(STORE));
@@ -198,19 +167,9 @@ fn deletion_while_connected_deletes_the_material_and_the_trail_says_success() {
 
     // Nothing is left in the cluster (an admin sees every key).
     disconnect(&e, STORE);
-    cli_ok(
-        &e,
-        CLUSTER,
-        "admin-shell",
-        "login --username admin --role admin --password adminPassword1",
-    );
-    let left = cli_ok(
-        &e,
-        CLUSTER,
-        "admin-shell",
-        &format!("key list --filter attr.id=0x{backing}"),
-    );
-    assert_eq!(left["matched_keys"], json!([]));
+    log_in_as_admin(&e, CLUSTER, "admin-shell");
+    let left = key_list(&e, CLUSTER, "admin-shell", &format!("attr.id=0x{backing}"));
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -258,21 +217,10 @@ fn create_key_trail_event_has_the_backing_key() {
 
     // The backing key is the new key's material in the cluster.
     disconnect(&e, STORE);
-    set_kmsuser_password(&e, CLUSTER, "findPass123");
-    cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password findPass123",
-    );
-    let found = cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        &format!("key list --filter attr.id=0x{id}"),
-    );
+    take_over_kmsuser(&e, "findPass123");
+    let found = key_list(&e, CLUSTER, "kms-shell", &format!("attr.id=0x{id}"));
     assert_eq!(
-        found["matched_keys"][0]["attributes"]["label"],
+        found[0]["attributes"]["label"],
         json!(format!("arn:aws:kms:us-west-2:111122223333:key/{key}"))
     );
 }
@@ -281,11 +229,7 @@ fn create_key_trail_event_has_the_backing_key() {
 fn schedule_key_deletion_trail_event_names_the_backing_keys() {
     let e = example();
     let (backing, handle) = backing_key(&e);
-    call(
-        &e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": KEY_ID, "PendingWindowInDays": 7}),
-    );
+    schedule_deletion(&e, KEY_ID, 7);
     let events = e.trail_events(Some("ScheduleKeyDeletion"));
     assert_eq!(events.len(), 1);
     let data = &events[0]["additionalEventData"];
@@ -300,17 +244,13 @@ fn schedule_key_deletion_trail_event_names_the_backing_keys() {
 #[test]
 fn deletion_while_connected_but_unreachable_fails_too() {
     let e = example();
-    call(
-        &e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": KEY_ID, "PendingWindowInDays": 7}),
-    );
-    e.set_network(CLUSTER, hsmdrill::engine::NetworkCondition::Blocked)
-        .unwrap();
-    e.advance(8 * DAY);
-    let data = delete_key_event(&e)["additionalEventData"].clone();
+    let blocked = |e: &Engine| {
+        e.set_network(CLUSTER, hsmdrill::engine::NetworkCondition::Blocked)
+            .unwrap();
+    };
+    let event = wait_out_the_deletion(&e, blocked);
     assert_eq!(
-        json_string(&data["backingKeysDeletionStatus"])[0]["deletionStatus"],
+        deletion_status(&event)[0]["deletionStatus"],
         json!("FAILURE")
     );
 }
@@ -319,43 +259,22 @@ fn deletion_while_connected_but_unreachable_fails_too() {
 fn backups_keep_the_material_of_a_deleted_key() {
     let e = example();
     let (backing, _) = backing_key(&e);
-    call(
-        &e,
-        "ScheduleKeyDeletion",
-        json!({"KeyId": KEY_ID, "PendingWindowInDays": 7}),
+    let event = wait_out_the_deletion(&e, |_| {});
+    assert_eq!(
+        deletion_status(&event)[0]["deletionStatus"],
+        json!("SUCCESS")
     );
-    e.advance(8 * DAY);
-    let status =
-        json_string(&delete_key_event(&e)["additionalEventData"]["backingKeysDeletionStatus"]);
-    assert_eq!(status[0]["deletionStatus"], json!("SUCCESS"));
 
     // The backup taken before still holds it.
-    let out = call(
-        &e,
-        "CreateCluster",
-        json!({"HsmType": "hsm2m.medium", "SubnetIds": ["subnet-0a1b2c3d4e", "subnet-0f9e8d7c6b"], "SourceBackupId": BACKUP}),
-    );
-    let restored = out["Cluster"]["ClusterId"].as_str().unwrap().to_owned();
+    let subnets = ["subnet-0a1b2c3d4e", "subnet-0f9e8d7c6b"];
+    let restored = create_cluster(&e, subnets, Some(BACKUP));
     e.settle();
     create_hsm(&e, &restored, "us-west-2a");
     e.settle();
     set_kmsuser_password(&e, &restored, "backupPass1");
-    cli_ok(
-        &e,
-        &restored,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password backupPass1",
-    );
-    let found = cli_ok(
-        &e,
-        &restored,
-        "kms-shell",
-        &format!("key list --filter attr.id=0x{backing}"),
-    );
-    assert_eq!(
-        found["matched_keys"][0]["attributes"]["label"],
-        json!(KEY_ARN)
-    );
+    log_in_as_kmsuser(&e, &restored, "kms-shell", "backupPass1");
+    let found = key_list(&e, &restored, "kms-shell", &format!("attr.id=0x{backing}"));
+    assert_eq!(found[0]["attributes"]["label"], json!(KEY_ARN));
 }
 
 #[test]
@@ -363,7 +282,10 @@ fn failed_crypto_calls_are_in_the_trail_with_the_custom_key_store_and_backing_ke
     let e = example();
     let (backing, handle) = backing_key(&e);
     disconnect(&e, STORE);
-    fail(&e, "Encrypt", encrypt_input(ALIAS));
+    assert_eq!(
+        fail(&e, "Encrypt", encrypt_input(ALIAS)),
+        unavailable(KEY_ARN)
+    );
     let events = e.trail_events(Some("Encrypt"));
     assert_eq!(events.len(), 1);
     let event = &events[0];
@@ -407,8 +329,7 @@ fn re_encrypt_and_data_key_events_carry_the_custom_key_store_and_backing_key() {
 
 #[test]
 fn key_store_events_name_the_store_and_cluster() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     tell_store_password(&e, STORE, "kmsPassword9");
     connect(&e, STORE);
     for op in [

@@ -12,24 +12,29 @@ use super::*;
 /// cluster, then reconnects the store.
 fn delete_key_material(e: &Engine) {
     disconnect(e, STORE);
-    set_kmsuser_password(e, CLUSTER, "tempPass123");
-    cli_ok(
-        e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password tempPass123",
-    );
-    let deleted = cli_ok(
-        e,
-        CLUSTER,
-        "kms-shell",
-        &format!("key delete --filter attr.label={KEY_ARN}"),
-    );
+    take_over_kmsuser(e, "tempPass123");
+    let deleted = cli_ok(e, CLUSTER, "kms-shell", &delete_the_key());
     assert_eq!(deleted, json!({"message": "Key deleted successfully"}));
-    cli_ok(e, CLUSTER, "kms-shell", "logout");
-    tell_store_password(e, STORE, "tempPass123");
-    reconnect(e, STORE);
+    hand_kmsuser_back(e, "tempPass123");
 }
+
+/// The example world after R7's incident: a ciphertext made under the key,
+/// then the key's material deleted from the cluster; returns the engine and
+/// the ciphertext.
+fn material_deleted() -> (Engine, String) {
+    let e = example();
+    let blob = encrypt(&e, ALIAS, "before");
+    delete_key_material(&e);
+    (e, blob)
+}
+
+/// The CLI line that deletes the example key's material.
+fn delete_the_key() -> String {
+    format!("key delete --filter attr.label={KEY_ARN}")
+}
+
+/// Two subnets for the new clusters.
+const SUBNETS: [&str; 2] = ["subnet-0a1b2c3d4e", "subnet-0f9e8d7c6b"];
 
 /// The backups DescribeBackups lists for the cluster, oldest first.
 fn backups_of(e: &Engine, cluster: &str) -> Vec<serde_json::Value> {
@@ -41,17 +46,10 @@ fn backups_of(e: &Engine, cluster: &str) -> Vec<serde_json::Value> {
     out["Backups"].as_array().expect("Backups").clone()
 }
 
-/// CreateCluster from `backup` in two new subnets, then two HSMs in two
+/// CreateCluster from `backup` in [`SUBNETS`], then two HSMs in two
 /// Availability Zones; returns the new cluster id.
-fn restore_cluster(e: &Engine, backup: &str, subnets: [&str; 2]) -> String {
-    let out = call(
-        e,
-        "CreateCluster",
-        json!({"HsmType": "hsm2m.medium", "SubnetIds": subnets, "SourceBackupId": backup}),
-    );
-    let cluster = out["Cluster"]["ClusterId"].as_str().unwrap().to_owned();
-    assert_eq!(out["Cluster"]["State"], json!("CREATE_IN_PROGRESS"));
-    assert_eq!(out["Cluster"]["SourceBackupId"], json!(backup));
+fn restore_cluster(e: &Engine, backup: &str) -> String {
+    let cluster = create_cluster(e, SUBNETS, Some(backup));
     e.settle();
     // A cluster from a backup is already initialized and activated.
     assert_eq!(cluster_state(e, &cluster), "ACTIVE");
@@ -90,18 +88,8 @@ fn move_store_to(e: &Engine, cluster: &str) {
 
 #[test]
 fn deleted_key_material_makes_crypto_fail_with_kms_invalid_state() {
-    let e = example();
-    let blob = encrypt(&e, ALIAS, "before");
-    delete_key_material(&e);
-
-    assert_eq!(
-        fail(&e, "Encrypt", encrypt_input(ALIAS)),
-        unavailable(KEY_ARN)
-    );
-    assert_eq!(
-        fail(&e, "Decrypt", json!({"CiphertextBlob": blob})),
-        unavailable(KEY_ARN)
-    );
+    let (e, blob) = material_deleted();
+    assert_crypto_fails(&e, &blob, unavailable(KEY_ARN));
     // The reported state does not change (docs/fidelity.md F3: AWS's pages
     // conflict; docs/fidelity.md I4), and the store is connected.
     assert_eq!(key_state(&e, KEY_ID), "Enabled");
@@ -134,18 +122,16 @@ fn describe_backups_finds_the_backup_of_the_cluster() {
 
 #[test]
 fn a_cluster_from_a_backup_recovers_deleted_key_material() {
-    let e = example();
-    let blob = encrypt(&e, ALIAS, "before");
-    delete_key_material(&e);
+    let (e, blob) = material_deleted();
     assert_eq!(
-        fail(&e, "Decrypt", json!({"CiphertextBlob": blob})),
+        fail(&e, "Decrypt", decrypt_input(&blob)),
         unavailable(KEY_ARN)
     );
 
     assert!(backups_of(&e, CLUSTER)
         .iter()
         .any(|b| b["BackupId"] == json!(BACKUP)));
-    let restored = restore_cluster(&e, BACKUP, ["subnet-0a1b2c3d4e", "subnet-0f9e8d7c6b"]);
+    let restored = restore_cluster(&e, BACKUP);
     assert_ne!(restored, CLUSTER);
     move_store_to(&e, &restored);
 
@@ -170,14 +156,16 @@ fn a_cluster_from_a_backup_recovers_after_the_original_cluster_is_destroyed() {
 
     e.destroy_cluster(CLUSTER).unwrap();
     assert_eq!(cluster_state(&e, CLUSTER), "DELETED");
-    let (name, _) = fail(&e, "Decrypt", json!({"CiphertextBlob": blob}));
-    assert_eq!(name, "KMSInvalidStateException");
+    assert_eq!(
+        exception(&e, "Decrypt", decrypt_input(&blob)),
+        "KMSInvalidStateException"
+    );
     // Backups outlive their cluster.
     assert!(backups_of(&e, CLUSTER)
         .iter()
         .any(|b| b["BackupId"] == json!(backup)));
 
-    let restored = restore_cluster(&e, &backup, ["subnet-0a1b2c3d4e", "subnet-0f9e8d7c6b"]);
+    let restored = restore_cluster(&e, &backup);
     move_store_to(&e, &restored);
     assert_eq!(decrypt(&e, &blob), "before");
 }
@@ -186,130 +174,58 @@ fn a_cluster_from_a_backup_recovers_after_the_original_cluster_is_destroyed() {
 fn update_to_an_unrelated_cluster_is_cloud_hsm_cluster_not_related() {
     let e = example();
     // A brand-new cluster: created, HSMs, initialized, activated.
-    let out = call(
-        &e,
-        "CreateCluster",
-        json!({"HsmType": "hsm2m.medium", "SubnetIds": ["subnet-0123abcd01", "subnet-0123abcd02"]}),
-    );
-    let other = out["Cluster"]["ClusterId"].as_str().unwrap().to_owned();
-    e.settle();
-    assert_eq!(cluster_state(&e, &other), "UNINITIALIZED");
-    create_hsm(&e, &other, "us-west-2a");
-    create_hsm(&e, &other, "us-west-2b");
-    e.settle();
-    call(
-        &e,
-        "InitializeCluster",
-        json!({
-            "ClusterId": other,
-            "SignedCert": "-----BEGIN CERTIFICATE-----\nb3RoZXI=\n-----END CERTIFICATE-----\n",
-            "TrustAnchor": "-----BEGIN CERTIFICATE-----\nYW5jaG9y\n-----END CERTIFICATE-----\n",
-        }),
-    );
-    e.settle();
-    assert_eq!(cluster_state(&e, &other), "INITIALIZED");
-    cli_ok(
-        &e,
-        &other,
-        "admin-shell",
-        "cluster activate --password adminPassword1",
-    );
-    assert_eq!(cluster_state(&e, &other), "ACTIVE");
-
+    let other = new_active_cluster(&e, ["subnet-0123abcd01", "subnet-0123abcd02"]);
     disconnect(&e, STORE);
-    let (name, _) = fail(
-        &e,
-        "UpdateCustomKeyStore",
-        json!({"CustomKeyStoreId": STORE, "CloudHsmClusterId": other}),
+    let update = json!({"CustomKeyStoreId": STORE, "CloudHsmClusterId": other});
+    assert_eq!(
+        exception(&e, "UpdateCustomKeyStore", update),
+        "CloudHsmClusterNotRelatedException"
     );
-    assert_eq!(name, "CloudHsmClusterNotRelatedException");
     assert_eq!(store_entry(&e, STORE)["CloudHsmClusterId"], json!(CLUSTER));
 }
 
 #[test]
 fn update_of_the_cluster_requires_a_disconnected_store() {
     let e = example();
-    let restored = restore_cluster(&e, BACKUP, ["subnet-0a1b2c3d4e", "subnet-0f9e8d7c6b"]);
-    let (name, _) = fail(
-        &e,
-        "UpdateCustomKeyStore",
-        json!({"CustomKeyStoreId": STORE, "CloudHsmClusterId": restored}),
+    let restored = restore_cluster(&e, BACKUP);
+    let update = json!({"CustomKeyStoreId": STORE, "CloudHsmClusterId": restored});
+    assert_eq!(
+        exception(&e, "UpdateCustomKeyStore", update),
+        "CustomKeyStoreInvalidStateException"
     );
-    assert_eq!(name, "CustomKeyStoreInvalidStateException");
 }
 
 #[test]
 fn only_the_owning_crypto_user_can_delete_a_key() {
-    let e = example();
-    disconnect(&e, STORE);
-    cli_ok(
-        &e,
-        CLUSTER,
-        "admin-shell",
-        "login --username admin --role admin --password adminPassword1",
-    );
-    let created = cli_ok(
-        &e,
-        CLUSTER,
-        "admin-shell",
-        "user create --username alice --role crypto-user --password alicePass1",
-    );
+    let e = disconnected();
+    let create_alice = "user create --username alice --role crypto-user --password alicePass1";
+    let created = admin_ok(&e, CLUSTER, create_alice);
     assert_eq!(created, json!({"username": "alice", "role": "crypto-user"}));
     // An admin cannot delete keys either.
-    cli_err(
-        &e,
-        CLUSTER,
-        "admin-shell",
-        &format!("key delete --filter attr.label={KEY_ARN}"),
-    );
-    cli_ok(&e, CLUSTER, "admin-shell", "logout");
+    admin_err(&e, CLUSTER, &delete_the_key());
 
-    cli_ok(
-        &e,
-        CLUSTER,
-        "alice-shell",
-        "login --username alice --role crypto-user --password alicePass1",
-    );
-    cli_err(
-        &e,
-        CLUSTER,
-        "alice-shell",
-        &format!("key delete --filter attr.label={KEY_ARN}"),
-    );
-    cli_ok(&e, CLUSTER, "alice-shell", "logout");
+    let alice = "login --username alice --role crypto-user --password alicePass1";
+    cli_ok(&e, CLUSTER, "alice-shell", alice);
+    cli_err(&e, CLUSTER, "alice-shell", &delete_the_key());
+    log_out(&e, CLUSTER, "alice-shell");
 
     // kmsuser still owns it, and the key still works.
-    set_kmsuser_password(&e, CLUSTER, "ownerPass123");
-    cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password ownerPass123",
-    );
-    let found = cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        &format!("key list --filter attr.label={KEY_ARN}"),
-    );
-    assert_eq!(found["matched_keys"].as_array().unwrap().len(), 1);
-    cli_ok(&e, CLUSTER, "kms-shell", "logout");
-    tell_store_password(&e, STORE, "ownerPass123");
-    reconnect(&e, STORE);
+    take_over_kmsuser(&e, "ownerPass123");
+    let found = key_list(&e, CLUSTER, "kms-shell", &format!("attr.label={KEY_ARN}"));
+    assert_eq!(found.len(), 1);
+    hand_kmsuser_back(&e, "ownerPass123");
     encrypt(&e, ALIAS, "still here");
 }
 
 #[test]
 fn a_backup_taken_after_the_deletion_cannot_recover_the_material() {
-    let e = example();
-    let blob = encrypt(&e, ALIAS, "before");
-    delete_key_material(&e);
+    let (e, blob) = material_deleted();
     let late = e.take_backup(CLUSTER).unwrap();
     e.settle();
-    let restored = restore_cluster(&e, &late, ["subnet-0a1b2c3d4e", "subnet-0f9e8d7c6b"]);
+    let restored = restore_cluster(&e, &late);
     move_store_to(&e, &restored);
     assert_eq!(
-        fail(&e, "Decrypt", json!({"CiphertextBlob": blob})),
+        fail(&e, "Decrypt", decrypt_input(&blob)),
         unavailable(KEY_ARN)
     );
 }
@@ -317,7 +233,7 @@ fn a_backup_taken_after_the_deletion_cannot_recover_the_material() {
 #[test]
 fn a_cluster_sharing_backup_history_with_a_store_cluster_is_in_use() {
     let e = example();
-    let restored = restore_cluster(&e, BACKUP, ["subnet-0a1b2c3d4e", "subnet-0f9e8d7c6b"]);
+    let restored = restore_cluster(&e, BACKUP);
     let anchor = store_entry(&e, STORE)["TrustAnchorCertificate"].clone();
     let (name, _) = fail(
         &e,
@@ -334,8 +250,7 @@ fn a_cluster_sharing_backup_history_with_a_store_cluster_is_in_use() {
 
 #[test]
 fn the_new_cluster_must_exist_be_active_and_have_two_hsms() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     let update = |cluster: &str| {
         fail(
             &e,
@@ -349,12 +264,7 @@ fn the_new_cluster_must_exist_be_active_and_have_two_hsms() {
         "CloudHsmClusterNotFoundException"
     );
 
-    let out = call(
-        &e,
-        "CreateCluster",
-        json!({"HsmType": "hsm2m.medium", "SubnetIds": ["subnet-0a1b2c3d4e", "subnet-0f9e8d7c6b"], "SourceBackupId": BACKUP}),
-    );
-    let restored = out["Cluster"]["ClusterId"].as_str().unwrap().to_owned();
+    let restored = create_cluster(&e, SUBNETS, Some(BACKUP));
     assert_eq!(update(&restored), "CloudHsmClusterNotActiveException");
     e.settle();
     assert_eq!(

@@ -11,8 +11,7 @@ fn kmsuser_cannot_log_in_while_the_store_is_connected_even_with_the_right_passwo
     let e = example();
     // The right password is the one KMS rotated to and holds.
     let secret = store_password(&e, STORE);
-    let line = format!("login --username kmsuser --role crypto-user --password {secret}");
-    let message = cli_err(&e, CLUSTER, "kms-shell", &line);
+    let message = kmsuser_login_refused(&e, &secret);
     assert!(message.contains("logged in"), "{message}");
     // A refused login with the right password is not a failed login.
     assert_eq!(user_locked(&e, CLUSTER, "kmsuser"), "false");
@@ -21,72 +20,37 @@ fn kmsuser_cannot_log_in_while_the_store_is_connected_even_with_the_right_passwo
 
     // Once disconnected, the same password logs in.
     disconnect(&e, STORE);
-    assert_eq!(
-        cli_ok(&e, CLUSTER, "kms-shell", &line),
-        json!({"username": "kmsuser", "role": "crypto-user"})
-    );
+    log_in_as_kmsuser(&e, CLUSTER, "kms-shell", &secret);
 }
 
 #[test]
 fn admin_cannot_change_the_kmsuser_password_while_the_store_is_connected() {
     let e = example();
-    cli_ok(
-        &e,
-        CLUSTER,
-        "admin-shell",
-        "login --username admin --role admin --password adminPassword1",
-    );
     let change = "user change-password --username kmsuser --role crypto-user --password newPass123";
-    let message = cli_err(&e, CLUSTER, "admin-shell", change);
+    let message = admin_err(&e, CLUSTER, change);
     assert!(message.contains("logged in"), "{message}");
     // Nothing changed: KMS keeps working.
     encrypt(&e, ALIAS, "unaffected");
 
     disconnect(&e, STORE);
-    cli_ok(&e, CLUSTER, "admin-shell", change);
+    admin_ok(&e, CLUSTER, change);
 }
 
 #[test]
 fn documented_login_sequence_after_disconnecting() {
-    let e = example();
-    disconnect(&e, STORE);
-    assert_eq!(
-        cli_ok(
-            &e,
-            CLUSTER,
-            "shell",
-            "login --username admin --role admin --password adminPassword1"
-        ),
-        json!({"username": "admin", "role": "admin"})
-    );
+    let e = disconnected();
+    log_in_as_admin(&e, CLUSTER, "shell");
     cli_ok(
         &e,
         CLUSTER,
         "shell",
         "user change-password --username kmsuser --role crypto-user --password knownPass1",
     );
-    assert_eq!(
-        cli_ok(&e, CLUSTER, "shell", "logout"),
-        json!("Logout successful")
-    );
-    assert_eq!(
-        cli_ok(
-            &e,
-            CLUSTER,
-            "shell",
-            "login --username kmsuser --role crypto-user --password knownPass1"
-        ),
-        json!({"username": "kmsuser", "role": "crypto-user"})
-    );
+    log_out(&e, CLUSTER, "shell");
+    log_in_as_kmsuser(&e, CLUSTER, "shell", "knownPass1");
     // KMS labels the HSM key with the KMS key ARN.
-    let found = cli_ok(
-        &e,
-        CLUSTER,
-        "shell",
-        &format!("key list --filter attr.label=\"{KEY_ARN}\""),
-    );
-    let matched = found["matched_keys"].as_array().unwrap();
-    assert_eq!(matched.len(), 1, "{found}");
+    let matched = key_list(&e, CLUSTER, "shell", &format!("attr.label=\"{KEY_ARN}\""));
+    assert_eq!(matched.len(), 1, "{matched:?}");
     assert_eq!(matched[0]["attributes"]["label"], json!(KEY_ARN));
     assert!(matched[0]["key-reference"]
         .as_str()
@@ -96,8 +60,7 @@ fn documented_login_sequence_after_disconnecting() {
 
 #[test]
 fn cli_login_needs_a_password_and_the_exact_role() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     // Usernames are case-insensitive, roles are not.
     cli_ok(
         &e,

@@ -5,33 +5,20 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::*;
 
 #[test]
 fn a_forgotten_logout_fails_the_reconnect_with_user_logged_in() {
-    let e = example();
-    disconnect(&e, STORE);
-    set_kmsuser_password(&e, CLUSTER, "newPass123");
-    cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password newPass123",
-    );
-    cli_ok(&e, CLUSTER, "kms-shell", "key list");
-    // ... and the operator forgets `logout`.
-    tell_store_password(&e, STORE, "newPass123");
-    assert_eq!(connect_and_settle(&e, STORE), failed("USER_LOGGED_IN"));
+    let cause = |e: &Engine| {
+        take_over_kmsuser(e, "newPass123");
+        cli_ok(e, CLUSTER, "kms-shell", "key list");
+        // ... and the operator forgets `logout`.
+        tell_store_password(e, STORE, "newPass123");
+    };
+    let e = fails_to_connect(cause, "USER_LOGGED_IN");
 
     // Log out, disconnect the FAILED store, connect again.
-    assert_eq!(
-        cli_ok(&e, CLUSTER, "kms-shell", "logout"),
-        json!("Logout successful")
-    );
-    disconnect(&e, STORE);
-    reconnect(&e, STORE);
+    repair(&e, |e| log_out(e, CLUSTER, "kms-shell"));
     encrypt(&e, ALIAS, "back");
 }
 
@@ -41,14 +28,7 @@ fn connect_answers_at_once_and_completes_two_seconds_later() {
     assert_eq!(e.config().timing.connect_seconds, 2);
     disconnect(&e, STORE);
     let before = e.now();
-    assert_eq!(
-        call(
-            &e,
-            "ConnectCustomKeyStore",
-            json!({"CustomKeyStoreId": STORE})
-        ),
-        json!({})
-    );
+    connect(&e, STORE);
     assert_eq!(e.now(), before, "Connect does not move the clock");
     assert_eq!(store_state(&e, STORE), state("CONNECTING"));
     assert_eq!(
@@ -64,8 +44,7 @@ fn connect_answers_at_once_and_completes_two_seconds_later() {
 
 #[test]
 fn settle_runs_the_connect_attempt_to_its_end() {
-    let e = example();
-    disconnect(&e, STORE);
+    let e = disconnected();
     connect(&e, STORE);
     assert_eq!(e.settle(), Duration::from_secs(2));
     assert_eq!(store_state(&e, STORE), state("CONNECTED"));
@@ -74,10 +53,8 @@ fn settle_runs_the_connect_attempt_to_its_end() {
 
 #[test]
 fn connect_rotates_the_kmsuser_password() {
-    let e = example();
-    disconnect(&e, STORE);
-    set_kmsuser_password(&e, CLUSTER, "newPass123");
-    tell_store_password(&e, STORE, "newPass123");
+    let e = disconnected();
+    reset_kmsuser_password(&e, "newPass123");
     reconnect(&e, STORE);
 
     let rotated = store_password(&e, STORE);
@@ -87,34 +64,19 @@ fn connect_rotates_the_kmsuser_password() {
 
     // The password the operator set no longer works.
     disconnect(&e, STORE);
-    let message = cli_err(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password newPass123",
-    );
+    let message = kmsuser_login_refused(&e, "newPass123");
     assert!(message.contains("Invalid"), "{message}");
     // Only KMS's secret does.
-    cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        &format!("login --username kmsuser --role crypto-user --password {rotated}"),
-    );
+    log_in_as_kmsuser(&e, CLUSTER, "kms-shell", &rotated);
 }
 
 #[test]
 fn a_failed_connect_does_not_rotate_the_password() {
-    let e = example();
-    disconnect(&e, STORE);
-    set_kmsuser_password(&e, CLUSTER, "newPass123");
-    tell_store_password(&e, STORE, "notThePassword1");
-    assert_eq!(connect_and_settle(&e, STORE), failed("INVALID_CREDENTIALS"));
+    let cause = |e: &Engine| {
+        set_kmsuser_password(e, CLUSTER, "newPass123");
+        tell_store_password(e, STORE, "notThePassword1");
+    };
+    let e = fails_to_connect(cause, "INVALID_CREDENTIALS");
     assert_eq!(store_password(&e, STORE), "notThePassword1");
-    cli_ok(
-        &e,
-        CLUSTER,
-        "kms-shell",
-        "login --username kmsuser --role crypto-user --password newPass123",
-    );
+    log_in_as_kmsuser(&e, CLUSTER, "kms-shell", "newPass123");
 }
