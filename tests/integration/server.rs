@@ -10,6 +10,21 @@ use crate::support::http::request;
 use crate::support::serve::{example_state, InProcessServer};
 use crate::support::EXAMPLE_WORLD;
 
+/// The headers of a KMS ListKeys in JSON 1.1, one by one.
+const LIST_KEYS: (&str, &str) = ("X-Amz-Target", "TrentService.ListKeys");
+const JSON_1_1: (&str, &str) = ("Content-Type", "application/x-amz-json-1.1");
+/// The headers of a Smithy RPC v2 CBOR request, one by one.
+const RPC_V2_CBOR: (&str, &str) = ("smithy-protocol", "rpc-v2-cbor");
+const CBOR: (&str, &str) = ("Content-Type", "application/cbor");
+
+/// The `x-amzn-ErrorType` header of an answer.
+fn error_header(headers: &[(String, String)]) -> Option<&str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == "x-amzn-errortype")
+        .map(|(_, v)| v.as_str())
+}
+
 /// `hsmdrill serve` on the example world, in this process.
 struct Server(InProcessServer);
 
@@ -34,16 +49,10 @@ impl Server {
         let (status, headers, body) = self.send(
             "POST",
             "/",
-            &[
-                ("X-Amz-Target", target),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
+            &[("X-Amz-Target", target), JSON_1_1],
             input.to_string().as_bytes(),
         );
-        let error_type = headers
-            .iter()
-            .find(|(k, _)| k == "x-amzn-errortype")
-            .map(|(_, v)| v.clone());
+        let error_type = error_header(&headers).map(str::to_owned);
         let body = if body.is_empty() {
             json!({})
         } else {
@@ -72,13 +81,10 @@ fn kms_over_json_1_1_round_trips_and_errors_carry_the_exception_name() {
     let s = Server::start();
     let (status, _, out) = s.kms("DescribeCustomKeyStores", json!({}));
     assert_eq!(status, 200);
+    let store = &out["CustomKeyStores"][0];
     assert_eq!(
-        out["CustomKeyStores"][0]["CustomKeyStoreName"],
-        json!("ExampleKeyStore")
-    );
-    assert_eq!(
-        out["CustomKeyStores"][0]["ConnectionState"],
-        json!("CONNECTED")
+        (&store["CustomKeyStoreName"], &store["ConnectionState"]),
+        (&json!("ExampleKeyStore"), &json!("CONNECTED"))
     );
 
     let (status, _, ct) = s.kms(
@@ -148,81 +154,52 @@ fn protocol_errors_are_aws_errors() {
     let (status, _, _) = s.json("TrentService.DescribeClusters", json!({}));
     assert_eq!(status, 400);
 
-    let (status, headers, body) = s.send(
-        "POST",
-        "/",
-        &[
-            ("X-Amz-Target", "TrentService.ListKeys"),
-            ("Content-Type", "application/x-amz-json-1.1"),
-        ],
-        b"{not json",
+    let (status, headers, body) = s.send("POST", "/", &[LIST_KEYS, JSON_1_1], b"{not json");
+    assert_eq!(
+        (status, error_header(&headers)),
+        (400, Some("SerializationException"))
     );
-    assert_eq!(status, 400);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "SerializationException"));
     assert!(String::from_utf8_lossy(&body).contains("SerializationException"));
 
     let (status, _, body) = s.send(
         "POST",
         "/",
-        &[
-            ("X-Amz-Target", "TrentService.ListKeys"),
-            ("Content-Type", "text/plain"),
-        ],
+        &[LIST_KEYS, ("Content-Type", "text/plain")],
         b"{}",
     );
     assert_eq!(status, 415);
     assert!(String::from_utf8_lossy(&body).contains("Content-Type"));
 
     let big = vec![b' '; (1 << 20) + 10];
-    let (status, headers, body) = s.send(
-        "POST",
-        "/",
-        &[
-            ("X-Amz-Target", "TrentService.ListKeys"),
-            ("Content-Type", "application/x-amz-json-1.1"),
-        ],
-        &big,
+    let (status, headers, body) = s.send("POST", "/", &[LIST_KEYS, JSON_1_1], &big);
+    assert_eq!(
+        (status, error_header(&headers)),
+        (413, Some("RequestEntityTooLargeException"))
     );
-    assert_eq!(status, 413);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "RequestEntityTooLargeException"));
     assert!(String::from_utf8_lossy(&body).contains("__type"));
 
     let (status, _, _) = s.send("GET", "/nowhere", &[], b"");
     assert_eq!(status, 404);
 
     // Missing headers: no target, no content type, no smithy-protocol.
-    let (status, headers, _) = s.send(
-        "POST",
-        "/",
-        &[("Content-Type", "application/x-amz-json-1.1")],
-        b"{}",
+    let (status, headers, _) = s.send("POST", "/", &[JSON_1_1], b"{}");
+    assert_eq!(
+        (status, error_header(&headers)),
+        (400, Some("UnknownOperationException"))
     );
-    assert_eq!(status, 400);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "UnknownOperationException"));
-    let (status, _, body) = s.send(
-        "POST",
-        "/",
-        &[("X-Amz-Target", "TrentService.ListKeys")],
-        b"{}",
-    );
+    let (status, _, body) = s.send("POST", "/", &[LIST_KEYS], b"{}");
     assert_eq!(status, 415);
     assert!(String::from_utf8_lossy(&body).contains("SerializationException"));
     let (status, headers, _) = s.send(
         "POST",
         "/service/BaldrApiService/operation/DescribeClusters",
-        &[("Content-Type", "application/cbor")],
+        &[CBOR],
         &[0xa0],
     );
-    assert_eq!(status, 400);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "SerializationException"));
+    assert_eq!(
+        (status, error_header(&headers)),
+        (400, Some("SerializationException"))
+    );
 }
 
 #[test]
@@ -249,11 +226,7 @@ fn cloudhsm_v2_speaks_json_with_capital_message_and_cbor() {
     let (status, headers, body) = s.send(
         "POST",
         "/service/BaldrApiService/operation/DescribeClusters",
-        &[
-            ("smithy-protocol", "rpc-v2-cbor"),
-            ("Content-Type", "application/cbor"),
-            ("Accept", "application/cbor"),
-        ],
+        &[RPC_V2_CBOR, CBOR, ("Accept", "application/cbor")],
         &req,
     );
     assert_eq!(status, 200);
@@ -267,16 +240,13 @@ fn cloudhsm_v2_speaks_json_with_capital_message_and_cbor() {
     let (status, headers, body) = s.send(
         "POST",
         "/service/BaldrApiService/operation/DeleteBackup",
-        &[
-            ("smithy-protocol", "rpc-v2-cbor"),
-            ("Content-Type", "application/cbor"),
-        ],
+        &[RPC_V2_CBOR, CBOR],
         &[0xff],
     );
-    assert_eq!(status, 400);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "SerializationException"));
+    assert_eq!(
+        (status, error_header(&headers)),
+        (400, Some("SerializationException"))
+    );
     let _: ciborium::value::Value = ciborium::de::from_reader(&body[..]).unwrap();
 }
 
