@@ -15,22 +15,25 @@ use std::hint::black_box;
 use common::{raw_key, raw_open, raw_seal, Ratio};
 use criterion::{Criterion, Throughput};
 use hsmdrill::engine::kms::api::{DecryptRequest, EncryptRequest, GenerateDataKeyRequest};
+use hsmdrill::engine::Engine;
+use ring::aead::LessSafeKey;
 
 /// Plaintext sizes: a data key's order, a small record, KMS's maximum.
 const SIZES: [usize; 3] = [64, 1024, 4096];
 
 fn main() {
     let mut c = common::criterion();
-    encrypt(&mut c);
-    decrypt(&mut c);
-    generate_data_key(&mut c);
+    // Each group on a fresh engine.
+    encrypt(&mut c, &engine(), &raw_key());
+    decrypt(&mut c, &engine(), &raw_key());
+    generate_data_key(&mut c, &engine(), &raw_key());
     c.final_summary();
     report();
 }
 
 /// The default pool (2 HSMs × 1024 sessions, no latency): never contended
 /// by one thread.
-fn engine() -> hsmdrill::engine::Engine {
+fn engine() -> Engine {
     common::engine(2, 1024, 0, 0)
 }
 
@@ -60,39 +63,36 @@ fn engine_against_raw<T, U>(
     g.finish();
 }
 
-fn encrypt(c: &mut Criterion) {
-    let engine = engine();
-    let key = raw_key();
+/// Encrypt `plaintext` under the example world's key.
+fn encrypt_request(plaintext: &[u8]) -> EncryptRequest {
+    EncryptRequest {
+        key_id: Some(common::KEY_ID.into()),
+        plaintext: Some(plaintext.to_vec()),
+        ..Default::default()
+    }
+}
+
+fn encrypt(c: &mut Criterion, engine: &Engine, key: &LessSafeKey) {
     for size in SIZES {
         let plaintext = vec![0x5a; size];
-        let req = EncryptRequest {
-            key_id: Some(common::KEY_ID.into()),
-            plaintext: Some(plaintext.clone()),
-            ..Default::default()
-        };
+        let req = encrypt_request(&plaintext);
         engine_against_raw(
             c,
             &format!("encrypt/size={size}"),
             Some(size),
             "raw_seal",
             || engine.encrypt(black_box(&req)).expect("Encrypt"),
-            || raw_seal(&key, black_box(&plaintext)),
+            || raw_seal(key, black_box(&plaintext)),
         );
     }
 }
 
-fn decrypt(c: &mut Criterion) {
-    let engine = engine();
-    let key = raw_key();
+fn decrypt(c: &mut Criterion, engine: &Engine, key: &LessSafeKey) {
     for size in SIZES {
         let plaintext = vec![0x5a; size];
-        let sealed = raw_seal(&key, &plaintext);
+        let sealed = raw_seal(key, &plaintext);
         let blob = engine
-            .encrypt(&EncryptRequest {
-                key_id: Some(common::KEY_ID.into()),
-                plaintext: Some(plaintext.clone()),
-                ..Default::default()
-            })
+            .encrypt(&encrypt_request(&plaintext))
             .expect("Encrypt")
             .ciphertext_blob;
         let req = DecryptRequest {
@@ -106,14 +106,12 @@ fn decrypt(c: &mut Criterion) {
             Some(size),
             "raw_open",
             || engine.decrypt(black_box(&req)).expect("Decrypt"),
-            || raw_open(&key, black_box(&sealed)),
+            || raw_open(key, black_box(&sealed)),
         );
     }
 }
 
-fn generate_data_key(c: &mut Criterion) {
-    let engine = engine();
-    let key = raw_key();
+fn generate_data_key(c: &mut Criterion, engine: &Engine, key: &LessSafeKey) {
     let data_key = [0x33u8; 32];
     let req = GenerateDataKeyRequest {
         key_id: Some(common::KEY_ID.into()),
@@ -130,7 +128,7 @@ fn generate_data_key(c: &mut Criterion) {
                 .generate_data_key(black_box(&req))
                 .expect("GenerateDataKey")
         },
-        || raw_seal(&key, black_box(&data_key)),
+        || raw_seal(key, black_box(&data_key)),
     );
 }
 

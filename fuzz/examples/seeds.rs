@@ -72,6 +72,19 @@ impl Out {
         )?;
         Ok(())
     }
+
+    /// Puts each of `items`, named after the file `p` they come from and
+    /// their place in it.
+    fn put_each<T: AsRef<[u8]>>(
+        &mut self,
+        p: &Path,
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<()> {
+        for (i, item) in items.into_iter().enumerate() {
+            self.put(&format!("{}-{i}", stem(p)), item)?;
+        }
+        Ok(())
+    }
 }
 
 fn files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
@@ -253,22 +266,16 @@ fn main() -> Result<()> {
     }
     for p in files(&root.join("scenarios"), "runbook")? {
         let text = fs::read_to_string(&p)?;
-        for (i, block) in runbook_blocks(&text).iter().enumerate() {
-            runbook.put(&format!("{}-{i}", stem(&p)), block)?;
-            cli.put(&format!("{}-{i}", stem(&p)), cli_script(block, &backing))?;
-        }
-        for (i, w) in inline_worlds(&text).iter().enumerate() {
-            worlds.put(&format!("{}-{i}", stem(&p)), w)?;
-        }
+        let blocks = runbook_blocks(&text);
+        runbook.put_each(&p, &blocks)?;
+        cli.put_each(&p, blocks.iter().map(|b| cli_script(b, &backing)))?;
+        worlds.put_each(&p, inline_worlds(&text))?;
     }
     for p in files(&root.join("tests/runbook-errors"), "runbook")? {
         runbook.put(&stem(&p), fs::read(&p)?)?;
     }
     for p in files(&root.join("features"), "feature")? {
-        let text = fs::read_to_string(&p)?;
-        for (i, script) in feature_scripts(&text).iter().enumerate() {
-            cli.put(&format!("{}-{i}", stem(&p)), script)?;
-        }
+        cli.put_each(&p, feature_scripts(&fs::read_to_string(&p)?))?;
     }
     for (name, text) in [
         ("empty", "{}\n"),

@@ -218,7 +218,7 @@ fn exit_statuses_are_distinct_and_in_help() {
         failing.to_str().unwrap(),
         bad.to_str().unwrap(),
     );
-    assert_eq!(hsmdrill(&["run", ok, "--accept"]).code, 0);
+    hsmdrill(&["run", ok, "--accept"]).assert_code(0);
 
     let code = |args: &[&str]| {
         let run = hsmdrill(args);
@@ -365,7 +365,7 @@ fn a_wrong_connection_error_code_fails_with_expected_and_actual() {
 fn a_changed_snapshot_fails_with_the_diff() {
     let dir = TempDir::new("snapshot");
     dir.write("ok.runbook", &passing("ok", "t"));
-    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 0);
+    hsmdrill(&["run", dir.arg(), "--accept"]).assert_code(0);
     let snap = dir.path().join("snapshots/ok__ok.snap");
     let stored = fs::read_to_string(&snap).unwrap();
     assert!(stored.contains("\"CONNECTED\""), "{stored}");
@@ -380,7 +380,7 @@ fn a_changed_snapshot_fails_with_the_diff() {
 
     let run = hsmdrill(&["run", dir.arg(), "--accept"]);
     run.assert_code(0);
-    assert_eq!(hsmdrill(&["run", dir.arg()]).code, 0);
+    hsmdrill(&["run", dir.arg()]).assert_code(0);
 }
 
 #[test]
@@ -388,7 +388,7 @@ fn a_runbook_that_does_not_parse_is_status_2_and_the_others_still_run() {
     let dir = TempDir::new("parse-error");
     dir.write("a.runbook", &passing("a", "t"));
     let bad = dir.write("b.runbook", "runbook \"b\"\nfrobnicate\n");
-    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 2);
+    hsmdrill(&["run", dir.arg(), "--accept"]).assert_code(2);
     let run = hsmdrill(&["run", dir.arg()]);
     // Invalid input: status 2, though the other runbook ran and passed.
     run.assert_code(2);
@@ -404,7 +404,7 @@ fn tags_and_partitions_select_scenarios() {
     dir.write("a.runbook", &passing("first", "R5"));
     dir.write("b.runbook", &passing("second", "R7"));
     dir.write("c.runbook", &passing("third", "slow"));
-    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 0);
+    hsmdrill(&["run", dir.arg(), "--accept"]).assert_code(0);
 
     let ran = |args: &[&str]| {
         let mut all = vec!["run", dir.arg()];
@@ -452,7 +452,7 @@ fn junit_and_json_reports_parse() {
     let dir = TempDir::new("formats");
     dir.write("ok.runbook", &passing("ok", "t"));
     dir.write("r5.runbook", &wrong_error_code());
-    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 1);
+    hsmdrill(&["run", dir.arg(), "--accept"]).assert_code(1);
 
     let run = hsmdrill(&["run", dir.arg(), "--format", "junit"]);
     run.assert_code(1);

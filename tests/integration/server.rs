@@ -65,6 +65,25 @@ impl Server {
         self.json(&format!("TrentService.{op}"), input)
     }
 
+    /// `input` under `target`, answered with `status` and the exception
+    /// `error` in `x-amzn-ErrorType`; the error's body.
+    #[track_caller]
+    fn json_error(&self, target: &str, input: Value, status: u16, error: &str) -> Value {
+        let (got, error_type, body) = self.json(target, input);
+        assert_eq!(
+            (got, error_type.as_deref()),
+            (status, Some(error)),
+            "{body}"
+        );
+        body
+    }
+
+    /// [`Server::json_error`] for the KMS operation `op`.
+    #[track_caller]
+    fn kms_error(&self, op: &str, input: Value, status: u16, error: &str) -> Value {
+        self.json_error(&format!("TrentService.{op}"), input, status, error)
+    }
+
     fn control(&self, path: &str, body: Value) -> (u16, Value) {
         let (status, _, body) = self.send(
             "POST",
@@ -101,10 +120,12 @@ fn kms_over_json_1_1_round_trips_and_errors_carry_the_exception_name() {
         json!({"CustomKeyStoreId": "cks-1234567890abcdef0"}),
     );
     assert_eq!(status, 200);
-    let (status, error_type, body) =
-        s.kms("Decrypt", json!({"CiphertextBlob": ct["CiphertextBlob"]}));
-    assert_eq!(status, 400);
-    assert_eq!(error_type.as_deref(), Some("KMSInvalidStateException"));
+    let body = s.kms_error(
+        "Decrypt",
+        json!({"CiphertextBlob": ct["CiphertextBlob"]}),
+        400,
+        "KMSInvalidStateException",
+    );
     assert_eq!(body["__type"], json!("KMSInvalidStateException"));
     assert_eq!(
         body["message"],
@@ -120,36 +141,36 @@ fn a_server_fault_is_500_and_a_validation_error_400() {
         json!({"ClusterId": "cluster-1a23b4cdefg", "ExhaustSessions": true}),
     );
     assert_eq!(status, 200, "{out}");
-    let (status, error_type, body) = s.kms(
+    let body = s.kms_error(
         "Encrypt",
         json!({"KeyId": "alias/app", "Plaintext": "aGk="}),
+        500,
+        "KMSInternalException",
     );
-    assert_eq!(status, 500);
-    assert_eq!(error_type.as_deref(), Some("KMSInternalException"));
     assert!(body["message"].as_str().unwrap().contains("PKCS #11"));
-    let (status, error_type, body) = s.kms("Encrypt", json!({"Plaintext": "aGk="}));
-    assert_eq!(status, 400);
-    assert_eq!(error_type.as_deref(), Some("ValidationException"));
+    let body = s.kms_error(
+        "Encrypt",
+        json!({"Plaintext": "aGk="}),
+        400,
+        "ValidationException",
+    );
     assert!(body["message"].as_str().unwrap().contains("'keyId'"));
 }
 
 #[test]
 fn protocol_errors_are_aws_errors() {
     let s = Server::start();
-    let (status, error_type, body) = s.json("TrentService.NoSuchOperation", json!({}));
-    assert_eq!(
-        (status, error_type.as_deref()),
-        (400, Some("UnknownOperationException"))
+    let body = s.json_error(
+        "TrentService.NoSuchOperation",
+        json!({}),
+        400,
+        "UnknownOperationException",
     );
     assert!(body["message"]
         .as_str()
         .unwrap()
         .contains("NoSuchOperation"));
-    let (status, error_type, _) = s.json("Bogus.Thing", json!({}));
-    assert_eq!(
-        (status, error_type.as_deref()),
-        (400, Some("UnknownOperationException"))
-    );
+    s.json_error("Bogus.Thing", json!({}), 400, "UnknownOperationException");
     // A CloudHSM operation under the KMS target is unknown to KMS.
     let (status, _, _) = s.json("TrentService.DescribeClusters", json!({}));
     assert_eq!(status, 400);
@@ -211,13 +232,11 @@ fn cloudhsm_v2_speaks_json_with_capital_message_and_cbor() {
         out["Clusters"][0]["ClusterId"],
         json!("cluster-1a23b4cdefg")
     );
-    let (status, error_type, body) = s.json(
+    let body = s.json_error(
         "BaldrApiService.DeleteCluster",
         json!({"ClusterId": "cluster-nosuchcluster"}),
-    );
-    assert_eq!(
-        (status, error_type.as_deref()),
-        (400, Some("CloudHsmResourceNotFoundException"))
+        400,
+        "CloudHsmResourceNotFoundException",
     );
     assert!(body["Message"].is_string(), "{body}");
 
@@ -293,13 +312,11 @@ fn the_control_api_drives_faults_clock_backups_the_cli_and_the_world() {
         json!({"ClusterId": "cluster-1a23b4cdefg", "Network": "blocked"}),
     );
     assert_eq!((status, &out["Network"]), (200, &json!("blocked")));
-    let (status, error_type, body) = s.kms(
+    let body = s.kms_error(
         "Encrypt",
         json!({"KeyId": "alias/app", "Plaintext": "aGk="}),
-    );
-    assert_eq!(
-        (status, error_type.as_deref()),
-        (400, Some("KMSInvalidStateException"))
+        400,
+        "KMSInvalidStateException",
     );
     assert!(body["message"]
         .as_str()
