@@ -59,7 +59,7 @@ use common::Ratio;
 use criterion::{Criterion, SamplingMode, Throughput};
 use hsmdrill::engine::kms::api::{DecryptRequest, EncryptRequest};
 use hsmdrill::engine::{Engine, Error, ErrorKind};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::aead::LessSafeKey;
 
 /// HSMs × sessions per HSM.
 const SHAPES: [Shape; 3] = [
@@ -160,7 +160,7 @@ struct Metric {
 
 impl Metric {
     fn paired_ratio(&self) -> Option<f64> {
-        median(&self.paired)
+        common::median(&mut self.paired.clone())
     }
 }
 
@@ -188,9 +188,7 @@ fn contention(
             session_wait_us(),
         )),
         ideal: (latency_us > 0).then(|| Arc::new(IdealPool::new(shape.capacity()))),
-        raw: Arc::new(LessSafeKey::new(
-            UnboundKey::new(&AES_256_GCM, &[0x42; 32]).expect("a 32-byte key"),
-        )),
+        raw: Arc::new(common::raw_key()),
         latency: Duration::from_micros(latency_us),
         capacity: shape.capacity(),
     };
@@ -388,7 +386,7 @@ impl Work<'_> {
                     if !self.latency.is_zero() {
                         thread::sleep(self.latency);
                     }
-                    black_box(raw_seal(self.raw, plaintext));
+                    black_box(common::raw_seal(self.raw, plaintext));
                     drop(slot);
                     t.calls += 1;
                     t.ok += 1;
@@ -497,32 +495,6 @@ fn audit_run(engine: &Arc<Engine>, budget: u64, total: &Tally, blobs: Vec<(u64, 
 
 fn is_pkcs11(e: &Error) -> bool {
     e.kind() == ErrorKind::KmsInternal && e.message().contains("PKCS #11")
-}
-
-fn raw_seal(key: &LessSafeKey, plaintext: &[u8]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(plaintext.len() + AES_256_GCM.tag_len());
-    buf.extend_from_slice(plaintext);
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key([7; NONCE_LEN]),
-        Aad::empty(),
-        &mut buf,
-    )
-    .expect("seal");
-    buf
-}
-
-fn median(v: &[f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let m = s.len() / 2;
-    Some(if s.len() % 2 == 1 {
-        s[m]
-    } else {
-        (s[m - 1] + s[m]) / 2.0
-    })
 }
 
 /// The physical limit of a pool: `capacity` sessions, a call blocks until

@@ -12,109 +12,87 @@ mod common;
 
 use std::hint::black_box;
 
-use common::Ratio;
+use common::{raw_key, raw_open, raw_seal, Ratio};
 use criterion::{Criterion, Throughput};
 use hsmdrill::engine::kms::api::{DecryptRequest, EncryptRequest, GenerateDataKeyRequest};
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use hsmdrill::engine::Engine;
+use ring::aead::LessSafeKey;
 
 /// Plaintext sizes: a data key's order, a small record, KMS's maximum.
 const SIZES: [usize; 3] = [64, 1024, 4096];
 
 fn main() {
     let mut c = common::criterion();
-    encrypt(&mut c);
-    decrypt(&mut c);
-    generate_data_key(&mut c);
+    // Each group on a fresh engine.
+    encrypt(&mut c, &engine(), &raw_key());
+    decrypt(&mut c, &engine(), &raw_key());
+    generate_data_key(&mut c, &engine(), &raw_key());
     c.final_summary();
     report();
 }
 
-/// The physical baseline's key: AES-256-GCM built once.
-fn raw_key() -> LessSafeKey {
-    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[0x42; 32]).expect("a 32-byte key"))
-}
-
-/// Raw seal into a fresh buffer (as any API returning a new ciphertext
-/// does), with a given nonce and no additional data.
-fn raw_seal(key: &LessSafeKey, plaintext: &[u8]) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(plaintext.len() + AES_256_GCM.tag_len());
-    buf.extend_from_slice(plaintext);
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key([7; NONCE_LEN]),
-        Aad::empty(),
-        &mut buf,
-    )
-    .expect("seal");
-    buf
-}
-
-/// Raw open into a fresh buffer (as Decrypt returns one).
-fn raw_open(key: &LessSafeKey, sealed: &[u8]) -> Vec<u8> {
-    let mut buf = sealed.to_vec();
-    let len = key
-        .open_in_place(
-            Nonce::assume_unique_for_key([7; NONCE_LEN]),
-            Aad::empty(),
-            &mut buf,
-        )
-        .expect("open")
-        .len();
-    buf.truncate(len);
-    buf
-}
-
 /// The default pool (2 HSMs × 1024 sessions, no latency): never contended
 /// by one thread.
-fn engine() -> hsmdrill::engine::Engine {
+fn engine() -> Engine {
     common::engine(2, 1024, 0, 0)
 }
 
-fn encrypt(c: &mut Criterion) {
-    let engine = engine();
-    let key = raw_key();
-    for size in SIZES {
-        let plaintext = vec![0x5a; size];
-        let req = EncryptRequest {
-            key_id: Some(common::KEY_ID.into()),
-            plaintext: Some(plaintext.clone()),
-            ..Default::default()
-        };
-        let group_name = format!("encrypt/size={size}");
-        let mut g = c.benchmark_group(&group_name);
-        g.throughput(Throughput::Bytes(size as u64));
-        let id = format!("{group_name}/raw_seal");
-        g.bench_function("raw_seal", |b| {
-            b.iter_custom(|n| common::timed(&id, n, || raw_seal(&key, black_box(&plaintext))))
-        });
-        let id = format!("{group_name}/engine");
-        let base = format!("{group_name}/raw_seal");
-        g.bench_function("engine", |b| {
-            b.iter_custom(|n| {
-                common::paired(
-                    &id,
-                    n,
-                    || engine.encrypt(black_box(&req)).expect("Encrypt"),
-                    &base,
-                    || raw_seal(&key, black_box(&plaintext)),
-                )
-            })
-        });
-        g.finish();
+/// One group, `{group_name}`: the raw baseline alone as `{group_name}/{base}`,
+/// then `{group_name}/engine`, each of its runs paired with a run of the
+/// baseline just before it (the ratio `report` prints).
+fn engine_against_raw<T, U>(
+    c: &mut Criterion,
+    group_name: &str,
+    bytes: Option<usize>,
+    base: &str,
+    mut engine_op: impl FnMut() -> T,
+    mut raw_op: impl FnMut() -> U,
+) {
+    let mut g = c.benchmark_group(group_name);
+    if let Some(bytes) = bytes {
+        g.throughput(Throughput::Bytes(bytes as u64));
+    }
+    let base_id = format!("{group_name}/{base}");
+    g.bench_function(base, |b| {
+        b.iter_custom(|n| common::timed(&base_id, n, &mut raw_op))
+    });
+    let id = format!("{group_name}/engine");
+    g.bench_function("engine", |b| {
+        b.iter_custom(|n| common::paired(&id, n, &mut engine_op, &base_id, &mut raw_op))
+    });
+    g.finish();
+}
+
+/// Encrypt `plaintext` under the example world's key.
+fn encrypt_request(plaintext: &[u8]) -> EncryptRequest {
+    EncryptRequest {
+        key_id: Some(common::KEY_ID.into()),
+        plaintext: Some(plaintext.to_vec()),
+        ..Default::default()
     }
 }
 
-fn decrypt(c: &mut Criterion) {
-    let engine = engine();
-    let key = raw_key();
+fn encrypt(c: &mut Criterion, engine: &Engine, key: &LessSafeKey) {
     for size in SIZES {
         let plaintext = vec![0x5a; size];
-        let sealed = raw_seal(&key, &plaintext);
+        let req = encrypt_request(&plaintext);
+        engine_against_raw(
+            c,
+            &format!("encrypt/size={size}"),
+            Some(size),
+            "raw_seal",
+            || engine.encrypt(black_box(&req)).expect("Encrypt"),
+            || raw_seal(key, black_box(&plaintext)),
+        );
+    }
+}
+
+fn decrypt(c: &mut Criterion, engine: &Engine, key: &LessSafeKey) {
+    for size in SIZES {
+        let plaintext = vec![0x5a; size];
+        let sealed = raw_seal(key, &plaintext);
         let blob = engine
-            .encrypt(&EncryptRequest {
-                key_id: Some(common::KEY_ID.into()),
-                plaintext: Some(plaintext.clone()),
-                ..Default::default()
-            })
+            .encrypt(&encrypt_request(&plaintext))
             .expect("Encrypt")
             .ciphertext_blob;
         let req = DecryptRequest {
@@ -122,63 +100,36 @@ fn decrypt(c: &mut Criterion) {
             ..Default::default()
         };
         assert_eq!(engine.decrypt(&req).expect("Decrypt").plaintext, plaintext);
-        let group_name = format!("decrypt/size={size}");
-        let mut g = c.benchmark_group(&group_name);
-        g.throughput(Throughput::Bytes(size as u64));
-        let id = format!("{group_name}/raw_open");
-        g.bench_function("raw_open", |b| {
-            b.iter_custom(|n| common::timed(&id, n, || raw_open(&key, black_box(&sealed))))
-        });
-        let base = id.clone();
-        let id = format!("{group_name}/engine");
-        g.bench_function("engine", |b| {
-            b.iter_custom(|n| {
-                common::paired(
-                    &id,
-                    n,
-                    || engine.decrypt(black_box(&req)).expect("Decrypt"),
-                    &base,
-                    || raw_open(&key, black_box(&sealed)),
-                )
-            })
-        });
-        g.finish();
+        engine_against_raw(
+            c,
+            &format!("decrypt/size={size}"),
+            Some(size),
+            "raw_open",
+            || engine.decrypt(black_box(&req)).expect("Decrypt"),
+            || raw_open(key, black_box(&sealed)),
+        );
     }
 }
 
-fn generate_data_key(c: &mut Criterion) {
-    let engine = engine();
-    let key = raw_key();
+fn generate_data_key(c: &mut Criterion, engine: &Engine, key: &LessSafeKey) {
     let data_key = [0x33u8; 32];
     let req = GenerateDataKeyRequest {
         key_id: Some(common::KEY_ID.into()),
         number_of_bytes: Some(32),
         ..Default::default()
     };
-    let group_name = "generate_data_key/bytes=32";
-    let mut g = c.benchmark_group(group_name);
-    let id = format!("{group_name}/raw_seal");
-    g.bench_function("raw_seal", |b| {
-        b.iter_custom(|n| common::timed(&id, n, || raw_seal(&key, black_box(&data_key))))
-    });
-    let base = id.clone();
-    let id = format!("{group_name}/engine");
-    g.bench_function("engine", |b| {
-        b.iter_custom(|n| {
-            common::paired(
-                &id,
-                n,
-                || {
-                    engine
-                        .generate_data_key(black_box(&req))
-                        .expect("GenerateDataKey")
-                },
-                &base,
-                || raw_seal(&key, black_box(&data_key)),
-            )
-        })
-    });
-    g.finish();
+    engine_against_raw(
+        c,
+        "generate_data_key/bytes=32",
+        None,
+        "raw_seal",
+        || {
+            engine
+                .generate_data_key(black_box(&req))
+                .expect("GenerateDataKey")
+        },
+        || raw_seal(key, black_box(&data_key)),
+    );
 }
 
 fn report() {

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use hsmdrill::engine::{world, Engine};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 
 /// The example world's key (scenarios/worlds/example.yaml).
 pub const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -183,16 +184,7 @@ pub fn paired_ratio(id: &str, baseline: &str) -> Option<f64> {
             .collect(),
         (None, None) => return None,
     };
-    if ratios.is_empty() {
-        return None;
-    }
-    ratios.sort_by(f64::total_cmp);
-    let m = ratios.len() / 2;
-    Some(if ratios.len() % 2 == 1 {
-        ratios[m]
-    } else {
-        (ratios[m - 1] + ratios[m]) / 2.0
-    })
+    median(&mut ratios)
 }
 
 /// One line of a ratio table: `id` against `baseline`, and the target the
@@ -262,4 +254,52 @@ pub fn human_ns(ns: f64) -> String {
     } else {
         format!("{ns:.1} ns")
     }
+}
+
+/// The median of `v` (sorted in place), or `None` when it is empty.
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    })
+}
+
+/// The physical baseline's key: AES-256-GCM built once.
+pub fn raw_key() -> LessSafeKey {
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[0x42; 32]).expect("a 32-byte key"))
+}
+
+/// Raw seal into a fresh buffer (as any API returning a new ciphertext
+/// does), with a given nonce and no additional data.
+pub fn raw_seal(key: &LessSafeKey, plaintext: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(plaintext.len() + AES_256_GCM.tag_len());
+    buf.extend_from_slice(plaintext);
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key([7; NONCE_LEN]),
+        Aad::empty(),
+        &mut buf,
+    )
+    .expect("seal");
+    buf
+}
+
+/// Raw open into a fresh buffer (as Decrypt returns one).
+pub fn raw_open(key: &LessSafeKey, sealed: &[u8]) -> Vec<u8> {
+    let mut buf = sealed.to_vec();
+    let len = key
+        .open_in_place(
+            Nonce::assume_unique_for_key([7; NONCE_LEN]),
+            Aad::empty(),
+            &mut buf,
+        )
+        .expect("open")
+        .len();
+    buf.truncate(len);
+    buf
 }

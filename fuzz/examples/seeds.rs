@@ -72,6 +72,19 @@ impl Out {
         )?;
         Ok(())
     }
+
+    /// Puts each of `items`, named after the file `p` they come from and
+    /// their place in it.
+    fn put_each<T: AsRef<[u8]>>(
+        &mut self,
+        p: &Path,
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<()> {
+        for (i, item) in items.into_iter().enumerate() {
+            self.put(&format!("{}-{i}", stem(p)), item)?;
+        }
+        Ok(())
+    }
 }
 
 fn files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>> {
@@ -253,22 +266,16 @@ fn main() -> Result<()> {
     }
     for p in files(&root.join("scenarios"), "runbook")? {
         let text = fs::read_to_string(&p)?;
-        for (i, block) in runbook_blocks(&text).iter().enumerate() {
-            runbook.put(&format!("{}-{i}", stem(&p)), block)?;
-            cli.put(&format!("{}-{i}", stem(&p)), cli_script(block, &backing))?;
-        }
-        for (i, w) in inline_worlds(&text).iter().enumerate() {
-            worlds.put(&format!("{}-{i}", stem(&p)), w)?;
-        }
+        let blocks = runbook_blocks(&text);
+        runbook.put_each(&p, &blocks)?;
+        cli.put_each(&p, blocks.iter().map(|b| cli_script(b, &backing)))?;
+        worlds.put_each(&p, inline_worlds(&text))?;
     }
     for p in files(&root.join("tests/runbook-errors"), "runbook")? {
         runbook.put(&stem(&p), fs::read(&p)?)?;
     }
     for p in files(&root.join("features"), "feature")? {
-        let text = fs::read_to_string(&p)?;
-        for (i, script) in feature_scripts(&text).iter().enumerate() {
-            cli.put(&format!("{}-{i}", stem(&p)), script)?;
-        }
+        cli.put_each(&p, feature_scripts(&fs::read_to_string(&p)?))?;
     }
     for (name, text) in [
         ("empty", "{}\n"),
@@ -729,9 +736,19 @@ fn main() -> Result<()> {
     let cbor_head = "content-type: application/cbor\nsmithy-protocol: rpc-v2-cbor\n";
     let date = "20150830T123600Z";
     let handmade = |auth: &str| format!("x-amz-date: {date}\nauthorization: {auth}\n");
+    // A ListKeys with this query, and a CloudHSM v2 operation at this path
+    // (after `/service/BaldrApiService/operation/`) with an empty map.
+    let list_keys = |name, query: &str| {
+        let head = format!("/{query}\n{}", kms_head("ListKeys"));
+        (name, head, b"{}".to_vec())
+    };
+    let cbor_op = |name, path: &str| -> Result<(&str, String, Vec<u8>)> {
+        let head = format!("/service/BaldrApiService/operation/{path}\n{cbor_head}");
+        Ok((name, head, cbor(json!({}))?))
+    };
     let vanilla = "AWS4-HMAC-SHA256 Credential=AKIDFUZZ/20150830/us-west-2/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
     let requests: Vec<(&str, String, Vec<u8>)> = vec![
-        ("list-keys", format!("/\n{}", kms_head("ListKeys")), b"{}".to_vec()),
+        list_keys("list-keys", ""),
         (
             "encrypt",
             format!("/\n{}", kms_head("Encrypt")),
@@ -744,38 +761,21 @@ fn main() -> Result<()> {
             format!("/\n{}", kms_head("Decrypt")),
             json!({"CiphertextBlob": ct}).to_string().into_bytes(),
         ),
-        (
-            "describe-clusters-cbor",
-            format!("/service/BaldrApiService/operation/DescribeClusters\n{cbor_head}"),
-            cbor(json!({}))?,
-        ),
-        (
+        cbor_op("describe-clusters-cbor", "DescribeClusters")?,
+        list_keys(
             "query-order",
-            format!("/?Param-3=Value3&Param=Value2&%E1%88%B4=Value1&\u{1234}=bar\n{}", kms_head("ListKeys")),
-            b"{}".to_vec(),
+            "?Param-3=Value3&Param=Value2&%E1%88%B4=Value1&\u{1234}=bar",
         ),
-        (
-            "dot-segments",
-            format!("/service/BaldrApiService/operation/..?x=/./\n{cbor_head}"),
-            cbor(json!({}))?,
-        ),
-        (
-            "escapes-in-path",
-            format!("/service/BaldrApiService/operation/Describe%43lusters\n{cbor_head}"),
-            cbor(json!({}))?,
-        ),
+        cbor_op("dot-segments", "..?x=/./")?,
+        cbor_op("escapes-in-path", "Describe%43lusters")?,
         (
             "headers",
             format!("/?a=%2f&a=%2F&b\n{}x-hd: \"a   b\"\tc\nx-hd: second\nx-amz-content-sha256: 44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\nx-amz-security-token: token\n", kms_head("ListKeys")),
             b"{}".to_vec(),
         ),
-        ("issue-12", format!("/?%a\u{e9}\n{}", kms_head("ListKeys")), b"{}".to_vec()),
+        list_keys("issue-12", "?%a\u{e9}"),
         ("bad-escape", format!("/?a=%zz&b=%\n{}", kms_head("ListKeys")), Vec::new()),
-        (
-            "bad-escape-cbor",
-            format!("/service/BaldrApiService/operation/Create%zzHsm\n{cbor_head}"),
-            cbor(json!({}))?,
-        ),
+        cbor_op("bad-escape-cbor", "Create%zzHsm")?,
     ];
     for (name, head, body) in &requests {
         for (suffix, prefix) in [

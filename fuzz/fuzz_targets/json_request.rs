@@ -18,7 +18,7 @@ use std::time::SystemTime;
 
 use axum::http::HeaderValue;
 use hsmdrill::server::{router, ServerState, JSON_1_1};
-use hsmdrill_fuzz::sign::{credentials, Plain};
+use hsmdrill_fuzz::sign::{credentials, post};
 use hsmdrill_fuzz::{check_json_answer, example_engine, first_line, send, split_records};
 use libfuzzer_sys::fuzz_target;
 
@@ -37,18 +37,14 @@ fuzz_target!(|data: &[u8]| {
         if HeaderValue::from_bytes(target).is_ok() {
             headers.push(("x-amz-target".to_owned(), target.to_vec()));
         }
-        let plain = Plain {
-            target: b"/".to_vec(),
-            headers,
-            body: body.to_vec(),
-        };
+        let plain = post(b"/".to_vec(), headers, body.to_vec());
         let Some(request) = plain.to_request() else {
             panic!("cannot build the request {plain:?}");
         };
         let answer = send(&open, request);
         check_json_answer(&answer);
 
-        let Some(signed_plain) = plain.signed(SystemTime::now()) else {
+        let Some(signed_plain) = plain.signed(&credentials(), SystemTime::now()) else {
             panic!("the official signer cannot sign {plain:?}");
         };
         let Some(request) = signed_plain.to_request() else {

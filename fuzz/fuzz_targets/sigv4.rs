@@ -29,11 +29,11 @@
 use std::time::SystemTime;
 
 use hsmdrill::server::{router, ServerState};
-use hsmdrill_fuzz::sign::{credentials, must_refuse, signer_agrees, Plain, AUTH_ERRORS};
+use hsmdrill_fuzz::sign::{credentials, must_refuse, post, signer_agrees, Wire, AUTH_ERRORS};
 use hsmdrill_fuzz::{check_cbor_answer, check_json_answer, example_engine, send, Answer};
 use libfuzzer_sys::fuzz_target;
 
-fn parse(data: &[u8]) -> Plain {
+fn parse(data: &[u8]) -> Wire {
     let (head, body) = match data.windows(2).position(|w| w == b"\n\n") {
         Some(at) => (&data[..at], &data[at + 2..]),
         None => (data, &[][..]),
@@ -53,14 +53,10 @@ fn parse(data: &[u8]) -> Plain {
             Some((name, value.to_vec()))
         })
         .collect();
-    Plain {
-        target,
-        headers,
-        body: body.to_vec(),
-    }
+    post(target, headers, body.to_vec())
 }
 
-fn check(plain: &Plain, answer: &Answer) {
+fn check(plain: &Wire, answer: &Answer) {
     if plain.target.starts_with(b"/service/") {
         check_cbor_answer(answer);
     } else {
@@ -91,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
     let plain = parse(rest);
     let now = SystemTime::now();
     let signed = if flags & 1 == 1 {
-        plain.signed(now)
+        plain.signed(&credentials(), now)
     } else {
         None
     };
@@ -129,7 +125,7 @@ fuzz_target!(|data: &[u8]| {
     if path(&changed.target) != path(&signed.target) && answer.status.as_u16() == 404 {
         return;
     }
-    match must_refuse(&signed, &changed, auth_change, now) {
+    match must_refuse(&signed, &changed, auth_change, &credentials(), now) {
         Some(true) => assert!(
             error_type(&answer).is_some_and(|e| AUTH_ERRORS.contains(&e)),
             "a changed request was not refused ({}, {:?}): {changed:?}, signed {signed:?}",

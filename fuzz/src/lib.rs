@@ -1,12 +1,20 @@
 //! What the fuzz targets share: the example world as a fresh engine per
 //! input, the input formats of the request targets, the checks that every
 //! answer is a well-formed AWS success or error, and (`sign`) signing with
-//! the official SigV4 signer for the targets that run with `--auth`.
+//! the official SigV4 signer for the targets that run with `--auth`. The
+//! exception names an answer may carry (`exceptions`) and the signing
+//! oracle are the integration tests' own, included by `#[path]` from
+//! `tests/integration/support/`.
 //!
 //! A target panics (and libFuzzer reports a crash) when the library panics
 //! or when one of these checks fails.
 
 pub mod sign;
+
+/// The exception names the wire tests accept too
+/// (`tests/integration/support/exceptions.rs`).
+#[path = "../../tests/integration/support/exceptions.rs"]
+pub mod exceptions;
 
 use std::sync::OnceLock;
 
@@ -173,21 +181,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// large, wrong media type, server faults.
 const ERROR_STATUSES: &[u16] = &[400, 404, 413, 415, 500];
 
-/// Whether an answer may carry this exception: the engine's, and the
-/// protocol-level ones the server adds.
+/// Whether an answer may carry this exception: the engine's, the ones the
+/// server adds, and (for the `--auth` targets) the verifier's.
 pub fn known_exception(name: &str) -> bool {
-    hsmdrill::engine::ErrorKind::from_aws_name(name).is_some()
-        || matches!(
-            name,
-            "UnknownOperationException"
-                | "SerializationException"
-                | "RequestEntityTooLargeException"
-                | "InternalFailure"
-                | "InvalidLookupAttributesException"
-                | "InvalidNextTokenException"
-                | "InvalidMaxResultsException"
-        )
-        || sign::AUTH_ERRORS.contains(&name)
+    exceptions::known_exception(name) || exceptions::AUTH_ERRORS.contains(&name)
 }
 
 /// Checks an error body (already decoded) against the answer's headers.

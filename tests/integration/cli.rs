@@ -50,9 +50,36 @@ impl Run {
         self.stdout.lines().any(|l| l == line)
     }
 
+    /// Exit status `code`; else the test fails showing all it printed.
+    #[track_caller]
+    fn assert_code(&self, code: i32) {
+        assert_eq!(self.code, code, "{}", self.all());
+    }
+
+    /// Standard output holds `text`; else the test fails showing all it
+    /// printed.
+    #[track_caller]
+    fn assert_stdout_contains(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{}", self.all());
+    }
+
+    /// Standard output has the line `line`; else the test fails showing all
+    /// it printed.
+    #[track_caller]
+    fn assert_line(&self, line: &str) {
+        assert!(self.has_line(line), "{}", self.all());
+    }
+
+    /// Some line of standard output is as `is` says; else the test fails
+    /// showing all it printed.
+    #[track_caller]
+    fn assert_some_line(&self, is: impl Fn(&str) -> bool) {
+        assert!(self.stdout.lines().any(is), "{}", self.all());
+    }
+
     /// Exit status 2 with exactly one `error: …` line and no panic.
     fn assert_usage_error(&self, containing: &str) {
-        assert_eq!(self.code, 2, "{}", self.all());
+        self.assert_code(2);
         assert!(!self.all().contains("panicked"), "{}", self.all());
         let lines: Vec<&str> = self.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "one line expected:\n{}", self.stderr);
@@ -124,13 +151,9 @@ fn check_prints_every_error_with_file_line_and_column() {
         "runbook \"broken\"\nfrobnicate the key store\n",
     );
     let run = hsmdrill(&["check", dir.arg()]);
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stdout.contains(&format!("{}:2:", bad.display())),
-        "{}",
-        run.all()
-    );
-    assert!(run.stdout.contains("frobnicate"), "{}", run.all());
+    run.assert_code(2);
+    run.assert_stdout_contains(&format!("{}:2:", bad.display()));
+    run.assert_stdout_contains("frobnicate");
     assert!(
         run.stdout
             .lines()
@@ -142,8 +165,8 @@ fn check_prints_every_error_with_file_line_and_column() {
     );
 
     let run = hsmdrill(&["check", good.to_str().unwrap()]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.has_line("1 file, 1 runbook, 0 errors"), "{}", run.all());
+    run.assert_code(0);
+    run.assert_line("1 file, 1 runbook, 0 errors");
 }
 
 #[test]
@@ -195,7 +218,7 @@ fn exit_statuses_are_distinct_and_in_help() {
         failing.to_str().unwrap(),
         bad.to_str().unwrap(),
     );
-    assert_eq!(hsmdrill(&["run", ok, "--accept"]).code, 0);
+    hsmdrill(&["run", ok, "--accept"]).assert_code(0);
 
     let code = |args: &[&str]| {
         let run = hsmdrill(args);
@@ -232,7 +255,7 @@ fn exit_statuses_are_distinct_and_in_help() {
     }
     // No command at all: the help, on standard error.
     let run = hsmdrill(&[]);
-    assert_eq!(run.code, 2, "{}", run.all());
+    run.assert_code(2);
     assert!(
         run.stderr.contains("Usage: hsmdrill <COMMAND>"),
         "{}",
@@ -277,10 +300,10 @@ fn cloudhsm_cli_exits_1_when_its_command_fails_and_2_without_a_world() {
         ])
     };
     let run = cli("user list", &example);
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     let run = cli("frobnicate", &example);
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stdout.contains("\"error_code\": 1"), "{}", run.all());
+    run.assert_code(1);
+    run.assert_stdout_contains("\"error_code\": 1");
     let dir = TempDir::new("cloudhsm-cli");
     let missing = dir.path().join("missing.yaml");
     cli("user list", missing.to_str().unwrap()).assert_usage_error("cannot read the world file");
@@ -289,7 +312,7 @@ fn cloudhsm_cli_exits_1_when_its_command_fails_and_2_without_a_world() {
 #[test]
 fn steps_lists_the_statements() {
     let run = hsmdrill(&["steps"]);
-    assert_eq!(run.code, 0, "{}", run.all());
+    run.assert_code(0);
     assert!(
         run.stdout.lines().any(|l| l.starts_with("connect")),
         "{}",
@@ -308,27 +331,19 @@ fn a_passing_runbook_passes_once_its_snapshot_is_accepted() {
     dir.write("ok.runbook", &passing("ok", "t"));
 
     let run = hsmdrill(&["run", dir.arg()]);
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stdout.contains("no snapshot yet: run with --accept"),
-        "{}",
-        run.all()
-    );
-    assert!(run.has_line("0 passed, 1 failed"), "{}", run.all());
+    run.assert_code(1);
+    run.assert_stdout_contains("no snapshot yet: run with --accept");
+    run.assert_line("0 passed, 1 failed");
 
     let run = hsmdrill(&["run", dir.arg(), "--accept"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("accepted"), "{}", run.all());
+    run.assert_code(0);
+    run.assert_stdout_contains("accepted");
     assert!(dir.path().join("snapshots/ok__ok.snap").is_file());
 
     let run = hsmdrill(&["run", dir.arg()]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.has_line("ok   ok.runbook › ok (2 steps)"),
-        "{}",
-        run.all()
-    );
-    assert!(run.has_line("1 passed, 0 failed"), "{}", run.all());
+    run.assert_code(0);
+    run.assert_line("ok   ok.runbook › ok (2 steps)");
+    run.assert_line("1 passed, 0 failed");
 }
 
 #[test]
@@ -336,66 +351,36 @@ fn a_wrong_connection_error_code_fails_with_expected_and_actual() {
     let dir = TempDir::new("wrong-code");
     let file = dir.write("r5.runbook", &wrong_error_code());
     let run = hsmdrill(&["run", dir.arg()]);
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stdout.contains("FAIL r5.runbook › wrong code"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains(&format!("{}:7:", file.display())),
-        "{}",
-        run.all()
-    );
-    let line_with = |a: &str, b: &str| run.stdout.lines().any(|l| l.contains(a) && l.contains(b));
-    assert!(line_with("expected", "USER_LOCKED_OUT"), "{}", run.all());
-    assert!(line_with("actual", "INVALID_CREDENTIALS"), "{}", run.all());
+    run.assert_code(1);
+    run.assert_stdout_contains("FAIL r5.runbook › wrong code");
+    run.assert_stdout_contains(&format!("{}:7:", file.display()));
+    run.assert_some_line(|l| l.contains("expected") && l.contains("USER_LOCKED_OUT"));
+    run.assert_some_line(|l| l.contains("actual") && l.contains("INVALID_CREDENTIALS"));
     // The store's DescribeCustomKeyStores entry, as it stood.
-    assert!(
-        run.stdout.contains("\"ConnectionState\": \"FAILED\""),
-        "{}",
-        run.all()
-    );
-    assert!(run.has_line("0 passed, 1 failed"), "{}", run.all());
+    run.assert_stdout_contains("\"ConnectionState\": \"FAILED\"");
+    run.assert_line("0 passed, 1 failed");
 }
 
 #[test]
 fn a_changed_snapshot_fails_with_the_diff() {
     let dir = TempDir::new("snapshot");
     dir.write("ok.runbook", &passing("ok", "t"));
-    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 0);
+    hsmdrill(&["run", dir.arg(), "--accept"]).assert_code(0);
     let snap = dir.path().join("snapshots/ok__ok.snap");
     let stored = fs::read_to_string(&snap).unwrap();
     assert!(stored.contains("\"CONNECTED\""), "{stored}");
     fs::write(&snap, stored.replace("\"CONNECTED\"", "\"DISCONNECTED\"")).unwrap();
 
     let run = hsmdrill(&["run", dir.arg()]);
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("snapshot differs (run with --accept to accept)"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stdout
-            .lines()
-            .any(|l| l.starts_with('-') && l.contains("\"DISCONNECTED\"")),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stdout
-            .lines()
-            .any(|l| l.starts_with('+') && l.contains("\"CONNECTED\"")),
-        "{}",
-        run.all()
-    );
-    assert!(run.has_line("0 passed, 1 failed"), "{}", run.all());
+    run.assert_code(1);
+    run.assert_stdout_contains("snapshot differs (run with --accept to accept)");
+    run.assert_some_line(|l| l.starts_with('-') && l.contains("\"DISCONNECTED\""));
+    run.assert_some_line(|l| l.starts_with('+') && l.contains("\"CONNECTED\""));
+    run.assert_line("0 passed, 1 failed");
 
     let run = hsmdrill(&["run", dir.arg(), "--accept"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(hsmdrill(&["run", dir.arg()]).code, 0);
+    run.assert_code(0);
+    hsmdrill(&["run", dir.arg()]).assert_code(0);
 }
 
 #[test]
@@ -403,22 +388,14 @@ fn a_runbook_that_does_not_parse_is_status_2_and_the_others_still_run() {
     let dir = TempDir::new("parse-error");
     dir.write("a.runbook", &passing("a", "t"));
     let bad = dir.write("b.runbook", "runbook \"b\"\nfrobnicate\n");
-    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 2);
+    hsmdrill(&["run", dir.arg(), "--accept"]).assert_code(2);
     let run = hsmdrill(&["run", dir.arg()]);
     // Invalid input: status 2, though the other runbook ran and passed.
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.has_line("ok   a.runbook › a (2 steps)"),
-        "{}",
-        run.all()
-    );
-    assert!(run.stdout.contains("FAIL b.runbook"), "{}", run.all());
-    assert!(
-        run.stdout.contains(&format!("{}:2:", bad.display())),
-        "{}",
-        run.all()
-    );
-    assert!(run.has_line("1 passed, 1 failed"), "{}", run.all());
+    run.assert_code(2);
+    run.assert_line("ok   a.runbook › a (2 steps)");
+    run.assert_stdout_contains("FAIL b.runbook");
+    run.assert_stdout_contains(&format!("{}:2:", bad.display()));
+    run.assert_line("1 passed, 1 failed");
 }
 
 #[test]
@@ -427,13 +404,13 @@ fn tags_and_partitions_select_scenarios() {
     dir.write("a.runbook", &passing("first", "R5"));
     dir.write("b.runbook", &passing("second", "R7"));
     dir.write("c.runbook", &passing("third", "slow"));
-    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 0);
+    hsmdrill(&["run", dir.arg(), "--accept"]).assert_code(0);
 
     let ran = |args: &[&str]| {
         let mut all = vec!["run", dir.arg()];
         all.extend_from_slice(args);
         let run = hsmdrill(&all);
-        assert_eq!(run.code, 0, "{}", run.all());
+        run.assert_code(0);
         run.stdout
             .lines()
             .filter_map(|l| l.strip_prefix("ok   "))
@@ -465,9 +442,9 @@ fn tags_and_partitions_select_scenarios() {
     let b = dir.path().join("b.runbook");
     assert_eq!(ran(&[b.to_str().unwrap()]), ["first", "second", "third"]);
     let run = hsmdrill(&["run", b.to_str().unwrap()]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("› second (2 steps)"), "{}", run.all());
-    assert!(run.has_line("1 passed, 0 failed"), "{}", run.all());
+    run.assert_code(0);
+    run.assert_stdout_contains("› second (2 steps)");
+    run.assert_line("1 passed, 0 failed");
 }
 
 #[test]
@@ -475,10 +452,10 @@ fn junit_and_json_reports_parse() {
     let dir = TempDir::new("formats");
     dir.write("ok.runbook", &passing("ok", "t"));
     dir.write("r5.runbook", &wrong_error_code());
-    assert_eq!(hsmdrill(&["run", dir.arg(), "--accept"]).code, 1);
+    hsmdrill(&["run", dir.arg(), "--accept"]).assert_code(1);
 
     let run = hsmdrill(&["run", dir.arg(), "--format", "junit"]);
-    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_code(1);
     assert!(run.stdout.starts_with("<?xml"), "{}", run.stdout);
     assert!(run.stdout.contains("<testsuites"), "{}", run.stdout);
     assert!(
@@ -513,7 +490,7 @@ fn junit_and_json_reports_parse() {
         "--output",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(run.code, 1, "{}", run.all());
+    run.assert_code(1);
     let report: Value = serde_json::from_str(&fs::read_to_string(&out).unwrap()).unwrap();
     let items = report.as_array().unwrap();
     assert_eq!(items.len(), 2);

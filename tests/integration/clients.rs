@@ -100,15 +100,20 @@ fn run_against_a_server_passes_the_shipped_runbooks() {
 #[test]
 fn the_cloudhsm_cli_shell_talks_to_a_server() {
     let s = serve(&[]);
+    // `hsmdrill cloudhsm-cli` on the example cluster of `s`.
+    let cloudhsm_cli = || {
+        let mut cmd = hsmdrill();
+        cmd.args([
+            "cloudhsm-cli",
+            "--endpoint",
+            &s.url(),
+            "--cluster-id",
+            "cluster-1a23b4cdefg",
+        ]);
+        cmd
+    };
     let cli = |pin: &str| {
-        hsmdrill()
-            .args([
-                "cloudhsm-cli",
-                "--endpoint",
-                &s.url(),
-                "--cluster-id",
-                "cluster-1a23b4cdefg",
-            ])
+        cloudhsm_cli()
             .args(["user", "list"])
             .env("CLOUDHSM_ROLE", "admin")
             .env("CLOUDHSM_PIN", pin)
@@ -122,15 +127,8 @@ fn the_cloudhsm_cli_shell_talks_to_a_server() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stdout).contains("\"error_code\": 1"));
 
-    let mut child = hsmdrill()
-        .args([
-            "cloudhsm-cli",
-            "--endpoint",
-            &s.url(),
-            "--cluster-id",
-            "cluster-1a23b4cdefg",
-            "interactive",
-        ])
+    let mut child = cloudhsm_cli()
+        .arg("interactive")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use hsmdrill::engine::cloudhsm::pkcs11::SessionPool;
 use hsmdrill::engine::kms::api::{
     CustomKeyStoreIdRequest, DecryptRequest, EncryptRequest, EncryptionContext,
 };
@@ -311,15 +312,45 @@ fn crypto_racing_connect_and_disconnect_round_trips_or_fails_as_documented() {
     );
 }
 
-/// Every HSM pool of every cluster has all its sessions free.
-fn pools_in_use(engine: &Engine) -> usize {
+/// `count` summed over the PKCS #11 session pools of every HSM of every
+/// cluster.
+fn over_pools(engine: &Engine, count: impl Fn(&SessionPool) -> usize) -> usize {
     engine.with_state(|st| {
         st.clusters
             .values()
             .flat_map(|c| c.hsms.iter())
-            .map(|h| h.pool.in_use())
+            .map(|h| count(&h.pool))
             .sum()
     })
+}
+
+/// How many sessions are taken, over every pool.
+fn pools_in_use(engine: &Engine) -> usize {
+    over_pools(engine, SessionPool::in_use)
+}
+
+/// Runs `threads` threads that start together, each making `ops` calls of
+/// `call(thread, op, plaintext, context)`, its plaintexts from a generator
+/// of its own (seeded `seed + thread`).
+fn in_step(
+    threads: usize,
+    ops: usize,
+    seed: u64,
+    call: impl Fn(usize, usize, Vec<u8>, EncryptionContext) + Sync,
+) {
+    let start = Barrier::new(threads);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (call, start) = (&call, &start);
+            s.spawn(move || {
+                let mut rng = Lcg(t as u64 + seed);
+                start.wait();
+                for op in 0..ops {
+                    call(t, op, rng.plaintext(t, op), context(t, op));
+                }
+            });
+        }
+    });
 }
 
 #[test]
@@ -329,45 +360,25 @@ fn a_burst_over_scarce_sessions_fails_some_calls_with_pkcs11_and_frees_every_poo
 
     let (ok, exhausted) = with_watchdog("burst", || {
         let engine = scarce();
-        let capacity: usize = engine.with_state(|st| {
-            st.clusters
-                .values()
-                .flat_map(|c| c.hsms.iter())
-                .map(|h| h.pool.capacity())
-                .sum()
-        });
+        let capacity = over_pools(&engine, SessionPool::capacity);
         assert_eq!(capacity, 4, "2 HSMs × 2 sessions");
         let successes = AtomicUsize::new(0);
         let exhausted = AtomicUsize::new(0);
         let wrong = Mutex::new(Vec::<String>::new());
         let made = Mutex::new(Vec::new());
-        let start = Barrier::new(THREADS);
-        std::thread::scope(|s| {
-            for t in 0..THREADS {
-                let (engine, successes, exhausted, wrong, made, start) =
-                    (&engine, &successes, &exhausted, &wrong, &made, &start);
-                s.spawn(move || {
-                    let mut rng = Lcg(t as u64 + 100);
-                    start.wait();
-                    for op in 0..OPS {
-                        let plaintext = rng.plaintext(t, op);
-                        let ctx = context(t, op);
-                        match engine.encrypt(&encrypt_req(&plaintext, &ctx)) {
-                            Ok(r) => {
-                                // Checked after the burst, away from the
-                                // contention.
-                                successes.fetch_add(1, Ordering::Relaxed);
-                                made.lock()
-                                    .unwrap()
-                                    .push((r.ciphertext_blob, plaintext, ctx));
-                            }
-                            Err(err) if is_pkcs11_exhaustion(&err) => {
-                                exhausted.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Err(err) => wrong.lock().unwrap().push(err.to_string()),
-                        }
-                    }
-                });
+        in_step(THREADS, OPS, 100, |_, _, plaintext, ctx| {
+            match engine.encrypt(&encrypt_req(&plaintext, &ctx)) {
+                Ok(r) => {
+                    // Checked after the burst, away from the contention.
+                    successes.fetch_add(1, Ordering::Relaxed);
+                    made.lock()
+                        .unwrap()
+                        .push((r.ciphertext_blob, plaintext, ctx));
+                }
+                Err(err) if is_pkcs11_exhaustion(&err) => {
+                    exhausted.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(err) => wrong.lock().unwrap().push(err.to_string()),
             }
         });
         let wrong = wrong.into_inner().unwrap();
@@ -438,40 +449,26 @@ fn a_client_that_backs_off_and_retries_delivers_every_operation_exactly_once() {
         let delivered = AtomicUsize::new(0);
         let retries = AtomicUsize::new(0);
         let problems = Mutex::new(Vec::<String>::new());
-        let start = Barrier::new(THREADS);
-        std::thread::scope(|s| {
-            for t in 0..THREADS {
-                let (engine, delivered, retries, problems, start) =
-                    (&engine, &delivered, &retries, &problems, &start);
-                s.spawn(move || {
-                    let mut rng = Lcg(t as u64 + 500);
-                    start.wait();
-                    for op in 0..OPS {
-                        let plaintext = rng.plaintext(t, op);
-                        let ctx = context(t, op);
-                        let (enc, r1) =
-                            with_backoff(|| engine.encrypt(&encrypt_req(&plaintext, &ctx)));
-                        let blob = match enc {
-                            Ok(r) => r.ciphertext_blob,
-                            Err(err) => {
-                                problems.lock().unwrap().push(format!("Encrypt: {err}"));
-                                continue;
-                            }
-                        };
-                        let (dec, r2) = with_backoff(|| engine.decrypt(&decrypt_req(&blob, &ctx)));
-                        retries.fetch_add(r1 + r2, Ordering::Relaxed);
-                        match dec {
-                            Ok(r) if r.plaintext == plaintext => {
-                                delivered.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Ok(_) => problems
-                                .lock()
-                                .unwrap()
-                                .push("Decrypt returned other bytes".into()),
-                            Err(err) => problems.lock().unwrap().push(format!("Decrypt: {err}")),
-                        }
-                    }
-                });
+        in_step(THREADS, OPS, 500, |_, _, plaintext, ctx| {
+            let (enc, r1) = with_backoff(|| engine.encrypt(&encrypt_req(&plaintext, &ctx)));
+            let blob = match enc {
+                Ok(r) => r.ciphertext_blob,
+                Err(err) => {
+                    problems.lock().unwrap().push(format!("Encrypt: {err}"));
+                    return;
+                }
+            };
+            let (dec, r2) = with_backoff(|| engine.decrypt(&decrypt_req(&blob, &ctx)));
+            retries.fetch_add(r1 + r2, Ordering::Relaxed);
+            match dec {
+                Ok(r) if r.plaintext == plaintext => {
+                    delivered.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(_) => problems
+                    .lock()
+                    .unwrap()
+                    .push("Decrypt returned other bytes".into()),
+                Err(err) => problems.lock().unwrap().push(format!("Decrypt: {err}")),
             }
         });
         let problems = problems.into_inner().unwrap();

@@ -12,12 +12,20 @@ use hsmdrill::server::ServerState;
 
 use crate::support::serve::InProcessServer;
 
-#[test]
-fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
+/// `hsmdrill serve` in this process on an empty engine (each runbook loads
+/// its own world), and its endpoint; the working folder is the crate root,
+/// where the runbooks' paths start.
+fn serve() -> (InProcessServer, Endpoint) {
     crate::support::at_root();
     let server =
         InProcessServer::start(ServerState::new(Engine::new(EngineConfig::default()), None));
     let endpoint = Endpoint::parse(&server.url()).unwrap();
+    (server, endpoint)
+}
+
+#[test]
+fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
+    let (server, endpoint) = serve();
 
     let files = crate::support::runbooks(Path::new("scenarios"));
     assert!(files.len() >= 9);
@@ -62,10 +70,7 @@ fn shipped_runbooks_give_the_same_results_and_snapshots_against_a_server() {
 /// fails after a success, as on the embedded engine.
 #[test]
 fn a_bare_error_outcome_holds_against_a_server() {
-    crate::support::at_root();
-    let server =
-        InProcessServer::start(ServerState::new(Engine::new(EngineConfig::default()), None));
-    let endpoint = Endpoint::parse(&server.url()).unwrap();
+    let (server, endpoint) = serve();
     let file = Path::new("scenarios/remote-bare-error.runbook");
     let outcome = |statements: &str| {
         let src = format!("runbook \"bare\"\nworld \"worlds/example.yaml\"\n{statements}\n");

@@ -10,6 +10,21 @@ use crate::support::http::request;
 use crate::support::serve::{example_state, InProcessServer};
 use crate::support::EXAMPLE_WORLD;
 
+/// The headers of a KMS ListKeys in JSON 1.1, one by one.
+const LIST_KEYS: (&str, &str) = ("X-Amz-Target", "TrentService.ListKeys");
+const JSON_1_1: (&str, &str) = ("Content-Type", "application/x-amz-json-1.1");
+/// The headers of a Smithy RPC v2 CBOR request, one by one.
+const RPC_V2_CBOR: (&str, &str) = ("smithy-protocol", "rpc-v2-cbor");
+const CBOR: (&str, &str) = ("Content-Type", "application/cbor");
+
+/// The `x-amzn-ErrorType` header of an answer.
+fn error_header(headers: &[(String, String)]) -> Option<&str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == "x-amzn-errortype")
+        .map(|(_, v)| v.as_str())
+}
+
 /// `hsmdrill serve` on the example world, in this process.
 struct Server(InProcessServer);
 
@@ -34,16 +49,10 @@ impl Server {
         let (status, headers, body) = self.send(
             "POST",
             "/",
-            &[
-                ("X-Amz-Target", target),
-                ("Content-Type", "application/x-amz-json-1.1"),
-            ],
+            &[("X-Amz-Target", target), JSON_1_1],
             input.to_string().as_bytes(),
         );
-        let error_type = headers
-            .iter()
-            .find(|(k, _)| k == "x-amzn-errortype")
-            .map(|(_, v)| v.clone());
+        let error_type = error_header(&headers).map(str::to_owned);
         let body = if body.is_empty() {
             json!({})
         } else {
@@ -54,6 +63,25 @@ impl Server {
 
     fn kms(&self, op: &str, input: Value) -> (u16, Option<String>, Value) {
         self.json(&format!("TrentService.{op}"), input)
+    }
+
+    /// `input` under `target`, answered with `status` and the exception
+    /// `error` in `x-amzn-ErrorType`; the error's body.
+    #[track_caller]
+    fn json_error(&self, target: &str, input: Value, status: u16, error: &str) -> Value {
+        let (got, error_type, body) = self.json(target, input);
+        assert_eq!(
+            (got, error_type.as_deref()),
+            (status, Some(error)),
+            "{body}"
+        );
+        body
+    }
+
+    /// [`Server::json_error`] for the KMS operation `op`.
+    #[track_caller]
+    fn kms_error(&self, op: &str, input: Value, status: u16, error: &str) -> Value {
+        self.json_error(&format!("TrentService.{op}"), input, status, error)
     }
 
     fn control(&self, path: &str, body: Value) -> (u16, Value) {
@@ -72,13 +100,10 @@ fn kms_over_json_1_1_round_trips_and_errors_carry_the_exception_name() {
     let s = Server::start();
     let (status, _, out) = s.kms("DescribeCustomKeyStores", json!({}));
     assert_eq!(status, 200);
+    let store = &out["CustomKeyStores"][0];
     assert_eq!(
-        out["CustomKeyStores"][0]["CustomKeyStoreName"],
-        json!("ExampleKeyStore")
-    );
-    assert_eq!(
-        out["CustomKeyStores"][0]["ConnectionState"],
-        json!("CONNECTED")
+        (&store["CustomKeyStoreName"], &store["ConnectionState"]),
+        (&json!("ExampleKeyStore"), &json!("CONNECTED"))
     );
 
     let (status, _, ct) = s.kms(
@@ -95,10 +120,12 @@ fn kms_over_json_1_1_round_trips_and_errors_carry_the_exception_name() {
         json!({"CustomKeyStoreId": "cks-1234567890abcdef0"}),
     );
     assert_eq!(status, 200);
-    let (status, error_type, body) =
-        s.kms("Decrypt", json!({"CiphertextBlob": ct["CiphertextBlob"]}));
-    assert_eq!(status, 400);
-    assert_eq!(error_type.as_deref(), Some("KMSInvalidStateException"));
+    let body = s.kms_error(
+        "Decrypt",
+        json!({"CiphertextBlob": ct["CiphertextBlob"]}),
+        400,
+        "KMSInvalidStateException",
+    );
     assert_eq!(body["__type"], json!("KMSInvalidStateException"));
     assert_eq!(
         body["message"],
@@ -114,115 +141,86 @@ fn a_server_fault_is_500_and_a_validation_error_400() {
         json!({"ClusterId": "cluster-1a23b4cdefg", "ExhaustSessions": true}),
     );
     assert_eq!(status, 200, "{out}");
-    let (status, error_type, body) = s.kms(
+    let body = s.kms_error(
         "Encrypt",
         json!({"KeyId": "alias/app", "Plaintext": "aGk="}),
+        500,
+        "KMSInternalException",
     );
-    assert_eq!(status, 500);
-    assert_eq!(error_type.as_deref(), Some("KMSInternalException"));
     assert!(body["message"].as_str().unwrap().contains("PKCS #11"));
-    let (status, error_type, body) = s.kms("Encrypt", json!({"Plaintext": "aGk="}));
-    assert_eq!(status, 400);
-    assert_eq!(error_type.as_deref(), Some("ValidationException"));
+    let body = s.kms_error(
+        "Encrypt",
+        json!({"Plaintext": "aGk="}),
+        400,
+        "ValidationException",
+    );
     assert!(body["message"].as_str().unwrap().contains("'keyId'"));
 }
 
 #[test]
 fn protocol_errors_are_aws_errors() {
     let s = Server::start();
-    let (status, error_type, body) = s.json("TrentService.NoSuchOperation", json!({}));
-    assert_eq!(
-        (status, error_type.as_deref()),
-        (400, Some("UnknownOperationException"))
+    let body = s.json_error(
+        "TrentService.NoSuchOperation",
+        json!({}),
+        400,
+        "UnknownOperationException",
     );
     assert!(body["message"]
         .as_str()
         .unwrap()
         .contains("NoSuchOperation"));
-    let (status, error_type, _) = s.json("Bogus.Thing", json!({}));
-    assert_eq!(
-        (status, error_type.as_deref()),
-        (400, Some("UnknownOperationException"))
-    );
+    s.json_error("Bogus.Thing", json!({}), 400, "UnknownOperationException");
     // A CloudHSM operation under the KMS target is unknown to KMS.
     let (status, _, _) = s.json("TrentService.DescribeClusters", json!({}));
     assert_eq!(status, 400);
 
-    let (status, headers, body) = s.send(
-        "POST",
-        "/",
-        &[
-            ("X-Amz-Target", "TrentService.ListKeys"),
-            ("Content-Type", "application/x-amz-json-1.1"),
-        ],
-        b"{not json",
+    let (status, headers, body) = s.send("POST", "/", &[LIST_KEYS, JSON_1_1], b"{not json");
+    assert_eq!(
+        (status, error_header(&headers)),
+        (400, Some("SerializationException"))
     );
-    assert_eq!(status, 400);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "SerializationException"));
     assert!(String::from_utf8_lossy(&body).contains("SerializationException"));
 
     let (status, _, body) = s.send(
         "POST",
         "/",
-        &[
-            ("X-Amz-Target", "TrentService.ListKeys"),
-            ("Content-Type", "text/plain"),
-        ],
+        &[LIST_KEYS, ("Content-Type", "text/plain")],
         b"{}",
     );
     assert_eq!(status, 415);
     assert!(String::from_utf8_lossy(&body).contains("Content-Type"));
 
     let big = vec![b' '; (1 << 20) + 10];
-    let (status, headers, body) = s.send(
-        "POST",
-        "/",
-        &[
-            ("X-Amz-Target", "TrentService.ListKeys"),
-            ("Content-Type", "application/x-amz-json-1.1"),
-        ],
-        &big,
+    let (status, headers, body) = s.send("POST", "/", &[LIST_KEYS, JSON_1_1], &big);
+    assert_eq!(
+        (status, error_header(&headers)),
+        (413, Some("RequestEntityTooLargeException"))
     );
-    assert_eq!(status, 413);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "RequestEntityTooLargeException"));
     assert!(String::from_utf8_lossy(&body).contains("__type"));
 
     let (status, _, _) = s.send("GET", "/nowhere", &[], b"");
     assert_eq!(status, 404);
 
     // Missing headers: no target, no content type, no smithy-protocol.
-    let (status, headers, _) = s.send(
-        "POST",
-        "/",
-        &[("Content-Type", "application/x-amz-json-1.1")],
-        b"{}",
+    let (status, headers, _) = s.send("POST", "/", &[JSON_1_1], b"{}");
+    assert_eq!(
+        (status, error_header(&headers)),
+        (400, Some("UnknownOperationException"))
     );
-    assert_eq!(status, 400);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "UnknownOperationException"));
-    let (status, _, body) = s.send(
-        "POST",
-        "/",
-        &[("X-Amz-Target", "TrentService.ListKeys")],
-        b"{}",
-    );
+    let (status, _, body) = s.send("POST", "/", &[LIST_KEYS], b"{}");
     assert_eq!(status, 415);
     assert!(String::from_utf8_lossy(&body).contains("SerializationException"));
     let (status, headers, _) = s.send(
         "POST",
         "/service/BaldrApiService/operation/DescribeClusters",
-        &[("Content-Type", "application/cbor")],
+        &[CBOR],
         &[0xa0],
     );
-    assert_eq!(status, 400);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "SerializationException"));
+    assert_eq!(
+        (status, error_header(&headers)),
+        (400, Some("SerializationException"))
+    );
 }
 
 #[test]
@@ -234,13 +232,11 @@ fn cloudhsm_v2_speaks_json_with_capital_message_and_cbor() {
         out["Clusters"][0]["ClusterId"],
         json!("cluster-1a23b4cdefg")
     );
-    let (status, error_type, body) = s.json(
+    let body = s.json_error(
         "BaldrApiService.DeleteCluster",
         json!({"ClusterId": "cluster-nosuchcluster"}),
-    );
-    assert_eq!(
-        (status, error_type.as_deref()),
-        (400, Some("CloudHsmResourceNotFoundException"))
+        400,
+        "CloudHsmResourceNotFoundException",
     );
     assert!(body["Message"].is_string(), "{body}");
 
@@ -249,11 +245,7 @@ fn cloudhsm_v2_speaks_json_with_capital_message_and_cbor() {
     let (status, headers, body) = s.send(
         "POST",
         "/service/BaldrApiService/operation/DescribeClusters",
-        &[
-            ("smithy-protocol", "rpc-v2-cbor"),
-            ("Content-Type", "application/cbor"),
-            ("Accept", "application/cbor"),
-        ],
+        &[RPC_V2_CBOR, CBOR, ("Accept", "application/cbor")],
         &req,
     );
     assert_eq!(status, 200);
@@ -267,16 +259,13 @@ fn cloudhsm_v2_speaks_json_with_capital_message_and_cbor() {
     let (status, headers, body) = s.send(
         "POST",
         "/service/BaldrApiService/operation/DeleteBackup",
-        &[
-            ("smithy-protocol", "rpc-v2-cbor"),
-            ("Content-Type", "application/cbor"),
-        ],
+        &[RPC_V2_CBOR, CBOR],
         &[0xff],
     );
-    assert_eq!(status, 400);
-    assert!(headers
-        .iter()
-        .any(|(k, v)| k == "x-amzn-errortype" && v == "SerializationException"));
+    assert_eq!(
+        (status, error_header(&headers)),
+        (400, Some("SerializationException"))
+    );
     let _: ciborium::value::Value = ciborium::de::from_reader(&body[..]).unwrap();
 }
 
@@ -323,13 +312,11 @@ fn the_control_api_drives_faults_clock_backups_the_cli_and_the_world() {
         json!({"ClusterId": "cluster-1a23b4cdefg", "Network": "blocked"}),
     );
     assert_eq!((status, &out["Network"]), (200, &json!("blocked")));
-    let (status, error_type, body) = s.kms(
+    let body = s.kms_error(
         "Encrypt",
         json!({"KeyId": "alias/app", "Plaintext": "aGk="}),
-    );
-    assert_eq!(
-        (status, error_type.as_deref()),
-        (400, Some("KMSInvalidStateException"))
+        400,
+        "KMSInvalidStateException",
     );
     assert!(body["message"]
         .as_str()

@@ -19,10 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
-use axum::body::Body;
-use axum::http::Request;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::Value;
@@ -32,6 +28,8 @@ use hsmdrill::engine::world;
 use hsmdrill::server::auth::{canonical_request, string_to_sign, verify, SignedRequest};
 use hsmdrill::server::{router, Credentials, ServerState};
 
+use crate::support::exceptions::AUTH_ERRORS;
+use crate::support::signing::{amz_date, flip, must_refuse, AuthChange, Wire};
 use crate::support::{check, EXAMPLE_WORLD};
 
 const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sigv4");
@@ -91,23 +89,39 @@ impl SuiteRequest {
     }
 
     fn signed(&self, now: SystemTime) -> SignedRequest<'_> {
-        SignedRequest {
-            method: &self.method,
-            path: &self.path,
-            query: &self.query,
-            headers: self
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_slice()))
-                .collect(),
-            body: &self.body,
+        verifier_view(
+            &self.method,
+            (&self.path, &self.query),
+            &self.headers,
+            &self.body,
             now,
-        }
+        )
     }
 
     fn header(&self, name: &str) -> &str {
         let (_, v) = self.headers.iter().find(|(k, _)| k == name).unwrap();
         std::str::from_utf8(v).unwrap()
+    }
+}
+
+/// What the verifier reads of a request given as bytes, at `now`.
+fn verifier_view<'a>(
+    method: &'a str,
+    (path, query): (&'a [u8], &'a [u8]),
+    headers: &'a [(String, Vec<u8>)],
+    body: &'a [u8],
+    now: SystemTime,
+) -> SignedRequest<'a> {
+    SignedRequest {
+        method,
+        path,
+        query,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .collect(),
+        body,
+        now,
     }
 }
 
@@ -219,18 +233,9 @@ fn a_percent_escape_in_the_path_is_encoded_a_second_time_as_for_every_service_bu
 }
 
 fn time_from_rfc3339(s: &str) -> SystemTime {
-    // `2015-08-30T12:36:00Z`; the suite uses no other form.
-    let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().unwrap();
-    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
-    let days = {
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-        era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-    };
-    let secs = days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19);
-    UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap())
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{s} is not an RFC 3339 time: {e}"))
+        .into()
 }
 
 // --- The official signer -----------------------------------------------------
@@ -238,122 +243,22 @@ fn time_from_rfc3339(s: &str) -> SystemTime {
 const KEY: &str = "AKIDPROPERTY";
 const SECRET: &str = "propertySecret/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
-/// A request as the property tests build, sign and change it: everything
-/// as bytes, so a change may make it something no HTTP client would send.
-#[derive(Clone, Debug)]
-struct Wire {
-    method: String,
-    /// Path and query, `?` between them.
-    target: Vec<u8>,
-    /// Lower-case names; `x-amz-date` and `authorization` once signed.
-    headers: Vec<(String, Vec<u8>)>,
-    body: Vec<u8>,
-    region: String,
-    service: String,
+/// What the verifier reads of `wire` at `now`.
+fn view(wire: &Wire, now: SystemTime) -> SignedRequest<'_> {
+    verifier_view(
+        &wire.method,
+        wire.split_target(),
+        &wire.headers,
+        &wire.body,
+        now,
+    )
 }
 
-impl Wire {
-    fn split_target(&self) -> (&[u8], &[u8]) {
-        match self.target.iter().position(|b| *b == b'?') {
-            Some(at) => (&self.target[..at], &self.target[at + 1..]),
-            None => (&self.target[..], &b""[..]),
-        }
-    }
-
-    fn signed(&self, now: SystemTime) -> SignedRequest<'_> {
-        let (path, query) = self.split_target();
-        SignedRequest {
-            method: &self.method,
-            path,
-            query,
-            headers: self
-                .headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_slice()))
-                .collect(),
-            body: &self.body,
-            now,
-        }
-    }
-
-    fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_slice())
-    }
-
-    /// The `Authorization` header `aws-sigv4` makes for this request at
-    /// `time` (its `x-amz-date` and `authorization` headers, if any, left
-    /// out, as the signer makes its own), or None if it cannot sign it (a
-    /// value that is not UTF-8, a target that is not a URI).
-    fn official_authorization(&self, time: SystemTime) -> Option<String> {
-        let target = std::str::from_utf8(&self.target).ok()?;
-        // Only an origin-form target (`/path?query`) reaches a handler, and
-        // a fragment never reaches a server.
-        if !target.starts_with('/')
-            || target.contains('#')
-            || target.parse::<axum::http::Uri>().is_err()
-        {
-            return None;
-        }
-        let mut headers = Vec::new();
-        for (k, v) in &self.headers {
-            if k != "x-amz-date" && k != "authorization" {
-                headers.push((k.as_str(), std::str::from_utf8(v).ok()?));
-            }
-        }
-        let identity =
-            aws_sdk_kms::config::Credentials::new(KEY, SECRET, None, None, "test").into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name(&self.service)
-            .time(time)
-            .settings(SigningSettings::default())
-            .build()
-            .ok()?
-            .into();
-        let signable = SignableRequest::new(
-            &self.method,
-            target,
-            headers.into_iter(),
-            SignableBody::Bytes(&self.body),
-        )
-        .ok()?;
-        let signed =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sign(signable, &params)));
-        let Ok(signed) = signed else {
-            panic!("aws-sigv4 panicked signing {target:?}");
-        };
-        let (instructions, _) = signed.ok()?.into_parts();
-        let (headers, _) = instructions.into_parts();
-        headers
-            .iter()
-            .find(|h| h.name() == "authorization")
-            .map(|h| h.value().to_owned())
-    }
-
-    /// Signs with `aws-sigv4` at `time`: adds `x-amz-date` and
-    /// `authorization` after the other headers, as the SDK sends them.
-    fn sign(mut self, time: SystemTime) -> Wire {
-        let authorization = self
-            .official_authorization(time)
-            .expect("the official signer signs every generated request");
-        self.headers
-            .push(("x-amz-date".into(), amz_date(time).into_bytes()));
-        self.headers
-            .push(("authorization".into(), authorization.into_bytes()));
-        self
-    }
-}
-
-fn amz_date(t: SystemTime) -> String {
-    time::OffsetDateTime::from(t)
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap()
+/// `wire` signed with the property key at `time`, as the official signer
+/// signs every request the properties generate.
+fn signed(wire: Wire, time: SystemTime) -> Wire {
+    wire.signed(&property_creds(), time)
+        .expect("the official signer signs every generated request")
 }
 
 /// Where a one-byte change lands.
@@ -374,11 +279,6 @@ struct Change {
     at: usize,
     flip: u8,
 }
-
-/// What a change did to an `authorization` header: where, the old byte,
-/// the new one, and whether the header had a space before that point (that
-/// is, the byte lies among the `key=value` pairs, not in the algorithm).
-type AuthChange = (u8, u8, bool);
 
 /// Applies `change`, or None if the part is empty; says what the change did
 /// to an `authorization` header, if it hit one.
@@ -404,67 +304,9 @@ fn apply(wire: &Wire, change: Change) -> Option<(Wire, Option<AuthChange>)> {
     if bytes.is_empty() {
         return None;
     }
-    let i = change.at % bytes.len();
-    let old = bytes[i];
-    let new = old ^ change.flip.max(1);
-    let among_pairs = bytes[..i].contains(&b' ');
-    bytes[i] = new;
-    Some((out, is_auth.then_some((old, new, among_pairs))))
-}
-
-/// What the verifier must say to a changed request: refuse it, unless the
-/// change is one the specification makes no difference for. The official
-/// signer is the judge: if it signs the changed request exactly as the
-/// original, the two are the same request to SigV4 (a `%2f` made `%2F` in
-/// the query, a `.` segment made `/` in the path); otherwise the signature
-/// no longer covers it. The `authorization` header is not signed: a change
-/// there must be refused, except turning one separator between its
-/// `key=value` pairs (a comma or a space) into the other. None: the change
-/// made something the HTTP layer never hands over (a target that is no
-/// origin-form URI, a header value with a control byte), so either answer
-/// will do, as long as the verifier gives one.
-fn must_refuse(
-    original: &Wire,
-    changed: &Wire,
-    auth_change: Option<AuthChange>,
-    time: SystemTime,
-) -> Option<bool> {
-    let carried = std::str::from_utf8(&changed.target).is_ok_and(|t| {
-        t.starts_with('/') && !t.contains('#') && t.parse::<axum::http::Uri>().is_ok()
-    }) && changed
-        .headers
-        .iter()
-        .all(|(_, v)| axum::http::HeaderValue::from_bytes(v).is_ok());
-    if !carried {
-        return None;
-    }
-    // The server refuses a `%` that starts no escape anywhere in the target,
-    // even in a segment that normalization drops; the signers, which do not
-    // decode the path, cannot judge those.
-    if has_malformed_escape(&changed.target) {
-        return Some(true);
-    }
-    if let Some((old, new, among_pairs)) = auth_change {
-        let separator = |b: u8| b == b',' || b == b' ';
-        return Some(!(among_pairs && separator(old) && separator(new)));
-    }
-    if changed.header("x-amz-date") != original.header("x-amz-date") {
-        return Some(true);
-    }
-    Some(match changed.official_authorization(time) {
-        Some(a) => Some(a.as_bytes()) != original.header("authorization"),
-        // A header value that is not UTF-8: its bytes are signed as they
-        // are, so it cannot equal the original's.
-        None => true,
-    })
-}
-
-fn has_malformed_escape(target: &[u8]) -> bool {
-    target.iter().enumerate().any(|(i, b)| {
-        *b == b'%'
-            && !(target.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && target.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-    })
+    let at = change.at % bytes.len();
+    let what = flip(bytes, at, change.flip);
+    Some((out, is_auth.then_some(what)))
 }
 
 fn token_strategy(raw_ascii: &'static str) -> impl Strategy<Value = String> + Clone {
@@ -574,25 +416,27 @@ fn every_request_the_official_signer_signs_verifies_and_every_one_byte_change_is
             };
             let mut all = vec![("host".to_owned(), b"example.amazonaws.com".to_vec())];
             all.extend(headers.into_iter().map(|(k, v)| (k, v.into_bytes())));
-            let wire = Wire {
-                method: method.into(),
-                target: target.into_bytes(),
-                headers: all,
-                body,
-                region: region.into(),
-                service: service.into(),
-            }
-            .sign(t0());
+            let wire = signed(
+                Wire {
+                    method: method.into(),
+                    target: target.into_bytes(),
+                    headers: all,
+                    body,
+                    region: region.into(),
+                    service: service.into(),
+                },
+                t0(),
+            );
             let creds = property_creds();
-            if let Err(e) = verify(&creds, &wire.signed(t0())) {
+            if let Err(e) = verify(&creds, &view(&wire, t0())) {
                 return Err(TestCaseError::fail(format!("{wire:?} refused: {e:?}")));
             }
             for change in changes {
                 let Some((changed, auth_change)) = apply(&wire, change) else {
                     continue;
                 };
-                let refuse = must_refuse(&wire, &changed, auth_change, t0());
-                let got = verify(&creds, &changed.signed(t0()));
+                let refuse = must_refuse(&wire, &changed, auth_change, &creds, t0());
+                let got = verify(&creds, &view(&changed, t0()));
                 match (refuse, got) {
                 (Some(true) | None, Err(e)) => {
                     prop_assert_eq!(e.status.as_u16(), 400);
@@ -627,13 +471,6 @@ fn every_request_the_official_signer_signs_verifies_and_every_one_byte_change_is
 
 // --- Through the server --------------------------------------------------------
 
-const AUTH_ERRORS: &[&str] = &[
-    "MissingAuthenticationTokenException",
-    "IncompleteSignatureException",
-    "InvalidSignatureException",
-    "UnrecognizedClientException",
-];
-
 fn signed_state() -> Arc<ServerState> {
     let engine = world::load_file(Path::new(EXAMPLE_WORLD)).unwrap();
     ServerState::with_auth(engine, Some(2), property_creds())
@@ -645,13 +482,7 @@ fn send(
     state: &Arc<ServerState>,
     wire: &Wire,
 ) -> Option<(u16, Option<String>, Vec<u8>)> {
-    let mut req = Request::builder()
-        .method(wire.method.as_str())
-        .uri(axum::http::Uri::try_from(wire.target.as_slice()).ok()?);
-    for (k, v) in &wire.headers {
-        req = req.header(k.as_str(), axum::http::HeaderValue::from_bytes(v).ok()?);
-    }
-    let req = req.body(Body::from(wire.body.clone())).ok()?;
+    let req = wire.http_request()?;
     Some(rt.block_on(async {
         let resp = router(state.clone()).oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
@@ -733,15 +564,17 @@ fn signed_requests_through_the_server_are_served_and_changed_ones_refused() {
                 .map(|(k, v)| (k, v.into_bytes())),
         );
         let now = SystemTime::now();
-        let wire = Wire {
-            method: "POST".into(),
-            target: target.into_bytes(),
-            headers: all,
-            body,
-            region: "us-west-2".into(),
-            service: if op.is_some() { "cloudhsm" } else { "kms" }.into(),
-        }
-        .sign(now);
+        let wire = signed(
+            Wire {
+                method: "POST".into(),
+                target: target.into_bytes(),
+                headers: all,
+                body,
+                region: "us-west-2".into(),
+                service: if op.is_some() { "cloudhsm" } else { "kms" }.into(),
+            },
+            now,
+        );
         let (status, error, body) = send(&rt, &state, &wire).expect("a valid HTTP request");
         if let Some(e) = &error {
             prop_assert!(
@@ -765,7 +598,7 @@ fn signed_requests_through_the_server_are_served_and_changed_ones_refused() {
             if changed.split_target().0 != wire.split_target().0 && status == 404 {
                 continue;
             }
-            let refuse = must_refuse(&wire, &changed, auth_change, now);
+            let refuse = must_refuse(&wire, &changed, auth_change, &property_creds(), now);
             if refuse == Some(true) {
                 prop_assert_eq!(status, 400);
                 prop_assert!(
@@ -830,22 +663,24 @@ fn a_non_ascii_byte_after_a_percent_is_an_aws_error_not_a_dropped_connection() {
     let (addr, _rt) = serve_signed();
     let target = "/?%a\u{e9}";
     let body = b"{}".to_vec();
-    let wire = Wire {
-        method: "POST".into(),
-        target: target.as_bytes().to_vec(),
-        headers: vec![
-            ("host".into(), addr.to_string().into_bytes()),
-            (
-                "content-type".into(),
-                b"application/x-amz-json-1.1".to_vec(),
-            ),
-            ("x-amz-target".into(), b"TrentService.ListKeys".to_vec()),
-        ],
-        body: body.clone(),
-        region: "us-east-1".into(),
-        service: "kms".into(),
-    }
-    .sign(SystemTime::now());
+    let wire = signed(
+        Wire {
+            method: "POST".into(),
+            target: target.as_bytes().to_vec(),
+            headers: vec![
+                ("host".into(), addr.to_string().into_bytes()),
+                (
+                    "content-type".into(),
+                    b"application/x-amz-json-1.1".to_vec(),
+                ),
+                ("x-amz-target".into(), b"TrentService.ListKeys".to_vec()),
+            ],
+            body: body.clone(),
+            region: "us-east-1".into(),
+            service: "kms".into(),
+        },
+        SystemTime::now(),
+    );
     let mut request = format!("POST {target} HTTP/1.1\r\n").into_bytes();
     for (k, v) in &wire.headers {
         request.extend_from_slice(k.as_bytes());

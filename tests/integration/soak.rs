@@ -49,7 +49,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::support::http::Client;
-use crate::support::rng::{seed_from_env, Rng};
+use crate::support::rng::{number_from_env, seed_from_env, Rng};
 use crate::support::serve::ServeProcess;
 
 const STORE: &str = "cks-1234567890abcdef0";
@@ -605,9 +605,6 @@ fn soak_short_under_control_plane_churn() {
 #[test]
 #[ignore = "long: cargo test --release --test integration -- --ignored soak:: --nocapture"]
 fn soak_long_under_control_plane_churn() {
-    let total = std::env::var("HSMDRILL_SOAK_REQUESTS")
-        .ok()
-        .map(|s| s.trim().parse().expect("HSMDRILL_SOAK_REQUESTS: a number"))
-        .unwrap_or(2_000_000);
+    let total = number_from_env("HSMDRILL_SOAK_REQUESTS", 2_000_000);
     soak("soak-long", total, 100_000);
 }

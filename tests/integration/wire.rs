@@ -23,6 +23,7 @@ use hsmdrill::engine::dispatch::Operation;
 use hsmdrill::engine::world;
 use hsmdrill::server::{router, ServerState};
 
+use crate::support::exceptions::known_exception;
 use crate::support::{check, EXAMPLE_WORLD};
 
 fn state() -> Arc<ServerState> {
@@ -61,24 +62,6 @@ fn content_type(headers: &[(String, String)]) -> &str {
         .find(|(k, _)| k == "content-type")
         .map(|(_, v)| v.as_str())
         .unwrap_or("")
-}
-
-/// Every exception name an answer may carry: the engine's, plus the
-/// protocol-level ones the server adds.
-fn known_exception(name: &str) -> bool {
-    hsmdrill::engine::ErrorKind::from_aws_name(name).is_some()
-        || matches!(
-            name,
-            "UnknownOperationException"
-                | "SerializationException"
-                | "RequestEntityTooLargeException"
-                | "InternalFailure"
-                | "InvalidLookupAttributesException"
-                | "InvalidTimeRangeException"
-                | "InvalidNextTokenException"
-                | "InvalidMaxResultsException"
-                | "InvalidEventCategoryException"
-        )
 }
 
 /// A JSON 1.1 answer: 200 with a JSON object, or 4xx/5xx with `__type` and

@@ -26,59 +26,53 @@ fn load_err(yaml: &str) -> WorldError {
     }
 }
 
+/// One line of a fingerprint: what the item is, then its fields.
+fn line(what: &str, fields: &[&dyn std::fmt::Display]) -> String {
+    fields
+        .iter()
+        .fold(what.to_owned(), |line, f| format!("{line} {f}"))
+}
+
 /// Every identifier and secret the loader made up, in a stable order.
 fn fingerprint(engine: &Engine) -> String {
     engine.with_state(|st| {
         let mut out = Vec::new();
         for s in st.subnets.values() {
-            out.push(format!(
-                "subnet {} {} {}",
-                s.id, s.availability_zone, s.free_addresses
+            out.push(line(
+                "subnet",
+                &[&s.id, &s.availability_zone, &s.free_addresses],
             ));
         }
         for c in st.clusters.values() {
-            out.push(format!(
-                "cluster {} {} {} {:?}",
-                c.id, c.vpc_id, c.security_group, c.subnet_mapping
+            let mapping = format!("{:?}", c.subnet_mapping);
+            out.push(line(
+                "cluster",
+                &[&c.id, &c.vpc_id, &c.security_group, &mapping],
             ));
             for h in &c.hsms {
-                out.push(format!(
-                    "hsm {} {} {} {}",
-                    h.id, h.eni_id, h.eni_ip, h.subnet_id
-                ));
+                out.push(line("hsm", &[&h.id, &h.eni_id, &h.eni_ip, &h.subnet_id]));
             }
             for u in c.users.iter() {
                 out.push(format!("user {} {:?} {:?}", u.username, u.role, u.password));
             }
             for k in c.keys.iter() {
-                out.push(format!("hsm key {} {} {}", k.reference, k.id, k.label));
+                out.push(line("hsm key", &[&k.reference, &k.id, &k.label]));
             }
         }
         for s in st.stores.values() {
-            out.push(format!(
-                "store {} {} {} {}",
-                s.id,
-                s.name,
-                s.password,
-                s.state.as_str()
+            out.push(line(
+                "store",
+                &[&s.id, &s.name, &s.password, &s.state.as_str()],
             ));
         }
         for k in st.keys.values() {
-            out.push(format!(
-                "key {} {} {}",
-                k.id, k.backing_key_id, k.key_handle
-            ));
+            out.push(line("key", &[&k.id, &k.backing_key_id, &k.key_handle]));
         }
         for b in st.backups.values() {
-            out.push(format!(
-                "backup {} {} {}",
-                b.id,
-                b.cluster_id,
-                b.state.as_str()
-            ));
+            out.push(line("backup", &[&b.id, &b.cluster_id, &b.state.as_str()]));
         }
         for a in st.aliases.values() {
-            out.push(format!("alias {} {}", a.name, a.target_key_id));
+            out.push(line("alias", &[&a.name, &a.target_key_id]));
         }
         out.join("\n")
     })

@@ -2,14 +2,19 @@
 //! they use (the crate root, the example world, the `hsmdrill` binary),
 //! temporary folders, a seeded proptest runner, `hsmdrill serve` as a child
 //! process or in this process ([`serve`]), the raw HTTP/1.1 client
-//! ([`http`]), the seeded generator of the long runs ([`rng`]), and outside
-//! programs ([`programs`]).
+//! ([`http`]), the seeded generator of the long runs ([`rng`]), outside
+//! programs ([`programs`]), and what the fuzz crate shares with the tests
+//! (`fuzz/src/` includes these files by `#[path]`): the exception names an
+//! answer may carry ([`exceptions`]), and signing with the official SigV4
+//! signer and the oracle for changed requests ([`signing`]).
 
+pub mod exceptions;
 pub mod http;
 pub mod programs;
 mod repo;
 pub mod rng;
 pub mod serve;
+pub mod signing;
 
 pub use repo::*;
 
@@ -17,6 +22,10 @@ use std::fmt::Debug;
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+/// The SDK's credentials type, as [`signing`] asks of the module that
+/// includes it.
+use aws_sdk_kms::config::Credentials as SdkCredentials;
 
 /// Runs a property over `cases` generated values; panics with proptest's
 /// (shrunk) report on the first failure.

@@ -1,6 +1,7 @@
 //! The seeded generator of the long randomized runs (crash loop, soak):
 //! splitmix64, small and good enough to pick kill moments and churn; the
-//! seed comes from an environment variable, so a run can be replayed.
+//! seed comes from an environment variable, so a run can be replayed, and
+//! so may the length of a long run.
 
 /// splitmix64.
 #[derive(Clone, Debug)]
@@ -49,5 +50,20 @@ pub fn seed_from_env(var: &str) -> u64 {
                 .wrapping_mul(1_000_000_007)
                 .wrapping_add(u64::from(t.subsec_nanos()))
         }
+    }
+}
+
+/// The number in `var`, else `default`: how long a long run is.
+pub fn number_from_env<T>(var: &str, default: T) -> T
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(var) {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{var}={s:?} is not a number: {e}")),
+        Err(_) => default,
     }
 }
