@@ -3,7 +3,7 @@
 //! store's connect attempt judged, keys deleted at the end of their
 //! waiting period) in the engine's order, and `Engine::settle`'s twin.
 
-use super::reference::{BState, CState, Conn, KStatus, MBackup, Model, Pw, Work};
+use super::{BState, CState, Conn, KStatus, MBackup, Model, Pw, Work};
 use super::{BACKUP_INTERVAL_MS, BACKUP_MS};
 
 impl Model {

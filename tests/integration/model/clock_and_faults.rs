@@ -12,8 +12,8 @@ use hsmdrill::engine::faults::Fault;
 use hsmdrill::engine::network::NetworkCondition;
 
 use super::actions::Target;
-use super::reference::CState;
-use super::run::Run;
+use super::CState;
+use super::Run;
 use super::{TestResult, SECOND, ZONES};
 
 impl Run {

@@ -11,8 +11,8 @@ use serde_json::json;
 use hsmdrill::engine::faults::Fault;
 
 use super::actions::{Session, Target};
-use super::reference::{BState, CState, MCluster, MHsm, Pw};
-use super::run::Run;
+use super::Run;
+use super::{BState, CState, MCluster, MHsm, Pw};
 use super::{
     TestResult, ADMIN_LOGIN, BACKUP_INTERVAL_MS, BACKUP_PENDING_MS, BOGUS_HSM, CLUSTER_CREATE_MS,
     CLUSTER_DELETE_MS, HSM_CREATE_MS, HSM_INVALID, HSM_NOT_FOUND, MAX_HSMS_PER_CLUSTER, PASSWORDS,

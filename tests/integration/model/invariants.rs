@@ -14,9 +14,10 @@ use serde_json::{json, Value};
 use hsmdrill::engine::kms::KMSUSER;
 use hsmdrill::engine::network::NetworkCondition;
 
-use super::reference::{Conn, KStatus};
-use super::run::{b64, fail, millis, Run};
+use super::run::{b64, fail, millis};
+use super::Run;
 use super::{seen, TestResult, NOT_FOUND, STORE};
+use super::{Conn, KStatus};
 
 impl Run {
     pub(super) fn check(&mut self) -> TestResult {

@@ -8,8 +8,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::json;
 
-use super::reference::{CState, Conn, Ct, KStatus, MKey};
-use super::run::{b64, fail, millis, Run};
+use super::run::{b64, fail, millis};
+use super::Run;
+use super::{CState, Conn, Ct, KStatus, MKey};
 use super::{
     TestResult, B64, DAY, INVALID_CIPHERTEXT, INVALID_CONFIG, KMS_INTERNAL, NOT_ACTIVE, STORE,
     STORE_STATE, VALIDATION,

@@ -47,12 +47,14 @@
 //! was reached: `HSMDRILL_MODEL_COVERAGE=1`. The figures (sequences, steps,
 //! calls, decrypt checks, time) are printed at the end.
 //!
-//! Layout: this file holds the constants, the figures and the property;
-//! `reference.rs` and `clock.rs` the reference model; `actions.rs` the
-//! steps and how they are drawn; `run.rs` a sequence run on the engine and
-//! the model side by side, whose steps are in `store_steps.rs`,
-//! `key_steps.rs`, `cloudhsm_steps.rs` and `clock_and_faults.rs`, and whose
-//! checks after every step are in `invariants.rs`.
+//! Layout: this file holds the constants, the figures, the data every
+//! other file works on (the reference model's state and a [`Run`]) and the
+//! property; `reference.rs` and `clock.rs` how the reference model answers
+//! and moves; `actions.rs` the steps and how they are drawn; `run.rs` a
+//! sequence run on the engine and the model side by side, whose steps are
+//! in `store_steps.rs`, `key_steps.rs`, `cloudhsm_steps.rs` and
+//! `clock_and_faults.rs`, and whose checks after every step are in
+//! `invariants.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -65,10 +67,12 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use serde_json::Value;
 
+use hsmdrill::engine::Engine;
+
 use crate::support::{CLOUDHSM_MODEL, EXAMPLE_WORLD, KMS_MODEL};
 
 use actions::{actions, Action};
-use run::{fail, Run};
+use run::fail;
 
 mod actions;
 mod clock;
@@ -193,6 +197,168 @@ const COMMON_ERRORS: &[&str] = &[
 ];
 
 type TestResult = Result<(), TestCaseError>;
+
+// ---------------------------------------------------------------------------
+// The reference model's state (its behaviour: `reference.rs`, `clock.rs`)
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Pw {
+    /// One of [`PASSWORDS`].
+    Known(usize),
+    /// A secret KMS rotated to on connect; equal secrets are the same one.
+    Secret(u32),
+}
+
+#[derive(Clone, Debug)]
+struct MUser {
+    pw: Pw,
+    failures: u32,
+    locked: bool,
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Conn {
+    Disconnected,
+    Connecting(i64),
+    Connected,
+    Failed(&'static str),
+}
+
+#[derive(Clone, Debug)]
+struct MStore {
+    name: &'static str,
+    trust_anchor: String,
+    cluster: usize,
+    pw: Pw,
+    conn: Conn,
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum CState {
+    Creating(i64),
+    Active,
+    /// DeleteCluster until the instant.
+    Deleting(i64),
+    Deleted,
+}
+
+#[derive(Clone, Debug)]
+struct MHsm {
+    id: String,
+    az: String,
+    subnet: String,
+    /// `Some(t)` while being created (until `t`).
+    ready_at: Option<i64>,
+    /// Every PKCS #11 session held by ExhaustSessions.
+    exhausted: bool,
+}
+
+#[derive(Clone, Debug)]
+struct MCluster {
+    id: String,
+    state: CState,
+    hsms: Vec<MHsm>,
+    /// Availability Zone → subnet.
+    subnets: BTreeMap<String, String>,
+    kmsuser: MUser,
+    /// KMS key ids whose backing key is in the cluster.
+    material: BTreeSet<String>,
+    /// KMS logged in as `kmsuser` (the store's session).
+    kms_login: bool,
+    /// CLI session `ops` logged in as admin.
+    ops_admin: bool,
+    /// CLI session `ku` logged in as `kmsuser`.
+    ku_kmsuser: bool,
+    blocked: bool,
+    flaky: u32,
+    sg_ok: bool,
+    internal_errors: u32,
+    next_backup: i64,
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum BState {
+    Creating(i64),
+    Ready,
+    PendingDeletion(i64),
+    Deleted,
+}
+
+#[derive(Clone, Debug)]
+struct MBackup {
+    /// Learned from the response or from DescribeBackups.
+    id: Option<String>,
+    cluster: usize,
+    created: i64,
+    state: BState,
+    material: BTreeSet<String>,
+    kmsuser: MUser,
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum KStatus {
+    Enabled,
+    Disabled,
+    Pending(i64),
+}
+
+#[derive(Clone, Debug)]
+struct MKey {
+    id: String,
+    status: KStatus,
+    deleted: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Ct {
+    blob: String,
+    plaintext: Vec<u8>,
+    key: usize,
+    context: Value,
+}
+
+/// Due work, in the engine's tie-break order (time, kind, id).
+#[derive(Clone, Debug, Eq, Ord, PartialEq, PartialOrd)]
+enum Work {
+    Cluster(String, usize),
+    Hsm(String, String, usize, usize),
+    Backup(usize),
+    DailyBackup(String, usize),
+    Store,
+    KeyDeletion(String, usize),
+}
+
+#[derive(Clone, Debug)]
+struct Model {
+    now: i64,
+    store: MStore,
+    clusters: Vec<MCluster>,
+    backups: Vec<MBackup>,
+    keys: Vec<MKey>,
+    /// Subnet → free addresses.
+    free: BTreeMap<String, u32>,
+    cts: Vec<Ct>,
+    secrets: u32,
+    /// R6: each key deleted at the end of its waiting period, with whether
+    /// its material was deleted from the cluster.
+    deletions: Vec<(String, &'static str)>,
+}
+
+/// A sequence run on the engine and the model side by side (`run.rs`).
+struct Run {
+    e: Engine,
+    m: Model,
+    transcript: Vec<String>,
+    /// The step being run (numbers plaintexts and contexts).
+    step: usize,
+    calls: usize,
+    decrypt_checks: usize,
+    decrypted: usize,
+    /// Whether the invariants are being checked (not a step).
+    checking: bool,
+    /// Whether to count outcomes (the first of the two runs).
+    record: bool,
+}
 
 // ---------------------------------------------------------------------------
 // The property

@@ -1,36 +1,20 @@
-//! The reference model of R1–R9: what the sequences' world is (the store,
-//! clusters and their HSMs and users, backups, keys, the ciphertexts made),
-//! read once from the engine as loaded, and what it predicts for a
-//! cryptographic operation. How the model moves with the clock is in
-//! `clock.rs`.
+//! The reference model of R1–R9 (its state is declared in `mod.rs`): the
+//! world read once from the engine as loaded (the store, clusters with
+//! their HSMs and users, backups, keys), the small rules its parts follow,
+//! and what it predicts for a cryptographic operation. How it moves with
+//! the clock is in `clock.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use serde_json::Value;
+use std::collections::BTreeSet;
 
 use hsmdrill::engine::cloudhsm::users::{Lockout, SessionId, User};
 use hsmdrill::engine::kms::KMSUSER;
 use hsmdrill::engine::Engine;
 
 use super::{
-    Expect, DISABLED, HSM_INVALID, HSM_NOT_FOUND, INVALID_STATE, KEY_ARN_PREFIX, KMS_INTERNAL,
-    NOT_FOUND, PASSWORDS, STORE,
+    BState, CState, Conn, Expect, KStatus, MBackup, MCluster, MHsm, MKey, MStore, MUser, Model, Pw,
+    DISABLED, HSM_INVALID, HSM_NOT_FOUND, INVALID_STATE, KEY_ARN_PREFIX, KMS_INTERNAL, NOT_FOUND,
+    PASSWORDS, STORE,
 };
-
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(super) enum Pw {
-    /// One of [`PASSWORDS`].
-    Known(usize),
-    /// A secret KMS rotated to on connect; equal secrets are the same one.
-    Secret(u32),
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct MUser {
-    pub(super) pw: Pw,
-    pub(super) failures: u32,
-    pub(super) locked: bool,
-}
 
 impl MUser {
     pub(super) fn failed_login(&mut self) {
@@ -50,14 +34,6 @@ impl MUser {
     }
 }
 
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(super) enum Conn {
-    Disconnected,
-    Connecting(i64),
-    Connected,
-    Failed(&'static str),
-}
-
 impl Conn {
     pub(super) fn name(self) -> &'static str {
         match self {
@@ -69,62 +45,10 @@ impl Conn {
     }
 }
 
-#[derive(Clone, Debug)]
-pub(super) struct MStore {
-    pub(super) name: &'static str,
-    pub(super) trust_anchor: String,
-    pub(super) cluster: usize,
-    pub(super) pw: Pw,
-    pub(super) conn: Conn,
-}
-
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(super) enum CState {
-    Creating(i64),
-    Active,
-    /// DeleteCluster until the instant.
-    Deleting(i64),
-    Deleted,
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct MHsm {
-    pub(super) id: String,
-    pub(super) az: String,
-    pub(super) subnet: String,
-    /// `Some(t)` while being created (until `t`).
-    pub(super) ready_at: Option<i64>,
-    /// Every PKCS #11 session held by ExhaustSessions.
-    pub(super) exhausted: bool,
-}
-
 impl MHsm {
     pub(super) fn active(&self) -> bool {
         self.ready_at.is_none()
     }
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct MCluster {
-    pub(super) id: String,
-    pub(super) state: CState,
-    pub(super) hsms: Vec<MHsm>,
-    /// Availability Zone → subnet.
-    pub(super) subnets: BTreeMap<String, String>,
-    pub(super) kmsuser: MUser,
-    /// KMS key ids whose backing key is in the cluster.
-    pub(super) material: BTreeSet<String>,
-    /// KMS logged in as `kmsuser` (the store's session).
-    pub(super) kms_login: bool,
-    /// CLI session `ops` logged in as admin.
-    pub(super) ops_admin: bool,
-    /// CLI session `ku` logged in as `kmsuser`.
-    pub(super) ku_kmsuser: bool,
-    pub(super) blocked: bool,
-    pub(super) flaky: u32,
-    pub(super) sg_ok: bool,
-    pub(super) internal_errors: u32,
-    pub(super) next_backup: i64,
 }
 
 impl MCluster {
@@ -184,14 +108,6 @@ impl MCluster {
     }
 }
 
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(super) enum BState {
-    Creating(i64),
-    Ready,
-    PendingDeletion(i64),
-    Deleted,
-}
-
 impl BState {
     pub(super) fn name(self) -> &'static str {
         match self {
@@ -201,31 +117,6 @@ impl BState {
             BState::Deleted => "DELETED",
         }
     }
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct MBackup {
-    /// Learned from the response or from DescribeBackups.
-    pub(super) id: Option<String>,
-    pub(super) cluster: usize,
-    pub(super) created: i64,
-    pub(super) state: BState,
-    pub(super) material: BTreeSet<String>,
-    pub(super) kmsuser: MUser,
-}
-
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(super) enum KStatus {
-    Enabled,
-    Disabled,
-    Pending(i64),
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct MKey {
-    pub(super) id: String,
-    pub(super) status: KStatus,
-    pub(super) deleted: bool,
 }
 
 impl MKey {
@@ -248,41 +139,6 @@ impl MKey {
             Err(INVALID_STATE)
         }
     }
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct Ct {
-    pub(super) blob: String,
-    pub(super) plaintext: Vec<u8>,
-    pub(super) key: usize,
-    pub(super) context: Value,
-}
-
-/// Due work, in the engine's tie-break order (time, kind, id).
-#[derive(Clone, Debug, Eq, Ord, PartialEq, PartialOrd)]
-pub(super) enum Work {
-    Cluster(String, usize),
-    Hsm(String, String, usize, usize),
-    Backup(usize),
-    DailyBackup(String, usize),
-    Store,
-    KeyDeletion(String, usize),
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct Model {
-    pub(super) now: i64,
-    pub(super) store: MStore,
-    pub(super) clusters: Vec<MCluster>,
-    pub(super) backups: Vec<MBackup>,
-    pub(super) keys: Vec<MKey>,
-    /// Subnet → free addresses.
-    pub(super) free: BTreeMap<String, u32>,
-    pub(super) cts: Vec<Ct>,
-    pub(super) secrets: u32,
-    /// R6: each key deleted at the end of its waiting period, with whether
-    /// its material was deleted from the cluster.
-    pub(super) deletions: Vec<(String, &'static str)>,
 }
 
 impl Model {

@@ -15,15 +15,15 @@ use proptest::test_runner::TestCaseError;
 use serde_json::{json, Value};
 
 use hsmdrill::engine::faults::Fault;
-use hsmdrill::engine::{world, Engine, Error, ErrorKind};
+use hsmdrill::engine::{world, Error, ErrorKind};
 
 use super::actions::{Action, Session, Target};
-use super::reference::{Ct, Model};
 use super::{
     modelled_errors, seen, Expect, TestResult, B64, BACKUP_INTERVAL_MS, BACKUP_MS,
     BACKUP_PENDING_MS, CLUSTER_CREATE_MS, CLUSTER_DELETE_MS, COMMON_ERRORS, CONNECT_MS,
     EXAMPLE_WORLD, HSM_CREATE_MS, KEY_ARN_PREFIX, MAX_CIPHERTEXTS, SECOND,
 };
+use super::{Ct, Model, Run};
 
 /// Replaces ciphertext and plaintext blobs (random nonces, random data keys).
 pub(super) fn redact(v: &Value) -> Value {
@@ -55,21 +55,6 @@ pub(super) fn b64(bytes: &[u8]) -> String {
 
 pub(super) fn millis(seconds: &Value) -> i64 {
     (seconds.as_f64().unwrap() * 1000.0).round() as i64
-}
-
-pub(super) struct Run {
-    pub(super) e: Engine,
-    pub(super) m: Model,
-    pub(super) transcript: Vec<String>,
-    /// The step being run (numbers plaintexts and contexts).
-    pub(super) step: usize,
-    pub(super) calls: usize,
-    pub(super) decrypt_checks: usize,
-    pub(super) decrypted: usize,
-    /// Whether the invariants are being checked (not a step).
-    pub(super) checking: bool,
-    /// Whether to count outcomes (the first of the two runs).
-    pub(super) record: bool,
 }
 
 impl Run {

@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::actions::Target;
-use super::reference::{CState, Conn, Pw};
-use super::run::Run;
+use super::Run;
+use super::{CState, Conn, Pw};
 use super::{
     TestResult, BOGUS_CLUSTER, CLUSTER_NOT_FOUND, CONNECT_MS, INVALID_CONFIG, NOT_ACTIVE,
     PASSWORDS, STORE, STORE_STATE,
