@@ -76,11 +76,18 @@ macro_rules! sdk_config {
 }
 
 /// Awaits `call` (a sent SDK request), which must fail with a service error
-/// matching `pattern`; the error, for more checks.
+/// matching `pattern` (and whose message holds `message`, if given); the
+/// error, for more checks.
 macro_rules! assert_refused {
     ($call:expr, $pattern:pat) => {{
         let err = $call.await.unwrap_err().into_service_error();
         assert!(matches!(&err, $pattern), "{err:?}");
+        err
+    }};
+    ($call:expr, $pattern:pat, $message:expr) => {{
+        let err = assert_refused!($call, $pattern);
+        let message = aws_sdk_kms::error::ProvideErrorMetadata::message(&err);
+        assert!(message.unwrap().contains($message), "{err:?}");
         err
     }};
 }
