@@ -21,13 +21,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{assert_no_panic, scratch, Answer, Client, Model, Server, STORE};
+use crate::support::http::Client;
+
+use super::workload::Answer;
+use super::Model;
+use super::{assert_no_panic, scratch, Server, STORE};
 
 /// The example world's key.
 const KEY: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -107,12 +112,45 @@ fn encrypt(c: &mut Client, key: &str, text: &str) -> Value {
     )
 }
 
+/// A server on a state file in a scratch folder, killed and started again
+/// on it; each life logs to `<n>.log` beside it.
+struct Lives {
+    dir: PathBuf,
+    started: usize,
+}
+
+impl Lives {
+    fn new(name: &str) -> Lives {
+        Lives {
+            dir: scratch(name),
+            started: 0,
+        }
+    }
+
+    /// The next life (the previous one must have been killed), and a
+    /// client of it.
+    fn start(&mut self) -> (Server, Client) {
+        let log = self.dir.join(format!("{}.log", self.started));
+        self.started += 1;
+        let server = Server::start(&self.dir.join("state.json"), &log);
+        let client = Client::new(server.addr);
+        (server, client)
+    }
+
+    /// No life panicked; the last one stopped and the folder removed.
+    fn finish(self, last: Server) {
+        for i in 0..self.started {
+            assert_no_panic(&self.dir.join(format!("{i}.log")));
+        }
+        drop(last);
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[test]
 fn the_trail_survives_sigkill_with_the_same_event_ids() {
-    let dir = scratch("trail");
-    let state = dir.join("state.json");
-    let server = Server::start(&state, &dir.join("0.log"));
-    let mut c = Client::new(server.addr);
+    let mut lives = Lives::new("trail");
+    let (server, mut c) = lives.start();
     let baseline = lookup_all(&mut c).len();
     // Acknowledged calls, none followed by a LookupEvents before the kill.
     let key = ok(
@@ -136,10 +174,9 @@ fn the_trail_survives_sigkill_with_the_same_event_ids() {
     );
     encrypt(&mut c, &key, "kept too");
     ok(&mut c, "ListKeys", json!({}));
-    assert!(!server.kill().success());
+    server.kill();
 
-    let server = Server::start(&state, &dir.join("1.log"));
-    let mut c = Client::new(server.addr);
+    let (server, mut c) = lives.start();
     let first = lookup_all(&mut c);
     assert_eq!(first.len(), baseline + 7, "{first:#?}");
     assert_eq!(
@@ -166,43 +203,35 @@ fn the_trail_survives_sigkill_with_the_same_event_ids() {
         record(&first[2])["requestParameters"]["aliasName"],
         json!("alias/kept")
     );
-    assert!(!server.kill().success());
+    server.kill();
 
     // Restarted again with no call in between: the very same events.
-    let server = Server::start(&state, &dir.join("2.log"));
-    let mut c = Client::new(server.addr);
+    let (server, mut c) = lives.start();
     assert_eq!(lookup_all(&mut c), first);
     // A new event takes a new id; the old ones stay as they were.
     encrypt(&mut c, &key, "after two restarts");
-    assert!(!server.kill().success());
-    let server = Server::start(&state, &dir.join("3.log"));
-    let mut c = Client::new(server.addr);
+    server.kill();
+    let (server, mut c) = lives.start();
     let last = lookup_all(&mut c);
     assert_eq!(last.len(), first.len() + 1);
     assert_eq!(last[1..], first[..]);
     assert_eq!(last[0]["EventName"], json!("Encrypt"));
     assert_unique(&last, "after the third restart");
-    for i in 0..4 {
-        assert_no_panic(&dir.join(format!("{i}.log")));
-    }
-    drop(server);
-    let _ = fs::remove_dir_all(&dir);
+    lives.finish(server);
 }
 
 #[test]
 fn a_torn_record_at_the_end_of_the_trail_journal_is_dropped() {
-    let dir = scratch("torn-trail");
-    let state = dir.join("state.json");
-    let journal = dir.join("state.json.trail");
-    let server = Server::start(&state, &dir.join("0.log"));
-    let mut c = Client::new(server.addr);
+    let mut lives = Lives::new("torn-trail");
+    let journal = lives.dir.join("state.json.trail");
+    let (server, mut c) = lives.start();
     let baseline = lookup_all(&mut c);
     // Three Encrypts: each is one record appended to the journal (and in
     // no state file, which only changes write).
     for i in 0..3 {
         encrypt(&mut c, KEY, &format!("message {i}"));
     }
-    assert!(!server.kill().success());
+    server.kill();
 
     // The last append cut in the middle, as a crash during it leaves it:
     // its request was never answered.
@@ -215,8 +244,7 @@ fn a_torn_record_at_the_end_of_the_trail_journal_is_dropped() {
         + 1;
     let cut = last + (bytes.len() - last) / 2;
     fs::write(&journal, &bytes[..cut]).unwrap();
-    let server = Server::start(&state, &dir.join("1.log"));
-    let mut c = Client::new(server.addr);
+    let (server, mut c) = lives.start();
     let kept = lookup_all(&mut c);
     assert_eq!(
         kept.len(),
@@ -225,22 +253,20 @@ fn a_torn_record_at_the_end_of_the_trail_journal_is_dropped() {
     );
     assert_eq!(kept[2..], baseline[..]);
     assert_eq!(names(&kept[..2]), ["Encrypt", "Encrypt"]);
-    assert!(!server.kill().success());
+    server.kill();
 
     // A record that was never finished after the whole ones: nothing lost,
     // nothing made up.
     let mut bytes = fs::read(&journal).unwrap();
     bytes.extend_from_slice(b"0123456789abcdef {\"seq\": 9, \"ti");
     fs::write(&journal, &bytes).unwrap();
-    let server = Server::start(&state, &dir.join("2.log"));
-    let mut c = Client::new(server.addr);
+    let (server, mut c) = lives.start();
     assert_eq!(lookup_all(&mut c), kept);
     // The journal was written anew at the start: what is appended now is
     // not lost behind the torn bytes.
     encrypt(&mut c, KEY, "after the torn record");
-    assert!(!server.kill().success());
-    let server = Server::start(&state, &dir.join("3.log"));
-    let mut c = Client::new(server.addr);
+    server.kill();
+    let (server, mut c) = lives.start();
     let after = lookup_all(&mut c);
     assert_eq!(after.len(), kept.len() + 1);
     assert_eq!(after[1..], kept[..]);
@@ -251,11 +277,7 @@ fn a_torn_record_at_the_end_of_the_trail_journal_is_dropped() {
         let mode = fs::metadata(&journal).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    for i in 0..4 {
-        assert_no_panic(&dir.join(format!("{i}.log")));
-    }
-    drop(server);
-    let _ = fs::remove_dir_all(&dir);
+    lives.finish(server);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+//! CloudTrail through its SDK: LookupEvents finds the key store operations
+//! made through the KMS SDK, with the request parameters and response
+//! elements AWS records.
+
+use serde_json::json;
+
+use super::drill::Drill;
+use super::{CLUSTER, STORE, TRUST_ANCHOR};
+
+/// The example's store and cluster, and a second ACTIVE cluster with two
+/// HSMs and a known customerCA.crt, free for a new key store.
+const TWO_CLUSTERS: &str = r#"
+seed: 1
+account: "111122223333"
+region: us-west-2
+clusters:
+  - id: cluster-1a23b4cdefg
+    hsms: [us-west-2a, us-west-2b]
+  - id: cluster-2b34c5defgh
+    hsms: [us-west-2a, us-west-2b]
+    trust_anchor: "-----BEGIN CERTIFICATE-----\nY3VzdG9tZXJDQSBmb3IgYSBkcmlsbA==\n-----END CERTIFICATE-----\n"
+custom_key_stores:
+  - id: cks-1234567890abcdef0
+    name: ExampleKeyStore
+    cluster: cluster-1a23b4cdefg
+    connected: true
+"#;
+
+/// LookupEvents through the CloudTrail SDK finds the key store operations
+/// made through the KMS SDK, with the request parameters and response
+/// elements AWS records (the runbooks' `expect trail` lines).
+#[tokio::test]
+async fn cloudtrail_lookup_events_finds_the_key_store_operations() {
+    let d = Drill::start();
+    d.reset_world(TWO_CLUSTERS);
+
+    let store = d
+        .kms
+        .create_custom_key_store()
+        .custom_key_store_name("NewStore")
+        .cloud_hsm_cluster_id("cluster-2b34c5defgh")
+        .trust_anchor_certificate(TRUST_ANCHOR)
+        .key_store_password("kmsPassword1")
+        .send()
+        .await
+        .unwrap()
+        .custom_key_store_id()
+        .unwrap()
+        .to_owned();
+    let event = d.trail_event("CreateCustomKeyStore").await;
+    assert_eq!(event["eventName"], json!("CreateCustomKeyStore"));
+    assert_eq!(
+        event["requestParameters"]["customKeyStoreName"],
+        json!("NewStore")
+    );
+    assert_eq!(
+        event["requestParameters"]["clusterId"],
+        json!("cluster-2b34c5defgh")
+    );
+    assert_eq!(event["responseElements"]["customKeyStoreId"], json!(store));
+
+    d.disconnect(STORE).await;
+    d.kms
+        .update_custom_key_store()
+        .custom_key_store_id(STORE)
+        .new_custom_key_store_name("RenamedStore")
+        .cloud_hsm_cluster_id(CLUSTER)
+        .send()
+        .await
+        .unwrap();
+    let event = d.trail_event("UpdateCustomKeyStore").await;
+    assert_eq!(event["requestParameters"]["customKeyStoreId"], json!(STORE));
+    assert_eq!(event["requestParameters"]["clusterId"], json!(CLUSTER));
+    assert_eq!(
+        event["requestParameters"]["newCustomKeyStoreName"],
+        json!("RenamedStore")
+    );
+    let event = d.trail_event("DisconnectCustomKeyStore").await;
+    assert_eq!(event["requestParameters"]["customKeyStoreId"], json!(STORE));
+}
