@@ -273,11 +273,7 @@ pub(super) fn key_delete(
         }
     }
     if !args.has(&FILTER) {
-        return Err(format!(
-            "the required argument '{}' was not provided; usage: {}",
-            flag_display(&FILTER),
-            spec.usage
-        ));
+        return Err(missing(spec, &FILTER));
     }
     let filters = parse_filters(args.many(&FILTER))?;
     let reference = match matching_keys(cluster, &username, role, &filters).as_slice() {

@@ -28,9 +28,7 @@ pub(super) fn user_create(
     args: &Args,
 ) -> Outcome {
     require_admin(cluster, sid)?;
-    let username = required(spec, args, &USERNAME)?;
-    let role = parse_role(required(spec, args, &ROLE)?)?;
-    let password = password(args)?;
+    let (username, role, password) = credentials(spec, args)?;
     if !users::is_valid_username(username) {
         return Err(format!(
             "Invalid username '{username}': it must be 1 to 31 characters, letters, digits or '_'"
@@ -43,12 +41,9 @@ pub(super) fn user_create(
         // Usernames are case-insensitive, so `Alice` collides with `alice`.
         return Err(format!("User '{}' already exists", existing.username));
     }
-    cluster.users.insert(User {
-        username: username.to_owned(),
-        role,
-        password: Some(password.to_owned()),
-        lockout: Lockout::Open { failures: 0 },
-    });
+    cluster
+        .users
+        .insert(User::new(username, role, Some(password)));
     Ok(json!({ "username": username, "role": role.as_str() }))
 }
 
@@ -59,8 +54,7 @@ pub(super) fn user_delete(
     args: &Args,
 ) -> Outcome {
     let me = require_admin(cluster, sid)?;
-    let username = required(spec, args, &USERNAME)?;
-    let role = parse_role(required(spec, args, &ROLE)?)?;
+    let (username, role) = user_and_role(spec, args)?;
     let stored = match cluster.users.get(username) {
         Some(u) if u.role == role => u.username.clone(),
         Some(_) | None => return Err("User not found".into()),
@@ -91,9 +85,7 @@ pub(super) fn user_change_password(
     // Checked first so that "not logged in" is not reported as a permission
     // problem by the model.
     current_user(cluster, sid)?;
-    let username = required(spec, args, &USERNAME)?;
-    let role = parse_role(required(spec, args, &ROLE)?)?;
-    let password = password(args)?;
+    let (username, role, password) = credentials(spec, args)?;
     cluster
         .users
         .change_password(sid, username, role, password)
