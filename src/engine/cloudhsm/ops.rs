@@ -19,10 +19,10 @@ use super::api::{
 };
 use super::backup::{Backup, BackupState};
 use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState};
-use super::users::{Lockout, Role, User};
+use super::users::{Role, User};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
-use crate::engine::machines::Transition;
+use crate::engine::machines::{Timed, Transition};
 use crate::engine::state::{State, Subnet};
 use crate::engine::Engine;
 
@@ -139,11 +139,7 @@ impl Engine {
                 cluster.certificates.cluster_csr = Some(cluster_csr(&id));
             }
         }
-        if self.config.timing.cluster_create_seconds == 0 {
-            if let Transition::To(s) = cluster.state.on_clock(now) {
-                cluster.state = s;
-            }
-        }
+        cluster.state = cluster.state.settled(now);
         let shape = self.cluster_shape(&cluster);
         st.clusters.insert(id, cluster);
         self.reschedule(&st);
@@ -169,27 +165,16 @@ impl Engine {
             )));
         }
         let completes_at = now.plus(Timing::secs(self.config.timing.cluster_initialize_seconds));
-        if let Transition::To(mut s) = cluster.state.on_initialize(completes_at)? {
-            if let Transition::To(done) = s.on_clock(now) {
-                s = done;
-            }
-            cluster.state = s;
+        if let Transition::To(s) = cluster.state.on_initialize(completes_at)? {
+            cluster.state = s.settled(now);
         }
         cluster.certificates.cluster_certificate = Some(signed.to_owned());
         cluster.trust_anchor = Some(anchor.to_owned());
         // The precrypto officer: `cluster activate` sets its password.
-        cluster.users.insert(User {
-            username: "admin".into(),
-            role: Role::Admin,
-            password: None,
-            lockout: Lockout::Open { failures: 0 },
-        });
-        cluster.users.insert(User {
-            username: "app_user".into(),
-            role: Role::Appliance,
-            password: None,
-            lockout: Lockout::Open { failures: 0 },
-        });
+        cluster.users.insert(User::new("admin", Role::Admin, None));
+        cluster
+            .users
+            .insert(User::new("app_user", Role::Appliance, None));
         let state = cluster.state;
         self.reschedule(&st);
         Ok(InitializeClusterResponse {
@@ -241,10 +226,8 @@ impl Engine {
                 "Cluster {id} still contains HSMs; delete them before deleting the cluster."
             )));
         }
-        if let Transition::To(mut s) = cluster.state.on_delete(now.plus(Timing::secs(seconds)))? {
-            if let Transition::To(done) = s.on_clock(now) {
-                s = done;
-            }
+        if let Transition::To(s) = cluster.state.on_delete(now.plus(Timing::secs(seconds)))? {
+            let s = s.settled(now);
             cluster.state = s;
             if s == ClusterState::Deleted {
                 cluster.users.clear_logins();
@@ -300,14 +283,10 @@ impl Engine {
                 .take_address()
                 .ok_or_else(|| invalid(format!("Subnet {subnet_id} has no free IP address.")))?,
         };
-        let seconds = self.config.timing.hsm_create_seconds;
-        let state = if seconds == 0 {
-            HsmState::Active
-        } else {
-            HsmState::CreateInProgress {
-                completes_at: now.plus(Timing::secs(seconds)),
-            }
-        };
+        let state = HsmState::CreateInProgress {
+            completes_at: now.plus(Timing::secs(self.config.timing.hsm_create_seconds)),
+        }
+        .settled(now);
         let hsm = Hsm::new(
             ids.hsm_id(),
             az.to_owned(),
@@ -350,13 +329,11 @@ impl Engine {
             })
             .ok_or_else(|| not_found(format!("No such HSM in cluster {id}.")))?;
         let hsm_id = cluster.hsms[pos].id.clone();
-        if let Transition::To(mut s) = cluster.hsms[pos]
+        if let Transition::To(s) = cluster.hsms[pos]
             .state
             .on_delete(now.plus(Timing::secs(seconds)))
         {
-            if let Transition::To(done) = s.on_clock(now) {
-                s = done;
-            }
+            let s = s.settled(now);
             if s == HsmState::Deleted {
                 let h = cluster.hsms.remove(pos);
                 if let Some(sn) = subnets.get_mut(&h.subnet_id) {

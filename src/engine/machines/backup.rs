@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Transition;
+use super::{Timed, Transition};
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
@@ -88,29 +88,19 @@ impl BackupState {
             }
         }
     }
+}
 
-    /// The clock reached `now`: a backup being taken is READY; one pending
-    /// deletion for seven days is DELETED (docs/fidelity.md F5, I15).
-    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+impl Timed for BackupState {
+    /// A backup being taken is READY; one pending deletion for seven days is
+    /// DELETED (docs/fidelity.md F5, I15).
+    fn due(self) -> Option<(Timestamp, Transition<Self>)> {
         match self {
-            BackupState::CreateInProgress { completes_at } if completes_at <= now => {
-                Transition::To(BackupState::Ready)
+            BackupState::CreateInProgress { completes_at } => {
+                Some((completes_at, Transition::To(BackupState::Ready)))
             }
-            BackupState::PendingDeletion { deletes_at } if deletes_at <= now => {
-                Transition::To(BackupState::Deleted)
+            BackupState::PendingDeletion { deletes_at } => {
+                Some((deletes_at, Transition::To(BackupState::Deleted)))
             }
-            BackupState::CreateInProgress { .. }
-            | BackupState::PendingDeletion { .. }
-            | BackupState::Ready
-            | BackupState::Deleted => Transition::Unchanged,
-        }
-    }
-
-    /// When the state completes by itself, if it does.
-    pub fn completes_at(self) -> Option<Timestamp> {
-        match self {
-            BackupState::CreateInProgress { completes_at } => Some(completes_at),
-            BackupState::PendingDeletion { deletes_at } => Some(deletes_at),
             BackupState::Ready | BackupState::Deleted => None,
         }
     }

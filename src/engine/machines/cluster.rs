@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Transition;
+use super::{Timed, Transition};
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
@@ -166,46 +166,31 @@ impl ClusterState {
             )),
         }
     }
+}
 
-    /// The clock reached `now`: "A new cluster goes CREATE_IN_PROGRESS →
-    /// UNINITIALIZED" (docs/fidelity.md F5), or ACTIVE when made from a
-    /// backup (docs/fidelity.md I16); initialization and deletion finish.
-    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
-        match self {
+impl Timed for ClusterState {
+    /// "A new cluster goes CREATE_IN_PROGRESS → UNINITIALIZED"
+    /// (docs/fidelity.md F5), or ACTIVE when made from a backup
+    /// (docs/fidelity.md I16); initialization and deletion finish.
+    fn due(self) -> Option<(Timestamp, Transition<Self>)> {
+        let (at, next) = match self {
             ClusterState::CreateInProgress {
                 completes_at,
                 from_backup,
-            } if completes_at <= now => Transition::To(if from_backup {
-                ClusterState::Active
-            } else {
-                ClusterState::Uninitialized
-            }),
-            ClusterState::InitializeInProgress { completes_at } if completes_at <= now => {
-                Transition::To(ClusterState::Initialized)
+            } => (
+                completes_at,
+                if from_backup {
+                    ClusterState::Active
+                } else {
+                    ClusterState::Uninitialized
+                },
+            ),
+            ClusterState::InitializeInProgress { completes_at } => {
+                (completes_at, ClusterState::Initialized)
             }
-            ClusterState::DeleteInProgress { completes_at } if completes_at <= now => {
-                Transition::To(ClusterState::Deleted)
+            ClusterState::DeleteInProgress { completes_at } => {
+                (completes_at, ClusterState::Deleted)
             }
-            ClusterState::CreateInProgress { .. }
-            | ClusterState::InitializeInProgress { .. }
-            | ClusterState::DeleteInProgress { .. }
-            | ClusterState::Uninitialized
-            | ClusterState::Initialized
-            | ClusterState::Active
-            | ClusterState::UpdateInProgress
-            | ClusterState::ModifyInProgress
-            | ClusterState::RollbackInProgress
-            | ClusterState::Deleted
-            | ClusterState::Degraded => Transition::Unchanged,
-        }
-    }
-
-    /// When the state completes by itself, if it does.
-    pub fn completes_at(self) -> Option<Timestamp> {
-        match self {
-            ClusterState::CreateInProgress { completes_at, .. }
-            | ClusterState::InitializeInProgress { completes_at }
-            | ClusterState::DeleteInProgress { completes_at } => Some(completes_at),
             ClusterState::Uninitialized
             | ClusterState::Initialized
             | ClusterState::Active
@@ -213,8 +198,9 @@ impl ClusterState {
             | ClusterState::ModifyInProgress
             | ClusterState::RollbackInProgress
             | ClusterState::Deleted
-            | ClusterState::Degraded => None,
-        }
+            | ClusterState::Degraded => return None,
+        };
+        Some((at, Transition::To(next)))
     }
 }
 

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Transition;
+use super::{Timed, Transition};
 use crate::engine::clock::Timestamp;
 
 /// Any instant: `NAMES` needs one to name a timed state.
@@ -68,30 +68,19 @@ impl HsmState {
             HsmState::DeleteInProgress { .. } | HsmState::Deleted => Transition::Unchanged,
         }
     }
+}
 
-    /// The clock reached `now`: a new HSM becomes ACTIVE, a deleted one
-    /// DELETED (docs/fidelity.md F5; how long each takes: I15).
-    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+impl Timed for HsmState {
+    /// A new HSM becomes ACTIVE, a deleted one DELETED (docs/fidelity.md
+    /// F5; how long each takes: I15).
+    fn due(self) -> Option<(Timestamp, Transition<Self>)> {
         match self {
-            HsmState::CreateInProgress { completes_at } if completes_at <= now => {
-                Transition::To(HsmState::Active)
+            HsmState::CreateInProgress { completes_at } => {
+                Some((completes_at, Transition::To(HsmState::Active)))
             }
-            HsmState::DeleteInProgress { completes_at } if completes_at <= now => {
-                Transition::To(HsmState::Deleted)
+            HsmState::DeleteInProgress { completes_at } => {
+                Some((completes_at, Transition::To(HsmState::Deleted)))
             }
-            HsmState::CreateInProgress { .. }
-            | HsmState::DeleteInProgress { .. }
-            | HsmState::Active
-            | HsmState::Degraded
-            | HsmState::Deleted => Transition::Unchanged,
-        }
-    }
-
-    /// When the state completes by itself, if it does.
-    pub fn completes_at(self) -> Option<Timestamp> {
-        match self {
-            HsmState::CreateInProgress { completes_at }
-            | HsmState::DeleteInProgress { completes_at } => Some(completes_at),
             HsmState::Active | HsmState::Degraded | HsmState::Deleted => None,
         }
     }

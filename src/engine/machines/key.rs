@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Transition;
+use super::{Timed, Transition};
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
@@ -156,25 +156,16 @@ impl KeyStatus {
             )),
         }
     }
+}
 
-    /// The clock reached `now`: "after the waiting period" KMS deletes the
-    /// key (docs/fidelity.md F7's `DeleteKey` event; design R6), so the key
-    /// ends.
-    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+impl Timed for KeyStatus {
+    /// "After the waiting period" KMS deletes the key (docs/fidelity.md F7's
+    /// `DeleteKey` event; design R6), so the key ends.
+    fn due(self) -> Option<(Timestamp, Transition<Self>)> {
         match self {
-            KeyStatus::PendingDeletion { deletion_date, .. } if deletion_date <= now => {
-                Transition::End
+            KeyStatus::PendingDeletion { deletion_date, .. } => {
+                Some((deletion_date, Transition::End))
             }
-            KeyStatus::PendingDeletion { .. } | KeyStatus::Enabled | KeyStatus::Disabled => {
-                Transition::Unchanged
-            }
-        }
-    }
-
-    /// When the status ends by itself, if it does.
-    pub fn completes_at(self) -> Option<Timestamp> {
-        match self {
-            KeyStatus::PendingDeletion { deletion_date, .. } => Some(deletion_date),
             KeyStatus::Enabled | KeyStatus::Disabled => None,
         }
     }

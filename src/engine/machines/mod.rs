@@ -19,7 +19,10 @@
 //! it (`snapshots/`): a change to any transition shows up in review.
 //!
 //! A state's AWS wire name is spelled once, in its `as_str`; its `NAMES`
-//! list is built from `as_str`.
+//! list is built from `as_str`. A machine whose states end by themselves
+//! says when and how once, in [`Timed::due`]; its `on_clock` and
+//! `completes_at` follow (the key store connection, whose end is judged
+//! against the world, has its own).
 
 pub mod backup;
 pub mod cluster;
@@ -34,6 +37,8 @@ pub use connection::{ConnectionErrorCode, ConnectionState};
 pub use hsm::HsmState;
 pub use key::{KeyState, KeyStatus};
 pub use user::Lockout;
+
+use crate::engine::clock::Timestamp;
 
 /// The outcome of an event on a state machine.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -54,6 +59,37 @@ impl<S> Transition<S> {
         match self {
             Transition::To(next) => *state = next,
             Transition::Unchanged | Transition::End => {}
+        }
+    }
+}
+
+/// A machine some of whose states end by themselves when the clock reaches
+/// an instant they carry (`CREATE_IN_PROGRESS`, `PENDING_DELETION`, …).
+pub trait Timed: Copy {
+    /// A timed state's end: when it is due and the transition it then
+    /// takes; `None` for a state that waits for an event.
+    fn due(self) -> Option<(Timestamp, Transition<Self>)>;
+
+    /// The clock reached `now`: a due state takes its transition, any other
+    /// is unchanged.
+    fn on_clock(self, now: Timestamp) -> Transition<Self> {
+        match self.due() {
+            Some((at, next)) if at <= now => next,
+            Some(_) | None => Transition::Unchanged,
+        }
+    }
+
+    /// When the state ends by itself, if it does.
+    fn completes_at(self) -> Option<Timestamp> {
+        self.due().map(|(at, _)| at)
+    }
+
+    /// The state an event just moved to, taken on through its end at once
+    /// when that is already due (a duration of zero seconds).
+    fn settled(self, now: Timestamp) -> Self {
+        match self.on_clock(now) {
+            Transition::To(next) => next,
+            Transition::Unchanged | Transition::End => self,
         }
     }
 }
