@@ -322,22 +322,16 @@ pub(super) fn scan_statement(src: &Source<'_>, start: usize) -> Scan {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-
-    fn src(text: &str) -> Source<'_> {
-        Source::new(text, Arc::from("t.runbook"))
-    }
 
     #[test]
     fn a_broken_value_resumes_at_the_next_statement() {
         let text = "call X {\n  A: 1\nconnect S\n";
-        let scan = scan_statement(&src(text), 0);
+        let scan = scan_statement(&Source::test(text), 0);
         assert_eq!(scan.resume, text.find("connect").unwrap());
         assert_eq!(scan.unclosed, Some(7));
         let text = "call X {\n  A: \"}\"\n}\nsettle\n";
-        let scan = scan_statement(&src(text), 0);
+        let scan = scan_statement(&Source::test(text), 0);
         assert_eq!(scan.resume, text.find("settle").unwrap());
         assert_eq!(scan.unclosed, None);
     }
