@@ -186,14 +186,7 @@ impl Engine {
     /// DescribeClusters with the `clusterIds`, `vpcIds` and `states` filters.
     pub fn describe_clusters(&self, req: &DescribeRequest) -> Result<DescribeClustersResponse> {
         self.catch_up();
-        let filters = req.filters.clone().unwrap_or_default();
-        for k in filters.keys() {
-            if !matches!(k.as_str(), "clusterIds" | "vpcIds" | "states") {
-                return Err(invalid(format!(
-                    "Invalid filter {k}; valid filters are clusterIds, vpcIds and states."
-                )));
-            }
-        }
+        let filters = filters(req, &["clusterIds", "vpcIds", "states"])?;
         let st = self.state.read();
         let mut clusters: Vec<&Cluster> = st
             .clusters
@@ -351,17 +344,16 @@ impl Engine {
     /// `states` and `neverExpires` filters.
     pub fn describe_backups(&self, req: &DescribeRequest) -> Result<DescribeBackupsResponse> {
         self.catch_up();
-        let filters = req.filters.clone().unwrap_or_default();
-        for k in filters.keys() {
-            if !matches!(
-                k.as_str(),
-                "backupIds" | "sourceBackupIds" | "clusterIds" | "states" | "neverExpires"
-            ) {
-                return Err(invalid(format!(
-                    "Invalid filter {k}; valid filters are backupIds, sourceBackupIds, clusterIds, states and neverExpires."
-                )));
-            }
-        }
+        let filters = filters(
+            req,
+            &[
+                "backupIds",
+                "sourceBackupIds",
+                "clusterIds",
+                "states",
+                "neverExpires",
+            ],
+        )?;
         let st = self.state.read();
         let mut backups: Vec<&Backup> = st
             .backups
@@ -535,6 +527,19 @@ fn state_message(s: ClusterState) -> String {
     .into()
 }
 
+/// The `Filters` of a Describe request, each named among `valid`.
+fn filters(req: &DescribeRequest, valid: &[&str]) -> Result<BTreeMap<String, Vec<String>>> {
+    let filters = req.filters.clone().unwrap_or_default();
+    if let Some(k) = filters.keys().find(|k| !valid.contains(&k.as_str())) {
+        let (last, rest) = valid.split_last().unwrap_or((&"", &[]));
+        return Err(invalid(format!(
+            "Invalid filter {k}; valid filters are {} and {last}.",
+            rest.join(", ")
+        )));
+    }
+    Ok(filters)
+}
+
 fn matches_filter(filters: &BTreeMap<String, Vec<String>>, name: &str, value: &str) -> bool {
     filters
         .get(name)
@@ -595,5 +600,31 @@ mod tests {
         let err = create().unwrap_err();
         assert_eq!(err.aws_name(), "CloudHsmInvalidRequestException", "{err}");
         assert!(err.message().contains("maximum of 28 HSMs"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_filter_is_refused_with_the_valid_ones() {
+        let e = example();
+        for (operation, valid) in [
+            ("DescribeClusters", "clusterIds, vpcIds and states"),
+            (
+                "DescribeBackups",
+                "backupIds, sourceBackupIds, clusterIds, states and neverExpires",
+            ),
+        ] {
+            let err = e
+                .call(operation, json!({"Filters": {"colour": ["red"]}}))
+                .unwrap_err();
+            assert_eq!(
+                err.aws_name(),
+                "CloudHsmInvalidRequestException",
+                "{operation}"
+            );
+            assert_eq!(
+                err.message(),
+                format!("Invalid filter colour; valid filters are {valid}."),
+                "{operation}"
+            );
+        }
     }
 }

@@ -244,23 +244,21 @@ impl ConnectionState {
 
     /// Requires `DISCONNECTED` (Update of password or cluster, Delete).
     pub fn require_disconnected(self, id: &str, operation: &str) -> Result<()> {
-        match self {
-            ConnectionState::Disconnected => Ok(()),
-            ConnectionState::Connected
-            | ConnectionState::Connecting { .. }
-            | ConnectionState::Failed { .. }
-            | ConnectionState::Disconnecting { .. } => Err(self.invalid_state(id, operation)),
-        }
+        self.require(ConnectionState::Disconnected, id, operation)
     }
 
     /// Requires `CONNECTED` (CreateKey, GenerateRandom with a key store).
     pub fn require_connected(self, id: &str, operation: &str) -> Result<()> {
-        match self {
-            ConnectionState::Connected => Ok(()),
-            ConnectionState::Disconnected
-            | ConnectionState::Connecting { .. }
-            | ConnectionState::Failed { .. }
-            | ConnectionState::Disconnecting { .. } => Err(self.invalid_state(id, operation)),
+        self.require(ConnectionState::Connected, id, operation)
+    }
+
+    /// Requires `wanted`, a state without data: any other is
+    /// `CustomKeyStoreInvalidStateException`.
+    fn require(self, wanted: ConnectionState, id: &str, operation: &str) -> Result<()> {
+        if self == wanted {
+            Ok(())
+        } else {
+            Err(self.invalid_state(id, operation))
         }
     }
 }
