@@ -16,6 +16,7 @@ use super::clock::Timestamp;
 use super::cloudhsm::backup::{Backup, BackupContents, BackupState};
 use super::cloudhsm::cluster::{ClusterState, HsmState};
 use super::config::Timing;
+use super::ids::IdKind;
 use super::machines::{Timed, Transition};
 use super::state::State;
 use super::Engine;
@@ -226,7 +227,7 @@ impl Engine {
         let source_backup = c.source_backup_id.clone();
         let hsm_type = c.hsm_type.clone();
         let mode = c.mode.clone();
-        let id = st.ids.backup_id();
+        let id = st.ids.id(IdKind::Backup);
         st.backups.insert(
             id.clone(),
             Backup {

@@ -22,6 +22,7 @@ use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState};
 use super::users::{Role, User};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::ids::IdKind;
 use crate::engine::machines::{Timed, Transition};
 use crate::engine::state::{State, Subnet};
 use crate::engine::Engine;
@@ -109,9 +110,9 @@ impl Engine {
                 Some(backup.clone())
             }
         };
-        let id = st.ids.cluster_id();
-        let vpc = st.ids.vpc_id();
-        let sg = st.ids.security_group_id();
+        let id = st.ids.id(IdKind::Cluster);
+        let vpc = st.ids.id(IdKind::Vpc);
+        let sg = st.ids.id(IdKind::SecurityGroup);
         let completes_at = now.plus(Timing::secs(self.config.timing.cluster_create_seconds));
         let mut cluster = Cluster::new(
             id.clone(),
@@ -281,10 +282,10 @@ impl Engine {
         }
         .settled(now);
         let hsm = Hsm::new(
-            ids.hsm_id(),
+            ids.id(IdKind::Hsm),
             az.to_owned(),
             subnet_id,
-            ids.eni_id(),
+            ids.id(IdKind::Eni),
             ip,
             state,
             self.config.pkcs11.sessions_per_hsm,

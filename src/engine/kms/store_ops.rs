@@ -21,6 +21,7 @@ use crate::engine::cloudhsm::cluster::Cluster;
 use crate::engine::cloudhsm::users::{LoginError, Role, SessionId};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::ids::IdKind;
 use crate::engine::machines::Transition;
 use crate::engine::state::State;
 use crate::engine::Engine;
@@ -129,7 +130,7 @@ impl Engine {
                 format!("The trust anchor certificate is not the trust anchor certificate of CloudHSM cluster {cluster_id} (the customerCA.crt created when the cluster was initialized)."),
             ));
         }
-        let id = st.ids.custom_key_store_id();
+        let id = st.ids.id(IdKind::CustomKeyStore);
         let store = KeyStore {
             id: id.clone(),
             name: name.to_owned(),
