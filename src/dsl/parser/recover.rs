@@ -175,19 +175,14 @@ impl Expected {
             } else {
                 format!("`{word}`")
             };
-            let mut d = Diagnostic::new(span, format!("unknown statement {shown}"))
-                .with_label("not a statement");
-            if let Some(k) = closest(word, STATEMENT_KEYWORDS.iter().copied()) {
-                d = d.with_note(format!("help: did you mean `{k}`?"));
-            }
-            return d.with_note("help: `hsmdrill steps` lists every statement");
+            return Diagnostic::new(span, format!("unknown statement {shown}"))
+                .with_label("not a statement")
+                .with_guess(closest(word, STATEMENT_KEYWORDS.iter().copied()))
+                .with_note("help: `hsmdrill steps` lists every statement");
         }
-        let mut d = Diagnostic::new(span, self.sentence());
         let word = first_word(src.text.get(at..).unwrap_or(""));
-        if let Some(k) = closest(word, self.keywords.iter().copied()) {
-            d = d.with_note(format!("help: did you mean `{k}`?"));
-        }
-        d
+        Diagnostic::new(span, self.sentence())
+            .with_guess(closest(word, self.keywords.iter().copied()))
     }
 }
 
