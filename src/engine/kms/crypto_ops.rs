@@ -26,7 +26,8 @@ use super::keystore::ConnectionState;
 use super::store_ops::find_store;
 use super::KMSUSER;
 use super::{
-    check_enum, check_len, check_range, nothing_recorded, required, ENCRYPTION_ALGORITHMS,
+    add_present, check_enum, check_len, check_range, nothing_recorded, required,
+    ENCRYPTION_ALGORITHMS,
 };
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::pkcs11::{Session, SessionPool};
@@ -51,107 +52,74 @@ impl Engine {
     /// Encrypt up to 4096 bytes under a key in a CloudHSM key store.
     pub fn encrypt(&self, req: &EncryptRequest) -> Result<EncryptResponse> {
         self.crypto_call("Encrypt", req.key_id.as_deref(), |detail| {
-            self.encrypt_inner(req, detail)
-        })
-    }
-
-    fn encrypt_inner(
-        &self,
-        req: &EncryptRequest,
-        detail: &mut Option<CryptoDetail>,
-    ) -> Result<EncryptResponse> {
-        let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-        let plaintext = req
-            .plaintext
-            .as_deref()
-            .ok_or_else(|| Error::missing("Plaintext"))?;
-        check_blob("Plaintext", plaintext, 4096)?;
-        check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
-        let u = self.usable(key_id, None, detail)?;
-        if req.dry_run == Some(true) {
-            return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
-        }
-        let blob = self.seal_on_hsm(&u, &req.encryption_context, plaintext)?;
-        Ok(EncryptResponse {
-            ciphertext_blob: blob,
-            key_id: u.detail.key_arn.to_string(),
-            encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            let plaintext = required_blob("Plaintext", &req.plaintext)?;
+            check_blob("Plaintext", plaintext, 4096)?;
+            check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
+            let u = self.usable(key_id, None, detail)?;
+            if req.dry_run == Some(true) {
+                return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
+            }
+            let blob = self.seal_on_hsm(&u, &req.encryption_context, plaintext)?;
+            Ok(EncryptResponse {
+                ciphertext_blob: blob,
+                key_id: u.detail.key_arn.to_string(),
+                encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            })
         })
     }
 
     /// Decrypt a blob; `KeyId` is optional because the blob names its key.
     pub fn decrypt(&self, req: &DecryptRequest) -> Result<DecryptResponse> {
         self.crypto_call("Decrypt", req.key_id.as_deref(), |detail| {
-            self.decrypt_inner(req, detail)
-        })
-    }
-
-    fn decrypt_inner(
-        &self,
-        req: &DecryptRequest,
-        detail: &mut Option<CryptoDetail>,
-    ) -> Result<DecryptResponse> {
-        let blob = req
-            .ciphertext_blob
-            .as_deref()
-            .ok_or_else(|| Error::missing("CiphertextBlob"))?;
-        check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
-        let (plaintext, u) = self.open_blob(
-            blob,
-            req.key_id.as_deref(),
-            &req.encryption_context,
-            req.dry_run == Some(true),
-            detail,
-        )?;
-        Ok(DecryptResponse {
-            key_id: u.detail.key_arn.to_string(),
-            plaintext,
-            encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
+            check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
+            let (plaintext, u) = self.open_blob(
+                blob,
+                req.key_id.as_deref(),
+                &req.encryption_context,
+                req.dry_run == Some(true),
+                detail,
+            )?;
+            Ok(DecryptResponse {
+                key_id: u.detail.key_arn.to_string(),
+                plaintext,
+                encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            })
         })
     }
 
     /// Decrypts under the source key and encrypts under the destination key.
     pub fn re_encrypt(&self, req: &ReEncryptRequest) -> Result<ReEncryptResponse> {
         self.crypto_call("ReEncrypt", req.destination_key_id.as_deref(), |detail| {
-            self.re_encrypt_inner(req, detail)
-        })
-    }
-
-    fn re_encrypt_inner(
-        &self,
-        req: &ReEncryptRequest,
-        detail: &mut Option<CryptoDetail>,
-    ) -> Result<ReEncryptResponse> {
-        let dest = required("DestinationKeyId", &req.destination_key_id, 1, 2048)?;
-        let blob = req
-            .ciphertext_blob
-            .as_deref()
-            .ok_or_else(|| Error::missing("CiphertextBlob"))?;
-        check_algorithm(
-            "SourceEncryptionAlgorithm",
-            req.source_encryption_algorithm.as_deref(),
-        )?;
-        check_algorithm(
-            "DestinationEncryptionAlgorithm",
-            req.destination_encryption_algorithm.as_deref(),
-        )?;
-        let mut source_detail = None;
-        let dry_run = req.dry_run == Some(true);
-        let (plaintext, source) = self.open_blob(
-            blob,
-            req.source_key_id.as_deref(),
-            &req.source_encryption_context,
-            dry_run,
-            &mut source_detail,
-        )?;
-        let u = self.usable(dest, None, detail)?;
-        let blob = self.seal_on_hsm(&u, &req.destination_encryption_context, &plaintext)?;
-        Ok(ReEncryptResponse {
-            ciphertext_blob: blob,
-            source_key_id: source.detail.key_arn.to_string(),
-            key_id: u.detail.key_arn.to_string(),
-            source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
-            destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            let dest = required("DestinationKeyId", &req.destination_key_id, 1, 2048)?;
+            let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
+            check_algorithm(
+                "SourceEncryptionAlgorithm",
+                req.source_encryption_algorithm.as_deref(),
+            )?;
+            check_algorithm(
+                "DestinationEncryptionAlgorithm",
+                req.destination_encryption_algorithm.as_deref(),
+            )?;
+            let mut source_detail = None;
+            let dry_run = req.dry_run == Some(true);
+            let (plaintext, source) = self.open_blob(
+                blob,
+                req.source_key_id.as_deref(),
+                &req.source_encryption_context,
+                dry_run,
+                &mut source_detail,
+            )?;
+            let u = self.usable(dest, None, detail)?;
+            let blob = self.seal_on_hsm(&u, &req.destination_encryption_context, &plaintext)?;
+            Ok(ReEncryptResponse {
+                ciphertext_blob: blob,
+                source_key_id: source.detail.key_arn.to_string(),
+                key_id: u.detail.key_arn.to_string(),
+                source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+                destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            })
         })
     }
 
@@ -218,9 +186,11 @@ impl Engine {
     /// store's cluster, which must be connected.
     pub fn generate_random(&self, req: &GenerateRandomRequest) -> Result<GenerateRandomResponse> {
         let mut params = json!({"numberOfBytes": req.number_of_bytes});
-        if let Some(id) = &req.custom_key_store_id {
-            params["customKeyStoreId"] = json!(id);
-        }
+        add_present(
+            &mut params,
+            "customKeyStoreId",
+            req.custom_key_store_id.as_ref(),
+        );
         self.audited(
             "GenerateRandom",
             params,
@@ -574,6 +544,11 @@ impl Engine {
 
 fn unavailable(arn: &str) -> Error {
     Error::new(ErrorKind::KmsInvalidState, format!("{arn} is unavailable."))
+}
+
+/// A blob member the call cannot do without.
+fn required_blob<'a>(field: &str, value: &'a Option<Vec<u8>>) -> Result<&'a [u8]> {
+    value.as_deref().ok_or_else(|| Error::missing(field))
 }
 
 fn check_blob(field: &str, b: &[u8], max: usize) -> Result<()> {

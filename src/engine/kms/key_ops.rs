@@ -15,7 +15,7 @@ use super::api::{
 use super::key::{Key, KeyState, KeyStatus};
 use super::store_ops::{check_cluster_for_store, find_store};
 use super::KMSUSER;
-use super::{check_enum, check_len, check_range, nothing_recorded, page, required};
+use super::{add_present, check_enum, check_len, check_range, nothing_recorded, page, required};
 use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::users::SessionId;
@@ -66,9 +66,7 @@ impl Engine {
             "keyUsage": req.key_usage.as_deref().unwrap_or("ENCRYPT_DECRYPT"),
             "keySpec": req.key_spec.as_deref().unwrap_or("SYMMETRIC_DEFAULT"),
         });
-        if let Some(d) = &req.description {
-            params["description"] = json!(d);
-        }
+        add_present(&mut params, "description", req.description.as_ref());
         self.audited("CreateKey", params, || self.create_key_inner(req), |(r, key)| {
             (
                 json!({"keyMetadata": camel_case(serde_json::to_value(&r.key_metadata).unwrap_or(Value::Null))}),
@@ -446,9 +444,11 @@ impl Engine {
         req: &ScheduleKeyDeletionRequest,
     ) -> Result<ScheduleKeyDeletionResponse> {
         let mut params = json!({"keyId": req.key_id});
-        if let Some(d) = req.pending_window_in_days {
-            params["pendingWindowInDays"] = json!(d);
-        }
+        add_present(
+            &mut params,
+            "pendingWindowInDays",
+            req.pending_window_in_days,
+        );
         self.audited(
             "ScheduleKeyDeletion",
             params,

@@ -45,6 +45,13 @@ pub const NO_PKCS11_SESSIONS: &str = "KMS could not complete the request because
 /// `resources`.
 type Recorded = (Value, Value, Vec<String>);
 
+/// Adds `member` to a call's `requestParameters` when the request has it.
+fn add_present(params: &mut Value, member: &str, value: Option<impl serde::Serialize>) {
+    if let Some(v) = value {
+        params[member] = serde_json::json!(v);
+    }
+}
+
 /// What a call whose event has no response elements, additional data or
 /// resources records.
 fn nothing_recorded<T>(_: &T) -> Recorded {

@@ -16,7 +16,7 @@ use super::api::{
     Empty, UpdateCustomKeyStoreRequest,
 };
 use super::keystore::{ConnectionErrorCode, ConnectionState, KeyStore};
-use super::{check_enum, check_len, page, required, Recorded, KMSUSER};
+use super::{add_present, check_enum, check_len, page, required, Recorded, KMSUSER};
 use crate::engine::cloudhsm::cluster::Cluster;
 use crate::engine::cloudhsm::users::{LoginError, Role, SessionId};
 use crate::engine::config::Timing;
@@ -313,12 +313,12 @@ impl Engine {
     /// current `kmsuser` password, or move to a related cluster (R5, R7).
     pub fn update_custom_key_store(&self, req: &UpdateCustomKeyStoreRequest) -> Result<Empty> {
         let mut params = json!({"customKeyStoreId": req.custom_key_store_id});
-        if let Some(c) = &req.cloud_hsm_cluster_id {
-            params["clusterId"] = json!(c);
-        }
-        if let Some(n) = &req.new_custom_key_store_name {
-            params["newCustomKeyStoreName"] = json!(n);
-        }
+        add_present(&mut params, "clusterId", req.cloud_hsm_cluster_id.as_ref());
+        add_present(
+            &mut params,
+            "newCustomKeyStoreName",
+            req.new_custom_key_store_name.as_ref(),
+        );
         self.audited(
             "UpdateCustomKeyStore",
             params,
@@ -430,12 +430,16 @@ impl Engine {
         req: &DescribeCustomKeyStoresRequest,
     ) -> Result<DescribeCustomKeyStoresResponse> {
         let mut params = json!({});
-        if let Some(i) = &req.custom_key_store_id {
-            params["customKeyStoreId"] = json!(i);
-        }
-        if let Some(n) = &req.custom_key_store_name {
-            params["customKeyStoreName"] = json!(n);
-        }
+        add_present(
+            &mut params,
+            "customKeyStoreId",
+            req.custom_key_store_id.as_ref(),
+        );
+        add_present(
+            &mut params,
+            "customKeyStoreName",
+            req.custom_key_store_name.as_ref(),
+        );
         self.audited(
             "DescribeCustomKeyStores",
             params,

@@ -5,7 +5,7 @@ use super::*;
 
 pub(super) fn cluster_activate(cluster: &mut Cluster, args: &Args) -> Outcome {
     let next = cluster.state.on_activate().map_err(str::to_owned)?;
-    let password = password(args)?;
+    let password = args.password()?;
     if !users::is_valid_password(password) {
         return Err(INVALID_PASSWORD.into());
     }
@@ -22,8 +22,8 @@ pub(super) fn cluster_activate(cluster: &mut Cluster, args: &Args) -> Outcome {
     Ok(json!("Cluster activation successful"))
 }
 
-pub(super) fn login(cluster: &mut Cluster, sid: SessionId, spec: &Spec, args: &Args) -> Outcome {
-    let (username, role, password) = credentials(spec, args)?;
+pub(super) fn login(cluster: &mut Cluster, sid: SessionId, args: &Args) -> Outcome {
+    let (username, role, password) = args.credentials()?;
     // The admin of a cluster not yet activated has no password. Users::login
     // would count every try against the lockout; refuse without counting.
     if cluster

@@ -82,17 +82,17 @@ fn execute(cluster: &mut Cluster, session: &str, tokens: &[String]) -> Outcome {
     let sid = SessionId::Cli(session.to_owned());
     match spec.command {
         Command::ClusterActivate => cluster_activate(cluster, &args),
-        Command::Login => login(cluster, sid, spec, &args),
+        Command::Login => login(cluster, sid, &args),
         Command::Logout => match cluster.users.logout(&sid) {
             Some(_) => Ok(json!("Logout successful")),
             None => Err("No user is logged in on this session".into()),
         },
         Command::UserList => Ok(user_list(cluster)),
-        Command::UserCreate => user_create(cluster, &sid, spec, &args),
-        Command::UserDelete => user_delete(cluster, &sid, spec, &args),
-        Command::UserChangePassword => user_change_password(cluster, &sid, spec, &args),
+        Command::UserCreate => user_create(cluster, &sid, &args),
+        Command::UserDelete => user_delete(cluster, &sid, &args),
+        Command::UserChangePassword => user_change_password(cluster, &sid, &args),
         Command::KeyList => key_list(cluster, &sid, &args),
-        Command::KeyDelete => key_delete(cluster, &sid, spec, &args),
+        Command::KeyDelete => key_delete(cluster, &sid, &args),
     }
 }
 

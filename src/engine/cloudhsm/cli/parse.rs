@@ -315,9 +315,11 @@ pub(super) fn names(spec: &Spec, tokens: &[String]) -> bool {
     tokens.len() >= spec.words.len() && spec.words.iter().zip(tokens).all(|(w, t)| w == t)
 }
 
-/// Parsed flags, by long name; a switch maps to no values.
-#[derive(Debug, Default)]
+/// A command line read: its command and its flags' values by long name (a
+/// switch maps to no values).
+#[derive(Debug)]
 pub(super) struct Args {
+    pub(super) spec: &'static Spec,
     pub(super) values: BTreeMap<&'static str, Vec<String>>,
 }
 
@@ -335,6 +337,40 @@ impl Args {
 
     pub(super) fn has(&self, flag: &Flag) -> bool {
         self.values.contains_key(flag.long)
+    }
+
+    /// A flag the command cannot run without.
+    pub(super) fn required(&self, flag: &Flag) -> Result<&str, String> {
+        self.one(flag).ok_or_else(|| self.missing(flag))
+    }
+
+    /// The failure of the command run without a flag it needs.
+    pub(super) fn missing(&self, flag: &Flag) -> String {
+        format!(
+            "the required argument '{}' was not provided; usage: {}",
+            flag_display(flag),
+            self.spec.usage()
+        )
+    }
+
+    /// `--username` and `--role`, which name a user.
+    pub(super) fn user_and_role(&self) -> Result<(&str, Role), String> {
+        let username = self.required(&USERNAME)?;
+        Ok((username, parse_role(self.required(&ROLE)?)?))
+    }
+
+    /// `--username`, `--role` and `--password`, checked in that order.
+    pub(super) fn credentials(&self) -> Result<(&str, Role, &str), String> {
+        let (username, role) = self.user_and_role()?;
+        Ok((username, role, self.password()?))
+    }
+
+    /// `--password`, which the real CLI would prompt for when omitted.
+    pub(super) fn password(&self) -> Result<&str, String> {
+        self.one(&PASSWORD).ok_or_else(|| {
+            "password required in non-interactive mode: pass --password <PASSWORD> (hsmdrill cannot prompt)"
+                .to_owned()
+        })
     }
 }
 
@@ -356,8 +392,11 @@ pub(super) fn flag_display(flag: &Flag) -> String {
 }
 
 /// Parses the words after the command name against the command's flags.
-pub(super) fn parse_flags(spec: &Spec, words: &[String]) -> Result<Args, String> {
-    let mut args = Args::default();
+pub(super) fn parse_flags(spec: &'static Spec, words: &[String]) -> Result<Args, String> {
+    let mut args = Args {
+        spec,
+        values: BTreeMap::new(),
+    };
     let mut i = 0;
     while let Some(word) = words.get(i) {
         i += 1;
@@ -448,43 +487,6 @@ pub(super) fn parse_flags(spec: &Spec, words: &[String]) -> Result<Args, String>
         }
     }
     Ok(args)
-}
-
-/// A flag the command cannot run without.
-pub(super) fn required<'a>(spec: &Spec, args: &'a Args, flag: &Flag) -> Result<&'a str, String> {
-    args.one(flag).ok_or_else(|| missing(spec, flag))
-}
-
-/// The failure of a command run without a flag it needs.
-pub(super) fn missing(spec: &Spec, flag: &Flag) -> String {
-    format!(
-        "the required argument '{}' was not provided; usage: {}",
-        flag_display(flag),
-        spec.usage()
-    )
-}
-
-/// `--username` and `--role`, which name a user.
-pub(super) fn user_and_role<'a>(spec: &Spec, args: &'a Args) -> Result<(&'a str, Role), String> {
-    let username = required(spec, args, &USERNAME)?;
-    Ok((username, parse_role(required(spec, args, &ROLE)?)?))
-}
-
-/// `--username`, `--role` and `--password`, checked in that order.
-pub(super) fn credentials<'a>(
-    spec: &Spec,
-    args: &'a Args,
-) -> Result<(&'a str, Role, &'a str), String> {
-    let (username, role) = user_and_role(spec, args)?;
-    Ok((username, role, password(args)?))
-}
-
-/// `--password`, which the real CLI would prompt for when omitted.
-pub(super) fn password(args: &Args) -> Result<&str, String> {
-    args.one(&PASSWORD).ok_or_else(|| {
-        "password required in non-interactive mode: pass --password <PASSWORD> (hsmdrill cannot prompt)"
-            .to_owned()
-    })
 }
 
 /// `--role`: `admin` or `crypto-user`, case-sensitive.

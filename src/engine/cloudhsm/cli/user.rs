@@ -21,14 +21,9 @@ pub(super) fn user_list(cluster: &Cluster) -> Value {
     json!({ "users": users })
 }
 
-pub(super) fn user_create(
-    cluster: &mut Cluster,
-    sid: &SessionId,
-    spec: &Spec,
-    args: &Args,
-) -> Outcome {
+pub(super) fn user_create(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
     require_admin(cluster, sid)?;
-    let (username, role, password) = credentials(spec, args)?;
+    let (username, role, password) = args.credentials()?;
     if !users::is_valid_username(username) {
         return Err(format!(
             "Invalid username '{username}': it must be 1 to 31 characters, letters, digits or '_'"
@@ -47,14 +42,9 @@ pub(super) fn user_create(
     Ok(json!({ "username": username, "role": role.as_str() }))
 }
 
-pub(super) fn user_delete(
-    cluster: &mut Cluster,
-    sid: &SessionId,
-    spec: &Spec,
-    args: &Args,
-) -> Outcome {
+pub(super) fn user_delete(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
     let me = require_admin(cluster, sid)?;
-    let (username, role) = user_and_role(spec, args)?;
+    let (username, role) = args.user_and_role()?;
     let stored = match cluster.users.get(username) {
         Some(u) if u.role == role => u.username.clone(),
         Some(_) | None => return Err("User not found".into()),
@@ -76,16 +66,11 @@ pub(super) fn user_delete(
     Ok(json!({ "username": stored, "role": role.as_str() }))
 }
 
-pub(super) fn user_change_password(
-    cluster: &mut Cluster,
-    sid: &SessionId,
-    spec: &Spec,
-    args: &Args,
-) -> Outcome {
+pub(super) fn user_change_password(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
     // Checked first so that "not logged in" is not reported as a permission
     // problem by the model.
     current_user(cluster, sid)?;
-    let (username, role, password) = credentials(spec, args)?;
+    let (username, role, password) = args.credentials()?;
     cluster
         .users
         .change_password(sid, username, role, password)
