@@ -8,11 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Timed, Transition};
+use super::{wire_names, Timed, Transition};
 use crate::engine::clock::Timestamp;
-
-/// Any instant: `NAMES` needs one to name a timed state.
-const T0: Timestamp = Timestamp::from_millis(0);
 
 /// `HsmState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
 
@@ -36,27 +33,15 @@ pub enum HsmState {
     Deleted,
 }
 
+wire_names!(HsmState {
+    (CreateInProgress { .. }) => "CREATE_IN_PROGRESS",
+    (Active) => "ACTIVE",
+    (Degraded) => "DEGRADED",
+    (DeleteInProgress { .. }) => "DELETE_IN_PROGRESS",
+    (Deleted) => "DELETED",
+});
+
 impl HsmState {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            HsmState::CreateInProgress { .. } => "CREATE_IN_PROGRESS",
-            HsmState::Active => "ACTIVE",
-            HsmState::Degraded => "DEGRADED",
-            HsmState::DeleteInProgress { .. } => "DELETE_IN_PROGRESS",
-            HsmState::Deleted => "DELETED",
-        }
-    }
-
-    /// Every wire name, in model order.
-    pub const NAMES: &'static [&'static str] = &[
-        HsmState::CreateInProgress { completes_at: T0 }.as_str(),
-        HsmState::Active.as_str(),
-        HsmState::Degraded.as_str(),
-        HsmState::DeleteInProgress { completes_at: T0 }.as_str(),
-        HsmState::Deleted.as_str(),
-    ];
-
     /// DeleteHsm: the HSM is DELETE_IN_PROGRESS, then DELETED (the model's
     /// `HsmState`, docs/fidelity.md F5); deleting one already going is a
     /// no-op.
@@ -89,11 +74,7 @@ impl Timed for HsmState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, matrix, BEFORE, DUE, LATER};
-
-    fn name(s: &HsmState) -> String {
-        s.as_str().to_owned()
-    }
+    use crate::engine::machines::matrix::{cell, matrix, name, BEFORE, DUE, LATER};
 
     #[test]
     fn names_follow_the_model_order() {

@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Timed, Transition};
+use super::{wire_names, Timed, Transition};
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
@@ -44,33 +44,16 @@ pub enum KeyState {
     Updating,
 }
 
-impl KeyState {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            KeyState::Creating => "Creating",
-            KeyState::Enabled => "Enabled",
-            KeyState::Disabled => "Disabled",
-            KeyState::PendingDeletion => "PendingDeletion",
-            KeyState::PendingImport => "PendingImport",
-            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
-            KeyState::Unavailable => "Unavailable",
-            KeyState::Updating => "Updating",
-        }
-    }
-
-    /// Every wire name, in model order.
-    pub const NAMES: &'static [&'static str] = &[
-        KeyState::Creating.as_str(),
-        KeyState::Enabled.as_str(),
-        KeyState::Disabled.as_str(),
-        KeyState::PendingDeletion.as_str(),
-        KeyState::PendingImport.as_str(),
-        KeyState::PendingReplicaDeletion.as_str(),
-        KeyState::Unavailable.as_str(),
-        KeyState::Updating.as_str(),
-    ];
-}
+wire_names!(KeyState {
+    (Creating) => "Creating",
+    (Enabled) => "Enabled",
+    (Disabled) => "Disabled",
+    (PendingDeletion) => "PendingDeletion",
+    (PendingImport) => "PendingImport",
+    (PendingReplicaDeletion) => "PendingReplicaDeletion",
+    (Unavailable) => "Unavailable",
+    (Updating) => "Updating",
+});
 
 /// What the key's owner asked for, independent of the store's connection.
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]

@@ -18,8 +18,8 @@
 //! one place. Each machine's state × event table is an insta snapshot beside
 //! it (`snapshots/`): a change to any transition shows up in review.
 //!
-//! A state's AWS wire name is spelled once, in its `as_str`; its `NAMES`
-//! list is built from `as_str`. A machine whose states end by themselves
+//! A state's AWS wire name is spelled once, in the [`wire_names!`] list that
+//! makes both its `as_str` and its `NAMES`. A machine whose states end by themselves
 //! says when and how once, in [`Timed::due`]; its `on_clock` and
 //! `completes_at` follow (the key store connection, whose end is judged
 //! against the world, has its own).
@@ -39,6 +39,35 @@ pub use key::{KeyState, KeyStatus};
 pub use user::Lockout;
 
 use crate::engine::clock::Timestamp;
+
+/// Writes a state enum's `as_str` (its AWS wire name) and `NAMES` (every
+/// wire name, in the model's order) from one list of
+/// `(Variant [{ .. }]) => "WIRE_NAME"`, in the model's order.
+macro_rules! wire_names {
+    ($state:ident { $( ($($variant:tt)*) => $name:literal ),* $(,)? }) => {
+        impl $state {
+            /// The wire name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $( $state::$($variant)* => $name, )*
+                }
+            }
+
+            /// Every wire name, in model order (checked against the model by
+            /// a test).
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+        }
+
+        #[cfg(test)]
+        impl $crate::engine::machines::matrix::Named for $state {
+            fn name(&self) -> String {
+                self.as_str().to_owned()
+            }
+        }
+    };
+}
+
+pub(crate) use wire_names;
 
 /// The outcome of an event on a state machine.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -108,6 +137,17 @@ pub(crate) mod matrix {
     pub(crate) const DUE: Timestamp = Timestamp::from_millis(10);
     /// When a timed state an event starts is due.
     pub(crate) const LATER: Timestamp = Timestamp::from_millis(20);
+
+    /// A state shown by its wire name.
+    pub(crate) trait Named {
+        /// The wire name, for the tables.
+        fn name(&self) -> String;
+    }
+
+    /// The wire name of `s`, as the tables show states.
+    pub(crate) fn name<S: Named>(s: &S) -> String {
+        s.name()
+    }
 
     /// An event of a table: its name and the cell it gives for a state.
     pub(crate) type Event<'a, S> = (&'a str, &'a dyn Fn(S) -> String);
