@@ -51,6 +51,9 @@ fn err(c: &mut Cluster, session: &str, line: &str) -> String {
 const LOGIN_ADMIN: &str = "login --username admin --role admin --password adminPass1";
 const LOGIN_KMSUSER: &str = "login --username kmsuser --role crypto-user --password kmsPassword1";
 const LOGIN_BOB: &str = "login --username bob --role crypto-user --password bobPassword1";
+/// An admin's repair of R5/R8: a new password for `kmsuser`.
+const CHANGE_KMSUSER_PASSWORD: &str =
+    "user change-password --username kmsuser --role crypto-user --password newPass123";
 
 #[test]
 fn envelope_keys_come_in_cli_order() {
@@ -94,11 +97,7 @@ fn five_failed_logins_lock_and_admin_change_password_unlocks() {
     assert_eq!(users[0]["cluster-coverage"], "full");
 
     ok(&mut c, "adm", LOGIN_ADMIN);
-    let data = ok(
-        &mut c,
-        "adm",
-        "user change-password --username kmsuser --role crypto-user --password newPass123",
-    );
+    let data = ok(&mut c, "adm", CHANGE_KMSUSER_PASSWORD);
     assert_eq!(
         data,
         json!({ "username": "kmsuser", "role": "crypto-user" })
@@ -334,11 +333,7 @@ fn change_password_of_a_user_logged_in_elsewhere_fails() {
     let mut c = cluster();
     ok(&mut c, "k", LOGIN_KMSUSER);
     ok(&mut c, "a", LOGIN_ADMIN);
-    let msg = err(
-        &mut c,
-        "a",
-        "user change-password --username kmsuser --role crypto-user --password newPass123",
-    );
+    let msg = err(&mut c, "a", CHANGE_KMSUSER_PASSWORD);
     assert!(
         msg.starts_with("Cannot change the password of a user who is logged in"),
         "{msg}"
