@@ -199,11 +199,10 @@ impl Engine {
             })
             .collect();
         clusters.sort_by(|a, b| (a.create_timestamp, &a.id).cmp(&(b.create_timestamp, &b.id)));
-        let shapes: Vec<ClusterShape> = clusters.iter().map(|c| self.cluster_shape(c)).collect();
-        let (page, next) = token_page(shapes, req.next_token.as_deref(), req.max_results, 25)?;
+        let (clusters, next_token) = token_page(&clusters, req, 25, |c| self.cluster_shape(c))?;
         Ok(DescribeClustersResponse {
-            clusters: page,
-            next_token: next,
+            clusters,
+            next_token,
         })
     }
 
@@ -379,11 +378,10 @@ impl Engine {
         if req.sort_ascending != Some(true) {
             backups.reverse();
         }
-        let shapes: Vec<BackupShape> = backups.iter().map(|b| self.backup_shape(b)).collect();
-        let (page, next) = token_page(shapes, req.next_token.as_deref(), req.max_results, 100)?;
+        let (backups, next_token) = token_page(&backups, req, 100, |b| self.backup_shape(b))?;
         Ok(DescribeBackupsResponse {
-            backups: page,
-            next_token: next,
+            backups,
+            next_token,
         })
     }
 
@@ -547,20 +545,22 @@ fn matches_filter(filters: &BTreeMap<String, Vec<String>>, name: &str, value: &s
         .is_none_or(|vs| vs.iter().any(|v| v == value))
 }
 
-/// Paging by `NextToken`, which is the index of the next item as text.
-fn token_page<T>(
-    items: Vec<T>,
-    token: Option<&str>,
-    max: Option<i64>,
+/// The page of `items` a Describe request asks for (`MaxResults`, at most
+/// `max_allowed`, from `NextToken`, which is the index of the next item as
+/// text), each item made a shape: the page and the next page's token.
+fn token_page<T, S>(
+    items: &[T],
+    req: &DescribeRequest,
     max_allowed: i64,
-) -> Result<(Vec<T>, Option<String>)> {
-    let max = max.unwrap_or(max_allowed);
+    shape: impl Fn(&T) -> S,
+) -> Result<(Vec<S>, Option<String>)> {
+    let max = req.max_results.unwrap_or(max_allowed);
     if !(1..=max_allowed).contains(&max) {
         return Err(invalid(format!(
             "MaxResults must be between 1 and {max_allowed}."
         )));
     }
-    let start = match token {
+    let start = match req.next_token.as_deref() {
         None => 0,
         Some(t) => t
             .parse::<usize>()
@@ -570,10 +570,8 @@ fn token_page<T>(
     };
     let end = (start + usize::try_from(max).unwrap_or(1)).min(items.len());
     let next = (end < items.len()).then(|| end.to_string());
-    Ok((
-        items.into_iter().skip(start).take(end - start).collect(),
-        next,
-    ))
+    let page = items.get(start..end).unwrap_or(&[]);
+    Ok((page.iter().map(shape).collect(), next))
 }
 
 #[cfg(test)]
