@@ -159,12 +159,11 @@ impl Engine {
         let anchor = need("TrustAnchor", &req.trust_anchor)?;
         let mut st = self.state.write();
         let now = self.clock.now();
-        let cluster = live_cluster_mut(&mut st, id)?;
-        if cluster.active_hsms().next().is_none() {
-            return Err(invalid(format!(
+        let cluster = cluster_with_active_hsm(&mut st, id, || {
+            format!(
                 "Cluster {id} has no active HSM; create an HSM before initializing the cluster."
-            )));
-        }
+            )
+        })?;
         let completes_at = now.plus(Timing::secs(self.config.timing.cluster_initialize_seconds));
         if let Transition::To(s) = cluster.state.on_initialize(completes_at)? {
             cluster.state = s.settled(now);
@@ -427,12 +426,9 @@ impl Engine {
         self.catch_up();
         let mut st = self.state.write();
         let now = self.clock.now();
-        let cluster = live_cluster_mut(&mut st, cluster_id)?;
-        if cluster.active_hsms().next().is_none() {
-            return Err(invalid(format!(
-                "Cluster {cluster_id} has no active HSM to take a backup from."
-            )));
-        }
+        cluster_with_active_hsm(&mut st, cluster_id, || {
+            format!("Cluster {cluster_id} has no active HSM to take a backup from.")
+        })?;
         let id = self
             .take_backup_locked(&mut st, cluster_id, now)
             .ok_or_else(|| not_found(format!("Cluster {cluster_id} not found.")))?;
@@ -487,6 +483,20 @@ fn live_cluster_mut<'s>(st: &'s mut State, id: &str) -> Result<&'s mut Cluster> 
         .get_mut(id)
         .filter(|c| c.exists())
         .ok_or_else(|| not_found(format!("Cluster {id} not found.")))
+}
+
+/// A cluster that exists and has an active HSM to work on; `lacking` says
+/// why not when it has none.
+fn cluster_with_active_hsm<'s>(
+    st: &'s mut State,
+    id: &str,
+    lacking: impl FnOnce() -> String,
+) -> Result<&'s mut Cluster> {
+    let cluster = live_cluster_mut(st, id)?;
+    if cluster.active_hsms().next().is_none() {
+        return Err(invalid(lacking()));
+    }
+    Ok(cluster)
 }
 
 fn hsm_shape(c: &Cluster, h: &Hsm) -> HsmShape {
