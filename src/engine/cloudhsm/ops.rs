@@ -186,17 +186,8 @@ impl Engine {
     /// DescribeClusters with the `clusterIds`, `vpcIds` and `states` filters.
     pub fn describe_clusters(&self, req: &DescribeRequest) -> Result<DescribeClustersResponse> {
         self.catch_up();
-        let filters = filters(req, &["clusterIds", "vpcIds", "states"])?;
         let st = self.state.read();
-        let mut clusters: Vec<&Cluster> = st
-            .clusters
-            .values()
-            .filter(|c| {
-                matches_filter(&filters, "clusterIds", &c.id)
-                    && matches_filter(&filters, "vpcIds", &c.vpc_id)
-                    && matches_filter(&filters, "states", c.state.as_str())
-            })
-            .collect();
+        let mut clusters = filtered(req, CLUSTER_FILTERS, st.clusters.values())?;
         clusters.sort_by(|a, b| (a.create_timestamp, &a.id).cmp(&(b.create_timestamp, &b.id)));
         let (clusters, next_token) = token_page(&clusters, req, 25, |c| self.cluster_shape(c))?;
         Ok(DescribeClustersResponse {
@@ -343,36 +334,8 @@ impl Engine {
     /// `states` and `neverExpires` filters.
     pub fn describe_backups(&self, req: &DescribeRequest) -> Result<DescribeBackupsResponse> {
         self.catch_up();
-        let filters = filters(
-            req,
-            &[
-                "backupIds",
-                "sourceBackupIds",
-                "clusterIds",
-                "states",
-                "neverExpires",
-            ],
-        )?;
         let st = self.state.read();
-        let mut backups: Vec<&Backup> = st
-            .backups
-            .values()
-            .filter(|b| {
-                matches_filter(&filters, "backupIds", &b.id)
-                    && matches_filter(
-                        &filters,
-                        "sourceBackupIds",
-                        b.source_backup.as_deref().unwrap_or(""),
-                    )
-                    && matches_filter(&filters, "clusterIds", &b.cluster_id)
-                    && matches_filter(&filters, "states", b.state.as_str())
-                    && matches_filter(
-                        &filters,
-                        "neverExpires",
-                        if b.never_expires { "true" } else { "false" },
-                    )
-            })
-            .collect();
+        let mut backups = filtered(req, BACKUP_FILTERS, st.backups.values())?;
         backups.sort_by(|a, b| (a.create_timestamp, &a.id).cmp(&(b.create_timestamp, &b.id)));
         if req.sort_ascending != Some(true) {
             backups.reverse();
@@ -536,23 +499,59 @@ fn state_message(s: ClusterState) -> String {
     .into()
 }
 
-/// The `Filters` of a Describe request, each named among `valid`.
-fn filters(req: &DescribeRequest, valid: &[&str]) -> Result<BTreeMap<String, Vec<String>>> {
-    let filters = req.filters.clone().unwrap_or_default();
-    if let Some(k) = filters.keys().find(|k| !valid.contains(&k.as_str())) {
-        let (last, rest) = valid.split_last().unwrap_or((&"", &[]));
+/// A filter of a Describe operation: its name and the value of an item it
+/// compares with the filter's values.
+type Filter<T> = (&'static str, fn(&T) -> &str);
+
+/// DescribeClusters' filters.
+const CLUSTER_FILTERS: &[Filter<Cluster>] = &[
+    ("clusterIds", |c| &c.id),
+    ("vpcIds", |c| &c.vpc_id),
+    ("states", |c| c.state.as_str()),
+];
+
+/// DescribeBackups' filters.
+const BACKUP_FILTERS: &[Filter<Backup>] = &[
+    ("backupIds", |b| &b.id),
+    ("sourceBackupIds", |b| {
+        b.source_backup.as_deref().unwrap_or("")
+    }),
+    ("clusterIds", |b| &b.cluster_id),
+    ("states", |b| b.state.as_str()),
+    ("neverExpires", |b| {
+        if b.never_expires {
+            "true"
+        } else {
+            "false"
+        }
+    }),
+];
+
+/// The items a Describe request's `Filters` keep: those that match one of
+/// the values of every filter given. A filter not among `filters` is an
+/// invalid request.
+fn filtered<'a, T>(
+    req: &DescribeRequest,
+    filters: &[Filter<T>],
+    items: impl Iterator<Item = &'a T>,
+) -> Result<Vec<&'a T>> {
+    let given = req.filters.clone().unwrap_or_default();
+    if let Some(k) = given.keys().find(|k| !filters.iter().any(|(n, _)| n == k)) {
+        let names: Vec<&str> = filters.iter().map(|(n, _)| *n).collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
         return Err(invalid(format!(
             "Invalid filter {k}; valid filters are {} and {last}.",
             rest.join(", ")
         )));
     }
-    Ok(filters)
-}
-
-fn matches_filter(filters: &BTreeMap<String, Vec<String>>, name: &str, value: &str) -> bool {
-    filters
-        .get(name)
-        .is_none_or(|vs| vs.iter().any(|v| v == value))
+    let keeps = |item: &T| {
+        filters.iter().all(|(name, value)| {
+            given
+                .get(*name)
+                .is_none_or(|vs| vs.iter().any(|v| v == value(item)))
+        })
+    };
+    Ok(items.filter(|item| keeps(item)).collect())
 }
 
 /// The page of `items` a Describe request asks for (`MaxResults`, at most
