@@ -104,13 +104,11 @@ impl Engine {
             ));
         }
         let cluster = find_cluster(&st, cluster_id)?;
-        if let Some(other) = st.stores.values().find(|s| {
-            s.cluster_id == cluster_id
-                || st
-                    .clusters
-                    .get(&s.cluster_id)
-                    .is_some_and(|c| related(c, cluster))
-        }) {
+        if let Some(other) = st
+            .stores
+            .values()
+            .find(|s| shares_history(&st, &s.cluster_id, cluster))
+        {
             return Err(Error::new(
                 ErrorKind::CloudHsmClusterInUse,
                 format!(
@@ -357,14 +355,7 @@ impl Engine {
         }
         if let Some(new_cluster) = &req.cloud_hsm_cluster_id {
             let target = find_cluster(&st, new_cluster)?;
-            // A deleted cluster keeps its record (state DELETED), so its
-            // certificate is still there to compare with (R7).
-            let is_related = *new_cluster == store.cluster_id
-                || st
-                    .clusters
-                    .get(&store.cluster_id)
-                    .is_some_and(|o| related(o, target));
-            if !is_related {
+            if !shares_history(&st, &store.cluster_id, target) {
                 return Err(Error::new(
                     ErrorKind::CloudHsmClusterNotRelated,
                     format!(
@@ -542,6 +533,13 @@ fn list_entry(s: &KeyStore) -> CustomKeyStoresListEntry {
         creation_date: s.creation_date.as_epoch_seconds(),
         custom_key_store_type: "AWS_CLOUDHSM".to_owned(),
     }
+}
+
+/// Whether the cluster `id` names is `cluster` or shares its backup history.
+/// A deleted cluster keeps its record (state DELETED), so its certificate is
+/// still there to compare with (R7).
+fn shares_history(st: &State, id: &str, cluster: &Cluster) -> bool {
+    id == cluster.id || st.clusters.get(id).is_some_and(|c| related(c, cluster))
 }
 
 /// Clusters made from backups of one another share the cluster certificate.
