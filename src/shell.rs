@@ -149,29 +149,18 @@ mod tests {
     #[test]
     fn single_command_mode_logs_in_from_the_environment() {
         let b = backend();
-        let v = single(
-            &b,
-            "cluster-1a23b4cdefg",
-            "user list",
-            Some("admin"),
-            Some("admin:adminPassword1"),
-        );
-        assert_eq!(v["error_code"], json!(0));
-        let v = single(
-            &b,
-            "cluster-1a23b4cdefg",
-            "user list",
-            Some("admin"),
-            Some("admin:wrongPass1"),
-        );
-        assert_eq!(v["error_code"], json!(1));
-        let v = single(
-            &b,
-            "cluster-1a23b4cdefg",
-            "user list",
-            Some("admin"),
-            Some("nocolon"),
-        );
-        assert_eq!(v["error_code"], json!(1));
+        for (pin, error_code) in [
+            ("admin:adminPassword1", 0),
+            ("admin:wrongPass1", 1),
+            ("nocolon", 1),
+        ] {
+            let cluster = "cluster-1a23b4cdefg";
+            let v = single(&b, cluster, "user list", Some("admin"), Some(pin));
+            assert_eq!(
+                v["error_code"],
+                json!(error_code),
+                "CLOUDHSM_PIN={pin}: {v}"
+            );
+        }
     }
 }

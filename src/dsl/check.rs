@@ -336,9 +336,7 @@ impl Checker<'_, '_> {
                         format!("`{}` is not an input member of `{}`", key.text, op.text),
                     )
                     .with_label("unknown member");
-                    if let Some(s) = closest(&key.text, members.iter().copied()) {
-                        d = d.with_note(format!("help: did you mean `{s}`?"));
-                    }
+                    d = d.with_guess(closest(&key.text, members.iter().copied()));
                     d = d.with_note(format!("note: `{}` takes {}", op.text, list(members, 20)));
                     self.error(d);
                 }
@@ -347,9 +345,7 @@ impl Checker<'_, '_> {
                 let mut d =
                     Diagnostic::new(op.span.clone(), format!("unknown operation `{}`", op.text))
                         .with_label("not a KMS or CloudHSM v2 operation");
-                if let Some(s) = closest(&op.text, Operation::ALL.iter().map(|o| o.name())) {
-                    d = d.with_note(format!("help: did you mean `{s}`?"));
-                }
+                d = d.with_guess(closest(&op.text, Operation::ALL.iter().map(|o| o.name())));
                 self.error(d);
             }
         }
@@ -446,9 +442,7 @@ impl Checker<'_, '_> {
         } else {
             closest(&t.text, ErrorKind::ALL.iter().map(|k| k.aws_name())).map(str::to_owned)
         };
-        if let Some(s) = suggestion {
-            d = d.with_note(format!("help: did you mean `{s}`?"));
-        }
+        d = d.with_guess(suggestion);
         self.error(d);
     }
 
@@ -476,9 +470,7 @@ impl Checker<'_, '_> {
             ),
         )
         .with_label(format!("not a {name}"));
-        if let Some(s) = closest(text, values.iter().copied()) {
-            d = d.with_note(format!("help: did you mean `{s}`?"));
-        }
+        d = d.with_guess(closest(text, values.iter().copied()));
         self.error(d);
     }
 
@@ -513,9 +505,7 @@ impl Checker<'_, '_> {
             .iter()
             .chain(self.created_stores.iter())
             .map(String::as_str);
-        if let Some(s) = closest(&t.text, candidates) {
-            d = d.with_note(format!("help: did you mean `{s}`?"));
-        }
+        d = d.with_guess(closest(&t.text, candidates));
         self.error(d);
     }
 
@@ -534,9 +524,7 @@ impl Checker<'_, '_> {
         let mut d = Diagnostic::new(t.span.clone(), format!("unknown alias `{}`", t.text))
             .with_label("neither the world nor an earlier `CreateAlias` makes it");
         let candidates = self.facts.aliases.iter().chain(self.created_aliases.iter());
-        if let Some(s) = closest(&t.text, candidates.map(String::as_str)) {
-            d = d.with_note(format!("help: did you mean `{s}`?"));
-        }
+        d = d.with_guess(closest(&t.text, candidates.map(String::as_str)));
         self.error(d);
     }
 
@@ -596,9 +584,8 @@ impl Checker<'_, '_> {
             let mut d = Diagnostic::new(at, format!("undefined variable `${name}`"))
                 .with_label("not defined above this line");
             let candidates = self.vars.iter().chain(self.facts.store_names.iter());
-            if let Some(s) = closest(name, candidates.map(String::as_str)) {
-                d = d.with_note(format!("help: did you mean `${s}`?"));
-            }
+            d = d
+                .with_guess(closest(name, candidates.map(String::as_str)).map(|s| format!("${s}")));
             d = d.with_note(
                 "note: variables are the world's key store names and the names captured above (`-> name`, `capture name = …`)",
             );

@@ -47,6 +47,12 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// A source named `t.runbook`, for unit tests.
+    #[cfg(test)]
+    pub fn test(text: &'a str) -> Self {
+        Source::new(text, Arc::from("t.runbook"))
+    }
+
     /// The span of the bytes `start..end`.
     pub fn span(&self, start: usize, end: usize) -> Span {
         let start = start.min(self.text.len());

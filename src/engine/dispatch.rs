@@ -23,7 +23,7 @@ pub enum Api {
 }
 
 macro_rules! operations {
-    ($( $api:ident : $($op:ident),* ; )*) => {
+    ($( $api:ident : $($op:ident => $method:ident),* ; )*) => {
         /// Every operation the engine implements, by AWS name.
         #[derive(Clone, Copy, Debug, Eq, PartialEq)]
         pub enum Operation {
@@ -49,18 +49,52 @@ macro_rules! operations {
                 match name { $( $(stringify!($op) => Some(Operation::$op),)* )* _ => None }
             }
         }
+
+        impl Engine {
+            /// Runs a typed operation: reads its request from `i`, calls the
+            /// engine's method of that operation, writes its response.
+            pub fn run(&self, op: Operation, i: Value) -> Result<Value> {
+                match op { $( $(Operation::$op => output(self.$method(&input(i)?)),)* )* }
+            }
+        }
     };
 }
 
+// Each operation with the engine method that runs it.
 operations! {
-    Kms: CreateCustomKeyStore, ConnectCustomKeyStore, DisconnectCustomKeyStore,
-        UpdateCustomKeyStore, DeleteCustomKeyStore, DescribeCustomKeyStores,
-        CreateKey, DescribeKey, ListKeys, CreateAlias, DeleteAlias, ListAliases,
-        EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion,
-        Encrypt, Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext,
-        GenerateRandom;
-    CloudHsmV2: CreateCluster, InitializeCluster, DescribeClusters, DeleteCluster,
-        CreateHsm, DeleteHsm, DescribeBackups, DeleteBackup, RestoreBackup;
+    Kms:
+        CreateCustomKeyStore => create_custom_key_store,
+        ConnectCustomKeyStore => connect_custom_key_store,
+        DisconnectCustomKeyStore => disconnect_custom_key_store,
+        UpdateCustomKeyStore => update_custom_key_store,
+        DeleteCustomKeyStore => delete_custom_key_store,
+        DescribeCustomKeyStores => describe_custom_key_stores,
+        CreateKey => create_key,
+        DescribeKey => describe_key,
+        ListKeys => list_keys,
+        CreateAlias => create_alias,
+        DeleteAlias => delete_alias,
+        ListAliases => list_aliases,
+        EnableKey => enable_key,
+        DisableKey => disable_key,
+        ScheduleKeyDeletion => schedule_key_deletion,
+        CancelKeyDeletion => cancel_key_deletion,
+        Encrypt => encrypt,
+        Decrypt => decrypt,
+        ReEncrypt => re_encrypt,
+        GenerateDataKey => generate_data_key,
+        GenerateDataKeyWithoutPlaintext => generate_data_key_without_plaintext,
+        GenerateRandom => generate_random;
+    CloudHsmV2:
+        CreateCluster => create_cluster,
+        InitializeCluster => initialize_cluster,
+        DescribeClusters => describe_clusters,
+        DeleteCluster => delete_cluster,
+        CreateHsm => create_hsm,
+        DeleteHsm => delete_hsm,
+        DescribeBackups => describe_backups,
+        DeleteBackup => delete_backup,
+        RestoreBackup => restore_backup;
 }
 
 impl Operation {
@@ -82,8 +116,6 @@ impl Operation {
                 "XksProxyAuthenticationCredential",
                 "XksProxyConnectivity",
             ],
-            Operation::ConnectCustomKeyStore => &["CustomKeyStoreId"],
-            Operation::DisconnectCustomKeyStore => &["CustomKeyStoreId"],
             Operation::UpdateCustomKeyStore => &[
                 "CustomKeyStoreId",
                 "NewCustomKeyStoreName",
@@ -96,7 +128,9 @@ impl Operation {
                 "XksProxyAuthenticationCredential",
                 "XksProxyConnectivity",
             ],
-            Operation::DeleteCustomKeyStore => &["CustomKeyStoreId"],
+            Operation::ConnectCustomKeyStore
+            | Operation::DisconnectCustomKeyStore
+            | Operation::DeleteCustomKeyStore => &["CustomKeyStoreId"],
             Operation::DescribeCustomKeyStores => {
                 &["CustomKeyStoreId", "CustomKeyStoreName", "Limit", "Marker"]
             }
@@ -118,10 +152,10 @@ impl Operation {
             Operation::CreateAlias => &["AliasName", "TargetKeyId"],
             Operation::DeleteAlias => &["AliasName"],
             Operation::ListAliases => &["KeyId", "Limit", "Marker"],
-            Operation::EnableKey => &["KeyId"],
-            Operation::DisableKey => &["KeyId"],
             Operation::ScheduleKeyDeletion => &["KeyId", "PendingWindowInDays"],
-            Operation::CancelKeyDeletion => &["KeyId"],
+            Operation::EnableKey | Operation::DisableKey | Operation::CancelKeyDeletion => {
+                &["KeyId"]
+            }
             Operation::Encrypt => &[
                 "KeyId",
                 "Plaintext",
@@ -191,8 +225,7 @@ impl Operation {
                 "Shared",
                 "SortAscending",
             ],
-            Operation::DeleteBackup => &["BackupId"],
-            Operation::RestoreBackup => &["BackupId"],
+            Operation::DeleteBackup | Operation::RestoreBackup => &["BackupId"],
         }
     }
 }
@@ -257,49 +290,6 @@ impl Engine {
         match Operation::from_name(operation) {
             Some(op) if op.api() == api => self.run(op, input),
             Some(_) | None => Err(unknown(operation)),
-        }
-    }
-
-    /// Runs a typed operation.
-    pub fn run(&self, op: Operation, i: Value) -> Result<Value> {
-        match op {
-            Operation::CreateCustomKeyStore => output(self.create_custom_key_store(&input(i)?)),
-            Operation::ConnectCustomKeyStore => output(self.connect_custom_key_store(&input(i)?)),
-            Operation::DisconnectCustomKeyStore => {
-                output(self.disconnect_custom_key_store(&input(i)?))
-            }
-            Operation::UpdateCustomKeyStore => output(self.update_custom_key_store(&input(i)?)),
-            Operation::DeleteCustomKeyStore => output(self.delete_custom_key_store(&input(i)?)),
-            Operation::DescribeCustomKeyStores => {
-                output(self.describe_custom_key_stores(&input(i)?))
-            }
-            Operation::CreateKey => output(self.create_key(&input(i)?)),
-            Operation::DescribeKey => output(self.describe_key(&input(i)?)),
-            Operation::ListKeys => output(self.list_keys(&input(i)?)),
-            Operation::CreateAlias => output(self.create_alias(&input(i)?)),
-            Operation::DeleteAlias => output(self.delete_alias(&input(i)?)),
-            Operation::ListAliases => output(self.list_aliases(&input(i)?)),
-            Operation::EnableKey => output(self.enable_key(&input(i)?)),
-            Operation::DisableKey => output(self.disable_key(&input(i)?)),
-            Operation::ScheduleKeyDeletion => output(self.schedule_key_deletion(&input(i)?)),
-            Operation::CancelKeyDeletion => output(self.cancel_key_deletion(&input(i)?)),
-            Operation::Encrypt => output(self.encrypt(&input(i)?)),
-            Operation::Decrypt => output(self.decrypt(&input(i)?)),
-            Operation::ReEncrypt => output(self.re_encrypt(&input(i)?)),
-            Operation::GenerateDataKey => output(self.generate_data_key(&input(i)?)),
-            Operation::GenerateDataKeyWithoutPlaintext => {
-                output(self.generate_data_key_without_plaintext(&input(i)?))
-            }
-            Operation::GenerateRandom => output(self.generate_random(&input(i)?)),
-            Operation::CreateCluster => output(self.create_cluster(&input(i)?)),
-            Operation::InitializeCluster => output(self.initialize_cluster(&input(i)?)),
-            Operation::DescribeClusters => output(self.describe_clusters(&input(i)?)),
-            Operation::DeleteCluster => output(self.delete_cluster(&input(i)?)),
-            Operation::CreateHsm => output(self.create_hsm(&input(i)?)),
-            Operation::DeleteHsm => output(self.delete_hsm(&input(i)?)),
-            Operation::DescribeBackups => output(self.describe_backups(&input(i)?)),
-            Operation::DeleteBackup => output(self.delete_backup(&input(i)?)),
-            Operation::RestoreBackup => output(self.restore_backup(&input(i)?)),
         }
     }
 }

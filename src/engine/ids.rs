@@ -7,7 +7,49 @@
 
 /// The alphabet of CloudHSM ids: `[2-7a-z]` (RFC 4648 base32, lower case),
 /// which matches the models' `cluster-[2-7a-zA-Z]{11,16}` patterns.
-const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+const BASE32: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// Lower-case hex digits.
+const HEX: &[u8] = b"0123456789abcdef";
+
+/// The made-up ids of things the engine creates.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum IdKind {
+    /// A custom key store: `cks-` + 17 hex digits, as `cks-1234567890abcdef0`.
+    CustomKeyStore,
+    /// A CloudHSM cluster: `cluster-` + 11 base32 characters, as
+    /// `cluster-1a23b4cdefg`'s shape.
+    Cluster,
+    /// A CloudHSM backup: `backup-` + 11 base32 characters.
+    Backup,
+    /// An HSM: `hsm-` + 11 base32 characters.
+    Hsm,
+    /// An HSM's network interface: `eni-` + 17 hex digits.
+    Eni,
+    /// A cluster's security group: `sg-` + 17 hex digits.
+    SecurityGroup,
+    /// A cluster's VPC: `vpc-` + 17 hex digits.
+    Vpc,
+    /// A subnet: `subnet-` + 17 hex digits.
+    Subnet,
+}
+
+impl IdKind {
+    /// The prefix, the alphabet of what follows it, and how many characters
+    /// follow it.
+    const fn shape(self) -> (&'static str, &'static [u8], usize) {
+        match self {
+            IdKind::CustomKeyStore => ("cks-", HEX, 17),
+            IdKind::Cluster => ("cluster-", BASE32, 11),
+            IdKind::Backup => ("backup-", BASE32, 11),
+            IdKind::Hsm => ("hsm-", BASE32, 11),
+            IdKind::Eni => ("eni-", HEX, 17),
+            IdKind::SecurityGroup => ("sg-", HEX, 17),
+            IdKind::Vpc => ("vpc-", HEX, 17),
+            IdKind::Subnet => ("subnet-", HEX, 17),
+        }
+    }
+}
 
 /// A deterministic id generator (splitmix64 over the world's seed). Its
 /// position is persisted with the state, so ids stay unique after a restart.
@@ -28,56 +70,17 @@ impl IdGen {
         mix(self.state)
     }
 
-    fn base32(&mut self, n: usize) -> String {
+    /// `n` characters of `alphabet`, one draw each.
+    fn chars(&mut self, alphabet: &[u8], n: usize) -> String {
         (0..n)
-            .map(|_| BASE32[(self.next_u64() % 32) as usize] as char)
+            .map(|_| char::from(alphabet[(self.next_u64() % alphabet.len() as u64) as usize]))
             .collect()
     }
 
-    fn hex(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| char::from(b"0123456789abcdef"[(self.next_u64() % 16) as usize]))
-            .collect()
-    }
-
-    /// `cks-` + 17 hex digits, as `cks-1234567890abcdef0`.
-    pub fn custom_key_store_id(&mut self) -> String {
-        format!("cks-{}", self.hex(17))
-    }
-
-    /// `cluster-` + 11 base32 characters, as `cluster-1a23b4cdefg`'s shape.
-    pub fn cluster_id(&mut self) -> String {
-        format!("cluster-{}", self.base32(11))
-    }
-
-    /// `backup-` + 11 base32 characters.
-    pub fn backup_id(&mut self) -> String {
-        format!("backup-{}", self.base32(11))
-    }
-
-    /// `hsm-` + 11 base32 characters.
-    pub fn hsm_id(&mut self) -> String {
-        format!("hsm-{}", self.base32(11))
-    }
-
-    /// `eni-` + 17 hex digits.
-    pub fn eni_id(&mut self) -> String {
-        format!("eni-{}", self.hex(17))
-    }
-
-    /// `sg-` + 17 hex digits.
-    pub fn security_group_id(&mut self) -> String {
-        format!("sg-{}", self.hex(17))
-    }
-
-    /// `vpc-` + 17 hex digits.
-    pub fn vpc_id(&mut self) -> String {
-        format!("vpc-{}", self.hex(17))
-    }
-
-    /// `subnet-` + 17 hex digits.
-    pub fn subnet_id(&mut self) -> String {
-        format!("subnet-{}", self.hex(17))
+    /// A new id of this kind.
+    pub fn id(&mut self, kind: IdKind) -> String {
+        let (prefix, alphabet, n) = kind.shape();
+        format!("{prefix}{}", self.chars(alphabet, n))
     }
 
     /// A random-looking (version 4 shaped) UUID, as KMS key ids are.
@@ -89,16 +92,14 @@ impl IdGen {
     /// `0x`. The real format is unconfirmed (docs/fidelity.md I8); a
     /// 16-byte value keeps the `attr.id=0x…` filters of R6 realistic.
     pub fn backing_key_id(&mut self) -> String {
-        self.hex(32)
+        self.chars(HEX, 32)
     }
 
     /// A secret the engine keeps to itself (the rotated `kmsuser` password):
     /// 32 alphanumeric characters, which CloudHSM accepts.
     pub fn secret_password(&mut self) -> String {
         const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        (0..32)
-            .map(|_| char::from(ALNUM[(self.next_u64() % ALNUM.len() as u64) as usize]))
-            .collect()
+        self.chars(ALNUM, 32)
     }
 }
 
@@ -149,18 +150,19 @@ mod tests {
     fn same_seed_same_ids() {
         let mut a = IdGen::new(7);
         let mut b = IdGen::new(7);
-        assert_eq!(a.custom_key_store_id(), b.custom_key_store_id());
-        assert_eq!(a.cluster_id(), b.cluster_id());
+        for kind in [IdKind::CustomKeyStore, IdKind::Cluster] {
+            assert_eq!(a.id(kind), b.id(kind), "{kind:?}");
+        }
         assert_ne!(IdGen::new(8).uuid(), IdGen::new(7).uuid());
     }
 
     #[test]
     fn ids_have_aws_shapes() {
         let mut g = IdGen::new(1);
-        let cks = g.custom_key_store_id();
+        let cks = g.id(IdKind::CustomKeyStore);
         assert_eq!(cks.len(), 21);
         assert!(cks.starts_with("cks-"));
-        let cluster = g.cluster_id();
+        let cluster = g.id(IdKind::Cluster);
         assert_eq!(cluster.len(), 19);
         assert!(cluster[8..]
             .bytes()

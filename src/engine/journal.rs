@@ -313,14 +313,6 @@ mod tests {
         }
     }
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("hsmdrill-journal-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     fn seqs(c: &Contents) -> Vec<u64> {
         c.events.iter().map(|e| e.seq).collect()
     }
@@ -362,9 +354,9 @@ mod tests {
 
     #[test]
     fn appended_records_read_back_whole_and_a_torn_tail_is_dropped() {
-        let dir = scratch("torn");
-        let path = journal_path(&dir.join("state.json"));
-        assert_eq!(path, dir.join("state.json.trail"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = journal_path(&dir.path().join("state.json"));
+        assert_eq!(path, dir.path().join("state.json.trail"));
         assert!(read(&path).unwrap().is_none());
         let mut j = Journal::create(&path, 42, &[event(0)], 10).unwrap();
         j.append(&[event(1), event(2)]).unwrap();
@@ -400,13 +392,12 @@ mod tests {
         flipped[last + 40] ^= 0x01;
         fs::write(&path, &flipped).unwrap();
         assert_eq!(seqs(&read(&path).unwrap().unwrap()), [0, 1, 2]);
-        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn a_journal_without_a_readable_header_is_refused() {
-        let dir = scratch("header");
-        let path = dir.join("state.json.trail");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json.trail");
         for (bytes, says) in [
             (&b""[..], "no header record"),
             (b"not a journal\n", "damaged"),
@@ -430,13 +421,12 @@ mod tests {
         fs::write(&path, &other).unwrap();
         let e = read(&path).unwrap_err().to_string();
         assert!(e.contains("trail journal version 9"), "{e}");
-        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn a_journal_is_full_at_twice_the_capacity_and_knows_when_it_is_gone() {
-        let dir = scratch("full");
-        let path = dir.join("j.trail");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.trail");
         let mut j = Journal::create(&path, 1, &[], 600).unwrap();
         assert!(!j.is_full());
         let events: Vec<TrailEvent> = (0..1199).map(event).collect();
@@ -456,6 +446,5 @@ mod tests {
         assert!(!j.is_in_place(), "deleted");
         fs::write(&path, b"another file").unwrap();
         assert!(!j.is_in_place(), "replaced");
-        let _ = fs::remove_dir_all(&dir);
     }
 }

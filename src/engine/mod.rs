@@ -39,6 +39,7 @@ pub mod machines;
 pub mod network;
 pub mod persist;
 mod schedule;
+mod shapes;
 pub mod state;
 pub mod trail;
 pub mod world;

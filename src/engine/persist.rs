@@ -419,6 +419,11 @@ mod tests {
             .unwrap_or_else(|err| panic!("{op}: {err}"))
     }
 
+    /// A KMS operation whose input is the example key store's id.
+    fn kms_on_store(e: &Engine, op: &str) -> Value {
+        kms(e, op, json!({"CustomKeyStoreId": STORE}))
+    }
+
     fn round_trip(e: &Engine) -> Engine {
         let bytes = e.snapshot_json().unwrap();
         Engine::restore(&bytes, SavedClock::resume).unwrap()
@@ -521,11 +526,7 @@ mod tests {
     #[test]
     fn a_locked_user_stays_locked_and_passwords_survive() {
         let e = example();
-        kms(
-            &e,
-            "DisconnectCustomKeyStore",
-            json!({"CustomKeyStoreId": STORE}),
-        );
+        kms_on_store(&e, "DisconnectCustomKeyStore");
         for _ in 0..5 {
             e.cloudhsm_cli(
                 CLUSTER,
@@ -587,16 +588,8 @@ mod tests {
     #[test]
     fn pending_work_and_faults_survive() {
         let e = example();
-        kms(
-            &e,
-            "DisconnectCustomKeyStore",
-            json!({"CustomKeyStoreId": STORE}),
-        );
-        kms(
-            &e,
-            "ConnectCustomKeyStore",
-            json!({"CustomKeyStoreId": STORE}),
-        );
+        kms_on_store(&e, "DisconnectCustomKeyStore");
+        kms_on_store(&e, "ConnectCustomKeyStore");
         e.set_network(CLUSTER, NetworkCondition::Flaky(2)).unwrap();
         e.set_security_group_ok(CLUSTER, false).unwrap();
         let r = round_trip(&e);
@@ -727,10 +720,8 @@ mod tests {
 
     #[test]
     fn restore_file_keeps_the_journal_s_events_and_the_file_s() {
-        let dir = std::env::temp_dir().join(format!("hsmdrill-persist-j-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("state.json");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
         let jpath = journal::journal_path(&path);
         let e = example();
         some_calls(&e);
@@ -769,7 +760,6 @@ mod tests {
         let err = Engine::restore_file(&path, SavedClock::resume).unwrap_err();
         assert!(err.to_string().contains("state.json.trail"), "{err}");
         assert_eq!(fs::read(&jpath).unwrap(), b"garbage\n");
-        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -788,10 +778,8 @@ mod tests {
 
     #[test]
     fn write_atomic_replaces_the_file_with_mode_0600_and_leaves_no_temporary() {
-        let dir = std::env::temp_dir().join(format!("hsmdrill-persist-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("state.json");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
         write_atomic(&path, b"one").unwrap();
         // A temporary left by a crash is replaced, not appended to.
         fs::write(tmp_path(&path), b"leftover").unwrap();
@@ -805,7 +793,7 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(
-            Engine::restore_file(&dir.join("none.json"), SavedClock::resume)
+            Engine::restore_file(&dir.path().join("none.json"), SavedClock::resume)
                 .unwrap()
                 .is_none()
         );
@@ -815,6 +803,5 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(r.now(), e.now());
-        let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -16,7 +16,8 @@ use super::clock::Timestamp;
 use super::cloudhsm::backup::{Backup, BackupContents, BackupState};
 use super::cloudhsm::cluster::{ClusterState, HsmState};
 use super::config::Timing;
-use super::machines::Transition;
+use super::ids::IdKind;
+use super::machines::{Timed, Transition};
 use super::state::State;
 use super::Engine;
 
@@ -219,18 +220,14 @@ impl Engine {
             certificates: c.certificates.clone(),
             trust_anchor: c.trust_anchor.clone(),
         };
-        let backup_seconds = self.config.timing.backup_seconds;
-        let state = if backup_seconds == 0 {
-            BackupState::Ready
-        } else {
-            BackupState::CreateInProgress {
-                completes_at: at.plus(Timing::secs(backup_seconds)),
-            }
-        };
+        let state = BackupState::CreateInProgress {
+            completes_at: at.plus(Timing::secs(self.config.timing.backup_seconds)),
+        }
+        .settled(at);
         let source_backup = c.source_backup_id.clone();
         let hsm_type = c.hsm_type.clone();
         let mode = c.mode.clone();
-        let id = st.ids.backup_id();
+        let id = st.ids.id(IdKind::Backup);
         st.backups.insert(
             id.clone(),
             Backup {

@@ -60,6 +60,11 @@ impl Endpoint {
         })
     }
 
+    /// POSTs `body`, of type `content_type`, and reads the whole response.
+    pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> io::Result<Response> {
+        self.send("POST", path, &[("Content-Type", content_type)], body)
+    }
+
     /// Sends a request and reads the whole response.
     pub fn send(
         &self,

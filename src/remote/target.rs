@@ -77,10 +77,9 @@ impl RemoteTarget {
     /// clock and drives it.
     pub fn reset(endpoint: Endpoint, yaml: &str) -> Result<RemoteTarget, String> {
         let r = endpoint
-            .send(
-                "POST",
+            .post(
                 "/_hsmdrill/world?clock=virtual",
-                &[("Content-Type", "application/yaml")],
+                "application/yaml",
                 yaml.as_bytes(),
             )
             .map_err(|e| format!("cannot reach the hsmdrill server: {e}"))?;
@@ -89,14 +88,10 @@ impl RemoteTarget {
     }
 
     fn control(&self, path: &str, body: Value) -> Result<Value, AwsError> {
+        let body = body.to_string();
         let r = self
             .endpoint
-            .send(
-                "POST",
-                path,
-                &[("Content-Type", "application/json")],
-                body.to_string().as_bytes(),
-            )
+            .post(path, "application/json", body.as_bytes())
             .map_err(transport)?;
         answer(r)
     }

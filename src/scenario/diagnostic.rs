@@ -66,6 +66,14 @@ impl Diagnostic {
         self
     }
 
+    /// Adds `` help: did you mean `guess`? `` when there is a guess.
+    pub fn with_guess(self, guess: Option<impl std::fmt::Display>) -> Self {
+        match guess {
+            Some(g) => self.with_note(format!("help: did you mean `{g}`?")),
+            None => self,
+        }
+    }
+
     /// Renders the diagnostic. With the text of the span's file, the line is
     /// shown and underlined; with `None` only the header (message and
     /// location) and the notes are printed. The result ends with a newline.

@@ -75,6 +75,20 @@ fn body_json(body: &[u8]) -> Result<Value, WireError> {
     })
 }
 
+/// Reads a JSON body and answers with what `handle` makes of it.
+async fn json_call<F, Fut>(body: Body, handle: F) -> Response
+where
+    F: FnOnce(Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, WireError>>,
+{
+    let r = async {
+        let body = read_body(body).await?;
+        handle(body_json(&body)?).await
+    }
+    .await;
+    reply(r)
+}
+
 fn engine_error(e: crate::engine::Error) -> WireError {
     let not_found = e.kind() == ErrorKind::CloudHsmResourceNotFound;
     let w = WireError::from(e);
@@ -91,9 +105,7 @@ async fn health(State(state): State<Arc<ServerState>>) -> Response {
 }
 
 async fn advance(State(state): State<Arc<ServerState>>, body: Body) -> Response {
-    let r = async {
-        let body = read_body(body).await?;
-        let v = body_json(&body)?;
+    json_call(body, |v| async move {
         let seconds = v["seconds"]
             .as_f64()
             .filter(|s| *s >= 0.0 && s.is_finite())
@@ -109,9 +121,8 @@ async fn advance(State(state): State<Arc<ServerState>>, body: Body) -> Response 
             json!({"Now": e.now().as_epoch_seconds()})
         })
         .await
-    }
-    .await;
-    reply(r)
+    })
+    .await
 }
 
 async fn backup(State(state): State<Arc<ServerState>>, Path(cluster): Path<String>) -> Response {
@@ -122,9 +133,7 @@ async fn backup(State(state): State<Arc<ServerState>>, Path(cluster): Path<Strin
 }
 
 async fn faults(State(state): State<Arc<ServerState>>, body: Body) -> Response {
-    let r = async {
-        let body = read_body(body).await?;
-        let v = body_json(&body)?;
+    json_call(body, |v| async move {
         let cluster = v["ClusterId"]
             .as_str()
             .ok_or_else(|| WireError::client("ValidationException", "ClusterId is required."))?
@@ -184,9 +193,8 @@ async fn faults(State(state): State<Arc<ServerState>>, body: Body) -> Response {
         })
         .await?
         .map_err(engine_error)
-    }
-    .await;
-    reply(r)
+    })
+    .await
 }
 
 /// One fault as the engine names it (`hsmdrill::engine::faults::Fault` in
@@ -220,9 +228,7 @@ async fn settle(State(state): State<Arc<ServerState>>) -> Response {
 /// `{"Action": "end"}`: a burst window, as the runner opens one for
 /// `burst N { … }` (see `Engine::begin_simultaneous`).
 async fn burst(State(state): State<Arc<ServerState>>, body: Body) -> Response {
-    let r = async {
-        let body = read_body(body).await?;
-        let v = body_json(&body)?;
+    json_call(body, |v| async move {
         let action = v["Action"].as_str().unwrap_or("").to_owned();
         let offset = v["OffsetMillis"].as_u64().unwrap_or(0);
         if !matches!(action.as_str(), "begin" | "clock" | "end") {
@@ -243,15 +249,12 @@ async fn burst(State(state): State<Arc<ServerState>>, body: Body) -> Response {
             json!({"Now": engine.now().as_epoch_seconds()})
         })
         .await
-    }
-    .await;
-    reply(r)
+    })
+    .await
 }
 
 async fn cli(State(state): State<Arc<ServerState>>, body: Body) -> Response {
-    let r = async {
-        let body = read_body(body).await?;
-        let v = body_json(&body)?;
+    json_call(body, |v| async move {
         let field = |name: &str| {
             v[name].as_str().map(str::to_owned).ok_or_else(|| {
                 WireError::client("ValidationException", format!("{name} is required."))
@@ -263,9 +266,8 @@ async fn cli(State(state): State<Arc<ServerState>>, body: Body) -> Response {
             e.cloudhsm_cli(&cluster, &session, &command)
         })
         .await
-    }
-    .await;
-    reply(r)
+    })
+    .await
 }
 
 async fn reset_world(

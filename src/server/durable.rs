@@ -425,12 +425,21 @@ mod tests {
         world::load_str(&yaml, "example.yaml").unwrap()
     }
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("hsmdrill-durable-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+    /// A server started from the example world (and `extra`) that persists
+    /// to `state.json` in a new temporary folder, removed when dropped.
+    fn persisted(extra: &str) -> (tempfile::TempDir, PathBuf, Arc<ServerState>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let server = ServerState::new(example(extra), None);
+        server.persist_to(path.clone()).unwrap();
+        (dir, path, server)
+    }
+
+    /// The engine `hsmdrill serve --state` would restore from `path`.
+    fn restore(path: &Path) -> Engine {
+        Engine::restore_file(path, SavedClock::resume)
+            .unwrap()
+            .unwrap()
     }
 
     fn encrypt(e: &Engine) {
@@ -452,10 +461,7 @@ mod tests {
 
     #[test]
     fn an_event_is_journaled_only_once_its_change_is_on_disk() {
-        let dir = scratch("order");
-        let path = dir.join("state.json");
-        let server = ServerState::new(example(""), None);
-        server.persist_to(path.clone()).unwrap();
+        let (_dir, path, server) = persisted("");
         let engine = server.engine();
         // Events of reads alone are appended; the state file is left as it
         // is.
@@ -483,9 +489,7 @@ mod tests {
             names(&journaled(&path)),
             ["Encrypt", "CreateKey", "Encrypt"]
         );
-        let restored = Engine::restore_file(&path, SavedClock::resume)
-            .unwrap()
-            .unwrap();
+        let restored = restore(&path);
         assert_eq!(restored.trail_events(None), engine.trail_events(None));
         // A world reset: the new world's journal is named for its trail,
         // and the old world's events are gone with it.
@@ -495,24 +499,18 @@ mod tests {
         assert_ne!(new.trail().id(), engine.trail().id());
         encrypt(&new);
         server.journal(&new, new.trail().position()).unwrap();
-        let restored = Engine::restore_file(&path, SavedClock::resume)
-            .unwrap()
-            .unwrap();
+        let restored = restore(&path);
         assert_eq!(restored.trail_events(None), new.trail_events(None));
         assert_eq!(restored.trail_events(None).len(), 1);
         // A call that ran on the old world appends nothing to the new one.
         encrypt(&engine);
         server.journal(&engine, engine.trail().position()).unwrap();
         assert_eq!(journaled(&path).events.len(), 1);
-        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn a_journal_deleted_behind_the_server_s_back_is_written_anew() {
-        let dir = scratch("deleted");
-        let path = dir.join("state.json");
-        let server = ServerState::new(example(""), None);
-        server.persist_to(path.clone()).unwrap();
+        let (_dir, path, server) = persisted("");
         let engine = server.engine();
         encrypt(&engine);
         server.journal(&engine, engine.trail().position()).unwrap();
@@ -520,19 +518,13 @@ mod tests {
         encrypt(&engine);
         server.journal(&engine, engine.trail().position()).unwrap();
         assert_eq!(names(&journaled(&path)), ["Encrypt", "Encrypt"]);
-        let restored = Engine::restore_file(&path, SavedClock::resume)
-            .unwrap()
-            .unwrap();
+        let restored = restore(&path);
         assert_eq!(restored.trail_events(None), engine.trail_events(None));
-        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn a_full_journal_is_written_anew_with_the_trail_s_events() {
-        let dir = scratch("full");
-        let path = dir.join("state.json");
-        let server = ServerState::new(example("\ntrail_capacity: 10\n"), None);
-        server.persist_to(path.clone()).unwrap();
+        let (_dir, path, server) = persisted("\ntrail_capacity: 10\n");
         let engine = server.engine();
         let mut longest = 0;
         for _ in 0..110 {
@@ -544,11 +536,8 @@ mod tests {
         }
         assert!(longest >= 1000, "{longest}");
         assert!(journaled(&path).events.len() < 1000, "written anew");
-        let restored = Engine::restore_file(&path, SavedClock::resume)
-            .unwrap()
-            .unwrap();
+        let restored = restore(&path);
         assert_eq!(restored.trail_events(None), engine.trail_events(None));
         assert_eq!(restored.trail_events(None).len(), 10);
-        let _ = fs::remove_dir_all(&dir);
     }
 }

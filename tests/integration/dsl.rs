@@ -26,14 +26,7 @@ fn relative(path: &Path) -> PathBuf {
 
 /// The error files, sorted.
 fn error_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/runbook-errors");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "runbook"))
-        .collect();
-    files.sort();
-    files
+    crate::support::runbooks(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/runbook-errors"))
 }
 
 /// Every file of `tests/runbook-errors/` is wrong, and how it is wrong is a
@@ -536,11 +529,8 @@ fn a_bare_error_outcome_fails_when_the_action_succeeds() {
         f.expected,
         r#"an AWS error with a message containing "no such words""#
     );
-    assert!(
-        f.actual.starts_with("KMSInvalidStateException: "),
-        "{}",
-        f.actual
-    );
+    let actual = f.actual;
+    assert!(actual.starts_with("KMSInvalidStateException: "), "{actual}");
 }
 
 // ---------------------------------------------------------------------------

@@ -490,13 +490,20 @@ impl Captured {
 const WRONG: &str = "tests/features-fail/wrong-error-code.feature";
 const UNDEFINED: &str = "tests/features-fail/undefined-step.feature";
 
-#[test]
-fn a_wrong_expectation_fails_the_cucumber_run_with_file_line_expected_and_actual() {
+/// A feature that must fail run through cucumber: its summary and what
+/// cucumber printed.
+fn failing_run(path: &str) -> (gherkin::Summary, String) {
     at_root();
     let out = Captured::default();
-    let summary = gherkin::run(Path::new(WRONG), out.clone(), Coloring::Never);
+    let summary = gherkin::run(Path::new(path), out.clone(), Coloring::Never);
     let text = out.text();
     assert!(!summary.passed(), "{text}");
+    (summary, text)
+}
+
+#[test]
+fn a_wrong_expectation_fails_the_cucumber_run_with_file_line_expected_and_actual() {
+    let (summary, text) = failing_run(WRONG);
     assert_eq!(summary.failed_steps, 1, "{text}");
     assert_eq!(summary.failed_scenarios, 1, "{text}");
     assert!(text.contains(&format!("--> {WRONG}:10:5")), "{text}");
@@ -534,11 +541,7 @@ fn a_wrong_expectation_fails_the_runner_at_the_feature_line() {
 
 #[test]
 fn an_undefined_step_fails_the_cucumber_run() {
-    at_root();
-    let out = Captured::default();
-    let summary = gherkin::run(Path::new(UNDEFINED), out.clone(), Coloring::Never);
-    let text = out.text();
-    assert!(!summary.passed(), "{text}");
+    let (summary, text) = failing_run(UNDEFINED);
     // The steps before it ran and held; the undefined one failed the run.
     assert_eq!(summary.passed_steps, 2, "{text}");
     assert_eq!(summary.failed_steps, 1, "{text}");
@@ -890,13 +893,12 @@ proptest::proptest! {
 /// The files of `tests/feature-errors/`, sorted.
 fn feature_error_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/feature-errors");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+    hsmdrill::suite::discover(&[dir])
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "feature"))
-        .collect();
-    files.sort();
-    files
+        .into_iter()
+        .map(|f| f.path)
+        .filter(|p| hsmdrill::suite::is_feature(p))
+        .collect()
 }
 
 /// Every file of `tests/feature-errors/` is wrong, and how it is wrong is a

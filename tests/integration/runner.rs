@@ -245,12 +245,8 @@ fn undefined_variables_fail_at_run_time_with_their_name() {
         world(1),
         call(2, "DescribeKey", json!({"KeyId": "$nope"})),
     ]);
-    let f = out.failure.unwrap();
-    assert!(
-        f.actual.contains("undefined variable `$nope`"),
-        "{}",
-        f.actual
-    );
+    let actual = out.failure.unwrap().actual;
+    assert!(actual.contains("undefined variable `$nope`"), "{actual}");
 }
 
 /// A burst of 64 encrypts against 2 HSMs × 4 sessions with a 1 ms HSM

@@ -248,23 +248,17 @@ pub(super) fn unescape(src: &Source<'_>, raw: &str, span: &Span) -> Res<String> 
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-
-    fn src(text: &str) -> Source<'_> {
-        Source::new(text, Arc::from("t.runbook"))
-    }
 
     #[test]
     fn escapes() {
-        let s = src("\"a\\n\\u{41}\\\"\"");
+        let s = Source::test("\"a\\n\\u{41}\\\"\"");
         let span = s.span(0, s.text.len());
         assert_eq!(unescape(&s, s.text, &span).unwrap(), "a\nA\"");
-        let s = src("\"\\u{110000}\"");
+        let s = Source::test("\"\\u{110000}\"");
         let span = s.span(0, s.text.len());
         assert!(unescape(&s, s.text, &span).is_err());
-        let s = src("\"\\u41\"");
+        let s = Source::test("\"\\u41\"");
         let span = s.span(0, s.text.len());
         assert!(unescape(&s, s.text, &span).is_err());
     }

@@ -175,19 +175,14 @@ impl Expected {
             } else {
                 format!("`{word}`")
             };
-            let mut d = Diagnostic::new(span, format!("unknown statement {shown}"))
-                .with_label("not a statement");
-            if let Some(k) = closest(word, STATEMENT_KEYWORDS.iter().copied()) {
-                d = d.with_note(format!("help: did you mean `{k}`?"));
-            }
-            return d.with_note("help: `hsmdrill steps` lists every statement");
+            return Diagnostic::new(span, format!("unknown statement {shown}"))
+                .with_label("not a statement")
+                .with_guess(closest(word, STATEMENT_KEYWORDS.iter().copied()))
+                .with_note("help: `hsmdrill steps` lists every statement");
         }
-        let mut d = Diagnostic::new(span, self.sentence());
         let word = first_word(src.text.get(at..).unwrap_or(""));
-        if let Some(k) = closest(word, self.keywords.iter().copied()) {
-            d = d.with_note(format!("help: did you mean `{k}`?"));
-        }
-        d
+        Diagnostic::new(span, self.sentence())
+            .with_guess(closest(word, self.keywords.iter().copied()))
     }
 }
 
@@ -322,22 +317,16 @@ pub(super) fn scan_statement(src: &Source<'_>, start: usize) -> Scan {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-
-    fn src(text: &str) -> Source<'_> {
-        Source::new(text, Arc::from("t.runbook"))
-    }
 
     #[test]
     fn a_broken_value_resumes_at_the_next_statement() {
         let text = "call X {\n  A: 1\nconnect S\n";
-        let scan = scan_statement(&src(text), 0);
+        let scan = scan_statement(&Source::test(text), 0);
         assert_eq!(scan.resume, text.find("connect").unwrap());
         assert_eq!(scan.unclosed, Some(7));
         let text = "call X {\n  A: \"}\"\n}\nsettle\n";
-        let scan = scan_statement(&src(text), 0);
+        let scan = scan_statement(&Source::test(text), 0);
         assert_eq!(scan.resume, text.find("settle").unwrap());
         assert_eq!(scan.unclosed, None);
     }

@@ -3,288 +3,228 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::cluster::Certificates;
+use crate::engine::shapes::shapes;
 
-/// `Tag`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Tag {
-    /// Key.
-    pub key: String,
-    /// Value.
-    pub value: String,
-}
+shapes! {
+    /// `Tag`.
+    Tag {
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+    }
 
-/// `BackupRetentionPolicy`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct BackupRetentionPolicy {
-    /// `DAYS`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub r#type: Option<String>,
-    /// 7–379.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-}
+    /// `BackupRetentionPolicy`.
+    BackupRetentionPolicy {
+        /// `DAYS`.
+        r#type?: String,
+        /// 7–379.
+        value?: String,
+    }
 
-/// `CreateClusterRequest`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateClusterRequest {
-    /// Retention.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backup_retention_policy: Option<BackupRetentionPolicy>,
-    /// Required: `hsm1.medium` / `hsm2m.medium`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hsm_type: Option<String>,
-    /// Restore from this backup.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_backup_id: Option<String>,
-    /// Required: one subnet per Availability Zone.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subnet_ids: Option<Vec<String>>,
-    /// `IPV4` / `DUALSTACK`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub network_type: Option<String>,
-    /// Tags.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_list: Option<Vec<Tag>>,
-    /// `FIPS` / `NON_FIPS`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-}
+    /// `CreateClusterRequest`.
+    CreateClusterRequest {
+        /// Retention.
+        backup_retention_policy?: BackupRetentionPolicy,
+        /// Required: `hsm1.medium` / `hsm2m.medium`.
+        hsm_type?: String,
+        /// Restore from this backup.
+        source_backup_id?: String,
+        /// Required: one subnet per Availability Zone.
+        subnet_ids?: Vec<String>,
+        /// `IPV4` / `DUALSTACK`.
+        network_type?: String,
+        /// Tags.
+        tag_list?: Vec<Tag>,
+        /// `FIPS` / `NON_FIPS`.
+        mode?: String,
+    }
 
-/// Output holding one cluster (CreateCluster, DeleteCluster).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ClusterResponse {
-    /// The cluster.
-    pub cluster: ClusterShape,
-}
+    /// Output holding one cluster (CreateCluster, DeleteCluster).
+    ClusterResponse {
+        /// The cluster.
+        cluster: ClusterShape,
+    }
 
-/// `Cluster`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ClusterShape {
-    /// `DEFAULT`.
-    pub backup_policy: String,
-    /// Retention.
-    pub backup_retention_policy: BackupRetentionPolicy,
-    /// Id.
-    pub cluster_id: String,
-    /// Epoch seconds.
-    pub create_timestamp: f64,
-    /// HSMs.
-    pub hsms: Vec<HsmShape>,
-    /// HSM type.
-    pub hsm_type: String,
-    /// Source backup.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_backup_id: Option<String>,
-    /// Security group.
-    pub security_group: String,
-    /// State.
-    pub state: String,
-    /// A human description of the state.
-    pub state_message: String,
-    /// AZ → subnet.
-    pub subnet_mapping: BTreeMap<String, String>,
-    /// VPC.
-    pub vpc_id: String,
-    /// `IPV4`.
-    pub network_type: String,
-    /// Certificates.
-    #[serde(skip_deserializing)]
-    pub certificates: Certificates,
-    /// `FIPS` / `NON_FIPS`.
-    pub mode: String,
-}
+    /// `Cluster`.
+    ClusterShape {
+        /// `DEFAULT`.
+        backup_policy: String,
+        /// Retention.
+        backup_retention_policy: BackupRetentionPolicy,
+        /// Id.
+        cluster_id: String,
+        /// Epoch seconds.
+        create_timestamp: f64,
+        /// HSMs.
+        hsms: Vec<HsmShape>,
+        /// HSM type.
+        hsm_type: String,
+        /// Source backup.
+        source_backup_id?: String,
+        /// Security group.
+        security_group: String,
+        /// State.
+        state: String,
+        /// A human description of the state.
+        state_message: String,
+        /// AZ → subnet.
+        subnet_mapping: BTreeMap<String, String>,
+        /// VPC.
+        vpc_id: String,
+        /// `IPV4`.
+        network_type: String,
+        /// Certificates.
+        #[serde(skip_deserializing)]
+        certificates: Certificates,
+        /// `FIPS` / `NON_FIPS`.
+        mode: String,
+    }
 
-/// `Hsm`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HsmShape {
-    /// AZ.
-    pub availability_zone: String,
-    /// Cluster.
-    pub cluster_id: String,
-    /// Subnet.
-    pub subnet_id: String,
-    /// ENI.
-    pub eni_id: String,
-    /// ENI address.
-    pub eni_ip: String,
-    /// Id.
-    pub hsm_id: String,
-    /// Type.
-    pub hsm_type: String,
-    /// State.
-    pub state: String,
-    /// A human description of the state.
-    pub state_message: String,
-}
+    /// `Hsm`.
+    HsmShape {
+        /// AZ.
+        availability_zone: String,
+        /// Cluster.
+        cluster_id: String,
+        /// Subnet.
+        subnet_id: String,
+        /// ENI.
+        eni_id: String,
+        /// ENI address.
+        eni_ip: String,
+        /// Id.
+        hsm_id: String,
+        /// Type.
+        hsm_type: String,
+        /// State.
+        state: String,
+        /// A human description of the state.
+        state_message: String,
+    }
 
-/// `InitializeClusterRequest`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InitializeClusterRequest {
-    /// Required.
-    pub cluster_id: Option<String>,
-    /// Required: the signed CSR.
-    pub signed_cert: Option<String>,
-    /// Required: `customerCA.crt`.
-    pub trust_anchor: Option<String>,
-}
+    /// `InitializeClusterRequest`.
+    InitializeClusterRequest {
+        /// Required.
+        cluster_id?: String,
+        /// Required: the signed CSR.
+        signed_cert?: String,
+        /// Required: `customerCA.crt`.
+        trust_anchor?: String,
+    }
 
-/// `InitializeClusterResponse`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InitializeClusterResponse {
-    /// State.
-    pub state: String,
-    /// Message.
-    pub state_message: String,
-}
+    /// `InitializeClusterResponse`.
+    InitializeClusterResponse {
+        /// State.
+        state: String,
+        /// Message.
+        state_message: String,
+    }
 
-/// `DescribeClustersRequest` / `DescribeBackupsRequest`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribeRequest {
-    /// Filter name → values.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filters: Option<BTreeMap<String, Vec<String>>>,
-    /// From a previous response.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-    /// Page size.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i64>,
-    /// DescribeBackups: oldest first.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sort_ascending: Option<bool>,
-    /// DescribeBackups: shared backups (none here).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shared: Option<bool>,
-}
+    /// `DescribeClustersRequest` / `DescribeBackupsRequest`.
+    DescribeRequest {
+        /// Filter name → values.
+        filters?: BTreeMap<String, Vec<String>>,
+        /// From a previous response.
+        next_token?: String,
+        /// Page size.
+        max_results?: i64,
+        /// DescribeBackups: oldest first.
+        sort_ascending?: bool,
+        /// DescribeBackups: shared backups (none here).
+        shared?: bool,
+    }
 
-/// `DescribeClustersResponse`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribeClustersResponse {
-    /// Clusters.
-    pub clusters: Vec<ClusterShape>,
-    /// More.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-}
+    /// `DescribeClustersResponse`.
+    DescribeClustersResponse {
+        /// Clusters.
+        clusters: Vec<ClusterShape>,
+        /// More.
+        next_token?: String,
+    }
 
-/// `ClusterId` only (DeleteCluster).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ClusterIdRequest {
-    /// Required.
-    pub cluster_id: Option<String>,
-}
+    /// `ClusterId` only (DeleteCluster).
+    ClusterIdRequest {
+        /// Required.
+        cluster_id?: String,
+    }
 
-/// `CreateHsmRequest`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateHsmRequest {
-    /// Required.
-    pub cluster_id: Option<String>,
-    /// Required.
-    pub availability_zone: Option<String>,
-    /// Optional address.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ip_address: Option<String>,
-}
+    /// `CreateHsmRequest`.
+    CreateHsmRequest {
+        /// Required.
+        cluster_id?: String,
+        /// Required.
+        availability_zone?: String,
+        /// Optional address.
+        ip_address?: String,
+    }
 
-/// `CreateHsmResponse`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateHsmResponse {
-    /// The HSM.
-    pub hsm: HsmShape,
-}
+    /// `CreateHsmResponse`.
+    CreateHsmResponse {
+        /// The HSM.
+        hsm: HsmShape,
+    }
 
-/// `DeleteHsmRequest`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteHsmRequest {
-    /// Required.
-    pub cluster_id: Option<String>,
-    /// One of these three.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hsm_id: Option<String>,
-    /// One of these three.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eni_id: Option<String>,
-    /// One of these three.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub eni_ip: Option<String>,
-}
+    /// `DeleteHsmRequest`.
+    DeleteHsmRequest {
+        /// Required.
+        cluster_id?: String,
+        /// One of these three.
+        hsm_id?: String,
+        /// One of these three.
+        eni_id?: String,
+        /// One of these three.
+        eni_ip?: String,
+    }
 
-/// `DeleteHsmResponse`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DeleteHsmResponse {
-    /// Id.
-    pub hsm_id: String,
-}
+    /// `DeleteHsmResponse`.
+    DeleteHsmResponse {
+        /// Id.
+        hsm_id: String,
+    }
 
-/// `BackupId` only (DeleteBackup, RestoreBackup).
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct BackupIdRequest {
-    /// Required.
-    pub backup_id: Option<String>,
-}
+    /// `BackupId` only (DeleteBackup, RestoreBackup).
+    BackupIdRequest {
+        /// Required.
+        backup_id?: String,
+    }
 
-/// Output holding one backup.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct BackupResponse {
-    /// The backup.
-    pub backup: BackupShape,
-}
+    /// Output holding one backup.
+    BackupResponse {
+        /// The backup.
+        backup: BackupShape,
+    }
 
-/// `Backup`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct BackupShape {
-    /// Id.
-    pub backup_id: String,
-    /// ARN.
-    pub backup_arn: String,
-    /// State.
-    pub backup_state: String,
-    /// Source cluster.
-    pub cluster_id: String,
-    /// Epoch seconds.
-    pub create_timestamp: f64,
-    /// Kept forever.
-    pub never_expires: bool,
-    /// The backup the source cluster came from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_backup: Option<String>,
-    /// When deletion was requested.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub delete_timestamp: Option<f64>,
-    /// HSM type.
-    pub hsm_type: String,
-    /// Mode.
-    pub mode: String,
-}
+    /// `Backup`.
+    BackupShape {
+        /// Id.
+        backup_id: String,
+        /// ARN.
+        backup_arn: String,
+        /// State.
+        backup_state: String,
+        /// Source cluster.
+        cluster_id: String,
+        /// Epoch seconds.
+        create_timestamp: f64,
+        /// Kept forever.
+        never_expires: bool,
+        /// The backup the source cluster came from.
+        source_backup?: String,
+        /// When deletion was requested.
+        delete_timestamp?: f64,
+        /// HSM type.
+        hsm_type: String,
+        /// Mode.
+        mode: String,
+    }
 
-/// `DescribeBackupsResponse`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribeBackupsResponse {
-    /// Backups.
-    pub backups: Vec<BackupShape>,
-    /// More.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
+    /// `DescribeBackupsResponse`.
+    DescribeBackupsResponse {
+        /// Backups.
+        backups: Vec<BackupShape>,
+        /// More.
+        next_token?: String,
+    }
 }

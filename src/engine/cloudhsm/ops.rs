@@ -19,10 +19,11 @@ use super::api::{
 };
 use super::backup::{Backup, BackupState};
 use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState};
-use super::users::{Lockout, Role, User};
+use super::users::{Role, User};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
-use crate::engine::machines::Transition;
+use crate::engine::ids::IdKind;
+use crate::engine::machines::{Timed, Transition};
 use crate::engine::state::{State, Subnet};
 use crate::engine::Engine;
 
@@ -109,9 +110,9 @@ impl Engine {
                 Some(backup.clone())
             }
         };
-        let id = st.ids.cluster_id();
-        let vpc = st.ids.vpc_id();
-        let sg = st.ids.security_group_id();
+        let id = st.ids.id(IdKind::Cluster);
+        let vpc = st.ids.id(IdKind::Vpc);
+        let sg = st.ids.id(IdKind::SecurityGroup);
         let completes_at = now.plus(Timing::secs(self.config.timing.cluster_create_seconds));
         let mut cluster = Cluster::new(
             id.clone(),
@@ -139,11 +140,7 @@ impl Engine {
                 cluster.certificates.cluster_csr = Some(cluster_csr(&id));
             }
         }
-        if self.config.timing.cluster_create_seconds == 0 {
-            if let Transition::To(s) = cluster.state.on_clock(now) {
-                cluster.state = s;
-            }
-        }
+        cluster.state = cluster.state.settled(now);
         let shape = self.cluster_shape(&cluster);
         st.clusters.insert(id, cluster);
         self.reschedule(&st);
@@ -162,34 +159,22 @@ impl Engine {
         let anchor = need("TrustAnchor", &req.trust_anchor)?;
         let mut st = self.state.write();
         let now = self.clock.now();
-        let cluster = live_cluster_mut(&mut st, id)?;
-        if cluster.active_hsms().next().is_none() {
-            return Err(invalid(format!(
+        let cluster = cluster_with_active_hsm(&mut st, id, || {
+            format!(
                 "Cluster {id} has no active HSM; create an HSM before initializing the cluster."
-            )));
-        }
+            )
+        })?;
         let completes_at = now.plus(Timing::secs(self.config.timing.cluster_initialize_seconds));
-        if let Transition::To(mut s) = cluster.state.on_initialize(completes_at)? {
-            if let Transition::To(done) = s.on_clock(now) {
-                s = done;
-            }
-            cluster.state = s;
+        if let Transition::To(s) = cluster.state.on_initialize(completes_at)? {
+            cluster.state = s.settled(now);
         }
         cluster.certificates.cluster_certificate = Some(signed.to_owned());
         cluster.trust_anchor = Some(anchor.to_owned());
         // The precrypto officer: `cluster activate` sets its password.
-        cluster.users.insert(User {
-            username: "admin".into(),
-            role: Role::Admin,
-            password: None,
-            lockout: Lockout::Open { failures: 0 },
-        });
-        cluster.users.insert(User {
-            username: "app_user".into(),
-            role: Role::Appliance,
-            password: None,
-            lockout: Lockout::Open { failures: 0 },
-        });
+        cluster.users.insert(User::new("admin", Role::Admin, None));
+        cluster
+            .users
+            .insert(User::new("app_user", Role::Appliance, None));
         let state = cluster.state;
         self.reschedule(&st);
         Ok(InitializeClusterResponse {
@@ -201,30 +186,13 @@ impl Engine {
     /// DescribeClusters with the `clusterIds`, `vpcIds` and `states` filters.
     pub fn describe_clusters(&self, req: &DescribeRequest) -> Result<DescribeClustersResponse> {
         self.catch_up();
-        let filters = req.filters.clone().unwrap_or_default();
-        for k in filters.keys() {
-            if !matches!(k.as_str(), "clusterIds" | "vpcIds" | "states") {
-                return Err(invalid(format!(
-                    "Invalid filter {k}; valid filters are clusterIds, vpcIds and states."
-                )));
-            }
-        }
         let st = self.state.read();
-        let mut clusters: Vec<&Cluster> = st
-            .clusters
-            .values()
-            .filter(|c| {
-                matches_filter(&filters, "clusterIds", &c.id)
-                    && matches_filter(&filters, "vpcIds", &c.vpc_id)
-                    && matches_filter(&filters, "states", c.state.as_str())
-            })
-            .collect();
+        let mut clusters = filtered(req, CLUSTER_FILTERS, st.clusters.values())?;
         clusters.sort_by(|a, b| (a.create_timestamp, &a.id).cmp(&(b.create_timestamp, &b.id)));
-        let shapes: Vec<ClusterShape> = clusters.iter().map(|c| self.cluster_shape(c)).collect();
-        let (page, next) = token_page(shapes, req.next_token.as_deref(), req.max_results, 25)?;
+        let (clusters, next_token) = token_page(&clusters, req, 25, |c| self.cluster_shape(c))?;
         Ok(DescribeClustersResponse {
-            clusters: page,
-            next_token: next,
+            clusters,
+            next_token,
         })
     }
 
@@ -241,10 +209,8 @@ impl Engine {
                 "Cluster {id} still contains HSMs; delete them before deleting the cluster."
             )));
         }
-        if let Transition::To(mut s) = cluster.state.on_delete(now.plus(Timing::secs(seconds)))? {
-            if let Transition::To(done) = s.on_clock(now) {
-                s = done;
-            }
+        if let Transition::To(s) = cluster.state.on_delete(now.plus(Timing::secs(seconds)))? {
+            let s = s.settled(now);
             cluster.state = s;
             if s == ClusterState::Deleted {
                 cluster.users.clear_logins();
@@ -300,19 +266,15 @@ impl Engine {
                 .take_address()
                 .ok_or_else(|| invalid(format!("Subnet {subnet_id} has no free IP address.")))?,
         };
-        let seconds = self.config.timing.hsm_create_seconds;
-        let state = if seconds == 0 {
-            HsmState::Active
-        } else {
-            HsmState::CreateInProgress {
-                completes_at: now.plus(Timing::secs(seconds)),
-            }
-        };
+        let state = HsmState::CreateInProgress {
+            completes_at: now.plus(Timing::secs(self.config.timing.hsm_create_seconds)),
+        }
+        .settled(now);
         let hsm = Hsm::new(
-            ids.hsm_id(),
+            ids.id(IdKind::Hsm),
             az.to_owned(),
             subnet_id,
-            ids.eni_id(),
+            ids.id(IdKind::Eni),
             ip,
             state,
             self.config.pkcs11.sessions_per_hsm,
@@ -350,13 +312,11 @@ impl Engine {
             })
             .ok_or_else(|| not_found(format!("No such HSM in cluster {id}.")))?;
         let hsm_id = cluster.hsms[pos].id.clone();
-        if let Transition::To(mut s) = cluster.hsms[pos]
+        if let Transition::To(s) = cluster.hsms[pos]
             .state
             .on_delete(now.plus(Timing::secs(seconds)))
         {
-            if let Transition::To(done) = s.on_clock(now) {
-                s = done;
-            }
+            let s = s.settled(now);
             if s == HsmState::Deleted {
                 let h = cluster.hsms.remove(pos);
                 if let Some(sn) = subnets.get_mut(&h.subnet_id) {
@@ -374,46 +334,16 @@ impl Engine {
     /// `states` and `neverExpires` filters.
     pub fn describe_backups(&self, req: &DescribeRequest) -> Result<DescribeBackupsResponse> {
         self.catch_up();
-        let filters = req.filters.clone().unwrap_or_default();
-        for k in filters.keys() {
-            if !matches!(
-                k.as_str(),
-                "backupIds" | "sourceBackupIds" | "clusterIds" | "states" | "neverExpires"
-            ) {
-                return Err(invalid(format!(
-                    "Invalid filter {k}; valid filters are backupIds, sourceBackupIds, clusterIds, states and neverExpires."
-                )));
-            }
-        }
         let st = self.state.read();
-        let mut backups: Vec<&Backup> = st
-            .backups
-            .values()
-            .filter(|b| {
-                matches_filter(&filters, "backupIds", &b.id)
-                    && matches_filter(
-                        &filters,
-                        "sourceBackupIds",
-                        b.source_backup.as_deref().unwrap_or(""),
-                    )
-                    && matches_filter(&filters, "clusterIds", &b.cluster_id)
-                    && matches_filter(&filters, "states", b.state.as_str())
-                    && matches_filter(
-                        &filters,
-                        "neverExpires",
-                        if b.never_expires { "true" } else { "false" },
-                    )
-            })
-            .collect();
+        let mut backups = filtered(req, BACKUP_FILTERS, st.backups.values())?;
         backups.sort_by(|a, b| (a.create_timestamp, &a.id).cmp(&(b.create_timestamp, &b.id)));
         if req.sort_ascending != Some(true) {
             backups.reverse();
         }
-        let shapes: Vec<BackupShape> = backups.iter().map(|b| self.backup_shape(b)).collect();
-        let (page, next) = token_page(shapes, req.next_token.as_deref(), req.max_results, 100)?;
+        let (backups, next_token) = token_page(&backups, req, 100, |b| self.backup_shape(b))?;
         Ok(DescribeBackupsResponse {
-            backups: page,
-            next_token: next,
+            backups,
+            next_token,
         })
     }
 
@@ -459,12 +389,9 @@ impl Engine {
         self.catch_up();
         let mut st = self.state.write();
         let now = self.clock.now();
-        let cluster = live_cluster_mut(&mut st, cluster_id)?;
-        if cluster.active_hsms().next().is_none() {
-            return Err(invalid(format!(
-                "Cluster {cluster_id} has no active HSM to take a backup from."
-            )));
-        }
+        cluster_with_active_hsm(&mut st, cluster_id, || {
+            format!("Cluster {cluster_id} has no active HSM to take a backup from.")
+        })?;
         let id = self
             .take_backup_locked(&mut st, cluster_id, now)
             .ok_or_else(|| not_found(format!("Cluster {cluster_id} not found.")))?;
@@ -521,6 +448,20 @@ fn live_cluster_mut<'s>(st: &'s mut State, id: &str) -> Result<&'s mut Cluster> 
         .ok_or_else(|| not_found(format!("Cluster {id} not found.")))
 }
 
+/// A cluster that exists and has an active HSM to work on; `lacking` says
+/// why not when it has none.
+fn cluster_with_active_hsm<'s>(
+    st: &'s mut State,
+    id: &str,
+    lacking: impl FnOnce() -> String,
+) -> Result<&'s mut Cluster> {
+    let cluster = live_cluster_mut(st, id)?;
+    if cluster.active_hsms().next().is_none() {
+        return Err(invalid(lacking()));
+    }
+    Ok(cluster)
+}
+
 fn hsm_shape(c: &Cluster, h: &Hsm) -> HsmShape {
     HsmShape {
         availability_zone: h.availability_zone.clone(),
@@ -558,26 +499,77 @@ fn state_message(s: ClusterState) -> String {
     .into()
 }
 
-fn matches_filter(filters: &BTreeMap<String, Vec<String>>, name: &str, value: &str) -> bool {
-    filters
-        .get(name)
-        .is_none_or(|vs| vs.iter().any(|v| v == value))
+/// A filter of a Describe operation: its name and the value of an item it
+/// compares with the filter's values.
+type Filter<T> = (&'static str, fn(&T) -> &str);
+
+/// DescribeClusters' filters.
+const CLUSTER_FILTERS: &[Filter<Cluster>] = &[
+    ("clusterIds", |c| &c.id),
+    ("vpcIds", |c| &c.vpc_id),
+    ("states", |c| c.state.as_str()),
+];
+
+/// DescribeBackups' filters.
+const BACKUP_FILTERS: &[Filter<Backup>] = &[
+    ("backupIds", |b| &b.id),
+    ("sourceBackupIds", |b| {
+        b.source_backup.as_deref().unwrap_or("")
+    }),
+    ("clusterIds", |b| &b.cluster_id),
+    ("states", |b| b.state.as_str()),
+    ("neverExpires", |b| {
+        if b.never_expires {
+            "true"
+        } else {
+            "false"
+        }
+    }),
+];
+
+/// The items a Describe request's `Filters` keep: those that match one of
+/// the values of every filter given. A filter not among `filters` is an
+/// invalid request.
+fn filtered<'a, T>(
+    req: &DescribeRequest,
+    filters: &[Filter<T>],
+    items: impl Iterator<Item = &'a T>,
+) -> Result<Vec<&'a T>> {
+    let given = req.filters.clone().unwrap_or_default();
+    if let Some(k) = given.keys().find(|k| !filters.iter().any(|(n, _)| n == k)) {
+        let names: Vec<&str> = filters.iter().map(|(n, _)| *n).collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+        return Err(invalid(format!(
+            "Invalid filter {k}; valid filters are {} and {last}.",
+            rest.join(", ")
+        )));
+    }
+    let keeps = |item: &T| {
+        filters.iter().all(|(name, value)| {
+            given
+                .get(*name)
+                .is_none_or(|vs| vs.iter().any(|v| v == value(item)))
+        })
+    };
+    Ok(items.filter(|item| keeps(item)).collect())
 }
 
-/// Paging by `NextToken`, which is the index of the next item as text.
-fn token_page<T>(
-    items: Vec<T>,
-    token: Option<&str>,
-    max: Option<i64>,
+/// The page of `items` a Describe request asks for (`MaxResults`, at most
+/// `max_allowed`, from `NextToken`, which is the index of the next item as
+/// text), each item made a shape: the page and the next page's token.
+fn token_page<T, S>(
+    items: &[T],
+    req: &DescribeRequest,
     max_allowed: i64,
-) -> Result<(Vec<T>, Option<String>)> {
-    let max = max.unwrap_or(max_allowed);
+    shape: impl Fn(&T) -> S,
+) -> Result<(Vec<S>, Option<String>)> {
+    let max = req.max_results.unwrap_or(max_allowed);
     if !(1..=max_allowed).contains(&max) {
         return Err(invalid(format!(
             "MaxResults must be between 1 and {max_allowed}."
         )));
     }
-    let start = match token {
+    let start = match req.next_token.as_deref() {
         None => 0,
         Some(t) => t
             .parse::<usize>()
@@ -587,10 +579,8 @@ fn token_page<T>(
     };
     let end = (start + usize::try_from(max).unwrap_or(1)).min(items.len());
     let next = (end < items.len()).then(|| end.to_string());
-    Ok((
-        items.into_iter().skip(start).take(end - start).collect(),
-        next,
-    ))
+    let page = items.get(start..end).unwrap_or(&[]);
+    Ok((page.iter().map(shape).collect(), next))
 }
 
 #[cfg(test)]
@@ -618,5 +608,31 @@ mod tests {
         let err = create().unwrap_err();
         assert_eq!(err.aws_name(), "CloudHsmInvalidRequestException", "{err}");
         assert!(err.message().contains("maximum of 28 HSMs"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_filter_is_refused_with_the_valid_ones() {
+        let e = example();
+        for (operation, valid) in [
+            ("DescribeClusters", "clusterIds, vpcIds and states"),
+            (
+                "DescribeBackups",
+                "backupIds, sourceBackupIds, clusterIds, states and neverExpires",
+            ),
+        ] {
+            let err = e
+                .call(operation, json!({"Filters": {"colour": ["red"]}}))
+                .unwrap_err();
+            assert_eq!(
+                err.aws_name(),
+                "CloudHsmInvalidRequestException",
+                "{operation}"
+            );
+            assert_eq!(
+                err.message(),
+                format!("Invalid filter colour; valid filters are {valid}."),
+                "{operation}"
+            );
+        }
     }
 }

@@ -70,6 +70,19 @@ pub struct User {
     pub lockout: Lockout,
 }
 
+impl User {
+    /// A user as CreateUser, `user create` or `cluster activate` makes it:
+    /// with no failed login yet.
+    pub fn new(username: &str, role: Role, password: Option<&str>) -> User {
+        User {
+            username: username.to_owned(),
+            role,
+            password: password.map(str::to_owned),
+            lockout: Lockout::Open { failures: 0 },
+        }
+    }
+}
+
 /// Why a login failed.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum LoginError {
@@ -266,18 +279,8 @@ mod tests {
 
     fn users() -> Users {
         let mut u = Users::default();
-        u.insert(User {
-            username: "admin".into(),
-            role: Role::Admin,
-            password: Some("adminPass1".into()),
-            lockout: Lockout::Open { failures: 0 },
-        });
-        u.insert(User {
-            username: "kmsuser".into(),
-            role: Role::CryptoUser,
-            password: Some("kmsPassword1".into()),
-            lockout: Lockout::Open { failures: 0 },
-        });
+        u.insert(User::new("admin", Role::Admin, Some("adminPass1")));
+        u.insert(User::new("kmsuser", Role::CryptoUser, Some("kmsPassword1")));
         u
     }
 

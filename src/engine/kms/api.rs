@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::shapes::shapes;
+
 /// Blobs travel as base64 strings.
 pub mod b64 {
     use base64::engine::general_purpose::STANDARD;
@@ -54,37 +56,19 @@ pub mod b64 {
 /// An encryption context.
 pub type EncryptionContext = BTreeMap<String, String>;
 
-macro_rules! shapes {
-    ($( $(#[$doc:meta])* $name:ident { $( $(#[$fdoc:meta])* $field:ident : $ty:ty ),* $(,)? } )*) => {
-        $(
-            $(#[$doc])*
-            #[derive(Clone, Debug, Default, Deserialize, PartialEq, Serialize)]
-            #[serde(rename_all = "PascalCase")]
-            pub struct $name {
-                $( $(#[$fdoc])* pub $field: $ty, )*
-            }
-        )*
-    };
-}
-
 shapes! {
     /// `CreateCustomKeyStoreRequest`.
     CreateCustomKeyStoreRequest {
         /// Required.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        custom_key_store_name: Option<String>,
+        custom_key_store_name?: String,
         /// The cluster.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        cloud_hsm_cluster_id: Option<String>,
+        cloud_hsm_cluster_id?: String,
         /// Contents of `customerCA.crt`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        trust_anchor_certificate: Option<String>,
+        trust_anchor_certificate?: String,
         /// The `kmsuser` password.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_store_password: Option<String>,
+        key_store_password?: String,
         /// `AWS_CLOUDHSM` (default) or `EXTERNAL_KEY_STORE`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        custom_key_store_type: Option<String>,
+        custom_key_store_type?: String,
     }
     /// `CreateCustomKeyStoreResponse`.
     CreateCustomKeyStoreResponse {
@@ -94,46 +78,36 @@ shapes! {
     /// The input of Connect-, Disconnect- and DeleteCustomKeyStore.
     CustomKeyStoreIdRequest {
         /// Required.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        custom_key_store_id: Option<String>,
+        custom_key_store_id?: String,
     }
     /// `UpdateCustomKeyStoreRequest`.
     UpdateCustomKeyStoreRequest {
         /// Required.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        custom_key_store_id: Option<String>,
+        custom_key_store_id?: String,
         /// A new name.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        new_custom_key_store_name: Option<String>,
+        new_custom_key_store_name?: String,
         /// The current `kmsuser` password.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_store_password: Option<String>,
+        key_store_password?: String,
         /// A related cluster.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        cloud_hsm_cluster_id: Option<String>,
+        cloud_hsm_cluster_id?: String,
     }
     /// `DescribeCustomKeyStoresRequest`.
     DescribeCustomKeyStoresRequest {
         /// Filter by id.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        custom_key_store_id: Option<String>,
+        custom_key_store_id?: String,
         /// Filter by name.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        custom_key_store_name: Option<String>,
+        custom_key_store_name?: String,
         /// 1–1000.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        limit: Option<i64>,
+        limit?: i64,
         /// From a previous `NextMarker`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        marker: Option<String>,
+        marker?: String,
     }
     /// `DescribeCustomKeyStoresResponse`.
     DescribeCustomKeyStoresResponse {
         /// The stores.
         custom_key_stores: Vec<CustomKeyStoresListEntry>,
         /// Where the next page starts.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        next_marker: Option<String>,
+        next_marker?: String,
         /// Whether there are more.
         truncated: bool,
     }
@@ -150,8 +124,7 @@ shapes! {
         /// `ConnectionStateType`.
         connection_state: String,
         /// Only when `FAILED`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        connection_error_code: Option<String>,
+        connection_error_code?: String,
         /// Epoch seconds.
         creation_date: f64,
         /// `AWS_CLOUDHSM`.
@@ -160,35 +133,25 @@ shapes! {
     /// `CreateKeyRequest`.
     CreateKeyRequest {
         /// Ignored: hsmdrill has no IAM.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        policy: Option<String>,
+        policy?: String,
         /// Description.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        description: Option<String>,
+        description?: String,
         /// Must be `ENCRYPT_DECRYPT`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_usage: Option<String>,
+        key_usage?: String,
         /// Deprecated alias of `KeySpec`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        customer_master_key_spec: Option<String>,
+        customer_master_key_spec?: String,
         /// Must be `SYMMETRIC_DEFAULT`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_spec: Option<String>,
+        key_spec?: String,
         /// Must be `AWS_CLOUDHSM`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        origin: Option<String>,
+        origin?: String,
         /// The store.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        custom_key_store_id: Option<String>,
+        custom_key_store_id?: String,
         /// Ignored.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        bypass_policy_lockout_safety_check: Option<bool>,
+        bypass_policy_lockout_safety_check?: bool,
         /// Ignored (kept for the trail).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        tags: Option<Vec<serde_json::Value>>,
+        tags?: Vec<serde_json::Value>,
         /// Must not be true.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        multi_region: Option<bool>,
+        multi_region?: bool,
     }
     /// Output holding `KeyMetadata`.
     KeyMetadataResponse {
@@ -215,8 +178,7 @@ shapes! {
         /// `KeyState`.
         key_state: String,
         /// Only when pending deletion.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        deletion_date: Option<f64>,
+        deletion_date?: f64,
         /// `AWS_CLOUDHSM`.
         origin: String,
         /// The store.
@@ -234,17 +196,14 @@ shapes! {
         /// False.
         multi_region: bool,
         /// Only when pending deletion.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pending_deletion_window_in_days: Option<u32>,
+        pending_deletion_window_in_days?: u32,
     }
     /// Input naming one key (DescribeKey, EnableKey, DisableKey, CancelKeyDeletion).
     KeyIdRequest {
         /// Required.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_id: Option<String>,
+        key_id?: String,
         /// Ignored.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        grant_tokens: Option<Vec<String>>,
+        grant_tokens?: Vec<String>,
     }
     /// Output naming one key (CancelKeyDeletion).
     KeyIdResponse {
@@ -254,22 +213,18 @@ shapes! {
     /// `ListKeysRequest` and `ListAliasesRequest` paging.
     ListRequest {
         /// ListAliases: only aliases of this key.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_id: Option<String>,
+        key_id?: String,
         /// 1–1000 (default 100).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        limit: Option<i64>,
+        limit?: i64,
         /// From a previous `NextMarker`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        marker: Option<String>,
+        marker?: String,
     }
     /// `ListKeysResponse`.
     ListKeysResponse {
         /// Keys.
         keys: Vec<KeyListEntry>,
         /// Next page.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        next_marker: Option<String>,
+        next_marker?: String,
         /// More pages?
         truncated: bool,
     }
@@ -283,19 +238,16 @@ shapes! {
     /// `CreateAliasRequest` (also `UpdateAlias`).
     AliasRequest {
         /// `alias/…`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        alias_name: Option<String>,
+        alias_name?: String,
         /// The key (not for DeleteAlias).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        target_key_id: Option<String>,
+        target_key_id?: String,
     }
     /// `ListAliasesResponse`.
     ListAliasesResponse {
         /// Aliases.
         aliases: Vec<AliasListEntry>,
         /// Next page.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        next_marker: Option<String>,
+        next_marker?: String,
         /// More pages?
         truncated: bool,
     }
@@ -315,11 +267,9 @@ shapes! {
     /// `ScheduleKeyDeletionRequest`.
     ScheduleKeyDeletionRequest {
         /// Required.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_id: Option<String>,
+        key_id?: String,
         /// 7–30, default 30.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pending_window_in_days: Option<i64>,
+        pending_window_in_days?: i64,
     }
     /// `ScheduleKeyDeletionResponse`.
     ScheduleKeyDeletionResponse {
@@ -335,23 +285,19 @@ shapes! {
     /// `EncryptRequest`.
     EncryptRequest {
         /// Required.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_id: Option<String>,
+        key_id?: String,
         /// Required, 1–4096 bytes.
-        #[serde(with = "b64::option", skip_serializing_if = "Option::is_none", default)]
-        plaintext: Option<Vec<u8>>,
+        #[serde(with = "b64::option", default)]
+        plaintext?: Vec<u8>,
         /// Authenticated, not encrypted.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         encryption_context: EncryptionContext,
         /// Ignored.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        grant_tokens: Option<Vec<String>>,
+        grant_tokens?: Vec<String>,
         /// `SYMMETRIC_DEFAULT` only.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        encryption_algorithm: Option<String>,
+        encryption_algorithm?: String,
         /// Check only.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        dry_run: Option<bool>,
+        dry_run?: bool,
     }
     /// `EncryptResponse`.
     EncryptResponse {
@@ -366,23 +312,19 @@ shapes! {
     /// `DecryptRequest`.
     DecryptRequest {
         /// The blob.
-        #[serde(with = "b64::option", skip_serializing_if = "Option::is_none", default)]
-        ciphertext_blob: Option<Vec<u8>>,
+        #[serde(with = "b64::option", default)]
+        ciphertext_blob?: Vec<u8>,
         /// Must match the one used to encrypt.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         encryption_context: EncryptionContext,
         /// Ignored.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        grant_tokens: Option<Vec<String>>,
+        grant_tokens?: Vec<String>,
         /// Optional; must name the key that encrypted.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_id: Option<String>,
+        key_id?: String,
         /// `SYMMETRIC_DEFAULT` only.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        encryption_algorithm: Option<String>,
+        encryption_algorithm?: String,
         /// Check only.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        dry_run: Option<bool>,
+        dry_run?: bool,
     }
     /// `DecryptResponse`.
     DecryptResponse {
@@ -397,32 +339,26 @@ shapes! {
     /// `ReEncryptRequest`.
     ReEncryptRequest {
         /// The blob.
-        #[serde(with = "b64::option", skip_serializing_if = "Option::is_none", default)]
-        ciphertext_blob: Option<Vec<u8>>,
+        #[serde(with = "b64::option", default)]
+        ciphertext_blob?: Vec<u8>,
         /// Context of the source blob.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         source_encryption_context: EncryptionContext,
         /// Optional source key.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        source_key_id: Option<String>,
+        source_key_id?: String,
         /// Required.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        destination_key_id: Option<String>,
+        destination_key_id?: String,
         /// Context of the new blob.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         destination_encryption_context: EncryptionContext,
         /// `SYMMETRIC_DEFAULT` only.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        source_encryption_algorithm: Option<String>,
+        source_encryption_algorithm?: String,
         /// `SYMMETRIC_DEFAULT` only.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        destination_encryption_algorithm: Option<String>,
+        destination_encryption_algorithm?: String,
         /// Ignored.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        grant_tokens: Option<Vec<String>>,
+        grant_tokens?: Vec<String>,
         /// Check only.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        dry_run: Option<bool>,
+        dry_run?: bool,
     }
     /// `ReEncryptResponse`.
     ReEncryptResponse {
@@ -441,23 +377,18 @@ shapes! {
     /// `GenerateDataKeyRequest` (and `…WithoutPlaintext`).
     GenerateDataKeyRequest {
         /// Required.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_id: Option<String>,
+        key_id?: String,
         /// Authenticated.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         encryption_context: EncryptionContext,
         /// 1–1024; or KeySpec.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        number_of_bytes: Option<i64>,
+        number_of_bytes?: i64,
         /// `AES_256` or `AES_128`.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        key_spec: Option<String>,
+        key_spec?: String,
         /// Ignored.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        grant_tokens: Option<Vec<String>>,
+        grant_tokens?: Vec<String>,
         /// Check only.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        dry_run: Option<bool>,
+        dry_run?: bool,
     }
     /// `GenerateDataKeyResponse`; `Plaintext` absent for `…WithoutPlaintext`.
     GenerateDataKeyResponse {
@@ -465,19 +396,17 @@ shapes! {
         #[serde(with = "b64")]
         ciphertext_blob: Vec<u8>,
         /// The data key.
-        #[serde(with = "b64::option", skip_serializing_if = "Option::is_none", default)]
-        plaintext: Option<Vec<u8>>,
+        #[serde(with = "b64::option", default)]
+        plaintext?: Vec<u8>,
         /// Key ARN.
         key_id: String,
     }
     /// `GenerateRandomRequest`.
     GenerateRandomRequest {
         /// 1–1024.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        number_of_bytes: Option<i64>,
+        number_of_bytes?: i64,
         /// Generate in this store's cluster.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        custom_key_store_id: Option<String>,
+        custom_key_store_id?: String,
     }
     /// `GenerateRandomResponse`.
     GenerateRandomResponse {

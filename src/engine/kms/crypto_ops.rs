@@ -25,7 +25,10 @@ use super::key::{Key, KeyStatus};
 use super::keystore::ConnectionState;
 use super::store_ops::find_store;
 use super::KMSUSER;
-use super::{check_enum, check_len, check_range, required, ENCRYPTION_ALGORITHMS};
+use super::{
+    add_present, check_enum, check_len, check_range, nothing_recorded, required,
+    ENCRYPTION_ALGORITHMS,
+};
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::pkcs11::{Session, SessionPool};
 use crate::engine::error::{Error, ErrorKind, Result};
@@ -48,119 +51,75 @@ const DRY_RUN: &str = "The request would have succeeded, but the DryRun option i
 impl Engine {
     /// Encrypt up to 4096 bytes under a key in a CloudHSM key store.
     pub fn encrypt(&self, req: &EncryptRequest) -> Result<EncryptResponse> {
-        self.catch_up();
-        let mut detail = None;
-        let result = self.encrypt_inner(req, &mut detail);
-        self.audit_crypto("Encrypt", req.key_id.as_deref(), detail, &result);
-        result
-    }
-
-    fn encrypt_inner(
-        &self,
-        req: &EncryptRequest,
-        detail: &mut Option<CryptoDetail>,
-    ) -> Result<EncryptResponse> {
-        let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-        let plaintext = req
-            .plaintext
-            .as_deref()
-            .ok_or_else(|| Error::missing("Plaintext"))?;
-        check_blob("Plaintext", plaintext, 4096)?;
-        check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
-        let u = self.usable(key_id, None, detail)?;
-        if req.dry_run == Some(true) {
-            return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
-        }
-        let blob = self.seal_on_hsm(&u, &req.encryption_context, plaintext)?;
-        Ok(EncryptResponse {
-            ciphertext_blob: blob,
-            key_id: u.detail.key_arn.to_string(),
-            encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+        self.crypto_call("Encrypt", req.key_id.as_deref(), |detail| {
+            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            let plaintext = required_blob("Plaintext", &req.plaintext)?;
+            check_blob("Plaintext", plaintext, 4096)?;
+            check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
+            let u = self.usable(key_id, None, detail)?;
+            if req.dry_run == Some(true) {
+                return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
+            }
+            let blob = self.seal_on_hsm(&u, &req.encryption_context, plaintext)?;
+            Ok(EncryptResponse {
+                ciphertext_blob: blob,
+                key_id: u.detail.key_arn.to_string(),
+                encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            })
         })
     }
 
     /// Decrypt a blob; `KeyId` is optional because the blob names its key.
     pub fn decrypt(&self, req: &DecryptRequest) -> Result<DecryptResponse> {
-        self.catch_up();
-        let mut detail = None;
-        let result = self.decrypt_inner(req, &mut detail);
-        self.audit_crypto("Decrypt", req.key_id.as_deref(), detail, &result);
-        result
-    }
-
-    fn decrypt_inner(
-        &self,
-        req: &DecryptRequest,
-        detail: &mut Option<CryptoDetail>,
-    ) -> Result<DecryptResponse> {
-        let blob = req
-            .ciphertext_blob
-            .as_deref()
-            .ok_or_else(|| Error::missing("CiphertextBlob"))?;
-        check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
-        let (plaintext, u) = self.open_blob(
-            blob,
-            req.key_id.as_deref(),
-            &req.encryption_context,
-            req.dry_run == Some(true),
-            detail,
-        )?;
-        Ok(DecryptResponse {
-            key_id: u.detail.key_arn.to_string(),
-            plaintext,
-            encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+        self.crypto_call("Decrypt", req.key_id.as_deref(), |detail| {
+            let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
+            check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
+            let (plaintext, u) = self.open_blob(
+                blob,
+                req.key_id.as_deref(),
+                &req.encryption_context,
+                req.dry_run == Some(true),
+                detail,
+            )?;
+            Ok(DecryptResponse {
+                key_id: u.detail.key_arn.to_string(),
+                plaintext,
+                encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            })
         })
     }
 
     /// Decrypts under the source key and encrypts under the destination key.
     pub fn re_encrypt(&self, req: &ReEncryptRequest) -> Result<ReEncryptResponse> {
-        self.catch_up();
-        let mut detail = None;
-        let result = self.re_encrypt_inner(req, &mut detail);
-        self.audit_crypto(
-            "ReEncrypt",
-            req.destination_key_id.as_deref(),
-            detail,
-            &result,
-        );
-        result
-    }
-
-    fn re_encrypt_inner(
-        &self,
-        req: &ReEncryptRequest,
-        detail: &mut Option<CryptoDetail>,
-    ) -> Result<ReEncryptResponse> {
-        let dest = required("DestinationKeyId", &req.destination_key_id, 1, 2048)?;
-        let blob = req
-            .ciphertext_blob
-            .as_deref()
-            .ok_or_else(|| Error::missing("CiphertextBlob"))?;
-        check_algorithm(
-            "SourceEncryptionAlgorithm",
-            req.source_encryption_algorithm.as_deref(),
-        )?;
-        check_algorithm(
-            "DestinationEncryptionAlgorithm",
-            req.destination_encryption_algorithm.as_deref(),
-        )?;
-        let mut source_detail = None;
-        let dry_run = req.dry_run == Some(true);
-        let (plaintext, source) = self.open_blob(
-            blob,
-            req.source_key_id.as_deref(),
-            &req.source_encryption_context,
-            dry_run,
-            &mut source_detail,
-        )?;
-        let u = self.usable(dest, None, detail)?;
-        let blob = self.seal_on_hsm(&u, &req.destination_encryption_context, &plaintext)?;
-        Ok(ReEncryptResponse {
-            ciphertext_blob: blob,
-            source_key_id: source.detail.key_arn.to_string(),
-            key_id: u.detail.key_arn.to_string(),
-            source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
-            destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+        self.crypto_call("ReEncrypt", req.destination_key_id.as_deref(), |detail| {
+            let dest = required("DestinationKeyId", &req.destination_key_id, 1, 2048)?;
+            let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
+            check_algorithm(
+                "SourceEncryptionAlgorithm",
+                req.source_encryption_algorithm.as_deref(),
+            )?;
+            check_algorithm(
+                "DestinationEncryptionAlgorithm",
+                req.destination_encryption_algorithm.as_deref(),
+            )?;
+            let mut source_detail = None;
+            let dry_run = req.dry_run == Some(true);
+            let (plaintext, source) = self.open_blob(
+                blob,
+                req.source_key_id.as_deref(),
+                &req.source_encryption_context,
+                dry_run,
+                &mut source_detail,
+            )?;
+            let u = self.usable(dest, None, detail)?;
+            let blob = self.seal_on_hsm(&u, &req.destination_encryption_context, &plaintext)?;
+            Ok(ReEncryptResponse {
+                ciphertext_blob: blob,
+                source_key_id: source.detail.key_arn.to_string(),
+                key_id: u.detail.key_arn.to_string(),
+                source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+                destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            })
         })
     }
 
@@ -186,9 +145,7 @@ impl Engine {
         req: &GenerateDataKeyRequest,
         with_plaintext: bool,
     ) -> Result<GenerateDataKeyResponse> {
-        self.catch_up();
-        let mut detail = None;
-        let result = (|| {
+        self.crypto_call(name, req.key_id.as_deref(), |detail| {
             let key_id = required("KeyId", &req.key_id, 1, 2048)?;
             let len = match (req.number_of_bytes, req.key_spec.as_deref()) {
                 (Some(n), None) => {
@@ -210,7 +167,7 @@ impl Engine {
                     ))
                 }
             };
-            let u = self.usable(key_id, None, &mut detail)?;
+            let u = self.usable(key_id, None, detail)?;
             if req.dry_run == Some(true) {
                 return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
             }
@@ -222,79 +179,75 @@ impl Engine {
                 plaintext: with_plaintext.then_some(data_key),
                 key_id: u.detail.key_arn.to_string(),
             })
-        })();
-        self.audit_crypto(name, req.key_id.as_deref(), detail, &result);
-        result
+        })
     }
 
     /// GenerateRandom; with `CustomKeyStoreId` the bytes come from the
     /// store's cluster, which must be connected.
     pub fn generate_random(&self, req: &GenerateRandomRequest) -> Result<GenerateRandomResponse> {
-        self.catch_up();
-        let result = (|| {
-            let n = req
-                .number_of_bytes
-                .ok_or_else(|| Error::missing("NumberOfBytes"))?;
-            check_range("NumberOfBytes", n, 1, 1024)?;
-            let mut bytes = vec![0u8; usize::try_from(n).unwrap_or(1)];
-            let fill = |b: &mut [u8]| {
-                SystemRandom::new()
-                    .fill(b)
-                    .map_err(|_| Error::new(ErrorKind::KmsInternal, "The random source failed."))
-            };
-            match &req.custom_key_store_id {
-                None => fill(&mut bytes)?,
-                Some(id) => {
-                    check_len("CustomKeyStoreId", id, 1, 64)?;
-                    let pools = {
-                        let st = self.state.read();
-                        let store = find_store(&st, id)?;
-                        store.state.require_connected(id, "GenerateRandom")?;
-                        let cluster = st
-                            .clusters
-                            .get(&store.cluster_id)
-                            .filter(|c| c.exists() && c.security_group_ok && c.link.cross())
-                            .ok_or_else(|| {
-                                Error::new(ErrorKind::KmsInternal, super::CANNOT_COMMUNICATE)
-                            })?;
-                        cluster
-                            .active_hsms()
-                            .map(|h| h.pool.clone())
-                            .collect::<Vec<_>>()
-                    };
-                    // No active HSM: KMS cannot reach the cluster. Not
-                    // `session`'s KMSInvalidStateException, which is not
-                    // among GenerateRandom's exceptions.
-                    if pools.is_empty() {
-                        return Err(Error::new(
-                            ErrorKind::KmsInternal,
-                            super::CANNOT_COMMUNICATE,
-                        ));
-                    }
-                    match self.simultaneous_window() {
-                        Some(window) => self.admit_virtual(window, &pools)?,
-                        None => {
-                            let _session = self.session(&pools)?;
-                            self.hsm_latency();
-                        }
-                    }
-                    fill(&mut bytes)?;
-                }
-            }
-            Ok(GenerateRandomResponse { plaintext: bytes })
-        })();
         let mut params = json!({"numberOfBytes": req.number_of_bytes});
-        if let Some(id) = &req.custom_key_store_id {
-            params["customKeyStoreId"] = json!(id);
-        }
-        self.audit(
+        add_present(
+            &mut params,
+            "customKeyStoreId",
+            req.custom_key_store_id.as_ref(),
+        );
+        self.audited(
             "GenerateRandom",
             params,
-            result
-                .as_ref()
-                .map(|_| (serde_json::Value::Null, serde_json::Value::Null, vec![])),
-        );
-        result
+            || {
+                let n = req
+                    .number_of_bytes
+                    .ok_or_else(|| Error::missing("NumberOfBytes"))?;
+                check_range("NumberOfBytes", n, 1, 1024)?;
+                let mut bytes = vec![0u8; usize::try_from(n).unwrap_or(1)];
+                let fill = |b: &mut [u8]| {
+                    SystemRandom::new().fill(b).map_err(|_| {
+                        Error::new(ErrorKind::KmsInternal, "The random source failed.")
+                    })
+                };
+                match &req.custom_key_store_id {
+                    None => fill(&mut bytes)?,
+                    Some(id) => {
+                        check_len("CustomKeyStoreId", id, 1, 64)?;
+                        let pools = {
+                            let st = self.state.read();
+                            let store = find_store(&st, id)?;
+                            store.state.require_connected(id, "GenerateRandom")?;
+                            let cluster = st
+                                .clusters
+                                .get(&store.cluster_id)
+                                .filter(|c| c.exists() && c.security_group_ok && c.link.cross())
+                                .ok_or_else(|| {
+                                    Error::new(ErrorKind::KmsInternal, super::CANNOT_COMMUNICATE)
+                                })?;
+                            cluster
+                                .active_hsms()
+                                .map(|h| h.pool.clone())
+                                .collect::<Vec<_>>()
+                        };
+                        // No active HSM: KMS cannot reach the cluster. Not
+                        // `session`'s KMSInvalidStateException, which is not
+                        // among GenerateRandom's exceptions.
+                        if pools.is_empty() {
+                            return Err(Error::new(
+                                ErrorKind::KmsInternal,
+                                super::CANNOT_COMMUNICATE,
+                            ));
+                        }
+                        match self.simultaneous_window() {
+                            Some(window) => self.admit_virtual(window, &pools)?,
+                            None => {
+                                let _session = self.session(&pools)?;
+                                self.hsm_latency();
+                            }
+                        }
+                        fill(&mut bytes)?;
+                    }
+                }
+                Ok(GenerateRandomResponse { plaintext: bytes })
+            },
+            nothing_recorded,
+        )
     }
 
     /// Parses a blob, checks the optional key id against it, and opens it.
@@ -560,13 +513,19 @@ impl Engine {
         }
     }
 
-    fn audit_crypto<T>(
+    /// Runs a data-plane call as every one runs: the clock caught up first,
+    /// then `run`, which notes what it learnt of the key in `detail`, then
+    /// the call recorded in the trail (by `key_id` alone when it learnt
+    /// nothing).
+    fn crypto_call<T>(
         &self,
         name: &'static str,
         key_id: Option<&str>,
-        detail: Option<CryptoDetail>,
-        result: &Result<T>,
-    ) {
+        run: impl FnOnce(&mut Option<CryptoDetail>) -> Result<T>,
+    ) -> Result<T> {
+        self.catch_up();
+        let mut detail = None;
+        let result = run(&mut detail);
         let error = result
             .as_ref()
             .err()
@@ -579,11 +538,17 @@ impl Engine {
         };
         self.trail
             .record(self.clock.now(), name, EventType::ApiCall, detail, error);
+        result
     }
 }
 
 fn unavailable(arn: &str) -> Error {
     Error::new(ErrorKind::KmsInvalidState, format!("{arn} is unavailable."))
+}
+
+/// A blob member the call cannot do without.
+fn required_blob<'a>(field: &str, value: &'a Option<Vec<u8>>) -> Result<&'a [u8]> {
+    value.as_deref().ok_or_else(|| Error::missing(field))
 }
 
 fn check_blob(field: &str, b: &[u8], max: usize) -> Result<()> {

@@ -15,7 +15,7 @@ use super::api::{
 use super::key::{Key, KeyState, KeyStatus};
 use super::store_ops::{check_cluster_for_store, find_store};
 use super::KMSUSER;
-use super::{check_enum, check_len, check_range, page, required};
+use super::{add_present, check_enum, check_len, check_range, nothing_recorded, page, required};
 use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::users::SessionId;
@@ -60,27 +60,21 @@ impl Engine {
     /// CreateKey with `Origin: AWS_CLOUDHSM`: KMS logs in as `kmsuser` and
     /// makes an AES-256 key in the cluster, labelled with the key ARN.
     pub fn create_key(&self, req: &CreateKeyRequest) -> Result<KeyMetadataResponse> {
-        self.catch_up();
-        let result = self.create_key_inner(req);
         let mut params = json!({
             "origin": req.origin,
             "customKeyStoreId": req.custom_key_store_id,
             "keyUsage": req.key_usage.as_deref().unwrap_or("ENCRYPT_DECRYPT"),
             "keySpec": req.key_spec.as_deref().unwrap_or("SYMMETRIC_DEFAULT"),
         });
-        if let Some(d) = &req.description {
-            params["description"] = json!(d);
-        }
-        let outcome = match &result {
-            Ok((r, key)) => Ok((
+        add_present(&mut params, "description", req.description.as_ref());
+        self.audited("CreateKey", params, || self.create_key_inner(req), |(r, key)| {
+            (
                 json!({"keyMetadata": camel_case(serde_json::to_value(&r.key_metadata).unwrap_or(Value::Null))}),
                 json!({"backingKey": backing_key_json(key.key_handle, &key.backing_key_id)}),
                 vec![key.arn.to_string()],
-            )),
-            Err(e) => Err(e),
-        };
-        self.audit("CreateKey", params, outcome);
-        result.map(|(r, _)| r)
+            )
+        })
+        .map(|(r, _)| r)
     }
 
     fn create_key_inner(&self, req: &CreateKeyRequest) -> Result<(KeyMetadataResponse, Key)> {
@@ -244,167 +238,155 @@ impl Engine {
 
     /// DescribeKey: works in every key state (R1).
     pub fn describe_key(&self, req: &KeyIdRequest) -> Result<KeyMetadataResponse> {
-        self.catch_up();
-        let result = (|| {
-            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-            let st = self.state.read();
-            let key = self.resolve_key(&st, key_id)?;
-            Ok(KeyMetadataResponse {
-                key_metadata: self.key_metadata(&st, key),
-            })
-        })();
-        self.audit(
+        self.audited(
             "DescribeKey",
             json!({"keyId": req.key_id}),
-            result
-                .as_ref()
-                .map(|r| (Value::Null, Value::Null, vec![r.key_metadata.arn.clone()])),
-        );
-        result
+            || {
+                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+                let st = self.state.read();
+                let key = self.resolve_key(&st, key_id)?;
+                Ok(KeyMetadataResponse {
+                    key_metadata: self.key_metadata(&st, key),
+                })
+            },
+            |r| (Value::Null, Value::Null, vec![r.key_metadata.arn.clone()]),
+        )
     }
 
     /// ListKeys, in key id order.
     pub fn list_keys(&self, req: &ListRequest) -> Result<ListKeysResponse> {
-        self.catch_up();
-        let result = (|| {
-            let st = self.state.read();
-            let entries: Vec<(String, KeyListEntry)> = st
-                .keys
-                .values()
-                .map(|k| {
-                    (
-                        k.id.to_string(),
-                        KeyListEntry {
-                            key_id: k.id.to_string(),
-                            key_arn: k.arn.to_string(),
-                        },
-                    )
-                })
-                .collect();
-            let (keys, next) = page(&entries, req.limit, req.marker.as_deref(), 100)?;
-            Ok(ListKeysResponse {
-                keys,
-                truncated: next.is_some(),
-                next_marker: next,
-            })
-        })();
-        self.audit(
+        self.audited(
             "ListKeys",
             json!({}),
-            result.as_ref().map(|_| (Value::Null, Value::Null, vec![])),
-        );
-        result
+            || {
+                let st = self.state.read();
+                let entries: Vec<(String, KeyListEntry)> = st
+                    .keys
+                    .values()
+                    .map(|k| {
+                        (
+                            k.id.to_string(),
+                            KeyListEntry {
+                                key_id: k.id.to_string(),
+                                key_arn: k.arn.to_string(),
+                            },
+                        )
+                    })
+                    .collect();
+                let (keys, next) = page(&entries, req.limit, req.marker.as_deref(), 100)?;
+                Ok(ListKeysResponse {
+                    keys,
+                    truncated: next.is_some(),
+                    next_marker: next,
+                })
+            },
+            nothing_recorded,
+        )
     }
 
     /// CreateAlias.
     pub fn create_alias(&self, req: &AliasRequest) -> Result<Empty> {
-        self.catch_up();
-        let result = (|| {
-            let name = required("AliasName", &req.alias_name, 1, 256)?;
-            let target = required("TargetKeyId", &req.target_key_id, 1, 2048)?;
-            check_alias_name(name)?;
-            let mut st = self.state.write();
-            let key = self.resolve_key(&st, target)?;
-            if target.contains("alias/") {
-                return Err(Error::new(
-                    ErrorKind::Validation,
-                    "TargetKeyId must be a key ID or key ARN, not an alias.",
-                ));
-            }
-            let key_id = key.id.clone();
-            let arn = key.arn.to_string();
-            if st.aliases.contains_key(name) {
-                return Err(Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!(
-                        "An alias with the name {} already exists",
-                        self.alias_arn(name)
-                    ),
-                ));
-            }
-            let now = self.clock.now();
-            st.aliases.insert(
-                name.to_owned(),
-                Alias {
-                    name: name.to_owned(),
-                    target_key_id: key_id.to_string(),
-                    creation_date: now,
-                    last_updated_date: now,
-                },
-            );
-            Ok((Empty {}, arn))
-        })();
-        self.audit(
+        let params = json!({"aliasName": req.alias_name, "targetKeyId": req.target_key_id});
+        self.audited(
             "CreateAlias",
-            json!({"aliasName": req.alias_name, "targetKeyId": req.target_key_id}),
-            result
-                .as_ref()
-                .map(|(_, arn)| (Value::Null, Value::Null, vec![arn.to_string()])),
-        );
-        result.map(|(e, _)| e)
+            params,
+            || {
+                let name = required("AliasName", &req.alias_name, 1, 256)?;
+                let target = required("TargetKeyId", &req.target_key_id, 1, 2048)?;
+                check_alias_name(name)?;
+                let mut st = self.state.write();
+                let key = self.resolve_key(&st, target)?;
+                if target.contains("alias/") {
+                    return Err(Error::new(
+                        ErrorKind::Validation,
+                        "TargetKeyId must be a key ID or key ARN, not an alias.",
+                    ));
+                }
+                let key_id = key.id.clone();
+                let arn = key.arn.to_string();
+                if st.aliases.contains_key(name) {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!(
+                            "An alias with the name {} already exists",
+                            self.alias_arn(name)
+                        ),
+                    ));
+                }
+                let now = self.clock.now();
+                st.aliases.insert(
+                    name.to_owned(),
+                    Alias {
+                        name: name.to_owned(),
+                        target_key_id: key_id.to_string(),
+                        creation_date: now,
+                        last_updated_date: now,
+                    },
+                );
+                Ok((Empty {}, arn))
+            },
+            |(_, arn)| (Value::Null, Value::Null, vec![arn.to_string()]),
+        )
+        .map(|(e, _)| e)
     }
 
     /// DeleteAlias.
     pub fn delete_alias(&self, req: &AliasRequest) -> Result<Empty> {
-        self.catch_up();
-        let result = (|| {
-            let name = required("AliasName", &req.alias_name, 1, 256)?;
-            check_alias_name(name)?;
-            let mut st = self.state.write();
-            st.aliases.remove(name).map(|_| Empty {}).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    format!("Alias {} is not found.", self.alias_arn(name)),
-                )
-            })
-        })();
-        self.audit(
+        self.audited(
             "DeleteAlias",
             json!({"aliasName": req.alias_name}),
-            result.as_ref().map(|_| (Value::Null, Value::Null, vec![])),
-        );
-        result
+            || {
+                let name = required("AliasName", &req.alias_name, 1, 256)?;
+                check_alias_name(name)?;
+                let mut st = self.state.write();
+                st.aliases.remove(name).map(|_| Empty {}).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!("Alias {} is not found.", self.alias_arn(name)),
+                    )
+                })
+            },
+            nothing_recorded,
+        )
     }
 
     /// ListAliases, by name; `KeyId` limits them to one key.
     pub fn list_aliases(&self, req: &ListRequest) -> Result<ListAliasesResponse> {
-        self.catch_up();
-        let result = (|| {
-            let st = self.state.read();
-            let only = match &req.key_id {
-                Some(k) => Some(self.resolve_key(&st, k)?.id.clone()),
-                None => None,
-            };
-            let entries: Vec<(String, AliasListEntry)> = st
-                .aliases
-                .values()
-                .filter(|a| only.as_ref().is_none_or(|k| *a.target_key_id == **k))
-                .map(|a| {
-                    (
-                        a.name.clone(),
-                        AliasListEntry {
-                            alias_name: a.name.clone(),
-                            alias_arn: self.alias_arn(&a.name),
-                            target_key_id: a.target_key_id.clone(),
-                            creation_date: a.creation_date.as_epoch_seconds(),
-                            last_updated_date: a.last_updated_date.as_epoch_seconds(),
-                        },
-                    )
-                })
-                .collect();
-            let (aliases, next) = page(&entries, req.limit, req.marker.as_deref(), 50)?;
-            Ok(ListAliasesResponse {
-                aliases,
-                truncated: next.is_some(),
-                next_marker: next,
-            })
-        })();
-        self.audit(
+        self.audited(
             "ListAliases",
             json!({}),
-            result.as_ref().map(|_| (Value::Null, Value::Null, vec![])),
-        );
-        result
+            || {
+                let st = self.state.read();
+                let only = match &req.key_id {
+                    Some(k) => Some(self.resolve_key(&st, k)?.id.clone()),
+                    None => None,
+                };
+                let entries: Vec<(String, AliasListEntry)> = st
+                    .aliases
+                    .values()
+                    .filter(|a| only.as_ref().is_none_or(|k| *a.target_key_id == **k))
+                    .map(|a| {
+                        (
+                            a.name.clone(),
+                            AliasListEntry {
+                                alias_name: a.name.clone(),
+                                alias_arn: self.alias_arn(&a.name),
+                                target_key_id: a.target_key_id.clone(),
+                                creation_date: a.creation_date.as_epoch_seconds(),
+                                last_updated_date: a.last_updated_date.as_epoch_seconds(),
+                            },
+                        )
+                    })
+                    .collect();
+                let (aliases, next) = page(&entries, req.limit, req.marker.as_deref(), 50)?;
+                Ok(ListAliasesResponse {
+                    aliases,
+                    truncated: next.is_some(),
+                    next_marker: next,
+                })
+            },
+            nothing_recorded,
+        )
     }
 
     /// EnableKey. R1: on an `Unavailable` key this succeeds and takes effect
@@ -435,28 +417,24 @@ impl Engine {
         event: impl FnOnce(KeyStatus, &str) -> Result<Transition<KeyStatus>>,
         response_elements: impl FnOnce(&str) -> Value,
     ) -> Result<Arc<str>> {
-        self.catch_up();
-        let result = (|| {
-            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-            let mut st = self.state.write();
-            let key = self.resolve_key(&st, key_id)?;
-            let (id, arn) = (key.id.clone(), key.arn.clone());
-            let next = event(key.status, &arn)?;
-            if let Some(k) = st.keys.get_mut(&*id) {
-                next.apply(&mut k.status);
-            }
-            // A key leaving or entering PendingDeletion moves the clock's work.
-            self.reschedule(&st);
-            Ok(arn)
-        })();
-        self.audit(
+        self.audited(
             name,
             json!({"keyId": req.key_id}),
-            result
-                .as_ref()
-                .map(|arn| (response_elements(arn), Value::Null, vec![arn.to_string()])),
-        );
-        result
+            || {
+                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+                let mut st = self.state.write();
+                let key = self.resolve_key(&st, key_id)?;
+                let (id, arn) = (key.id.clone(), key.arn.clone());
+                let next = event(key.status, &arn)?;
+                if let Some(k) = st.keys.get_mut(&*id) {
+                    next.apply(&mut k.status);
+                }
+                // A key leaving or entering PendingDeletion moves the clock's work.
+                self.reschedule(&st);
+                Ok(arn)
+            },
+            |arn| (response_elements(arn), Value::Null, vec![arn.to_string()]),
+        )
     }
 
     /// ScheduleKeyDeletion: 7–30 days (default 30). Works on `Unavailable`
@@ -465,17 +443,20 @@ impl Engine {
         &self,
         req: &ScheduleKeyDeletionRequest,
     ) -> Result<ScheduleKeyDeletionResponse> {
-        self.catch_up();
-        let result = self.schedule_inner(req);
         let mut params = json!({"keyId": req.key_id});
-        if let Some(d) = req.pending_window_in_days {
-            params["pendingWindowInDays"] = json!(d);
-        }
-        let outcome = match &result {
-            Ok((r, key)) => {
+        add_present(
+            &mut params,
+            "pendingWindowInDays",
+            req.pending_window_in_days,
+        );
+        self.audited(
+            "ScheduleKeyDeletion",
+            params,
+            || self.schedule_inner(req),
+            |(r, key)| {
                 let st = self.state.read();
                 let cluster = st.stores.get(&*key.store_id).map(|s| s.cluster_id.clone());
-                Ok((
+                (
                     json!({
                         "keyId": r.key_id,
                         "deletionDate": r.deletion_date,
@@ -488,12 +469,10 @@ impl Engine {
                         "backingKeys": backing_keys_json(key, None),
                     }),
                     vec![key.arn.to_string()],
-                ))
-            }
-            Err(e) => Err(e),
-        };
-        self.audit("ScheduleKeyDeletion", params, outcome);
-        result.map(|(r, _)| r)
+                )
+            },
+        )
+        .map(|(r, _)| r)
     }
 
     fn schedule_inner(

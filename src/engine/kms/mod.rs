@@ -40,13 +40,48 @@ pub const KMSUSER_LOCKED_OUT: &str = "KMS cannot communicate with your AWS Cloud
 /// R2: the cluster has no free PKCS #11 session.
 pub const NO_PKCS11_SESSIONS: &str = "KMS could not complete the request because the AWS CloudHSM cluster associated with the custom key store has no free PKCS #11 sessions. This usually happens during a large burst of traffic. Back off and retry the request.";
 
+/// What a successful call adds to its CloudTrail event:
+/// `responseElements`, `additionalEventData` and the ARNs of its
+/// `resources`.
+type Recorded = (Value, Value, Vec<String>);
+
+/// Adds `member` to a call's `requestParameters` when the request has it.
+fn add_present(params: &mut Value, member: &str, value: Option<impl serde::Serialize>) {
+    if let Some(v) = value {
+        params[member] = serde_json::json!(v);
+    }
+}
+
+/// What a call whose event has no response elements, additional data or
+/// resources records.
+fn nothing_recorded<T>(_: &T) -> Recorded {
+    (Value::Null, Value::Null, vec![])
+}
+
 impl Engine {
+    /// Runs a control-plane call as every one runs: the clock caught up
+    /// first, then `run`, then the call recorded in the trail as `name` with
+    /// `request_parameters` and, on success, what `recorded` makes of the
+    /// answer.
+    fn audited<T>(
+        &self,
+        name: &'static str,
+        request_parameters: Value,
+        run: impl FnOnce() -> Result<T>,
+        recorded: impl FnOnce(&T) -> Recorded,
+    ) -> Result<T> {
+        self.catch_up();
+        let result = run();
+        self.audit(name, request_parameters, result.as_ref().map(recorded));
+        result
+    }
+
     /// Records a control-plane call in the trail.
     fn audit(
         &self,
         name: &'static str,
         request_parameters: Value,
-        outcome: std::result::Result<(Value, Value, Vec<String>), &Error>,
+        outcome: std::result::Result<Recorded, &Error>,
     ) {
         let now = self.clock.now();
         match outcome {

@@ -16,11 +16,12 @@ use super::api::{
     Empty, UpdateCustomKeyStoreRequest,
 };
 use super::keystore::{ConnectionErrorCode, ConnectionState, KeyStore};
-use super::{check_enum, check_len, page, required, KMSUSER};
+use super::{add_present, check_enum, check_len, page, required, Recorded, KMSUSER};
 use crate::engine::cloudhsm::cluster::Cluster;
 use crate::engine::cloudhsm::users::{LoginError, Role, SessionId};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::ids::IdKind;
 use crate::engine::machines::Transition;
 use crate::engine::state::State;
 use crate::engine::Engine;
@@ -31,23 +32,21 @@ impl Engine {
         &self,
         req: &CreateCustomKeyStoreRequest,
     ) -> Result<CreateCustomKeyStoreResponse> {
-        self.catch_up();
-        let result = self.create_custom_key_store_inner(req);
-        self.audit(
+        self.audited(
             "CreateCustomKeyStore",
             json!({
                 "customKeyStoreName": req.custom_key_store_name,
                 "clusterId": req.cloud_hsm_cluster_id,
             }),
-            result.as_ref().map(|r| {
+            || self.create_custom_key_store_inner(req),
+            |r| {
                 (
                     json!({"customKeyStoreId": r.custom_key_store_id}),
                     Value::Null,
                     vec![],
                 )
-            }),
-        );
-        result
+            },
+        )
     }
 
     fn create_custom_key_store_inner(
@@ -105,13 +104,11 @@ impl Engine {
             ));
         }
         let cluster = find_cluster(&st, cluster_id)?;
-        if let Some(other) = st.stores.values().find(|s| {
-            s.cluster_id == cluster_id
-                || st
-                    .clusters
-                    .get(&s.cluster_id)
-                    .is_some_and(|c| related(c, cluster))
-        }) {
+        if let Some(other) = st
+            .stores
+            .values()
+            .find(|s| shares_history(&st, &s.cluster_id, cluster))
+        {
             return Err(Error::new(
                 ErrorKind::CloudHsmClusterInUse,
                 format!(
@@ -131,7 +128,7 @@ impl Engine {
                 format!("The trust anchor certificate is not the trust anchor certificate of CloudHSM cluster {cluster_id} (the customerCA.crt created when the cluster was initialized)."),
             ));
         }
-        let id = st.ids.custom_key_store_id();
+        let id = st.ids.id(IdKind::CustomKeyStore);
         let store = KeyStore {
             id: id.clone(),
             name: name.to_owned(),
@@ -150,10 +147,7 @@ impl Engine {
     /// ConnectCustomKeyStore: returns at once; the attempt completes when the
     /// clock passes `timing.connect_seconds` (R9).
     pub fn connect_custom_key_store(&self, req: &CustomKeyStoreIdRequest) -> Result<Empty> {
-        self.catch_up();
-        let result = self.connect_inner(req);
-        self.audit_store_call("ConnectCustomKeyStore", req, &result);
-        result
+        self.store_call("ConnectCustomKeyStore", req, || self.connect_inner(req))
     }
 
     fn connect_inner(&self, req: &CustomKeyStoreIdRequest) -> Result<Empty> {
@@ -277,10 +271,9 @@ impl Engine {
     /// DisconnectCustomKeyStore: logs KMS out of the cluster and removes its
     /// network interfaces; keys become `Unavailable` at once.
     pub fn disconnect_custom_key_store(&self, req: &CustomKeyStoreIdRequest) -> Result<Empty> {
-        self.catch_up();
-        let result = self.disconnect_inner(req);
-        self.audit_store_call("DisconnectCustomKeyStore", req, &result);
-        result
+        self.store_call("DisconnectCustomKeyStore", req, || {
+            self.disconnect_inner(req)
+        })
     }
 
     fn disconnect_inner(&self, req: &CustomKeyStoreIdRequest) -> Result<Empty> {
@@ -317,22 +310,19 @@ impl Engine {
     /// UpdateCustomKeyStore: rename (connected or disconnected), tell KMS the
     /// current `kmsuser` password, or move to a related cluster (R5, R7).
     pub fn update_custom_key_store(&self, req: &UpdateCustomKeyStoreRequest) -> Result<Empty> {
-        self.catch_up();
-        let result = self.update_inner(req);
         let mut params = json!({"customKeyStoreId": req.custom_key_store_id});
-        if let Some(c) = &req.cloud_hsm_cluster_id {
-            params["clusterId"] = json!(c);
-        }
-        if let Some(n) = &req.new_custom_key_store_name {
-            params["newCustomKeyStoreName"] = json!(n);
-        }
-        let additional = self.store_event_data(req.custom_key_store_id.as_deref());
-        self.audit(
+        add_present(&mut params, "clusterId", req.cloud_hsm_cluster_id.as_ref());
+        add_present(
+            &mut params,
+            "newCustomKeyStoreName",
+            req.new_custom_key_store_name.as_ref(),
+        );
+        self.audited(
             "UpdateCustomKeyStore",
             params,
-            result.as_ref().map(|_| (Value::Null, additional, vec![])),
-        );
-        result
+            || self.update_inner(req),
+            |_| self.store_recorded(req.custom_key_store_id.as_deref()),
+        )
     }
 
     fn update_inner(&self, req: &UpdateCustomKeyStoreRequest) -> Result<Empty> {
@@ -365,14 +355,7 @@ impl Engine {
         }
         if let Some(new_cluster) = &req.cloud_hsm_cluster_id {
             let target = find_cluster(&st, new_cluster)?;
-            // A deleted cluster keeps its record (state DELETED), so its
-            // certificate is still there to compare with (R7).
-            let is_related = *new_cluster == store.cluster_id
-                || st
-                    .clusters
-                    .get(&store.cluster_id)
-                    .is_some_and(|o| related(o, target));
-            if !is_related {
+            if !shares_history(&st, &store.cluster_id, target) {
                 return Err(Error::new(
                     ErrorKind::CloudHsmClusterNotRelated,
                     format!(
@@ -402,15 +385,17 @@ impl Engine {
 
     /// DeleteCustomKeyStore: the store must be disconnected and hold no keys.
     pub fn delete_custom_key_store(&self, req: &CustomKeyStoreIdRequest) -> Result<Empty> {
-        self.catch_up();
-        let additional = self.store_event_data(req.custom_key_store_id.as_deref());
-        let result = self.delete_store_inner(req);
-        self.audit(
+        self.audited(
             "DeleteCustomKeyStore",
             json!({"customKeyStoreId": req.custom_key_store_id}),
-            result.as_ref().map(|_| (Value::Null, additional, vec![])),
-        );
-        result
+            // The event names the store as it was before it went.
+            || {
+                let recorded = self.store_recorded(req.custom_key_store_id.as_deref());
+                self.delete_store_inner(req).map(|empty| (empty, recorded))
+            },
+            |(_, recorded)| recorded.clone(),
+        )
+        .map(|(empty, _)| empty)
     }
 
     fn delete_store_inner(&self, req: &CustomKeyStoreIdRequest) -> Result<Empty> {
@@ -435,21 +420,23 @@ impl Engine {
         &self,
         req: &DescribeCustomKeyStoresRequest,
     ) -> Result<DescribeCustomKeyStoresResponse> {
-        self.catch_up();
-        let result = self.describe_stores_inner(req);
         let mut params = json!({});
-        if let Some(i) = &req.custom_key_store_id {
-            params["customKeyStoreId"] = json!(i);
-        }
-        if let Some(n) = &req.custom_key_store_name {
-            params["customKeyStoreName"] = json!(n);
-        }
-        self.audit(
+        add_present(
+            &mut params,
+            "customKeyStoreId",
+            req.custom_key_store_id.as_ref(),
+        );
+        add_present(
+            &mut params,
+            "customKeyStoreName",
+            req.custom_key_store_name.as_ref(),
+        );
+        self.audited(
             "DescribeCustomKeyStores",
             params,
-            result.as_ref().map(|_| (Value::Null, Value::Null, vec![])),
-        );
-        result
+            || self.describe_stores_inner(req),
+            |_| (Value::Null, Value::Null, vec![]),
+        )
     }
 
     fn describe_stores_inner(
@@ -508,26 +495,30 @@ impl Engine {
         })
     }
 
-    fn audit_store_call(
+    /// Connect or Disconnect, audited with the store's name and cluster.
+    fn store_call(
         &self,
         name: &'static str,
         req: &CustomKeyStoreIdRequest,
-        r: &Result<Empty>,
-    ) {
-        let additional = self.store_event_data(req.custom_key_store_id.as_deref());
-        self.audit(
+        run: impl FnOnce() -> Result<Empty>,
+    ) -> Result<Empty> {
+        self.audited(
             name,
             json!({"customKeyStoreId": req.custom_key_store_id}),
-            r.as_ref().map(|_| (Value::Null, additional, vec![])),
-        );
+            run,
+            |_| self.store_recorded(req.custom_key_store_id.as_deref()),
+        )
     }
 
-    /// `additionalEventData` of key store calls: name and cluster.
-    fn store_event_data(&self, id: Option<&str>) -> Value {
+    /// What a key store call's event records: no response elements, the
+    /// store's name and cluster as `additionalEventData`.
+    fn store_recorded(&self, id: Option<&str>) -> Recorded {
         let st = self.state.read();
-        id.and_then(|i| st.stores.get(i))
+        let additional = id
+            .and_then(|i| st.stores.get(i))
             .map(|s| json!({"customKeyStoreName": s.name, "clusterId": s.cluster_id}))
-            .unwrap_or(Value::Null)
+            .unwrap_or(Value::Null);
+        (Value::Null, additional, vec![])
     }
 }
 
@@ -542,6 +533,13 @@ fn list_entry(s: &KeyStore) -> CustomKeyStoresListEntry {
         creation_date: s.creation_date.as_epoch_seconds(),
         custom_key_store_type: "AWS_CLOUDHSM".to_owned(),
     }
+}
+
+/// Whether the cluster `id` names is `cluster` or shares its backup history.
+/// A deleted cluster keeps its record (state DELETED), so its certificate is
+/// still there to compare with (R7).
+fn shares_history(st: &State, id: &str, cluster: &Cluster) -> bool {
+    id == cluster.id || st.clusters.get(id).is_some_and(|c| related(c, cluster))
 }
 
 /// Clusters made from backups of one another share the cluster certificate.

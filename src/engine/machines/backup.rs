@@ -9,12 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Transition;
+use super::{wire_names, Timed, Transition};
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
-
-/// Any instant: `NAMES` needs one to name a timed state.
-const T0: Timestamp = Timestamp::from_millis(0);
 
 /// `BackupState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
 
@@ -36,25 +33,14 @@ pub enum BackupState {
     },
 }
 
+wire_names!(BackupState {
+    (CreateInProgress { .. }) => "CREATE_IN_PROGRESS",
+    (Ready) => "READY",
+    (Deleted) => "DELETED",
+    (PendingDeletion { .. }) => "PENDING_DELETION",
+});
+
 impl BackupState {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            BackupState::CreateInProgress { .. } => "CREATE_IN_PROGRESS",
-            BackupState::Ready => "READY",
-            BackupState::Deleted => "DELETED",
-            BackupState::PendingDeletion { .. } => "PENDING_DELETION",
-        }
-    }
-
-    /// Every wire name, in model order.
-    pub const NAMES: &'static [&'static str] = &[
-        BackupState::CreateInProgress { completes_at: T0 }.as_str(),
-        BackupState::Ready.as_str(),
-        BackupState::Deleted.as_str(),
-        BackupState::PendingDeletion { deletes_at: T0 }.as_str(),
-    ];
-
     /// DeleteBackup: "A deleted backup can be restored (RestoreBackup) for 7
     /// days" (docs/fidelity.md F5), so it is PENDING_DELETION until then.
     pub fn on_delete(self, deletes_at: Timestamp) -> Result<Transition<Self>> {
@@ -88,29 +74,19 @@ impl BackupState {
             }
         }
     }
+}
 
-    /// The clock reached `now`: a backup being taken is READY; one pending
-    /// deletion for seven days is DELETED (docs/fidelity.md F5, I15).
-    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+impl Timed for BackupState {
+    /// A backup being taken is READY; one pending deletion for seven days is
+    /// DELETED (docs/fidelity.md F5, I15).
+    fn due(self) -> Option<(Timestamp, Transition<Self>)> {
         match self {
-            BackupState::CreateInProgress { completes_at } if completes_at <= now => {
-                Transition::To(BackupState::Ready)
+            BackupState::CreateInProgress { completes_at } => {
+                Some((completes_at, Transition::To(BackupState::Ready)))
             }
-            BackupState::PendingDeletion { deletes_at } if deletes_at <= now => {
-                Transition::To(BackupState::Deleted)
+            BackupState::PendingDeletion { deletes_at } => {
+                Some((deletes_at, Transition::To(BackupState::Deleted)))
             }
-            BackupState::CreateInProgress { .. }
-            | BackupState::PendingDeletion { .. }
-            | BackupState::Ready
-            | BackupState::Deleted => Transition::Unchanged,
-        }
-    }
-
-    /// When the state completes by itself, if it does.
-    pub fn completes_at(self) -> Option<Timestamp> {
-        match self {
-            BackupState::CreateInProgress { completes_at } => Some(completes_at),
-            BackupState::PendingDeletion { deletes_at } => Some(deletes_at),
             BackupState::Ready | BackupState::Deleted => None,
         }
     }
@@ -119,11 +95,7 @@ impl BackupState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, fallible, matrix, BEFORE, DUE, LATER};
-
-    fn name(s: &BackupState) -> String {
-        s.as_str().to_owned()
-    }
+    use crate::engine::machines::matrix::{cell, fallible, matrix, name, BEFORE, DUE, LATER};
 
     /// The state x event matrix, reviewed as a snapshot.
     #[test]

@@ -10,12 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Transition;
+use super::{wire_names, Timed, Transition};
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
-
-/// Any instant: `NAMES` needs one to name a timed state.
-const T0: Timestamp = Timestamp::from_millis(0);
 
 /// `ClusterState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
 
@@ -56,43 +53,21 @@ pub enum ClusterState {
     Degraded,
 }
 
+wire_names!(ClusterState {
+    (CreateInProgress { .. }) => "CREATE_IN_PROGRESS",
+    (Uninitialized) => "UNINITIALIZED",
+    (InitializeInProgress { .. }) => "INITIALIZE_IN_PROGRESS",
+    (Initialized) => "INITIALIZED",
+    (Active) => "ACTIVE",
+    (UpdateInProgress) => "UPDATE_IN_PROGRESS",
+    (ModifyInProgress) => "MODIFY_IN_PROGRESS",
+    (RollbackInProgress) => "ROLLBACK_IN_PROGRESS",
+    (DeleteInProgress { .. }) => "DELETE_IN_PROGRESS",
+    (Deleted) => "DELETED",
+    (Degraded) => "DEGRADED",
+});
+
 impl ClusterState {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ClusterState::CreateInProgress { .. } => "CREATE_IN_PROGRESS",
-            ClusterState::Uninitialized => "UNINITIALIZED",
-            ClusterState::InitializeInProgress { .. } => "INITIALIZE_IN_PROGRESS",
-            ClusterState::Initialized => "INITIALIZED",
-            ClusterState::Active => "ACTIVE",
-            ClusterState::UpdateInProgress => "UPDATE_IN_PROGRESS",
-            ClusterState::ModifyInProgress => "MODIFY_IN_PROGRESS",
-            ClusterState::RollbackInProgress => "ROLLBACK_IN_PROGRESS",
-            ClusterState::DeleteInProgress { .. } => "DELETE_IN_PROGRESS",
-            ClusterState::Deleted => "DELETED",
-            ClusterState::Degraded => "DEGRADED",
-        }
-    }
-
-    /// Every wire name, in model order (checked against the model by a test).
-    pub const NAMES: &'static [&'static str] = &[
-        ClusterState::CreateInProgress {
-            completes_at: T0,
-            from_backup: false,
-        }
-        .as_str(),
-        ClusterState::Uninitialized.as_str(),
-        ClusterState::InitializeInProgress { completes_at: T0 }.as_str(),
-        ClusterState::Initialized.as_str(),
-        ClusterState::Active.as_str(),
-        ClusterState::UpdateInProgress.as_str(),
-        ClusterState::ModifyInProgress.as_str(),
-        ClusterState::RollbackInProgress.as_str(),
-        ClusterState::DeleteInProgress { completes_at: T0 }.as_str(),
-        ClusterState::Deleted.as_str(),
-        ClusterState::Degraded.as_str(),
-    ];
-
     /// InitializeCluster: "The cluster must be in the UNINITIALIZED state";
     /// "InitializeCluster → INITIALIZED" (docs/fidelity.md F5), by way of
     /// INITIALIZE_IN_PROGRESS while the clock runs (docs/fidelity.md I15).
@@ -166,46 +141,31 @@ impl ClusterState {
             )),
         }
     }
+}
 
-    /// The clock reached `now`: "A new cluster goes CREATE_IN_PROGRESS →
-    /// UNINITIALIZED" (docs/fidelity.md F5), or ACTIVE when made from a
-    /// backup (docs/fidelity.md I16); initialization and deletion finish.
-    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
-        match self {
+impl Timed for ClusterState {
+    /// "A new cluster goes CREATE_IN_PROGRESS → UNINITIALIZED"
+    /// (docs/fidelity.md F5), or ACTIVE when made from a backup
+    /// (docs/fidelity.md I16); initialization and deletion finish.
+    fn due(self) -> Option<(Timestamp, Transition<Self>)> {
+        let (at, next) = match self {
             ClusterState::CreateInProgress {
                 completes_at,
                 from_backup,
-            } if completes_at <= now => Transition::To(if from_backup {
-                ClusterState::Active
-            } else {
-                ClusterState::Uninitialized
-            }),
-            ClusterState::InitializeInProgress { completes_at } if completes_at <= now => {
-                Transition::To(ClusterState::Initialized)
+            } => (
+                completes_at,
+                if from_backup {
+                    ClusterState::Active
+                } else {
+                    ClusterState::Uninitialized
+                },
+            ),
+            ClusterState::InitializeInProgress { completes_at } => {
+                (completes_at, ClusterState::Initialized)
             }
-            ClusterState::DeleteInProgress { completes_at } if completes_at <= now => {
-                Transition::To(ClusterState::Deleted)
+            ClusterState::DeleteInProgress { completes_at } => {
+                (completes_at, ClusterState::Deleted)
             }
-            ClusterState::CreateInProgress { .. }
-            | ClusterState::InitializeInProgress { .. }
-            | ClusterState::DeleteInProgress { .. }
-            | ClusterState::Uninitialized
-            | ClusterState::Initialized
-            | ClusterState::Active
-            | ClusterState::UpdateInProgress
-            | ClusterState::ModifyInProgress
-            | ClusterState::RollbackInProgress
-            | ClusterState::Deleted
-            | ClusterState::Degraded => Transition::Unchanged,
-        }
-    }
-
-    /// When the state completes by itself, if it does.
-    pub fn completes_at(self) -> Option<Timestamp> {
-        match self {
-            ClusterState::CreateInProgress { completes_at, .. }
-            | ClusterState::InitializeInProgress { completes_at }
-            | ClusterState::DeleteInProgress { completes_at } => Some(completes_at),
             ClusterState::Uninitialized
             | ClusterState::Initialized
             | ClusterState::Active
@@ -213,19 +173,16 @@ impl ClusterState {
             | ClusterState::ModifyInProgress
             | ClusterState::RollbackInProgress
             | ClusterState::Deleted
-            | ClusterState::Degraded => None,
-        }
+            | ClusterState::Degraded => return None,
+        };
+        Some((at, Transition::To(next)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, fallible, matrix, BEFORE, DUE, LATER};
-
-    fn name(s: &ClusterState) -> String {
-        s.as_str().to_owned()
-    }
+    use crate::engine::machines::matrix::{cell, fallible, matrix, name, BEFORE, DUE, LATER};
 
     /// One representative of every state, in model order.
     fn every_state() -> Vec<ClusterState> {

@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Transition;
+use super::{wire_names, Transition};
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
@@ -80,9 +80,6 @@ impl ConnectionErrorCode {
     }
 }
 
-/// Any instant: `NAMES` needs one to name a timed state.
-const T0: Timestamp = Timestamp::from_millis(0);
-
 /// `ConnectionStateType` in reference/aws-models/kms-service-2.json (same order).
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub enum ConnectionState {
@@ -107,30 +104,15 @@ pub enum ConnectionState {
     },
 }
 
+wire_names!(ConnectionState {
+    (Connected) => "CONNECTED",
+    (Connecting { .. }) => "CONNECTING",
+    (Failed { .. }) => "FAILED",
+    (Disconnected) => "DISCONNECTED",
+    (Disconnecting { .. }) => "DISCONNECTING",
+});
+
 impl ConnectionState {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ConnectionState::Connected => "CONNECTED",
-            ConnectionState::Connecting { .. } => "CONNECTING",
-            ConnectionState::Failed { .. } => "FAILED",
-            ConnectionState::Disconnected => "DISCONNECTED",
-            ConnectionState::Disconnecting { .. } => "DISCONNECTING",
-        }
-    }
-
-    /// Every wire name, in model order.
-    pub const NAMES: &'static [&'static str] = &[
-        ConnectionState::Connected.as_str(),
-        ConnectionState::Connecting { completes_at: T0 }.as_str(),
-        ConnectionState::Failed {
-            code: ConnectionErrorCode::InternalError,
-        }
-        .as_str(),
-        ConnectionState::Disconnected.as_str(),
-        ConnectionState::Disconnecting { completes_at: T0 }.as_str(),
-    ];
-
     /// The error code, present only when `FAILED`.
     pub fn error_code(self) -> Option<ConnectionErrorCode> {
         match self {
@@ -244,23 +226,21 @@ impl ConnectionState {
 
     /// Requires `DISCONNECTED` (Update of password or cluster, Delete).
     pub fn require_disconnected(self, id: &str, operation: &str) -> Result<()> {
-        match self {
-            ConnectionState::Disconnected => Ok(()),
-            ConnectionState::Connected
-            | ConnectionState::Connecting { .. }
-            | ConnectionState::Failed { .. }
-            | ConnectionState::Disconnecting { .. } => Err(self.invalid_state(id, operation)),
-        }
+        self.require(ConnectionState::Disconnected, id, operation)
     }
 
     /// Requires `CONNECTED` (CreateKey, GenerateRandom with a key store).
     pub fn require_connected(self, id: &str, operation: &str) -> Result<()> {
-        match self {
-            ConnectionState::Connected => Ok(()),
-            ConnectionState::Disconnected
-            | ConnectionState::Connecting { .. }
-            | ConnectionState::Failed { .. }
-            | ConnectionState::Disconnecting { .. } => Err(self.invalid_state(id, operation)),
+        self.require(ConnectionState::Connected, id, operation)
+    }
+
+    /// Requires `wanted`, a state without data: any other is
+    /// `CustomKeyStoreInvalidStateException`.
+    fn require(self, wanted: ConnectionState, id: &str, operation: &str) -> Result<()> {
+        if self == wanted {
+            Ok(())
+        } else {
+            Err(self.invalid_state(id, operation))
         }
     }
 }
@@ -268,7 +248,7 @@ impl ConnectionState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, fallible};
+    use crate::engine::machines::matrix::{cell, fallible, name};
 
     /// One representative of every state, for the transition matrix.
     fn every_state() -> Vec<ConnectionState> {
@@ -282,10 +262,6 @@ mod tests {
             ConnectionState::Disconnected,
             ConnectionState::Disconnecting { completes_at: t },
         ]
-    }
-
-    fn name(s: &ConnectionState) -> String {
-        s.as_str().to_owned()
     }
 
     fn show(r: Result<Transition<ConnectionState>>) -> String {

@@ -8,11 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Transition;
+use super::{wire_names, Timed, Transition};
 use crate::engine::clock::Timestamp;
-
-/// Any instant: `NAMES` needs one to name a timed state.
-const T0: Timestamp = Timestamp::from_millis(0);
 
 /// `HsmState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
 
@@ -36,27 +33,15 @@ pub enum HsmState {
     Deleted,
 }
 
+wire_names!(HsmState {
+    (CreateInProgress { .. }) => "CREATE_IN_PROGRESS",
+    (Active) => "ACTIVE",
+    (Degraded) => "DEGRADED",
+    (DeleteInProgress { .. }) => "DELETE_IN_PROGRESS",
+    (Deleted) => "DELETED",
+});
+
 impl HsmState {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            HsmState::CreateInProgress { .. } => "CREATE_IN_PROGRESS",
-            HsmState::Active => "ACTIVE",
-            HsmState::Degraded => "DEGRADED",
-            HsmState::DeleteInProgress { .. } => "DELETE_IN_PROGRESS",
-            HsmState::Deleted => "DELETED",
-        }
-    }
-
-    /// Every wire name, in model order.
-    pub const NAMES: &'static [&'static str] = &[
-        HsmState::CreateInProgress { completes_at: T0 }.as_str(),
-        HsmState::Active.as_str(),
-        HsmState::Degraded.as_str(),
-        HsmState::DeleteInProgress { completes_at: T0 }.as_str(),
-        HsmState::Deleted.as_str(),
-    ];
-
     /// DeleteHsm: the HSM is DELETE_IN_PROGRESS, then DELETED (the model's
     /// `HsmState`, docs/fidelity.md F5); deleting one already going is a
     /// no-op.
@@ -68,30 +53,19 @@ impl HsmState {
             HsmState::DeleteInProgress { .. } | HsmState::Deleted => Transition::Unchanged,
         }
     }
+}
 
-    /// The clock reached `now`: a new HSM becomes ACTIVE, a deleted one
-    /// DELETED (docs/fidelity.md F5; how long each takes: I15).
-    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+impl Timed for HsmState {
+    /// A new HSM becomes ACTIVE, a deleted one DELETED (docs/fidelity.md
+    /// F5; how long each takes: I15).
+    fn due(self) -> Option<(Timestamp, Transition<Self>)> {
         match self {
-            HsmState::CreateInProgress { completes_at } if completes_at <= now => {
-                Transition::To(HsmState::Active)
+            HsmState::CreateInProgress { completes_at } => {
+                Some((completes_at, Transition::To(HsmState::Active)))
             }
-            HsmState::DeleteInProgress { completes_at } if completes_at <= now => {
-                Transition::To(HsmState::Deleted)
+            HsmState::DeleteInProgress { completes_at } => {
+                Some((completes_at, Transition::To(HsmState::Deleted)))
             }
-            HsmState::CreateInProgress { .. }
-            | HsmState::DeleteInProgress { .. }
-            | HsmState::Active
-            | HsmState::Degraded
-            | HsmState::Deleted => Transition::Unchanged,
-        }
-    }
-
-    /// When the state completes by itself, if it does.
-    pub fn completes_at(self) -> Option<Timestamp> {
-        match self {
-            HsmState::CreateInProgress { completes_at }
-            | HsmState::DeleteInProgress { completes_at } => Some(completes_at),
             HsmState::Active | HsmState::Degraded | HsmState::Deleted => None,
         }
     }
@@ -100,11 +74,7 @@ impl HsmState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, matrix, BEFORE, DUE, LATER};
-
-    fn name(s: &HsmState) -> String {
-        s.as_str().to_owned()
-    }
+    use crate::engine::machines::matrix::{cell, matrix, name, BEFORE, DUE, LATER};
 
     #[test]
     fn names_follow_the_model_order() {

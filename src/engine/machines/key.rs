@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Transition;
+use super::{wire_names, Timed, Transition};
 use crate::engine::clock::Timestamp;
 use crate::engine::error::{Error, ErrorKind, Result};
 
@@ -44,33 +44,16 @@ pub enum KeyState {
     Updating,
 }
 
-impl KeyState {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            KeyState::Creating => "Creating",
-            KeyState::Enabled => "Enabled",
-            KeyState::Disabled => "Disabled",
-            KeyState::PendingDeletion => "PendingDeletion",
-            KeyState::PendingImport => "PendingImport",
-            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
-            KeyState::Unavailable => "Unavailable",
-            KeyState::Updating => "Updating",
-        }
-    }
-
-    /// Every wire name, in model order.
-    pub const NAMES: &'static [&'static str] = &[
-        KeyState::Creating.as_str(),
-        KeyState::Enabled.as_str(),
-        KeyState::Disabled.as_str(),
-        KeyState::PendingDeletion.as_str(),
-        KeyState::PendingImport.as_str(),
-        KeyState::PendingReplicaDeletion.as_str(),
-        KeyState::Unavailable.as_str(),
-        KeyState::Updating.as_str(),
-    ];
-}
+wire_names!(KeyState {
+    (Creating) => "Creating",
+    (Enabled) => "Enabled",
+    (Disabled) => "Disabled",
+    (PendingDeletion) => "PendingDeletion",
+    (PendingImport) => "PendingImport",
+    (PendingReplicaDeletion) => "PendingReplicaDeletion",
+    (Unavailable) => "Unavailable",
+    (Updating) => "Updating",
+});
 
 /// What the key's owner asked for, independent of the store's connection.
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
@@ -156,25 +139,16 @@ impl KeyStatus {
             )),
         }
     }
+}
 
-    /// The clock reached `now`: "after the waiting period" KMS deletes the
-    /// key (docs/fidelity.md F7's `DeleteKey` event; design R6), so the key
-    /// ends.
-    pub fn on_clock(self, now: Timestamp) -> Transition<Self> {
+impl Timed for KeyStatus {
+    /// "After the waiting period" KMS deletes the key (docs/fidelity.md F7's
+    /// `DeleteKey` event; design R6), so the key ends.
+    fn due(self) -> Option<(Timestamp, Transition<Self>)> {
         match self {
-            KeyStatus::PendingDeletion { deletion_date, .. } if deletion_date <= now => {
-                Transition::End
+            KeyStatus::PendingDeletion { deletion_date, .. } => {
+                Some((deletion_date, Transition::End))
             }
-            KeyStatus::PendingDeletion { .. } | KeyStatus::Enabled | KeyStatus::Disabled => {
-                Transition::Unchanged
-            }
-        }
-    }
-
-    /// When the status ends by itself, if it does.
-    pub fn completes_at(self) -> Option<Timestamp> {
-        match self {
-            KeyStatus::PendingDeletion { deletion_date, .. } => Some(deletion_date),
             KeyStatus::Enabled | KeyStatus::Disabled => None,
         }
     }

@@ -18,8 +18,11 @@
 //! one place. Each machine's state × event table is an insta snapshot beside
 //! it (`snapshots/`): a change to any transition shows up in review.
 //!
-//! A state's AWS wire name is spelled once, in its `as_str`; its `NAMES`
-//! list is built from `as_str`.
+//! A state's AWS wire name is spelled once, in the [`wire_names!`] list that
+//! makes both its `as_str` and its `NAMES`. A machine whose states end by themselves
+//! says when and how once, in [`Timed::due`]; its `on_clock` and
+//! `completes_at` follow (the key store connection, whose end is judged
+//! against the world, has its own).
 
 pub mod backup;
 pub mod cluster;
@@ -34,6 +37,37 @@ pub use connection::{ConnectionErrorCode, ConnectionState};
 pub use hsm::HsmState;
 pub use key::{KeyState, KeyStatus};
 pub use user::Lockout;
+
+use crate::engine::clock::Timestamp;
+
+/// Writes a state enum's `as_str` (its AWS wire name) and `NAMES` (every
+/// wire name, in the model's order) from one list of
+/// `(Variant [{ .. }]) => "WIRE_NAME"`, in the model's order.
+macro_rules! wire_names {
+    ($state:ident { $( ($($variant:tt)*) => $name:literal ),* $(,)? }) => {
+        impl $state {
+            /// The wire name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $( $state::$($variant)* => $name, )*
+                }
+            }
+
+            /// Every wire name, in model order (checked against the model by
+            /// a test).
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+        }
+
+        #[cfg(test)]
+        impl $crate::engine::machines::matrix::Named for $state {
+            fn name(&self) -> String {
+                self.as_str().to_owned()
+            }
+        }
+    };
+}
+
+pub(crate) use wire_names;
 
 /// The outcome of an event on a state machine.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -58,6 +92,37 @@ impl<S> Transition<S> {
     }
 }
 
+/// A machine some of whose states end by themselves when the clock reaches
+/// an instant they carry (`CREATE_IN_PROGRESS`, `PENDING_DELETION`, …).
+pub trait Timed: Copy {
+    /// A timed state's end: when it is due and the transition it then
+    /// takes; `None` for a state that waits for an event.
+    fn due(self) -> Option<(Timestamp, Transition<Self>)>;
+
+    /// The clock reached `now`: a due state takes its transition, any other
+    /// is unchanged.
+    fn on_clock(self, now: Timestamp) -> Transition<Self> {
+        match self.due() {
+            Some((at, next)) if at <= now => next,
+            Some(_) | None => Transition::Unchanged,
+        }
+    }
+
+    /// When the state ends by itself, if it does.
+    fn completes_at(self) -> Option<Timestamp> {
+        self.due().map(|(at, _)| at)
+    }
+
+    /// The state an event just moved to, taken on through its end at once
+    /// when that is already due (a duration of zero seconds).
+    fn settled(self, now: Timestamp) -> Self {
+        match self.on_clock(now) {
+            Transition::To(next) => next,
+            Transition::Unchanged | Transition::End => self,
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod matrix {
     //! The state × event tables the snapshots show.
@@ -72,6 +137,17 @@ pub(crate) mod matrix {
     pub(crate) const DUE: Timestamp = Timestamp::from_millis(10);
     /// When a timed state an event starts is due.
     pub(crate) const LATER: Timestamp = Timestamp::from_millis(20);
+
+    /// A state shown by its wire name.
+    pub(crate) trait Named {
+        /// The wire name, for the tables.
+        fn name(&self) -> String;
+    }
+
+    /// The wire name of `s`, as the tables show states.
+    pub(crate) fn name<S: Named>(s: &S) -> String {
+        s.name()
+    }
 
     /// An event of a table: its name and the cell it gives for a state.
     pub(crate) type Event<'a, S> = (&'a str, &'a dyn Fn(S) -> String);

@@ -188,7 +188,7 @@ impl Builder<'_> {
                     format!("`{az}` is listed twice: expected each Availability Zone once"),
                 ));
             }
-            let id = st.ids.subnet_id();
+            let id = st.ids.id(IdKind::Subnet);
             Self::insert_subnet(st, &id, az, DEFAULT_FREE_ADDRESSES);
             mapping.insert(az.clone(), id);
         }
@@ -299,7 +299,7 @@ impl Builder<'_> {
                 ));
             }
             Some(id) => id.clone(),
-            None => st.ids.cluster_id(),
+            None => st.ids.id(IdKind::Cluster),
         };
         if st.clusters.contains_key(&id) {
             return Err(self.err(
@@ -337,8 +337,8 @@ impl Builder<'_> {
         }
         let users = self.users(c, state_doc, path)?;
 
-        let vpc = st.ids.vpc_id();
-        let security_group = st.ids.security_group_id();
+        let vpc = st.ids.id(IdKind::Vpc);
+        let security_group = st.ids.id(IdKind::SecurityGroup);
         let mapping = self.subnet_mapping(st, c, path)?;
         let hsm_zones: Vec<String> = match &c.hsms {
             Some(z) => z.clone(),
@@ -362,8 +362,8 @@ impl Builder<'_> {
                     format!("subnet `{subnet_id}` has no free address for this HSM: expected a subnet with `free_addresses` left"),
                 ));
             };
-            let hsm_id = st.ids.hsm_id();
-            let eni_id = st.ids.eni_id();
+            let hsm_id = st.ids.id(IdKind::Hsm);
+            let eni_id = st.ids.id(IdKind::Eni);
             hsms.push(Hsm::new(
                 hsm_id,
                 az.clone(),
@@ -413,7 +413,7 @@ impl Builder<'_> {
                 ));
             }
             Some(id) => id.clone(),
-            None => st.ids.custom_key_store_id(),
+            None => st.ids.id(IdKind::CustomKeyStore),
         };
         if st.stores.contains_key(&id) {
             return Err(self.err(

@@ -68,6 +68,7 @@ use crate::engine::cloudhsm::backup::BackupState;
 use crate::engine::cloudhsm::cluster::{cluster_csr, pem, Cluster, ClusterState, Hsm, HsmState};
 use crate::engine::cloudhsm::users::{self, Lockout, Role, User};
 use crate::engine::config::{EngineConfig, Pkcs11Config, Timing};
+use crate::engine::ids::IdKind;
 use crate::engine::kms::key::KeyStatus;
 use crate::engine::kms::keystore::{ConnectionErrorCode, ConnectionState, KeyStore};
 use crate::engine::kms::KMSUSER;

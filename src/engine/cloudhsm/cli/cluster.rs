@@ -5,7 +5,7 @@ use super::*;
 
 pub(super) fn cluster_activate(cluster: &mut Cluster, args: &Args) -> Outcome {
     let next = cluster.state.on_activate().map_err(str::to_owned)?;
-    let password = password(args)?;
+    let password = args.password()?;
     if !users::is_valid_password(password) {
         return Err(INVALID_PASSWORD.into());
     }
@@ -14,21 +14,16 @@ pub(super) fn cluster_activate(cluster: &mut Cluster, args: &Args) -> Outcome {
     if cluster.users.get("admin").is_some() {
         cluster.users.set_password("admin", password);
     } else {
-        cluster.users.insert(User {
-            username: "admin".into(),
-            role: Role::Admin,
-            password: Some(password.to_owned()),
-            lockout: Lockout::Open { failures: 0 },
-        });
+        cluster
+            .users
+            .insert(User::new("admin", Role::Admin, Some(password)));
     }
     next.apply(&mut cluster.state);
     Ok(json!("Cluster activation successful"))
 }
 
-pub(super) fn login(cluster: &mut Cluster, sid: SessionId, spec: &Spec, args: &Args) -> Outcome {
-    let username = required(spec, args, &USERNAME)?;
-    let role = parse_role(required(spec, args, &ROLE)?)?;
-    let password = password(args)?;
+pub(super) fn login(cluster: &mut Cluster, sid: SessionId, args: &Args) -> Outcome {
+    let (username, role, password) = args.credentials()?;
     // The admin of a cluster not yet activated has no password. Users::login
     // would count every try against the lockout; refuse without counting.
     if cluster

@@ -256,12 +256,7 @@ pub(super) fn check_owner(key: &HsmKey, username: &str) -> Result<(), String> {
     }
 }
 
-pub(super) fn key_delete(
-    cluster: &mut Cluster,
-    sid: &SessionId,
-    spec: &Spec,
-    args: &Args,
-) -> Outcome {
+pub(super) fn key_delete(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
     let (username, role) = current_user(cluster, sid)?;
     match role {
         Role::CryptoUser => {}
@@ -273,11 +268,7 @@ pub(super) fn key_delete(
         }
     }
     if !args.has(&FILTER) {
-        return Err(format!(
-            "the required argument '{}' was not provided; usage: {}",
-            flag_display(&FILTER),
-            spec.usage
-        ));
+        return Err(args.missing(&FILTER));
     }
     let filters = parse_filters(args.many(&FILTER))?;
     let reference = match matching_keys(cluster, &username, role, &filters).as_slice() {

@@ -40,7 +40,7 @@ use self::parse::*;
 use self::user::{user_change_password, user_create, user_delete, user_list};
 use super::cluster::{Cluster, ClusterState};
 use super::keys::HsmKey;
-use super::users::{self, Lockout, LoginError, PasswordChangeError, Role, SessionId, User};
+use super::users::{self, LoginError, PasswordChangeError, Role, SessionId, User};
 
 /// The `error_code` of every failure. The only documented non-zero code is
 /// `1` (the quorum example); per-error codes of the real CLI are unconfirmed
@@ -82,17 +82,17 @@ fn execute(cluster: &mut Cluster, session: &str, tokens: &[String]) -> Outcome {
     let sid = SessionId::Cli(session.to_owned());
     match spec.command {
         Command::ClusterActivate => cluster_activate(cluster, &args),
-        Command::Login => login(cluster, sid, spec, &args),
+        Command::Login => login(cluster, sid, &args),
         Command::Logout => match cluster.users.logout(&sid) {
             Some(_) => Ok(json!("Logout successful")),
             None => Err("No user is logged in on this session".into()),
         },
         Command::UserList => Ok(user_list(cluster)),
-        Command::UserCreate => user_create(cluster, &sid, spec, &args),
-        Command::UserDelete => user_delete(cluster, &sid, spec, &args),
-        Command::UserChangePassword => user_change_password(cluster, &sid, spec, &args),
+        Command::UserCreate => user_create(cluster, &sid, &args),
+        Command::UserDelete => user_delete(cluster, &sid, &args),
+        Command::UserChangePassword => user_change_password(cluster, &sid, &args),
         Command::KeyList => key_list(cluster, &sid, &args),
-        Command::KeyDelete => key_delete(cluster, &sid, spec, &args),
+        Command::KeyDelete => key_delete(cluster, &sid, &args),
     }
 }
 

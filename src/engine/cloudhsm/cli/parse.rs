@@ -113,124 +113,142 @@ pub(super) struct Flag {
     pub(super) long: &'static str,
     pub(super) short: Option<&'static str>,
     pub(super) arity: Arity,
-    /// The placeholder clap prints (`<USERNAME>`).
-    pub(super) value_name: &'static str,
 }
 
-pub(super) const USERNAME: Flag = Flag {
-    long: "username",
-    short: None,
-    arity: Arity::One,
-    value_name: "USERNAME",
-};
-pub(super) const ROLE: Flag = Flag {
-    long: "role",
-    short: None,
-    arity: Arity::One,
-    value_name: "ROLE",
-};
-pub(super) const PASSWORD: Flag = Flag {
-    long: "password",
-    short: None,
-    arity: Arity::One,
-    value_name: "PASSWORD",
-};
-pub(super) const CLUSTER_ID: Flag = Flag {
-    long: "cluster-id",
-    short: None,
-    arity: Arity::One,
-    value_name: "CLUSTER_ID",
-};
-pub(super) const FILTER: Flag = Flag {
-    long: "filter",
-    short: None,
-    arity: Arity::Many,
-    value_name: "FILTER",
-};
-pub(super) const MAX_ITEMS: Flag = Flag {
-    long: "max-items",
-    short: None,
-    arity: Arity::One,
-    value_name: "MAX_ITEMS",
-};
-pub(super) const STARTING_TOKEN: Flag = Flag {
-    long: "starting-token",
-    short: None,
-    arity: Arity::One,
-    value_name: "STARTING_TOKEN",
-};
-pub(super) const VERBOSE: Flag = Flag {
-    long: "verbose",
-    short: Some("v"),
-    arity: Arity::Switch,
-    value_name: "",
-};
+impl Flag {
+    /// A flag that takes one value, at most once.
+    const fn one(long: &'static str) -> Flag {
+        Flag {
+            long,
+            short: None,
+            arity: Arity::One,
+        }
+    }
 
-/// A command: the words that name it, its flags, and its usage line.
+    /// A flag that takes one value or more, and may repeat.
+    const fn many(long: &'static str) -> Flag {
+        Flag {
+            arity: Arity::Many,
+            ..Flag::one(long)
+        }
+    }
+
+    /// A switch, with a one-letter form.
+    const fn switch(long: &'static str, short: &'static str) -> Flag {
+        Flag {
+            long,
+            short: Some(short),
+            arity: Arity::Switch,
+        }
+    }
+
+    /// The placeholder clap prints for its value: `<USERNAME>` for
+    /// `--username`, `<CLUSTER_ID>` for `--cluster-id`.
+    fn value_name(&self) -> String {
+        format!("<{}>", self.long.to_ascii_uppercase().replace('-', "_"))
+    }
+}
+
+pub(super) const USERNAME: Flag = Flag::one("username");
+pub(super) const ROLE: Flag = Flag::one("role");
+pub(super) const PASSWORD: Flag = Flag::one("password");
+pub(super) const CLUSTER_ID: Flag = Flag::one("cluster-id");
+pub(super) const FILTER: Flag = Flag::many("filter");
+pub(super) const MAX_ITEMS: Flag = Flag::one("max-items");
+pub(super) const STARTING_TOKEN: Flag = Flag::one("starting-token");
+pub(super) const VERBOSE: Flag = Flag::switch("verbose", "v");
+
+/// A command: the words that name it and its flags, which make its usage
+/// line.
 #[derive(Debug)]
 pub(super) struct Spec {
     pub(super) command: Command,
     pub(super) words: &'static [&'static str],
-    pub(super) flags: &'static [Flag],
-    /// Client SDK 5 syntax, except that `--password` is shown as required
-    /// because hsmdrill cannot prompt for it.
-    pub(super) usage: &'static str,
+    /// The flags the usage line shows as required. `--password` is among
+    /// them, though Client SDK 5 marks it optional, because hsmdrill cannot
+    /// prompt for it.
+    pub(super) required: &'static [Flag],
+    /// The flags the usage line shows in brackets.
+    pub(super) optional: &'static [Flag],
+}
+
+impl Spec {
+    /// Every flag the command accepts, the required ones first.
+    pub(super) fn flags(&self) -> impl Iterator<Item = &'static Flag> {
+        self.required.iter().chain(self.optional)
+    }
+
+    /// The usage line, in Client SDK 5 syntax:
+    /// `login --username <USERNAME> … [--cluster-id <CLUSTER_ID>]`.
+    pub(super) fn usage(&self) -> String {
+        let required = self.required.iter().map(flag_display);
+        let optional = self
+            .optional
+            .iter()
+            .map(|f| format!("[{}]", flag_display(f)));
+        let words = self.words.iter().map(|w| (*w).to_owned());
+        words
+            .chain(required)
+            .chain(optional)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 pub(super) const SPECS: &[Spec] = &[
     Spec {
         command: Command::ClusterActivate,
         words: &["cluster", "activate"],
-        flags: &[PASSWORD, CLUSTER_ID],
-        usage: "cluster activate --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+        required: &[PASSWORD],
+        optional: &[CLUSTER_ID],
     },
     Spec {
         command: Command::Login,
         words: &["login"],
-        flags: &[USERNAME, ROLE, PASSWORD, CLUSTER_ID],
-        usage: "login --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+        required: &[USERNAME, ROLE, PASSWORD],
+        optional: &[CLUSTER_ID],
     },
     Spec {
         command: Command::Logout,
         words: &["logout"],
-        flags: &[CLUSTER_ID],
-        usage: "logout [--cluster-id <CLUSTER_ID>]",
+        required: &[],
+        optional: &[CLUSTER_ID],
     },
     Spec {
         command: Command::UserList,
         words: &["user", "list"],
-        flags: &[CLUSTER_ID],
-        usage: "user list [--cluster-id <CLUSTER_ID>]",
+        required: &[],
+        optional: &[CLUSTER_ID],
     },
     Spec {
         command: Command::UserCreate,
         words: &["user", "create"],
-        flags: &[USERNAME, ROLE, PASSWORD, CLUSTER_ID],
-        usage: "user create --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+        required: &[USERNAME, ROLE, PASSWORD],
+        optional: &[CLUSTER_ID],
     },
     Spec {
         command: Command::UserDelete,
         words: &["user", "delete"],
-        flags: &[USERNAME, ROLE, CLUSTER_ID],
-        usage: "user delete --username <USERNAME> --role <ROLE> [--cluster-id <CLUSTER_ID>]",
+        required: &[USERNAME, ROLE],
+        optional: &[CLUSTER_ID],
     },
     Spec {
         command: Command::UserChangePassword,
         words: &["user", "change-password"],
-        flags: &[USERNAME, ROLE, PASSWORD, CLUSTER_ID],
-        usage: "user change-password --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+        required: &[USERNAME, ROLE, PASSWORD],
+        optional: &[CLUSTER_ID],
     },
     Spec {
         command: Command::KeyList,
         words: &["key", "list"],
-        flags: &[FILTER, MAX_ITEMS, STARTING_TOKEN, VERBOSE, CLUSTER_ID],
-        usage: "key list [--filter <FILTER>...] [--max-items <MAX_ITEMS>] [--starting-token <STARTING_TOKEN>] [-v|--verbose] [--cluster-id <CLUSTER_ID>]",
+        required: &[],
+        optional: &[FILTER, MAX_ITEMS, STARTING_TOKEN, VERBOSE, CLUSTER_ID],
     },
     Spec {
         command: Command::KeyDelete,
         words: &["key", "delete"],
-        flags: &[FILTER, CLUSTER_ID],
-        usage: "key delete --filter <FILTER>... [--cluster-id <CLUSTER_ID>]",
+        required: &[FILTER],
+        optional: &[CLUSTER_ID],
     },
 ];
 
@@ -242,7 +260,7 @@ pub(super) fn command_names() -> String {
 
 /// Every usage line, for `help`.
 pub(super) fn all_usages() -> String {
-    let usages: Vec<&str> = SPECS.iter().map(|s| s.usage).collect();
+    let usages: Vec<String> = SPECS.iter().map(Spec::usage).collect();
     format!("commands: {}", usages.join("; "))
 }
 
@@ -262,7 +280,7 @@ pub(super) fn find_spec(tokens: &[String]) -> Result<(&'static Spec, &[String]),
         // mistake it for a step that succeeded.
         let rest = tokens.get(1..).unwrap_or(&[]);
         return Err(match SPECS.iter().find(|s| names(s, rest)) {
-            Some(spec) => format!("usage: {}", spec.usage),
+            Some(spec) => format!("usage: {}", spec.usage()),
             None => all_usages(),
         });
     }
@@ -297,9 +315,11 @@ pub(super) fn names(spec: &Spec, tokens: &[String]) -> bool {
     tokens.len() >= spec.words.len() && spec.words.iter().zip(tokens).all(|(w, t)| w == t)
 }
 
-/// Parsed flags, by long name; a switch maps to no values.
-#[derive(Debug, Default)]
+/// A command line read: its command and its flags' values by long name (a
+/// switch maps to no values).
+#[derive(Debug)]
 pub(super) struct Args {
+    pub(super) spec: &'static Spec,
     pub(super) values: BTreeMap<&'static str, Vec<String>>,
 }
 
@@ -318,6 +338,40 @@ impl Args {
     pub(super) fn has(&self, flag: &Flag) -> bool {
         self.values.contains_key(flag.long)
     }
+
+    /// A flag the command cannot run without.
+    pub(super) fn required(&self, flag: &Flag) -> Result<&str, String> {
+        self.one(flag).ok_or_else(|| self.missing(flag))
+    }
+
+    /// The failure of the command run without a flag it needs.
+    pub(super) fn missing(&self, flag: &Flag) -> String {
+        format!(
+            "the required argument '{}' was not provided; usage: {}",
+            flag_display(flag),
+            self.spec.usage()
+        )
+    }
+
+    /// `--username` and `--role`, which name a user.
+    pub(super) fn user_and_role(&self) -> Result<(&str, Role), String> {
+        let username = self.required(&USERNAME)?;
+        Ok((username, parse_role(self.required(&ROLE)?)?))
+    }
+
+    /// `--username`, `--role` and `--password`, checked in that order.
+    pub(super) fn credentials(&self) -> Result<(&str, Role, &str), String> {
+        let (username, role) = self.user_and_role()?;
+        Ok((username, role, self.password()?))
+    }
+
+    /// `--password`, which the real CLI would prompt for when omitted.
+    pub(super) fn password(&self) -> Result<&str, String> {
+        self.one(&PASSWORD).ok_or_else(|| {
+            "password required in non-interactive mode: pass --password <PASSWORD> (hsmdrill cannot prompt)"
+                .to_owned()
+        })
+    }
 }
 
 /// A word in flag position: `--x`, `-x` (a lone `-` is a plain word).
@@ -328,8 +382,8 @@ pub(super) fn looks_like_flag(word: &str) -> bool {
 /// The clap-style display of a flag: `--username <USERNAME>`.
 pub(super) fn flag_display(flag: &Flag) -> String {
     match flag.arity {
-        Arity::One => format!("--{} <{}>", flag.long, flag.value_name),
-        Arity::Many => format!("--{} <{}>...", flag.long, flag.value_name),
+        Arity::One => format!("--{} {}", flag.long, flag.value_name()),
+        Arity::Many => format!("--{} {}...", flag.long, flag.value_name()),
         Arity::Switch => match flag.short {
             Some(s) => format!("-{s}|--{}", flag.long),
             None => format!("--{}", flag.long),
@@ -338,32 +392,35 @@ pub(super) fn flag_display(flag: &Flag) -> String {
 }
 
 /// Parses the words after the command name against the command's flags.
-pub(super) fn parse_flags(spec: &Spec, words: &[String]) -> Result<Args, String> {
-    let mut args = Args::default();
+pub(super) fn parse_flags(spec: &'static Spec, words: &[String]) -> Result<Args, String> {
+    let mut args = Args {
+        spec,
+        values: BTreeMap::new(),
+    };
     let mut i = 0;
     while let Some(word) = words.get(i) {
         i += 1;
         if word == "--help" || word == "-h" {
-            return Err(format!("usage: {}", spec.usage));
+            return Err(format!("usage: {}", spec.usage()));
         }
         let (flag, inline) = if let Some(rest) = word.strip_prefix("--") {
             let (name, inline) = match rest.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_owned())),
                 None => (rest, None),
             };
-            (spec.flags.iter().find(|f| f.long == name), inline)
+            (spec.flags().find(|f| f.long == name), inline)
         } else if looks_like_flag(word) {
             let short = word.get(1..).unwrap_or("");
-            (spec.flags.iter().find(|f| f.short == Some(short)), None)
+            (spec.flags().find(|f| f.short == Some(short)), None)
         } else {
             return Err(format!(
                 "unexpected argument '{word}' for '{}'; usage: {}",
                 spec.words.join(" "),
-                spec.usage
+                spec.usage()
             ));
         };
         let Some(flag) = flag else {
-            let expected: Vec<String> = spec.flags.iter().map(flag_display).collect();
+            let expected: Vec<String> = spec.flags().map(flag_display).collect();
             // Name the flag, not its inline value: `--pasword=<PASSWORD>`
             // would otherwise echo a password (found by tests/integration/secrets.rs).
             let shown = word.split_once('=').map_or(word.as_str(), |(name, _)| name);
@@ -430,25 +487,6 @@ pub(super) fn parse_flags(spec: &Spec, words: &[String]) -> Result<Args, String>
         }
     }
     Ok(args)
-}
-
-/// A flag the command cannot run without.
-pub(super) fn required<'a>(spec: &Spec, args: &'a Args, flag: &Flag) -> Result<&'a str, String> {
-    args.one(flag).ok_or_else(|| {
-        format!(
-            "the required argument '{}' was not provided; usage: {}",
-            flag_display(flag),
-            spec.usage
-        )
-    })
-}
-
-/// `--password`, which the real CLI would prompt for when omitted.
-pub(super) fn password(args: &Args) -> Result<&str, String> {
-    args.one(&PASSWORD).ok_or_else(|| {
-        "password required in non-interactive mode: pass --password <PASSWORD> (hsmdrill cannot prompt)"
-            .to_owned()
-    })
 }
 
 /// `--role`: `admin` or `crypto-user`, case-sensitive.

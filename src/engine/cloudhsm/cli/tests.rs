@@ -11,19 +11,10 @@ use crate::engine::cloudhsm::users::Users;
 const ARN: &str = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const KEY_ID: &str = "a1b2c3d4e5f60718";
 
-fn user(name: &str, role: Role, password: &str) -> User {
-    User {
-        username: name.into(),
-        role,
-        password: Some(password.into()),
-        lockout: Lockout::Open { failures: 0 },
-    }
-}
-
 fn cluster() -> Cluster {
     let mut users = Users::default();
-    users.insert(user("admin", Role::Admin, "adminPass1"));
-    users.insert(user("kmsuser", Role::CryptoUser, "kmsPassword1"));
+    users.insert(User::new("admin", Role::Admin, Some("adminPass1")));
+    users.insert(User::new("kmsuser", Role::CryptoUser, Some("kmsPassword1")));
     let mut c = Cluster::new(
         "cluster-1a23b4cdefg".into(),
         ClusterState::Active,
@@ -43,15 +34,26 @@ fn cluster() -> Cluster {
     c
 }
 
-fn ok(v: Value) -> Value {
-    assert_eq!(v["error_code"], 0, "expected success, got {v}");
+/// Runs `line` in CLI session `session`, which must succeed: its `data`.
+fn ok(c: &mut Cluster, session: &str, line: &str) -> Value {
+    let v = run(c, session, line);
+    assert_eq!(v["error_code"], 0, "expected success of {line:?}, got {v}");
     v["data"].clone()
 }
 
-fn err(v: Value) -> String {
-    assert_eq!(v["error_code"], 1, "expected failure, got {v}");
+/// Runs `line` in CLI session `session`, which must fail: its message.
+fn err(c: &mut Cluster, session: &str, line: &str) -> String {
+    let v = run(c, session, line);
+    assert_eq!(v["error_code"], 1, "expected failure of {line:?}, got {v}");
     v["data"].as_str().unwrap().to_owned()
 }
+
+const LOGIN_ADMIN: &str = "login --username admin --role admin --password adminPass1";
+const LOGIN_KMSUSER: &str = "login --username kmsuser --role crypto-user --password kmsPassword1";
+const LOGIN_BOB: &str = "login --username bob --role crypto-user --password bobPassword1";
+/// An admin's repair of R5/R8: a new password for `kmsuser`.
+const CHANGE_KMSUSER_PASSWORD: &str =
+    "user change-password --username kmsuser --role crypto-user --password newPass123";
 
 #[test]
 fn envelope_keys_come_in_cli_order() {
@@ -74,14 +76,13 @@ fn five_failed_logins_lock_and_admin_change_password_unlocks() {
     let mut c = cluster();
     let bad = "login --username kmsuser --role crypto-user --password wrongPass1";
     for _ in 0..5 {
-        assert_eq!(err(run(&mut c, "op", bad)), "Invalid username or password");
+        assert_eq!(err(&mut c, "op", bad), "Invalid username or password");
     }
-    let good = "login --username kmsuser --role crypto-user --password kmsPassword1";
     assert_eq!(
-        err(run(&mut c, "op", good)),
+        err(&mut c, "op", LOGIN_KMSUSER),
         "User is locked out. Contact an admin to reset the password"
     );
-    let users = ok(run(&mut c, "other", "user list"))["users"].clone();
+    let users = ok(&mut c, "other", "user list")["users"].clone();
     let kmsuser = users
         .as_array()
         .unwrap()
@@ -95,38 +96,26 @@ fn five_failed_logins_lock_and_admin_change_password_unlocks() {
     assert_eq!(users[0]["mfa"], json!([]));
     assert_eq!(users[0]["cluster-coverage"], "full");
 
-    ok(run(
-        &mut c,
-        "adm",
-        "login --username admin --role admin --password adminPass1",
-    ));
-    let data = ok(run(
-        &mut c,
-        "adm",
-        "user change-password --username kmsuser --role crypto-user --password newPass123",
-    ));
+    ok(&mut c, "adm", LOGIN_ADMIN);
+    let data = ok(&mut c, "adm", CHANGE_KMSUSER_PASSWORD);
     assert_eq!(
         data,
         json!({ "username": "kmsuser", "role": "crypto-user" })
     );
-    assert_eq!(ok(run(&mut c, "adm", "logout")), "Logout successful");
-    let users = ok(run(&mut c, "x", "user list"))["users"].clone();
+    assert_eq!(ok(&mut c, "adm", "logout"), "Logout successful");
+    let users = ok(&mut c, "x", "user list")["users"].clone();
     assert_eq!(users[1]["locked"], "false");
-    let data = ok(run(
+    let data = ok(
         &mut c,
         "op",
         "login --username KMSUSER --role crypto-user --password newPass123",
-    ));
+    );
     assert_eq!(
         data,
         json!({ "username": "kmsuser", "role": "crypto-user" })
     );
     assert_eq!(
-        err(run(
-            &mut c,
-            "op",
-            "login --username admin --role admin --password adminPass1"
-        )),
+        err(&mut c, "op", LOGIN_ADMIN),
         "User already logged in on this session"
     );
 }
@@ -135,33 +124,31 @@ fn five_failed_logins_lock_and_admin_change_password_unlocks() {
 fn login_errors_are_distinct() {
     let mut c = cluster();
     assert_eq!(
-        err(run(
+        err(
             &mut c,
             "s",
             "login --username nobody --role admin --password abcdefg1"
-        )),
+        ),
         "User not found"
     );
     // The right name with the wrong role is not that user.
     assert_eq!(
-        err(run(
+        err(
             &mut c,
             "s",
             "login --username kmsuser --role admin --password kmsPassword1"
-        )),
+        ),
         "User not found"
     );
-    assert!(err(run(
-        &mut c,
-        "s",
-        "login --username kmsuser --role crypto-user"
-    ))
-    .contains("password required"));
-    assert!(err(run(
+    assert!(
+        err(&mut c, "s", "login --username kmsuser --role crypto-user")
+            .contains("password required")
+    );
+    assert!(err(
         &mut c,
         "s",
         "login --username kmsuser --role CU --password x"
-    ))
+    )
     .contains("expected one of: admin, crypto-user"));
     // KMS holding kmsuser keeps the CLI out (R8).
     c.users
@@ -172,14 +159,7 @@ fn login_errors_are_distinct() {
             "kmsPassword1",
         )
         .unwrap();
-    assert_eq!(
-        err(run(
-            &mut c,
-            "s",
-            "login --username kmsuser --role crypto-user --password kmsPassword1"
-        )),
-        "User is already logged in"
-    );
+    assert_eq!(err(&mut c, "s", LOGIN_KMSUSER), "User is already logged in");
 }
 
 #[test]
@@ -191,18 +171,14 @@ fn key_list_filters_by_label_and_id() {
         "kmsuser",
         KeyMaterial::generate().unwrap(),
     );
-    assert!(err(run(&mut c, "s", "key list")).contains("No user is logged in"));
-    ok(run(
-        &mut c,
-        "s",
-        "login --username kmsuser --role crypto-user --password kmsPassword1",
-    ));
+    assert!(err(&mut c, "s", "key list").contains("No user is logged in"));
+    ok(&mut c, "s", LOGIN_KMSUSER);
 
-    let data = ok(run(
+    let data = ok(
         &mut c,
         "s",
         &format!("key list --filter attr.label=\"{ARN}\""),
-    ));
+    );
     assert_eq!(data["total_key_count"], 1);
     assert_eq!(data["returned_key_count"], 1);
     assert_eq!(
@@ -216,11 +192,11 @@ fn key_list_filters_by_label_and_id() {
     assert!(data.get("next_token").is_none());
 
     let upper = KEY_ID.to_ascii_uppercase();
-    let data = ok(run(
+    let data = ok(
         &mut c,
         "s",
         &format!("key list --filter attr.id=0x{upper} -v"),
-    ));
+    );
     assert_eq!(data["total_key_count"], 1);
     let key = &data["matched_keys"][0];
     assert_eq!(key["attributes"]["id"], format!("0x{KEY_ID}"));
@@ -240,38 +216,30 @@ fn key_list_filters_by_label_and_id() {
     );
 
     // Without the 0x prefix the id does not match (R6 says to add it).
-    let data = ok(run(
-        &mut c,
-        "s",
-        &format!("key list --filter attr.id={KEY_ID}"),
-    ));
+    let data = ok(&mut c, "s", &format!("key list --filter attr.id={KEY_ID}"));
     assert_eq!(data["total_key_count"], 0);
 
     // Several filters must all match; --filter may repeat.
     let line = format!(
         "key list --filter attr.label=other attr.class=secret-key --filter attr.id=0x{KEY_ID}"
     );
-    assert_eq!(ok(run(&mut c, "s", &line))["total_key_count"], 0);
+    assert_eq!(ok(&mut c, "s", &line)["total_key_count"], 0);
     let line = format!("key list --filter key-reference=0x{other:x} attr.encrypt=TRUE");
-    let data = ok(run(&mut c, "s", &line));
+    let data = ok(&mut c, "s", &line);
     assert_eq!(data["total_key_count"], 1);
     assert_eq!(data["matched_keys"][0]["attributes"]["label"], "other");
 
-    assert!(err(run(&mut c, "s", "key list --filter attr.colour=red"))
+    assert!(err(&mut c, "s", "key list --filter attr.colour=red")
         .contains("unknown key attribute 'colour'"));
-    assert!(err(run(&mut c, "s", "key list --filter label=x")).contains("invalid filter"));
-    assert!(err(run(&mut c, "s", "key list --filter")).contains("a value is required"));
+    assert!(err(&mut c, "s", "key list --filter label=x").contains("invalid filter"));
+    assert!(err(&mut c, "s", "key list --filter").contains("a value is required"));
 
     // Pagination: one at a time, token is the next index.
-    let data = ok(run(&mut c, "s", "key list --max-items 1"));
+    let data = ok(&mut c, "s", "key list --max-items 1");
     assert_eq!(data["total_key_count"], 2);
     assert_eq!(data["returned_key_count"], 1);
     assert_eq!(data["next_token"], "1");
-    let data = ok(run(
-        &mut c,
-        "s",
-        "key list --max-items 1 --starting-token 1",
-    ));
+    let data = ok(&mut c, "s", "key list --max-items 1 --starting-token 1");
     assert_eq!(data["returned_key_count"], 1);
     assert!(data.get("next_token").is_none());
 }
@@ -280,29 +248,17 @@ fn key_list_filters_by_label_and_id() {
 fn a_crypto_user_sees_only_its_own_and_shared_keys() {
     let mut c = cluster();
     c.users
-        .insert(user("bob", Role::CryptoUser, "bobPassword1"));
-    ok(run(
-        &mut c,
-        "b",
-        "login --username bob --role crypto-user --password bobPassword1",
-    ));
-    assert_eq!(ok(run(&mut c, "b", "key list"))["total_key_count"], 0);
-    ok(run(
-        &mut c,
-        "a",
-        "login --username admin --role admin --password adminPass1",
-    ));
-    assert_eq!(ok(run(&mut c, "a", "key list"))["total_key_count"], 1);
+        .insert(User::new("bob", Role::CryptoUser, Some("bobPassword1")));
+    ok(&mut c, "b", LOGIN_BOB);
+    assert_eq!(ok(&mut c, "b", "key list")["total_key_count"], 0);
+    ok(&mut c, "a", LOGIN_ADMIN);
+    assert_eq!(ok(&mut c, "a", "key list")["total_key_count"], 1);
 }
 
 #[test]
 fn key_delete_by_id_as_owner() {
     let mut c = cluster();
-    ok(run(
-        &mut c,
-        "s",
-        "login --username kmsuser --role crypto-user --password kmsPassword1",
-    ));
+    ok(&mut c, "s", LOGIN_KMSUSER);
     let out = run(
         &mut c,
         "s",
@@ -314,11 +270,11 @@ fn key_delete_by_id_as_owner() {
     );
     assert!(c.keys.is_empty());
     assert_eq!(
-        err(run(
+        err(
             &mut c,
             "s",
             &format!("key delete --filter attr.id=0x{KEY_ID}")
-        )),
+        ),
         "No keys matched the filter"
     );
 }
@@ -327,24 +283,16 @@ fn key_delete_by_id_as_owner() {
 fn key_delete_refuses_non_owners_admins_and_ambiguity() {
     let mut c = cluster();
     c.users
-        .insert(user("bob", Role::CryptoUser, "bobPassword1"));
+        .insert(User::new("bob", Role::CryptoUser, Some("bobPassword1")));
     let filter = format!("key delete --filter attr.id=0x{KEY_ID}");
 
     // bob neither owns nor shares kmsuser's key: he cannot even see it.
-    ok(run(
-        &mut c,
-        "b",
-        "login --username bob --role crypto-user --password bobPassword1",
-    ));
-    assert_eq!(err(run(&mut c, "b", &filter)), "No keys matched the filter");
+    ok(&mut c, "b", LOGIN_BOB);
+    assert_eq!(err(&mut c, "b", &filter), "No keys matched the filter");
     assert_eq!(c.keys.len(), 1);
 
-    ok(run(
-        &mut c,
-        "a",
-        "login --username admin --role admin --password adminPass1",
-    ));
-    assert!(err(run(&mut c, "a", &filter)).contains("Only a crypto user can delete keys"));
+    ok(&mut c, "a", LOGIN_ADMIN);
+    assert!(err(&mut c, "a", &filter).contains("Only a crypto user can delete keys"));
 
     c.keys.create(
         "0badc0de".into(),
@@ -352,19 +300,15 @@ fn key_delete_refuses_non_owners_admins_and_ambiguity() {
         "kmsuser",
         KeyMaterial::generate().unwrap(),
     );
-    ok(run(
-        &mut c,
-        "k",
-        "login --username kmsuser --role crypto-user --password kmsPassword1",
-    ));
-    assert!(err(run(
+    ok(&mut c, "k", LOGIN_KMSUSER);
+    assert!(err(
         &mut c,
         "k",
         &format!("key delete --filter attr.label={ARN}")
-    ))
+    )
     .contains("more specific filter"));
     assert_eq!(c.keys.len(), 2);
-    assert!(err(run(&mut c, "k", "key delete")).contains("--filter <FILTER>..."));
+    assert!(err(&mut c, "k", "key delete").contains("--filter <FILTER>..."));
 }
 
 #[test]
@@ -387,60 +331,44 @@ fn a_shared_user_sees_but_cannot_delete() {
 #[test]
 fn change_password_of_a_user_logged_in_elsewhere_fails() {
     let mut c = cluster();
-    ok(run(
-        &mut c,
-        "k",
-        "login --username kmsuser --role crypto-user --password kmsPassword1",
-    ));
-    ok(run(
-        &mut c,
-        "a",
-        "login --username admin --role admin --password adminPass1",
-    ));
-    let msg = err(run(
-        &mut c,
-        "a",
-        "user change-password --username kmsuser --role crypto-user --password newPass123",
-    ));
+    ok(&mut c, "k", LOGIN_KMSUSER);
+    ok(&mut c, "a", LOGIN_ADMIN);
+    let msg = err(&mut c, "a", CHANGE_KMSUSER_PASSWORD);
     assert!(
         msg.starts_with("Cannot change the password of a user who is logged in"),
         "{msg}"
     );
-    assert!(err(run(
+    assert!(err(
         &mut c,
         "a",
         "user change-password --username kmsuser --role crypto-user --password bad!pass"
-    ))
+    )
     .starts_with("Cannot change"));
-    ok(run(&mut c, "k", "logout"));
-    assert!(err(run(
+    ok(&mut c, "k", "logout");
+    assert!(err(
         &mut c,
         "a",
         "user change-password --username kmsuser --role crypto-user --password short"
-    ))
+    )
     .starts_with("Invalid password"));
     // A crypto user may change its own password, not another's.
-    ok(run(
-        &mut c,
-        "k",
-        "login --username kmsuser --role crypto-user --password kmsPassword1",
-    ));
-    ok(run(
+    ok(&mut c, "k", LOGIN_KMSUSER);
+    ok(
         &mut c,
         "k",
         "user change-password --username kmsuser --role crypto-user --password ownPass123",
-    ));
-    assert!(err(run(
+    );
+    assert!(err(
         &mut c,
         "k",
         "user change-password --username admin --role admin --password x1234567"
-    ))
+    )
     .starts_with("Only an admin"));
-    assert!(err(run(
+    assert!(err(
         &mut c,
         "z",
         "user change-password --username admin --role admin --password x1234567"
-    ))
+    )
     .contains("No user is logged in"));
 }
 
@@ -448,101 +376,85 @@ fn change_password_of_a_user_logged_in_elsewhere_fails() {
 fn user_create_and_delete() {
     let mut c = cluster();
     let create = "user create --username alice --role crypto-user --password alicePass1";
-    assert!(err(run(&mut c, "a", create)).contains("No user is logged in"));
-    ok(run(
-        &mut c,
-        "k",
-        "login --username kmsuser --role crypto-user --password kmsPassword1",
-    ));
-    assert!(err(run(&mut c, "k", create)).contains("requires an admin"));
-    ok(run(
-        &mut c,
-        "a",
-        "login --username admin --role admin --password adminPass1",
-    ));
+    assert!(err(&mut c, "a", create).contains("No user is logged in"));
+    ok(&mut c, "k", LOGIN_KMSUSER);
+    assert!(err(&mut c, "k", create).contains("requires an admin"));
+    ok(&mut c, "a", LOGIN_ADMIN);
     assert_eq!(
-        ok(run(&mut c, "a", create)),
+        ok(&mut c, "a", create),
         json!({ "username": "alice", "role": "crypto-user" })
     );
-    assert!(err(run(
+    assert!(err(
         &mut c,
         "a",
         "user create --username ALICE --role admin --password alicePass1"
-    ))
+    )
     .contains("already exists"));
-    assert!(err(run(
+    assert!(err(
         &mut c,
         "a",
         "user create --username bad-name --role admin --password alicePass1"
-    ))
+    )
     .starts_with("Invalid username"));
-    assert!(err(run(
+    assert!(err(
         &mut c,
         "a",
         "user create --username bob --role admin --password p"
-    ))
+    )
     .starts_with("Invalid password"));
     assert!(
-        err(run(&mut c, "a", "user create --username bob --role admin"))
-            .contains("password required")
+        err(&mut c, "a", "user create --username bob --role admin").contains("password required")
     );
 
     assert_eq!(
-        ok(run(
+        ok(
             &mut c,
             "a",
             "user delete --username alice --role crypto-user"
-        )),
+        ),
         json!({ "username": "alice", "role": "crypto-user" })
     );
     assert_eq!(
-        err(run(
+        err(
             &mut c,
             "a",
             "user delete --username alice --role crypto-user"
-        )),
+        ),
         "User not found"
     );
-    assert!(err(run(
+    assert!(err(
         &mut c,
         "a",
         "user delete --username kmsuser --role crypto-user"
-    ))
+    )
     .contains("owns keys"));
-    assert!(err(run(
-        &mut c,
-        "a",
-        "user delete --username admin --role admin"
-    ))
-    .contains("logged in on this session"));
-    ok(run(
+    assert!(
+        err(&mut c, "a", "user delete --username admin --role admin")
+            .contains("logged in on this session")
+    );
+    ok(
         &mut c,
         "a",
         "user create --username carol --role crypto-user --password carolPass1",
-    ));
-    ok(run(
+    );
+    ok(
         &mut c,
         "c",
         "login --username carol --role crypto-user --password carolPass1",
-    ));
-    assert!(err(run(
+    );
+    assert!(err(
         &mut c,
         "a",
         "user delete --username carol --role crypto-user"
-    ))
+    )
     .contains("is logged in"));
 }
 
 #[test]
 fn user_list_includes_the_appliance_user() {
     let mut c = cluster();
-    c.users.insert(User {
-        username: "app_user".into(),
-        role: Role::Appliance,
-        password: None,
-        lockout: Lockout::Open { failures: 0 },
-    });
-    let data = ok(run(&mut c, "s", "user list"));
+    c.users.insert(User::new("app_user", Role::Appliance, None));
+    let data = ok(&mut c, "s", "user list");
     let names: Vec<&str> = data["users"]
         .as_array()
         .unwrap()
@@ -557,41 +469,31 @@ fn user_list_includes_the_appliance_user() {
 fn cluster_activate_from_initialized() {
     let mut c = cluster();
     c.users.remove("admin");
-    c.users.insert(User {
-        username: "admin".into(),
-        role: Role::Admin,
-        password: None,
-        lockout: Lockout::Open { failures: 0 },
-    });
+    c.users.insert(User::new("admin", Role::Admin, None));
     c.state = ClusterState::Initialized;
-    assert!(err(run(&mut c, "s", "key list")).contains("cluster activate"));
-    assert!(err(run(
-        &mut c,
-        "s",
-        "login --username admin --role admin --password adminPass1"
-    ))
-    .contains("no password yet"));
+    assert!(err(&mut c, "s", "key list").contains("cluster activate"));
+    assert!(err(&mut c, "s", LOGIN_ADMIN).contains("no password yet"));
     assert!(!c.users.get("admin").unwrap().lockout.is_locked());
-    assert!(err(run(&mut c, "s", "cluster activate")).contains("password required"));
-    assert!(err(run(&mut c, "s", "cluster activate --password a")).starts_with("Invalid password"));
+    assert!(err(&mut c, "s", "cluster activate").contains("password required"));
+    assert!(err(&mut c, "s", "cluster activate --password a").starts_with("Invalid password"));
     assert_eq!(c.state, ClusterState::Initialized);
     assert_eq!(
-        ok(run(&mut c, "s", "cluster activate --password newAdmin1")),
+        ok(&mut c, "s", "cluster activate --password newAdmin1"),
         "Cluster activation successful"
     );
     assert_eq!(c.state, ClusterState::Active);
-    ok(run(
+    ok(
         &mut c,
         "s",
         "login --username admin --role admin --password newAdmin1",
-    ));
+    );
     assert_eq!(
-        err(run(&mut c, "s", "cluster activate --password newAdmin1")),
+        err(&mut c, "s", "cluster activate --password newAdmin1"),
         "Cluster is already activated"
     );
     c.state = ClusterState::Uninitialized;
-    assert!(err(run(&mut c, "s", "cluster activate --password newAdmin1")).contains("initialized"));
-    assert!(err(run(&mut c, "s", "logout")).contains("UNINITIALIZED"));
+    assert!(err(&mut c, "s", "cluster activate --password newAdmin1").contains("initialized"));
+    assert!(err(&mut c, "s", "logout").contains("UNINITIALIZED"));
 }
 
 #[test]
@@ -612,53 +514,65 @@ fn quoting_follows_the_shell() {
     assert_eq!(tokenize("  \t ").unwrap(), Vec::<String>::new());
     assert_eq!(tokenize(r#""a\nb""#).unwrap(), [r"a\nb"]);
     let mut c = cluster();
-    assert!(err(run(&mut c, "s", "login --username 'admin")).contains("unterminated single quote"));
-    assert!(err(run(&mut c, "s", "login --username \"admin")).contains("unterminated double quote"));
-    assert!(err(run(&mut c, "s", "login \\")).contains("backslash"));
-    ok(run(
+    assert!(err(&mut c, "s", "login --username 'admin").contains("unterminated single quote"));
+    assert!(err(&mut c, "s", "login --username \"admin").contains("unterminated double quote"));
+    assert!(err(&mut c, "s", "login \\").contains("backslash"));
+    ok(
         &mut c,
         "s",
         "login --username 'admin' --role \"admin\" --password=adminPass1",
-    ));
+    );
 }
 
 #[test]
 fn usage_errors_say_what_was_expected() {
     let mut c = cluster();
-    let msg = err(run(&mut c, "s", "foo"));
+    let msg = err(&mut c, "s", "foo");
     assert!(msg.starts_with("unrecognized command 'foo'; expected one of: cluster activate, login, logout, user list"), "{msg}");
-    assert!(err(run(&mut c, "s", "")).starts_with("no command given"));
-    assert!(err(run(&mut c, "s", "user frob"))
+    assert!(err(&mut c, "s", "").starts_with("no command given"));
+    assert!(err(&mut c, "s", "user frob")
         .contains("expected one of: list, create, delete, change-password"));
-    assert!(err(run(&mut c, "s", "key")).contains("needs a subcommand"));
-    assert!(err(run(&mut c, "s", "help")).contains("key delete --filter"));
-    assert!(err(run(&mut c, "s", "help key list")).starts_with("usage: key list"));
-    assert!(err(run(&mut c, "s", "user list --help")).starts_with("usage: user list"));
-    assert!(err(run(&mut c, "s", "user list --bogus")).contains("expected flags: --cluster-id"));
-    assert!(err(run(&mut c, "s", "user list stray")).contains("unexpected argument 'stray'"));
-    assert!(err(run(&mut c, "s", "login --username"))
+    assert!(err(&mut c, "s", "key").contains("needs a subcommand"));
+    assert!(err(&mut c, "s", "help").contains("key delete --filter"));
+    assert!(err(&mut c, "s", "help key list").starts_with("usage: key list"));
+    assert!(err(&mut c, "s", "user list --help").starts_with("usage: user list"));
+    assert!(err(&mut c, "s", "user list --bogus").contains("expected flags: --cluster-id"));
+    assert!(err(&mut c, "s", "user list stray").contains("unexpected argument 'stray'"));
+    assert!(err(&mut c, "s", "login --username")
         .contains("a value is required for '--username <USERNAME>'"));
-    assert!(err(run(&mut c, "s", "login --username --role admin")).contains("a value is required"));
-    assert!(err(run(
+    assert!(err(&mut c, "s", "login --username --role admin").contains("a value is required"));
+    assert!(err(
         &mut c,
         "s",
         "login --username a --username b --role admin --password x"
-    ))
+    )
     .contains("more than once"));
-    assert!(
-        err(run(&mut c, "s", "login --role admin --password adminPass1"))
-            .contains("required argument '--username <USERNAME>'")
+    assert!(err(&mut c, "s", "login --role admin --password adminPass1")
+        .contains("required argument '--username <USERNAME>'"));
+    assert!(err(&mut c, "s", "user list --cluster-id cluster-other").contains("Unknown cluster id"));
+    ok(&mut c, "s", "user list --cluster-id cluster-1a23b4cdefg");
+    assert!(err(&mut c, "s", "logout").contains("No user is logged in"));
+}
+
+/// The usage lines are made from the command table's flags; they read as
+/// Client SDK 5's, with `--password` required.
+#[test]
+fn usage_lines_are_client_sdk_5_syntax() {
+    let usages: Vec<String> = SPECS.iter().map(Spec::usage).collect();
+    assert_eq!(
+        usages,
+        [
+            "cluster activate --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+            "login --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+            "logout [--cluster-id <CLUSTER_ID>]",
+            "user list [--cluster-id <CLUSTER_ID>]",
+            "user create --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+            "user delete --username <USERNAME> --role <ROLE> [--cluster-id <CLUSTER_ID>]",
+            "user change-password --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+            "key list [--filter <FILTER>...] [--max-items <MAX_ITEMS>] [--starting-token <STARTING_TOKEN>] [-v|--verbose] [--cluster-id <CLUSTER_ID>]",
+            "key delete --filter <FILTER>... [--cluster-id <CLUSTER_ID>]",
+        ]
     );
-    assert!(
-        err(run(&mut c, "s", "user list --cluster-id cluster-other"))
-            .contains("Unknown cluster id")
-    );
-    ok(run(
-        &mut c,
-        "s",
-        "user list --cluster-id cluster-1a23b4cdefg",
-    ));
-    assert!(err(run(&mut c, "s", "logout")).contains("No user is logged in"));
 }
 
 #[test]
@@ -694,27 +608,10 @@ impl XorShift {
 
 #[test]
 fn random_and_garbled_lines_never_panic() {
-    const WORDS: &[&str] = &[
-        "cluster",
-        "activate",
-        "login",
-        "logout",
-        "user",
-        "list",
-        "create",
-        "delete",
-        "change-password",
-        "key",
+    // Besides the command table's words and flags (below), values and
+    // garbage.
+    const VALUES: &[&str] = &[
         "help",
-        "--username",
-        "--role",
-        "--password",
-        "--filter",
-        "--max-items",
-        "--starting-token",
-        "-v",
-        "--verbose",
-        "--cluster-id",
         "-h",
         "admin",
         "crypto-user",
@@ -766,10 +663,20 @@ fn random_and_garbled_lines_never_panic() {
     const CHARS: &[char] = &[
         'a', ' ', '-', '=', '"', '\'', '\\', '.', 'x', '0', '\n', '\t', 'ß',
     ];
+    let mut words: Vec<String> = VALUES.iter().map(|w| (*w).to_owned()).collect();
+    for spec in SPECS {
+        words.extend(spec.words.iter().map(|w| (*w).to_owned()));
+        for flag in spec.flags() {
+            words.push(format!("--{}", flag.long));
+            words.extend(flag.short.map(|s| format!("-{s}")));
+        }
+    }
+    words.sort();
+    words.dedup();
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let mut c = cluster();
     c.users
-        .insert(user("bob", Role::CryptoUser, "bobPassword1"));
+        .insert(User::new("bob", Role::CryptoUser, Some("bobPassword1")));
     let sessions = ["a", "b", "c"];
     let mut successes = 0;
     for round in 0..4000 {
@@ -781,7 +688,7 @@ fn random_and_garbled_lines_never_panic() {
             line.push_str(TEMPLATES[rng.below(TEMPLATES.len())]);
         } else {
             for _ in 0..rng.below(8) {
-                line.push_str(WORDS[rng.below(WORDS.len())]);
+                line.push_str(&words[rng.below(words.len())]);
                 line.push(' ');
             }
         }

@@ -21,16 +21,9 @@ pub(super) fn user_list(cluster: &Cluster) -> Value {
     json!({ "users": users })
 }
 
-pub(super) fn user_create(
-    cluster: &mut Cluster,
-    sid: &SessionId,
-    spec: &Spec,
-    args: &Args,
-) -> Outcome {
+pub(super) fn user_create(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
     require_admin(cluster, sid)?;
-    let username = required(spec, args, &USERNAME)?;
-    let role = parse_role(required(spec, args, &ROLE)?)?;
-    let password = password(args)?;
+    let (username, role, password) = args.credentials()?;
     if !users::is_valid_username(username) {
         return Err(format!(
             "Invalid username '{username}': it must be 1 to 31 characters, letters, digits or '_'"
@@ -43,24 +36,15 @@ pub(super) fn user_create(
         // Usernames are case-insensitive, so `Alice` collides with `alice`.
         return Err(format!("User '{}' already exists", existing.username));
     }
-    cluster.users.insert(User {
-        username: username.to_owned(),
-        role,
-        password: Some(password.to_owned()),
-        lockout: Lockout::Open { failures: 0 },
-    });
+    cluster
+        .users
+        .insert(User::new(username, role, Some(password)));
     Ok(json!({ "username": username, "role": role.as_str() }))
 }
 
-pub(super) fn user_delete(
-    cluster: &mut Cluster,
-    sid: &SessionId,
-    spec: &Spec,
-    args: &Args,
-) -> Outcome {
+pub(super) fn user_delete(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
     let me = require_admin(cluster, sid)?;
-    let username = required(spec, args, &USERNAME)?;
-    let role = parse_role(required(spec, args, &ROLE)?)?;
+    let (username, role) = args.user_and_role()?;
     let stored = match cluster.users.get(username) {
         Some(u) if u.role == role => u.username.clone(),
         Some(_) | None => return Err("User not found".into()),
@@ -82,18 +66,11 @@ pub(super) fn user_delete(
     Ok(json!({ "username": stored, "role": role.as_str() }))
 }
 
-pub(super) fn user_change_password(
-    cluster: &mut Cluster,
-    sid: &SessionId,
-    spec: &Spec,
-    args: &Args,
-) -> Outcome {
+pub(super) fn user_change_password(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
     // Checked first so that "not logged in" is not reported as a permission
     // problem by the model.
     current_user(cluster, sid)?;
-    let username = required(spec, args, &USERNAME)?;
-    let role = parse_role(required(spec, args, &ROLE)?)?;
-    let password = password(args)?;
+    let (username, role, password) = args.credentials()?;
     cluster
         .users
         .change_password(sid, username, role, password)
