@@ -18,7 +18,8 @@ use super::api::{
     DescribeRequest, HsmShape, InitializeClusterRequest, InitializeClusterResponse,
 };
 use super::backup::{Backup, BackupState};
-use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState};
+use super::cluster::{Cluster, ClusterState, Hsm, HsmState};
+use super::pki;
 use super::users::{Role, User};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
@@ -136,9 +137,8 @@ impl Engine {
                 cluster.certificates = b.contents.certificates.clone();
                 cluster.trust_anchor = b.contents.trust_anchor.clone();
             }
-            None => {
-                cluster.certificates.cluster_csr = Some(cluster_csr(&id));
-            }
+            // The CSR comes with the first HSM (Cluster::on_hsm_active).
+            None => {}
         }
         cluster.state = cluster.state.settled(now);
         let shape = self.cluster_shape(&cluster);
@@ -165,9 +165,22 @@ impl Engine {
             )
         })?;
         let completes_at = now.plus(Timing::secs(self.config.timing.cluster_initialize_seconds));
-        if let Transition::To(s) = cluster.state.on_initialize(completes_at)? {
+        let transition = cluster.state.on_initialize(completes_at)?;
+        // The certificates are judged before anything changes: a refusal
+        // leaves the cluster UNINITIALIZED with its CSR (docs/fidelity.md
+        // FP2).
+        pki::check_initialization(
+            id,
+            cluster.certificates.cluster_csr.as_deref(),
+            signed,
+            anchor,
+        )?;
+        if let Transition::To(s) = transition {
             cluster.state = s.settled(now);
         }
+        // "The CSR exists only when the cluster's state is UNINITIALIZED"
+        // (CloudHSM model, Certificates.ClusterCsr).
+        cluster.certificates.cluster_csr = None;
         cluster.certificates.cluster_certificate = Some(signed.to_owned());
         cluster.trust_anchor = Some(anchor.to_owned());
         // The precrypto officer: `cluster activate` sets its password.
@@ -281,6 +294,7 @@ impl Engine {
         );
         let shape = hsm_shape(cluster, &hsm);
         cluster.hsms.push(hsm);
+        cluster.on_hsm_active(self.config.seed)?;
         self.reschedule(&st);
         Ok(CreateHsmResponse { hsm: shape })
     }

@@ -121,12 +121,18 @@ fn drill_ca(seed: u64, cluster_id: &str) -> (CertificateParams, SeededKey) {
     (params, key)
 }
 
+/// The drill CA's self-signed certificate.
+pub(super) fn drill_ca_certificate(seed: u64, cluster_id: &str) -> Result<String> {
+    let (ca, ca_key) = drill_ca(seed, cluster_id);
+    Ok(ca.self_signed(&ca_key).map_err(internal)?.pem())
+}
+
 /// Signs `csr` (PEM) with the drill CA of `cluster_id`, as `openssl x509
 /// -req -CA customerCA.crt` would: the cluster certificate and the CA's
 /// certificate, the trust anchor.
 pub(super) fn sign_with_drill_ca(seed: u64, cluster_id: &str, csr: &str) -> Result<SignedCsr> {
     let (ca, ca_key) = drill_ca(seed, cluster_id);
-    let anchor = ca.self_signed(&ca_key).map_err(internal)?;
+    let trust_anchor = drill_ca_certificate(seed, cluster_id)?;
     let mut request = CertificateSigningRequestParams::from_pem(csr).map_err(|e| {
         Error::new(
             crate::engine::error::ErrorKind::CloudHsmInvalidRequest,
@@ -140,6 +146,6 @@ pub(super) fn sign_with_drill_ca(seed: u64, cluster_id: &str, csr: &str) -> Resu
         .map_err(internal)?;
     Ok(SignedCsr {
         signed_cert: signed.pem(),
-        trust_anchor: anchor.pem(),
+        trust_anchor,
     })
 }

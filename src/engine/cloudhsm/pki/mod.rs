@@ -77,6 +77,12 @@ pub fn sign_with_drill_ca(seed: u64, cluster_id: &str, csr: &str) -> Result<Sign
     issue::sign_with_drill_ca(seed, cluster_id, csr)
 }
 
+/// The certificate of the drill CA of `cluster_id` (the trust anchor of a
+/// world's initialized cluster, unless the world file gives another).
+pub fn drill_ca_certificate(seed: u64, cluster_id: &str) -> Result<String> {
+    issue::drill_ca_certificate(seed, cluster_id)
+}
+
 /// The InitializeCluster checks on `SignedCert` and `TrustAnchor` against
 /// the cluster's CSR; a failure is the CloudHsmInvalidRequestException to
 /// answer.
