@@ -259,9 +259,9 @@ impl Engine {
             Fault::Backup { cluster } => {
                 self.take_backup(cluster).map(|id| json!({"BackupId": id}))
             }
-            Fault::SignCsr { cluster } => self.sign_cluster_csr(cluster).map(|s| {
-                json!({"SignedCert": s.signed_cert, "TrustAnchor": s.trust_anchor})
-            }),
+            Fault::SignCsr { cluster } => self
+                .sign_cluster_csr(cluster)
+                .map(|s| json!({"SignedCert": s.signed_cert, "TrustAnchor": s.trust_anchor})),
         }
     }
 

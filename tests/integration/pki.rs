@@ -137,7 +137,10 @@ fn openssl_signs_the_cluster_csr_and_the_aws_cli_initializes_the_cluster() {
 
     // The CSR, as the guide fetches it; openssl verifies its signature.
     let csr = describe(&url, dir, "Clusters[0].Certificates.ClusterCsr");
-    assert!(csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----"), "{csr}");
+    assert!(
+        csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "{csr}"
+    );
     std::fs::write(dir.join("cluster.csr"), format!("{csr}\n")).unwrap();
     let verified = openssl(dir, &["req", "-in", "cluster.csr", "-noout", "-verify"]);
     assert!(text(&verified).contains("verify OK"), "{}", text(&verified));
@@ -205,7 +208,14 @@ fn openssl_signs_the_cluster_csr_and_the_aws_cli_initializes_the_cluster() {
     openssl(
         dir,
         &[
-            "req", "-new", "-key", "otherCA.key", "-subj", "/CN=other", "-out", "other.csr",
+            "req",
+            "-new",
+            "-key",
+            "otherCA.key",
+            "-subj",
+            "/CN=other",
+            "-out",
+            "other.csr",
         ],
     );
     sign("other.csr", "customerCA", "other.crt");

@@ -647,7 +647,10 @@ fn responses_along_a_scripted_walk_use_only_model_member_names() {
         json!({"Filters": {"clusterIds": [fresh]}}),
     )["Clusters"][0]["Certificates"]["ClusterCsr"]
         .clone();
-    assert!(csr.is_string(), "an UNINITIALIZED cluster with an HSM offers its CSR");
+    assert!(
+        csr.is_string(),
+        "an UNINITIALIZED cluster with an HSM offers its CSR"
+    );
     let signed = e.sign_cluster_csr(&fresh).unwrap();
     step(
         "InitializeCluster",

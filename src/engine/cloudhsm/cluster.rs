@@ -14,8 +14,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::keys::KeyStoreOfCluster;
-use super::pki::{self, HsmIdentity};
 use super::pkcs11::SessionPool;
+use super::pki::{self, HsmIdentity};
 use super::users::Users;
 use crate::engine::clock::Timestamp;
 use crate::engine::network::Link;

@@ -11,7 +11,7 @@ pub mod backup;
 pub mod cli;
 pub mod cluster;
 pub mod keys;
-pub mod pki;
 mod ops;
 pub mod pkcs11;
+pub mod pki;
 pub mod users;

@@ -129,16 +129,14 @@ impl Engine {
         );
         cluster.hsm_type = hsm_type.to_owned();
         cluster.mode = req.mode.clone().unwrap_or_else(|| "FIPS".into());
-        match source {
-            Some(b) => {
-                cluster.source_backup_id = Some(b.id.clone());
-                cluster.users = b.contents.users.clone();
-                cluster.keys = b.contents.keys.clone();
-                cluster.certificates = b.contents.certificates.clone();
-                cluster.trust_anchor = b.contents.trust_anchor.clone();
-            }
-            // The CSR comes with the first HSM (Cluster::on_hsm_active).
-            None => {}
+        // A fresh cluster has no certificates yet: the CSR comes with its
+        // first HSM (Cluster::on_hsm_active).
+        if let Some(b) = source {
+            cluster.source_backup_id = Some(b.id.clone());
+            cluster.users = b.contents.users.clone();
+            cluster.keys = b.contents.keys.clone();
+            cluster.certificates = b.contents.certificates.clone();
+            cluster.trust_anchor = b.contents.trust_anchor.clone();
         }
         cluster.state = cluster.state.settled(now);
         let shape = self.cluster_shape(&cluster);

@@ -540,11 +540,7 @@ fn list_entry(s: &KeyStore) -> CustomKeyStoresListEntry {
 /// A deleted cluster keeps its record (state DELETED), so its certificate is
 /// still there to compare with (R7).
 fn shares_history(st: &State, id: &str, cluster: &Cluster) -> bool {
-    id == cluster.id
-        || st
-            .clusters
-            .get(id)
-            .is_some_and(|c| related(st, c, cluster))
+    id == cluster.id || st.clusters.get(id).is_some_and(|c| related(st, c, cluster))
 }
 
 /// Related clusters share backup lineage: they descend (CreateCluster
@@ -576,7 +572,10 @@ fn lineage_root<'s>(st: &'s State, c: &'s Cluster) -> &'s str {
             break;
         };
         id = parent;
-        source = st.clusters.get(parent).and_then(|p| p.source_backup_id.as_deref());
+        source = st
+            .clusters
+            .get(parent)
+            .and_then(|p| p.source_backup_id.as_deref());
     }
     id
 }

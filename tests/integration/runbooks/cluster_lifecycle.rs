@@ -105,7 +105,11 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
     // unique.
     for (name, anchor, expected) in [
         ("NewStore", &signed_cert, "IncorrectTrustAnchorException"),
-        (STORE_NAME, &trust_anchor, "CustomKeyStoreNameInUseException"),
+        (
+            STORE_NAME,
+            &trust_anchor,
+            "CustomKeyStoreNameInUseException",
+        ),
     ] {
         let input = store_input(name, &cluster, anchor);
         assert_eq!(

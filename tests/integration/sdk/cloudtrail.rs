@@ -41,9 +41,7 @@ async fn cloudtrail_lookup_events_finds_the_key_store_operations() {
         .create_custom_key_store()
         .custom_key_store_name("NewStore")
         .cloud_hsm_cluster_id("cluster-2b34c5defgh")
-        .trust_anchor_certificate(
-            pki::drill_ca_certificate(1, "cluster-2b34c5defgh").unwrap(),
-        )
+        .trust_anchor_certificate(pki::drill_ca_certificate(1, "cluster-2b34c5defgh").unwrap())
         .key_store_password("kmsPassword1")
         .send()
         .await

@@ -199,7 +199,10 @@ impl Drill {
     /// The `UNINITIALIZED` cluster's CSR signed by its drill CA:
     /// (`SignedCert`, `TrustAnchor`).
     pub(super) fn sign_csr(&self, cluster: &str) -> (String, String) {
-        let v = self.control(&format!("/_hsmdrill/clusters/{cluster}/sign-csr"), json!({}));
+        let v = self.control(
+            &format!("/_hsmdrill/clusters/{cluster}/sign-csr"),
+            json!({}),
+        );
         let text = |m: &str| v[m].as_str().unwrap().to_owned();
         (text("SignedCert"), text("TrustAnchor"))
     }

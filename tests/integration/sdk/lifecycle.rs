@@ -83,7 +83,9 @@ async fn a_new_cluster_goes_from_create_cluster_to_active_and_backs_a_new_key_st
         );
     }
     let (signed_cert, trust_anchor) = d.sign_csr(&c);
-    let out = initialize(&d.hsm, &signed_cert, &trust_anchor).await.unwrap();
+    let out = initialize(&d.hsm, &signed_cert, &trust_anchor)
+        .await
+        .unwrap();
     assert_eq!(out.state(), Some(&ClusterState::InitializeInProgress));
     d.wait_for_cluster(&c, |c| c.state() == Some(&ClusterState::Initialized))
         .await;
@@ -160,7 +162,10 @@ async fn a_new_cluster_goes_from_create_cluster_to_active_and_backs_a_new_key_st
         entry.custom_key_store_type(),
         Some(&CustomKeyStoreType::AwsCloudhsm)
     );
-    assert_eq!(entry.trust_anchor_certificate(), Some(trust_anchor.as_str()));
+    assert_eq!(
+        entry.trust_anchor_certificate(),
+        Some(trust_anchor.as_str())
+    );
 
     // A cluster backs one store: neither this one nor the example's is free.
     assert_refused!(

@@ -116,7 +116,10 @@ fn drill_ca(seed: u64, cluster_id: &str) -> (CertificateParams, SeededKey) {
     let params = ca_params(
         seed,
         &label,
-        name("hsmdrill customer CA", &format!("customerCA of {cluster_id}")),
+        name(
+            "hsmdrill customer CA",
+            &format!("customerCA of {cluster_id}"),
+        ),
     );
     (params, key)
 }

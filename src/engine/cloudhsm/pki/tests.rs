@@ -41,7 +41,10 @@ fn the_csr_is_signed_by_the_hsm_key_and_the_chain_holds() {
     assert!(id.csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----\n"));
     let csr_key = csr_public_key(&id.csr).unwrap_or_else(|| panic!("CSR does not verify"));
     assert_eq!(certificate_public_key(&id.hsm_certificate), Some(csr_key));
-    assert!(pem_issued_by(&id.hsm_certificate, &id.aws_hardware_certificate));
+    assert!(pem_issued_by(
+        &id.hsm_certificate,
+        &id.aws_hardware_certificate
+    ));
     assert!(pem_issued_by(
         &id.hsm_certificate,
         &id.manufacturer_hardware_certificate
@@ -83,7 +86,11 @@ fn every_refusal_has_its_message() {
         "SignedCert must be one PEM-encoded X.509 certificate, not several."
     );
     assert_eq!(
-        refusal(csr, &s.signed_cert, "-----BEGIN CERTIFICATE-----\nYW5jaG9y\n-----END CERTIFICATE-----\n"),
+        refusal(
+            csr,
+            &s.signed_cert,
+            "-----BEGIN CERTIFICATE-----\nYW5jaG9y\n-----END CERTIFICATE-----\n"
+        ),
         "TrustAnchor is not a PEM-encoded X.509 certificate."
     );
     assert_eq!(
@@ -96,8 +103,8 @@ fn every_refusal_has_its_message() {
         "TrustAnchor must end with a self-signed root certificate; the last certificate is not self-signed."
     );
     // Another CA (another cluster's drill CA) did not sign it.
-    let other = sign_with_drill_ca(1, "cluster-2b34c5defgh", &id.csr)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let other =
+        sign_with_drill_ca(1, "cluster-2b34c5defgh", &id.csr).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         refusal(csr, &s.signed_cert, &other.trust_anchor),
         "SignedCert is not signed by the TrustAnchor certificate: the trust anchor must be the certificate of the CA that signed the cluster CSR."
@@ -111,6 +118,8 @@ fn every_refusal_has_its_message() {
     );
     assert_eq!(
         refusal(None, &s.signed_cert, &s.trust_anchor),
-        format!("Cluster {CLUSTER} has no certificate signing request to match SignedCert against.")
+        format!(
+            "Cluster {CLUSTER} has no certificate signing request to match SignedCert against."
+        )
     );
 }

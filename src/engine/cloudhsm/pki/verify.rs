@@ -158,7 +158,10 @@ pub(super) fn pem_issued_by(child: &str, parent: &str) -> bool {
     let (Some(c), Some(p)) = (certificates_der(child), certificates_der(parent)) else {
         return false;
     };
-    match (c.first().and_then(|d| parse(d)), p.first().and_then(|d| parse(d))) {
+    match (
+        c.first().and_then(|d| parse(d)),
+        p.first().and_then(|d| parse(d)),
+    ) {
         (Some(c), Some(p)) => issued_by(&c, &p),
         _ => false,
     }
