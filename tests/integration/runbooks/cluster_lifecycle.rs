@@ -190,6 +190,37 @@ fn create_custom_key_store_with_the_same_properties_as_a_disconnected_one_return
     assert_eq!(first, again);
 }
 
+/// CreateCustomKeyStore compares the trust anchor as a certificate: the
+/// same certificate with Windows line ends is accepted; a PEM block that
+/// is no certificate, or another cluster's customerCA.crt, is not
+/// (docs/fidelity.md FP3).
+#[test]
+fn the_trust_anchor_is_compared_as_a_certificate() {
+    let e = example();
+    let (cluster, anchor) = new_active_cluster(&e, SUBNETS);
+    let example_anchor = e
+        .with_state(|st| st.clusters[CLUSTER].trust_anchor.clone())
+        .unwrap();
+    for wrong in [
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        example_anchor.as_str(),
+    ] {
+        let (name, message) = fail(
+            &e,
+            "CreateCustomKeyStore",
+            store_input("NewStore", &cluster, wrong),
+        );
+        assert_eq!(name, "IncorrectTrustAnchorException", "{message}");
+    }
+    let crlf = anchor.replace('\n', "\r\n");
+    let out = call(
+        &e,
+        "CreateCustomKeyStore",
+        store_input("NewStore", &cluster, &crlf),
+    );
+    assert!(out["CustomKeyStoreId"].is_string(), "{out}");
+}
+
 #[test]
 fn delete_custom_key_store_with_keys_is_custom_key_store_has_cmks() {
     let e = example();
