@@ -57,6 +57,17 @@ fn clusters_get_real_certificates_by_state() {
         let empty = &st.clusters["cluster-3c45d6efghi"];
         assert_eq!(empty.certificates, Certificates::default());
     });
+    // The same file makes byte-identical certificates.
+    let again = load_str(yaml, "w.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let certificates = |e: &Engine| {
+        e.with_state(|st| {
+            st.clusters
+                .values()
+                .map(|c| (c.certificates.clone(), c.trust_anchor.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(certificates(&engine), certificates(&again));
 }
 
 #[test]
