@@ -247,11 +247,14 @@ Feature: R7. Recovering deleted key material
       | ClusterId        | $other     |
       | AvailabilityZone | us-west-2b |
     And pending work settles
+    And I sign the CSR of cluster "$other" with the drill CA
+    And I remember "SignedCert" of the response as "otherCert"
+    And I remember "TrustAnchor" of the response as "otherCA"
     And I call InitializeCluster with:
       """
       ClusterId: $other
-      SignedCert: "-----BEGIN CERTIFICATE-----\nb3RoZXI=\n-----END CERTIFICATE-----\n"
-      TrustAnchor: "-----BEGIN CERTIFICATE-----\nYW5jaG9y\n-----END CERTIFICATE-----\n"
+      SignedCert: $otherCert
+      TrustAnchor: $otherCA
       """
     And pending work settles
     And I run "cluster activate --password adminPassword1" on cluster "$other" as "admin"

@@ -18,7 +18,8 @@
 //! - [`engine`]: the embedded AWS. `engine::kms` (custom key stores and their
 //!   connection state machine, KMS keys and their derived key state, the
 //!   ciphertext blob and the data plane), `engine::cloudhsm` (clusters, HSMs,
-//!   users and lockout, key material, backups and lineage, PKCS #11 session
+//!   users and lockout, key material, backups and lineage, the cluster PKI
+//!   (`cloudhsm::pki`: CSRs, certificates and their checks), PKCS #11 session
 //!   pools, the CloudHSM v2 API and the CloudHSM CLI), `engine::clock`
 //!   (virtual time), `engine::ids` (seeded ids), `engine::trail` (CloudTrail),
 //!   `engine::network` and `engine::faults` (injected incidents),

@@ -151,6 +151,7 @@ fn fault_keyword(fault: &Fault) -> &'static str {
         Fault::ReleaseSessions { .. } => "release sessions",
         Fault::InternalErrors { .. } => "fail next connects",
         Fault::Backup { .. } => "backup",
+        Fault::SignCsr { .. } => "sign csr",
     }
 }
 

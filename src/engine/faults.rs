@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::cloudhsm::cli;
 use super::cloudhsm::cluster::Cluster;
+use super::cloudhsm::pki::{self, SignedCsr};
 use super::error::{Error, ErrorKind, Result};
 use super::network::NetworkCondition;
 use super::state::State;
@@ -80,6 +81,14 @@ pub enum Fault {
     },
     /// Take a backup of the cluster now; the response is `{"BackupId": …}`.
     Backup {
+        /// Cluster id.
+        cluster: String,
+    },
+    /// Not an incident: the customer's part of initializing a cluster. Sign
+    /// the cluster's CSR with the world's drill CA for that cluster; the
+    /// response is `{"SignedCert": …, "TrustAnchor": …}`, what
+    /// InitializeCluster takes (docs/fidelity.md IP4).
+    SignCsr {
         /// Cluster id.
         cluster: String,
     },
@@ -195,6 +204,25 @@ impl Engine {
         })
     }
 
+    /// Signs the CSR of an `UNINITIALIZED` cluster with its drill CA.
+    pub fn sign_cluster_csr(&self, cluster_id: &str) -> Result<SignedCsr> {
+        let csr = self
+            .with_state(|st| {
+                st.clusters
+                    .get(cluster_id)
+                    .filter(|c| c.exists())
+                    .map(|c| c.certificates.cluster_csr.clone())
+            })
+            .ok_or_else(|| no_cluster(cluster_id))?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::CloudHsmInvalidRequest,
+                    format!("Cluster {cluster_id} has no CSR to sign: it needs an active HSM and must be UNINITIALIZED."),
+                )
+            })?;
+        pki::sign_with_drill_ca(self.config.seed, cluster_id, &csr)
+    }
+
     /// Applies a [`Fault`]; a backup answers `{"BackupId": …}`, exhausting
     /// sessions `{"HeldSessions": n}`, the rest `{}`.
     pub fn apply_fault(&self, fault: &Fault) -> Result<Value> {
@@ -231,6 +259,9 @@ impl Engine {
             Fault::Backup { cluster } => {
                 self.take_backup(cluster).map(|id| json!({"BackupId": id}))
             }
+            Fault::SignCsr { cluster } => self
+                .sign_cluster_csr(cluster)
+                .map(|s| json!({"SignedCert": s.signed_cert, "TrustAnchor": s.trust_anchor})),
         }
     }
 

@@ -154,6 +154,9 @@ impl Engine {
                         }
                     } else {
                         c.hsms[pos].state = s;
+                        // A failure here is a bug in building certificates;
+                        // the cluster then shows no CSR, as before its HSM.
+                        let _ = c.on_hsm_active(self.config.seed);
                     }
                 }
             }

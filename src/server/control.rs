@@ -4,6 +4,8 @@
 //! - `POST /_hsmdrill/clock/advance {"seconds": N}`: skip virtual time
 //!   (deletion waiting periods, daily backups, pending connects);
 //! - `POST /_hsmdrill/clusters/<ClusterId>/backup` → `{"BackupId": …}`;
+//! - `POST /_hsmdrill/clusters/<ClusterId>/sign-csr` → `{"SignedCert": …,
+//!   "TrustAnchor": …}`: the cluster's CSR signed by its drill CA;
 //! - `POST /_hsmdrill/faults {"ClusterId": …, "Network": "blocked" | "ok" |
 //!   {"Flaky": N}, "SecurityGroup": "broken" | "ok", "ExhaustSessions":
 //!   true | false, "FailNextConnects": N}`;
@@ -40,6 +42,7 @@ pub(super) fn routes() -> Router<Arc<ServerState>> {
         .route("/_hsmdrill/health", get(health))
         .route("/_hsmdrill/clock/advance", post(advance))
         .route("/_hsmdrill/clusters/{cluster}/backup", post(backup))
+        .route("/_hsmdrill/clusters/{cluster}/sign-csr", post(sign_csr))
         .route("/_hsmdrill/faults", post(faults))
         .route("/_hsmdrill/fault", post(fault))
         .route("/_hsmdrill/clock/settle", post(settle))
@@ -129,6 +132,17 @@ async fn backup(State(state): State<Arc<ServerState>>, Path(cluster): Path<Strin
     let r = on_engine(&state, move |e| e.take_backup(&cluster))
         .await
         .and_then(|r| r.map(|id| json!({"BackupId": id})).map_err(engine_error));
+    reply(r)
+}
+
+/// The cluster's CSR signed by its drill CA, for InitializeCluster.
+async fn sign_csr(State(state): State<Arc<ServerState>>, Path(cluster): Path<String>) -> Response {
+    let r = on_engine(&state, move |e| e.sign_cluster_csr(&cluster))
+        .await
+        .and_then(|r| {
+            r.map(|s| json!({"SignedCert": s.signed_cert, "TrustAnchor": s.trust_anchor}))
+                .map_err(engine_error)
+        });
     reply(r)
 }
 

@@ -54,6 +54,7 @@ mod dsl;
 mod fuzz_regressions;
 mod gherkin;
 mod model;
+mod pki;
 mod reference;
 mod remote;
 mod robustness;

@@ -636,21 +636,25 @@ fn responses_along_a_scripted_walk_use_only_model_member_names() {
         .unwrap()
         .to_owned();
     e.settle();
+    step(
+        "CreateHsm",
+        json!({"ClusterId": fresh, "AvailabilityZone": "us-west-2b"}),
+    );
+    e.settle();
     let csr = ok(
         &e,
         "DescribeClusters",
         json!({"Filters": {"clusterIds": [fresh]}}),
     )["Clusters"][0]["Certificates"]["ClusterCsr"]
         .clone();
-    assert!(csr.is_string(), "an UNINITIALIZED cluster offers its CSR");
-    step(
-        "CreateHsm",
-        json!({"ClusterId": fresh, "AvailabilityZone": "us-west-2b"}),
+    assert!(
+        csr.is_string(),
+        "an UNINITIALIZED cluster with an HSM offers its CSR"
     );
-    e.settle();
+    let signed = e.sign_cluster_csr(&fresh).unwrap();
     step(
         "InitializeCluster",
-        json!({"ClusterId": fresh, "SignedCert": "-----BEGIN CERTIFICATE-----\nc2lnbmVk\n-----END CERTIFICATE-----\n", "TrustAnchor": "-----BEGIN CERTIFICATE-----\nYW5jaG9y\n-----END CERTIFICATE-----\n"}),
+        json!({"ClusterId": fresh, "SignedCert": signed.signed_cert, "TrustAnchor": signed.trust_anchor}),
     );
     e.settle();
     step("DescribeClusters", json!({}));

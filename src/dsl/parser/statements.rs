@@ -419,6 +419,9 @@ impl Ctx<'_, '_> {
             Rule::backup => Fault::Backup {
                 cluster: name(&mut c, Rule::cluster)?,
             },
+            Rule::sign_csr => Fault::SignCsr {
+                cluster: name(&mut c, Rule::cluster)?,
+            },
             other => return Err(internal(&at, &format!("unexpected {other:?} as a fault"))),
         };
         c.finish()?;

@@ -18,7 +18,8 @@ use super::api::{
     DescribeRequest, HsmShape, InitializeClusterRequest, InitializeClusterResponse,
 };
 use super::backup::{Backup, BackupState};
-use super::cluster::{cluster_csr, Cluster, ClusterState, Hsm, HsmState};
+use super::cluster::{Cluster, ClusterState, Hsm, HsmState};
+use super::pki;
 use super::users::{Role, User};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
@@ -128,17 +129,14 @@ impl Engine {
         );
         cluster.hsm_type = hsm_type.to_owned();
         cluster.mode = req.mode.clone().unwrap_or_else(|| "FIPS".into());
-        match source {
-            Some(b) => {
-                cluster.source_backup_id = Some(b.id.clone());
-                cluster.users = b.contents.users.clone();
-                cluster.keys = b.contents.keys.clone();
-                cluster.certificates = b.contents.certificates.clone();
-                cluster.trust_anchor = b.contents.trust_anchor.clone();
-            }
-            None => {
-                cluster.certificates.cluster_csr = Some(cluster_csr(&id));
-            }
+        // A fresh cluster has no certificates yet: the CSR comes with its
+        // first HSM (Cluster::on_hsm_active).
+        if let Some(b) = source {
+            cluster.source_backup_id = Some(b.id.clone());
+            cluster.users = b.contents.users.clone();
+            cluster.keys = b.contents.keys.clone();
+            cluster.certificates = b.contents.certificates.clone();
+            cluster.trust_anchor = b.contents.trust_anchor.clone();
         }
         cluster.state = cluster.state.settled(now);
         let shape = self.cluster_shape(&cluster);
@@ -165,9 +163,22 @@ impl Engine {
             )
         })?;
         let completes_at = now.plus(Timing::secs(self.config.timing.cluster_initialize_seconds));
-        if let Transition::To(s) = cluster.state.on_initialize(completes_at)? {
+        let transition = cluster.state.on_initialize(completes_at)?;
+        // The certificates are judged before anything changes: a refusal
+        // leaves the cluster UNINITIALIZED with its CSR (docs/fidelity.md
+        // FP2).
+        pki::check_initialization(
+            id,
+            cluster.certificates.cluster_csr.as_deref(),
+            signed,
+            anchor,
+        )?;
+        if let Transition::To(s) = transition {
             cluster.state = s.settled(now);
         }
+        // "The CSR exists only when the cluster's state is UNINITIALIZED"
+        // (CloudHSM model, Certificates.ClusterCsr).
+        cluster.certificates.cluster_csr = None;
         cluster.certificates.cluster_certificate = Some(signed.to_owned());
         cluster.trust_anchor = Some(anchor.to_owned());
         // The precrypto officer: `cluster activate` sets its password.
@@ -281,6 +292,7 @@ impl Engine {
         );
         let shape = hsm_shape(cluster, &hsm);
         cluster.hsms.push(hsm);
+        cluster.on_hsm_active(self.config.seed)?;
         self.reschedule(&st);
         Ok(CreateHsmResponse { hsm: shape })
     }

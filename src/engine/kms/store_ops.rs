@@ -18,6 +18,7 @@ use super::api::{
 use super::keystore::{ConnectionErrorCode, ConnectionState, KeyStore};
 use super::{add_present, check_enum, check_len, page, required, Recorded, KMSUSER};
 use crate::engine::cloudhsm::cluster::Cluster;
+use crate::engine::cloudhsm::pki;
 use crate::engine::cloudhsm::users::{LoginError, Role, SessionId};
 use crate::engine::config::Timing;
 use crate::engine::error::{Error, ErrorKind, Result};
@@ -539,21 +540,51 @@ fn list_entry(s: &KeyStore) -> CustomKeyStoresListEntry {
 /// A deleted cluster keeps its record (state DELETED), so its certificate is
 /// still there to compare with (R7).
 fn shares_history(st: &State, id: &str, cluster: &Cluster) -> bool {
-    id == cluster.id || st.clusters.get(id).is_some_and(|c| related(c, cluster))
+    id == cluster.id || st.clusters.get(id).is_some_and(|c| related(st, c, cluster))
 }
 
-/// Clusters made from backups of one another share the cluster certificate.
-fn related(a: &Cluster, b: &Cluster) -> bool {
-    a.id == b.id
-        || (a.certificates.cluster_certificate.is_some()
-            && a.certificates.cluster_certificate == b.certificates.cluster_certificate)
+/// Related clusters share backup lineage: they descend (CreateCluster
+/// `SourceBackupId`) from the same original cluster, or hold the same
+/// cluster certificate, compared as certificates (docs/fidelity.md I17).
+fn related(st: &State, a: &Cluster, b: &Cluster) -> bool {
+    let same_certificate = match (
+        &a.certificates.cluster_certificate,
+        &b.certificates.cluster_certificate,
+    ) {
+        (Some(x), Some(y)) => same_certificate(x, y),
+        (None, _) | (_, None) => false,
+    };
+    a.id == b.id || same_certificate || lineage_root(st, a) == lineage_root(st, b)
 }
 
-/// Certificates compare by content, ignoring line endings and surrounding
-/// whitespace (a PEM read on Windows is the same certificate).
+/// The original cluster of `c`'s backup lineage: `c` itself unless it was
+/// made from a backup, then the root of the backup's cluster.
+fn lineage_root<'s>(st: &'s State, c: &'s Cluster) -> &'s str {
+    let mut id = c.id.as_str();
+    let mut source = c.source_backup_id.as_deref();
+    // Each step moves to an older cluster; the bound only guards against a
+    // hand-edited state file with a cycle.
+    for _ in 0..=st.clusters.len() {
+        let Some(parent) = source
+            .and_then(|b| st.backups.get(b))
+            .map(|b| b.cluster_id.as_str())
+        else {
+            break;
+        };
+        id = parent;
+        source = st
+            .clusters
+            .get(parent)
+            .and_then(|p| p.source_backup_id.as_deref());
+    }
+    id
+}
+
+/// Certificates compare as certificates (DER), so line endings and PEM
+/// wrapping do not matter (a PEM read on Windows is the same certificate);
+/// text that is no certificate matches nothing (docs/fidelity.md FP3).
 fn same_certificate(a: &str, b: &str) -> bool {
-    let norm = |s: &str| -> String { s.split_whitespace().collect() };
-    norm(a) == norm(b)
+    pki::same_certificates(a, b)
 }
 
 pub(crate) fn find_store<'s>(st: &'s State, id: &str) -> Result<&'s KeyStore> {

@@ -328,10 +328,10 @@ impl Builder<'_> {
             ));
         }
         if let Some(t) = &c.trust_anchor {
-            if t.trim().is_empty() {
+            if !pki::is_ca_certificate(t) {
                 return Err(self.err(
                     format!("{path}.trust_anchor"),
-                    "an empty trust anchor: expected the PEM text of the customer CA certificate (or leave it out)",
+                    "not a CA certificate: expected the PEM text of the customer CA certificate (basicConstraints CA:TRUE), or leave it out for the world's drill CA",
                 ));
             }
         }
@@ -387,21 +387,40 @@ impl Builder<'_> {
         if let Some(t) = &c.hsm_type {
             cluster.hsm_type = t.clone();
         }
-        cluster.certificates.cluster_csr = Some(cluster_csr(&id));
-        if state_doc != ClusterStateDoc::Uninitialized {
-            cluster.certificates.cluster_certificate = Some(cluster_certificate(&id));
-            cluster.trust_anchor = Some(
-                c.trust_anchor
-                    .clone()
-                    .unwrap_or_else(|| default_trust_anchor(&id)),
-            );
-        }
         for u in users {
             cluster.users.insert(u);
         }
         cluster.hsms = hsms;
+        self.certificates(&mut cluster, state_doc, c, path)?;
         st.clusters.insert(id.clone(), cluster);
         Ok(id)
+    }
+
+    /// A cluster's certificates as CloudHSM would have left them: none
+    /// before an HSM; the first HSM's identity and CSR while
+    /// `UNINITIALIZED`; once initialized, the CSR signed by the drill CA,
+    /// whose certificate is the trust anchor (docs/fidelity.md IP4). A
+    /// `trust_anchor` in the file replaces the drill CA's certificate as
+    /// given (the world has no key of it to sign with).
+    fn certificates(
+        &self,
+        cluster: &mut Cluster,
+        state: ClusterStateDoc,
+        c: &ClusterDoc,
+        path: &str,
+    ) -> Result<(), WorldError> {
+        let seed = self.engine.config().seed;
+        let failed = |e: crate::engine::Error| self.err(path, e.message().to_owned());
+        if state == ClusterStateDoc::Uninitialized {
+            return cluster.on_hsm_active(seed).map_err(failed);
+        }
+        let identity = pki::hsm_identity(seed, &cluster.id).map_err(failed)?;
+        let signed = pki::sign_with_drill_ca(seed, &cluster.id, &identity.csr).map_err(failed)?;
+        cluster.certificates = Certificates::of_identity(identity);
+        cluster.certificates.cluster_csr = None;
+        cluster.certificates.cluster_certificate = Some(signed.signed_cert);
+        cluster.trust_anchor = Some(c.trust_anchor.clone().unwrap_or(signed.trust_anchor));
+        Ok(())
     }
 
     fn store(&self, st: &mut State, s: &StoreDoc, path: &str) -> Result<(), WorldError> {

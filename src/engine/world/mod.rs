@@ -35,8 +35,10 @@
 //!   are errors;
 //! - a cluster gets a subnet per Availability Zone (two by default), one
 //!   `ACTIVE` HSM per zone, the users `admin` / `adminPassword1` and
-//!   `kmsuser` / `kmsPassword1`, a trust anchor and a cluster certificate
-//!   (its backup lineage) unless told otherwise;
+//!   `kmsuser` / `kmsPassword1`, and real certificates (`cloudhsm::pki`):
+//!   the first HSM's identity and, once initialized, its CSR signed by the
+//!   cluster's drill CA, whose certificate is the trust anchor, unless told
+//!   otherwise;
 //! - a key store with `connected: true` is connected the way
 //!   `ConnectCustomKeyStore` would leave it: KMS logged in as `kmsuser`,
 //!   `kmsuser`'s password rotated to a secret only the engine knows, one
@@ -65,7 +67,8 @@ use serde::Deserialize;
 
 use crate::engine::clock::{Clock, EPOCH};
 use crate::engine::cloudhsm::backup::BackupState;
-use crate::engine::cloudhsm::cluster::{cluster_csr, pem, Cluster, ClusterState, Hsm, HsmState};
+use crate::engine::cloudhsm::cluster::{Certificates, Cluster, ClusterState, Hsm, HsmState};
+use crate::engine::cloudhsm::pki;
 use crate::engine::cloudhsm::users::{self, Lockout, Role, User};
 use crate::engine::config::{EngineConfig, Pkcs11Config, Timing};
 use crate::engine::ids::IdKind;

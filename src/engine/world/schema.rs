@@ -111,22 +111,6 @@ pub(super) const DEFAULT_KMSUSER_PASSWORD: &str = "kmsPassword1";
 /// The HSM types CloudHSM offers.
 pub(super) const HSM_TYPES: &[&str] = &["hsm1.medium", "hsm2m.medium"];
 
-/// The trust anchor (`customerCA.crt`) of a cluster whose file gives none.
-pub(super) fn default_trust_anchor(cluster_id: &str) -> String {
-    pem(
-        "CERTIFICATE",
-        &format!("hsmdrill customerCA for {cluster_id}"),
-    )
-}
-
-/// The cluster certificate: the backup lineage of `cluster_id`.
-pub(super) fn cluster_certificate(cluster_id: &str) -> String {
-    pem(
-        "CERTIFICATE",
-        &format!("hsmdrill cluster certificate for {cluster_id}"),
-    )
-}
-
 // ---------------------------------------------------------------------------
 // Checks on identifiers
 

@@ -42,11 +42,32 @@ fn bare_message_drops_prefix_and_mark() {
 }
 
 #[test]
-fn pem_wraps_at_64() {
-    let p = default_trust_anchor("cluster-1a23b4cdefg");
-    assert!(p.starts_with("-----BEGIN CERTIFICATE-----\n"));
-    assert!(p.ends_with("-----END CERTIFICATE-----\n"));
-    assert!(p.lines().all(|l| l.len() <= 64));
+fn clusters_get_real_certificates_by_state() {
+    let yaml = "clusters:\n  - {id: cluster-1a23b4cdefg}\n  - {id: cluster-2b34c5defgh, state: UNINITIALIZED}\n  - {id: cluster-3c45d6efghi, state: UNINITIALIZED, hsms: []}\n";
+    let engine = load_str(yaml, "w.yaml").unwrap_or_else(|e| panic!("{e}"));
+    engine.with_state(|st| {
+        let active = &st.clusters["cluster-1a23b4cdefg"];
+        assert!(active.certificates.cluster_csr.is_none());
+        assert!(active.certificates.hsm_certificate.is_some());
+        let anchor = active.trust_anchor.clone().unwrap_or_default();
+        assert!(pki::is_ca_certificate(&anchor));
+        let uninitialized = &st.clusters["cluster-2b34c5defgh"];
+        assert!(uninitialized.certificates.cluster_csr.is_some());
+        assert!(uninitialized.certificates.cluster_certificate.is_none());
+        let empty = &st.clusters["cluster-3c45d6efghi"];
+        assert_eq!(empty.certificates, Certificates::default());
+    });
+    // The same file makes byte-identical certificates.
+    let again = load_str(yaml, "w.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let certificates = |e: &Engine| {
+        e.with_state(|st| {
+            st.clusters
+                .values()
+                .map(|c| (c.certificates.clone(), c.trust_anchor.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(certificates(&engine), certificates(&again));
 }
 
 #[test]

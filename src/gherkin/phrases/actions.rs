@@ -404,6 +404,13 @@ pub(super) const ENTRIES: &[Entry] = &[
             Ok(Built::Items(items))
         },
     ),
+    e(
+        r#"I sign the CSR of cluster "C" with the drill CA"#,
+        "sign csr of C",
+        r#"I sign the CSR of cluster "$c" with the drill CA"#,
+        Nothing,
+        |a| fault(a, &[0], |n| Fault::SignCsr { cluster: n[0].clone() }),
+    ),
 ];
 
 /// A fault on the names in these captures, in the order the runbook

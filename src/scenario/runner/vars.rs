@@ -63,6 +63,9 @@ impl Ctx {
             Fault::Backup { cluster } => Fault::Backup {
                 cluster: s(cluster)?,
             },
+            Fault::SignCsr { cluster } => Fault::SignCsr {
+                cluster: s(cluster)?,
+            },
         })
     }
 

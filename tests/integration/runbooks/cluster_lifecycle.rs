@@ -34,32 +34,49 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
     e.settle();
     let described = describe_cluster(&e, &cluster);
     assert_eq!(described["State"], json!("UNINITIALIZED"));
-    assert!(
-        described["Certificates"]["ClusterCsr"].is_string(),
-        "{described}"
-    );
+    // The CSR comes from the cluster's first HSM: none yet.
+    assert_eq!(described["Certificates"], json!({}), "{described}");
     assert_eq!(
         described["SubnetMapping"],
         json!({"us-west-2a": "subnet-0c1d2e3f4a", "us-west-2b": "subnet-0c1d2e3f4b"})
     );
 
     // InitializeCluster needs an active HSM.
-    let init =
-        json!({"ClusterId": cluster, "SignedCert": SIGNED_CERT, "TrustAnchor": TRUST_ANCHOR});
-    let (name, _) = fail(&e, "InitializeCluster", init.clone());
+    let garbage = json!({"ClusterId": cluster, "SignedCert": "x", "TrustAnchor": "y"});
+    let (name, message) = fail(&e, "InitializeCluster", garbage.clone());
     assert_eq!(name, "CloudHsmInvalidRequestException");
+    assert!(message.contains("no active HSM"), "{message}");
     create_hsm(&e, &cluster, "us-west-2a");
     e.settle();
+    let certificates = describe_cluster(&e, &cluster)["Certificates"].clone();
+    for member in [
+        "ClusterCsr",
+        "HsmCertificate",
+        "AwsHardwareCertificate",
+        "ManufacturerHardwareCertificate",
+    ] {
+        assert!(certificates[member].is_string(), "{member}: {certificates}");
+    }
+    // Refused certificates leave the cluster as it was.
+    let (name, _) = fail(&e, "InitializeCluster", garbage);
+    assert_eq!(name, "CloudHsmInvalidRequestException");
+    assert_eq!(cluster_state(&e, &cluster), "UNINITIALIZED");
+    let (signed_cert, trust_anchor) = sign_csr(&e, &cluster);
+    let init =
+        json!({"ClusterId": cluster, "SignedCert": signed_cert, "TrustAnchor": trust_anchor});
     let out = call(&e, "InitializeCluster", init);
     assert_eq!(out["State"], json!("INITIALIZE_IN_PROGRESS"));
     e.settle();
     assert_eq!(cluster_state(&e, &cluster), "INITIALIZED");
+    let certificates = describe_cluster(&e, &cluster)["Certificates"].clone();
+    assert_eq!(certificates["ClusterCertificate"], json!(signed_cert));
+    assert!(certificates.get("ClusterCsr").is_none(), "{certificates}");
 
     // Not usable for a key store until activated.
     let (name, _) = fail(
         &e,
         "CreateCustomKeyStore",
-        store_input("NewStore", &cluster, TRUST_ANCHOR),
+        store_input("NewStore", &cluster, &trust_anchor),
     );
     assert_eq!(name, "CloudHsmClusterNotActiveException");
 
@@ -77,7 +94,7 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
     let (name, message) = fail(
         &e,
         "CreateCustomKeyStore",
-        store_input("NewStore", &cluster, TRUST_ANCHOR),
+        store_input("NewStore", &cluster, &trust_anchor),
     );
     assert_eq!(name, "CloudHsmClusterInvalidConfigurationException");
     assert!(message.contains("two active HSMs"), "{message}");
@@ -87,8 +104,12 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
     // The trust anchor must be the cluster's customerCA.crt, and names are
     // unique.
     for (name, anchor, expected) in [
-        ("NewStore", SIGNED_CERT, "IncorrectTrustAnchorException"),
-        (STORE_NAME, TRUST_ANCHOR, "CustomKeyStoreNameInUseException"),
+        ("NewStore", &signed_cert, "IncorrectTrustAnchorException"),
+        (
+            STORE_NAME,
+            &trust_anchor,
+            "CustomKeyStoreNameInUseException",
+        ),
     ] {
         let input = store_input(name, &cluster, anchor);
         assert_eq!(
@@ -102,7 +123,7 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
     let out = call(
         &e,
         "CreateCustomKeyStore",
-        store_input("NewStore", &cluster, TRUST_ANCHOR),
+        store_input("NewStore", &cluster, &trust_anchor),
     );
     let store = out["CustomKeyStoreId"].as_str().unwrap().to_owned();
     assert!(store.starts_with("cks-"), "{store}");
@@ -123,7 +144,7 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
         json!({
             "CustomKeyStoreName": "NewStore",
             "CloudHsmClusterId": cluster,
-            "TrustAnchorCertificate": TRUST_ANCHOR,
+            "TrustAnchorCertificate": &trust_anchor,
             "ConnectionState": "DISCONNECTED",
             "CustomKeyStoreType": "AWS_CLOUDHSM",
         }),
@@ -132,7 +153,7 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
 
     // A cluster backs one store.
     for (name, backing) in [("SecondStore", cluster.as_str()), ("ThirdStore", CLUSTER)] {
-        let input = store_input(name, backing, TRUST_ANCHOR);
+        let input = store_input(name, backing, &trust_anchor);
         let refused = exception(&e, "CreateCustomKeyStore", input);
         assert_eq!(refused, "CloudHsmClusterInUseException", "{name}");
     }
@@ -162,11 +183,42 @@ fn a_new_cluster_goes_from_create_to_active_and_backs_a_new_key_store() {
 #[test]
 fn create_custom_key_store_with_the_same_properties_as_a_disconnected_one_returns_it() {
     let e = example();
-    let cluster = new_active_cluster(&e, SUBNETS);
-    let input = store_input("NewStore", &cluster, TRUST_ANCHOR);
+    let (cluster, anchor) = new_active_cluster(&e, SUBNETS);
+    let input = store_input("NewStore", &cluster, &anchor);
     let first = call(&e, "CreateCustomKeyStore", input.clone());
     let again = call(&e, "CreateCustomKeyStore", input);
     assert_eq!(first, again);
+}
+
+/// CreateCustomKeyStore compares the trust anchor as a certificate: the
+/// same certificate with Windows line ends is accepted; a PEM block that
+/// is no certificate, or another cluster's customerCA.crt, is not
+/// (docs/fidelity.md FP3).
+#[test]
+fn the_trust_anchor_is_compared_as_a_certificate() {
+    let e = example();
+    let (cluster, anchor) = new_active_cluster(&e, SUBNETS);
+    let example_anchor = e
+        .with_state(|st| st.clusters[CLUSTER].trust_anchor.clone())
+        .unwrap();
+    for wrong in [
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        example_anchor.as_str(),
+    ] {
+        let (name, message) = fail(
+            &e,
+            "CreateCustomKeyStore",
+            store_input("NewStore", &cluster, wrong),
+        );
+        assert_eq!(name, "IncorrectTrustAnchorException", "{message}");
+    }
+    let crlf = anchor.replace('\n', "\r\n");
+    let out = call(
+        &e,
+        "CreateCustomKeyStore",
+        store_input("NewStore", &cluster, &crlf),
+    );
+    assert!(out["CustomKeyStoreId"].is_string(), "{out}");
 }
 
 #[test]
@@ -313,12 +365,12 @@ custom_key_stores:
   - {name: StoreA, cluster: cluster-aaaaaaaaaaa}
 "#,
     );
-    let anchor = describe_cluster(&e, "cluster-bbbbbbbbbbb");
-    assert_eq!(anchor["State"], json!("ACTIVE"));
+    assert_eq!(cluster_state(&e, "cluster-bbbbbbbbbbb"), "ACTIVE");
+    let anchor = e.with_state(|st| st.clusters["cluster-bbbbbbbbbbb"].trust_anchor.clone());
     let (name, _) = fail(
         &e,
         "CreateCustomKeyStore",
-        store_input("StoreB", "cluster-bbbbbbbbbbb", TRUST_ANCHOR),
+        store_input("StoreB", "cluster-bbbbbbbbbbb", &anchor.unwrap()),
     );
     assert_eq!(name, "LimitExceededException");
 }

@@ -403,12 +403,13 @@ pub(crate) fn assert_random_needs_a_connected_store(e: &Engine, bytes: usize) {
 // ---------------------------------------------------------------------------
 // CloudHSM
 
-/// The trust anchor (`customerCA.crt`) of the clusters tests initialize.
-pub(crate) const TRUST_ANCHOR: &str =
-    "-----BEGIN CERTIFICATE-----\nY3VzdG9tZXJDQSBmb3IgYSBkcmlsbA==\n-----END CERTIFICATE-----\n";
-/// The cluster certificate signed with it.
-pub(crate) const SIGNED_CERT: &str =
-    "-----BEGIN CERTIFICATE-----\nc2lnbmVkIGNsdXN0ZXIgY2VydA==\n-----END CERTIFICATE-----\n";
+/// An `UNINITIALIZED` cluster's CSR signed by the drill CA (the runbooks'
+/// `sign csr of`): the cluster certificate and the trust anchor
+/// (`customerCA.crt`).
+pub(crate) fn sign_csr(e: &Engine, cluster: &str) -> (String, String) {
+    let s = e.sign_cluster_csr(cluster).expect("the cluster has a CSR");
+    (s.signed_cert, s.trust_anchor)
+}
 
 /// CreateCluster (`hsm2m.medium`) in two subnets, from `backup` if given;
 /// returns the id of the cluster, which is `CREATE_IN_PROGRESS`.
@@ -430,19 +431,21 @@ pub(crate) fn create_cluster(e: &Engine, subnets: [&str; 2], backup: Option<&str
 }
 
 /// A brand-new cluster (not from a backup) taken the whole way to `ACTIVE`:
-/// created, two HSMs, initialized with [`SIGNED_CERT`] and
-/// [`TRUST_ANCHOR`], activated with the admin password; returns its id.
-pub(crate) fn new_active_cluster(e: &Engine, subnets: [&str; 2]) -> String {
+/// created, two HSMs, initialized with its CSR signed by the drill CA
+/// ([`sign_csr`]), activated with the admin password; returns its id and
+/// trust anchor.
+pub(crate) fn new_active_cluster(e: &Engine, subnets: [&str; 2]) -> (String, String) {
     let cluster = create_cluster(e, subnets, None);
     e.settle();
     assert_eq!(cluster_state(e, &cluster), "UNINITIALIZED");
     create_hsm(e, &cluster, "us-west-2a");
     create_hsm(e, &cluster, "us-west-2b");
     e.settle();
+    let (signed, anchor) = sign_csr(e, &cluster);
     call(
         e,
         "InitializeCluster",
-        json!({"ClusterId": cluster, "SignedCert": SIGNED_CERT, "TrustAnchor": TRUST_ANCHOR}),
+        json!({"ClusterId": cluster, "SignedCert": signed, "TrustAnchor": anchor}),
     );
     e.settle();
     assert_eq!(cluster_state(e, &cluster), "INITIALIZED");
@@ -453,7 +456,7 @@ pub(crate) fn new_active_cluster(e: &Engine, subnets: [&str; 2]) -> String {
         &format!("cluster activate --password {ADMIN_PASSWORD}"),
     );
     assert_eq!(cluster_state(e, &cluster), "ACTIVE");
-    cluster
+    (cluster, anchor)
 }
 
 /// The cluster as DescribeClusters shows it.

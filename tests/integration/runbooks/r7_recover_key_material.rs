@@ -174,7 +174,7 @@ fn a_cluster_from_a_backup_recovers_after_the_original_cluster_is_destroyed() {
 fn update_to_an_unrelated_cluster_is_cloud_hsm_cluster_not_related() {
     let e = example();
     // A brand-new cluster: created, HSMs, initialized, activated.
-    let other = new_active_cluster(&e, ["subnet-0123abcd01", "subnet-0123abcd02"]);
+    let (other, _) = new_active_cluster(&e, ["subnet-0123abcd01", "subnet-0123abcd02"]);
     disconnect(&e, STORE);
     let update = json!({"CustomKeyStoreId": STORE, "CloudHsmClusterId": other});
     assert_eq!(

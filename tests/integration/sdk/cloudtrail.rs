@@ -4,11 +4,14 @@
 
 use serde_json::json;
 
+use hsmdrill::engine::cloudhsm::pki;
+
 use super::drill::Drill;
-use super::{CLUSTER, STORE, TRUST_ANCHOR};
+use super::{CLUSTER, STORE};
 
 /// The example's store and cluster, and a second ACTIVE cluster with two
-/// HSMs and a known customerCA.crt, free for a new key store.
+/// HSMs, free for a new key store; its customerCA.crt is the world's drill
+/// CA for it.
 const TWO_CLUSTERS: &str = r#"
 seed: 1
 account: "111122223333"
@@ -18,7 +21,6 @@ clusters:
     hsms: [us-west-2a, us-west-2b]
   - id: cluster-2b34c5defgh
     hsms: [us-west-2a, us-west-2b]
-    trust_anchor: "-----BEGIN CERTIFICATE-----\nY3VzdG9tZXJDQSBmb3IgYSBkcmlsbA==\n-----END CERTIFICATE-----\n"
 custom_key_stores:
   - id: cks-1234567890abcdef0
     name: ExampleKeyStore
@@ -39,7 +41,7 @@ async fn cloudtrail_lookup_events_finds_the_key_store_operations() {
         .create_custom_key_store()
         .custom_key_store_name("NewStore")
         .cloud_hsm_cluster_id("cluster-2b34c5defgh")
-        .trust_anchor_certificate(TRUST_ANCHOR)
+        .trust_anchor_certificate(pki::drill_ca_certificate(1, "cluster-2b34c5defgh").unwrap())
         .key_store_password("kmsPassword1")
         .send()
         .await

@@ -196,7 +196,18 @@ impl Drill {
         v["BackupId"].as_str().unwrap().to_owned()
     }
 
-    /// A CloudHSM CLI line in a named CLI session: the CLI's envelope.
+    /// The `UNINITIALIZED` cluster's CSR signed by its drill CA:
+    /// (`SignedCert`, `TrustAnchor`).
+    pub(super) fn sign_csr(&self, cluster: &str) -> (String, String) {
+        let v = self.control(
+            &format!("/_hsmdrill/clusters/{cluster}/sign-csr"),
+            json!({}),
+        );
+        let text = |m: &str| v[m].as_str().unwrap().to_owned();
+        (text("SignedCert"), text("TrustAnchor"))
+    }
+
+    /// A CLI line in a named CLI session: the CLI's envelope.
     fn cli(&self, cluster: &str, session: &str, command: &str) -> Value {
         self.control(
             "/_hsmdrill/cloudhsm-cli",

@@ -17,7 +17,7 @@ use kms::types::{
 use serde_json::json;
 
 use super::drill::{all_hsms_active, Drill};
-use super::{ADMIN_LOGIN, CLUSTER, SIGNED_CERT, STORE, TRUST_ANCHOR};
+use super::{ADMIN_LOGIN, CLUSTER, STORE};
 
 /// CreateCluster → UNINITIALIZED; CreateHsm; InitializeCluster →
 /// INITIALIZED; `cluster activate` → ACTIVE; a key store whose trust anchor
@@ -40,10 +40,11 @@ async fn a_new_cluster_goes_from_create_cluster_to_active_and_backs_a_new_key_st
     let cluster = d
         .wait_for_cluster(&c, |c| c.state() == Some(&ClusterState::Uninitialized))
         .await;
+    // The CSR comes from the cluster's first HSM: none yet.
     assert!(cluster
         .certificates()
         .and_then(|certs| certs.cluster_csr())
-        .is_some());
+        .is_none());
     let subnets = cluster.subnet_mapping().unwrap();
     assert_eq!(subnets["us-west-2a"], "subnet-0c1d2e3f4a");
     assert_eq!(subnets["us-west-2b"], "subnet-0c1d2e3f4b");
@@ -51,24 +52,40 @@ async fn a_new_cluster_goes_from_create_cluster_to_active_and_backs_a_new_key_st
 
     // InitializeCluster needs an active HSM: the modeled error, on both
     // protocols.
-    let initialize = |client: &cloudhsm::Client| {
+    let initialize = |client: &cloudhsm::Client, signed: &str, anchor: &str| {
         client
             .initialize_cluster()
             .cluster_id(&c)
-            .signed_cert(SIGNED_CERT)
-            .trust_anchor(TRUST_ANCHOR)
+            .signed_cert(signed)
+            .trust_anchor(anchor)
             .send()
     };
     for client in [&d.hsm, &d.hsm_cbor] {
         assert_refused!(
-            initialize(client),
-            InitializeClusterError::CloudHsmInvalidRequestException(_)
+            initialize(client, "x", "y"),
+            InitializeClusterError::CloudHsmInvalidRequestException(_),
+            "no active HSM"
         );
     }
     d.create_hsm(&d.hsm, &c, "us-west-2a").await;
-    d.wait_for_cluster(&c, |c| all_hsms_active(c, 1)).await;
+    let cluster = d.wait_for_cluster(&c, |c| all_hsms_active(c, 1)).await;
+    assert!(cluster
+        .certificates()
+        .and_then(|certs| certs.cluster_csr())
+        .is_some_and(|csr| csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----")));
 
-    let out = initialize(&d.hsm).await.unwrap();
+    // Certificates are checked, on both protocols; the drill CA signs.
+    for client in [&d.hsm, &d.hsm_cbor] {
+        assert_refused!(
+            initialize(client, "not a certificate", "y"),
+            InitializeClusterError::CloudHsmInvalidRequestException(_),
+            "SignedCert is not a PEM-encoded X.509 certificate."
+        );
+    }
+    let (signed_cert, trust_anchor) = d.sign_csr(&c);
+    let out = initialize(&d.hsm, &signed_cert, &trust_anchor)
+        .await
+        .unwrap();
     assert_eq!(out.state(), Some(&ClusterState::InitializeInProgress));
     d.wait_for_cluster(&c, |c| c.state() == Some(&ClusterState::Initialized))
         .await;
@@ -85,7 +102,7 @@ async fn a_new_cluster_goes_from_create_cluster_to_active_and_backs_a_new_key_st
 
     // Not usable for a key store until activated.
     assert_refused!(
-        create_store("NewStore", &c, TRUST_ANCHOR),
+        create_store("NewStore", &c, &trust_anchor),
         CreateCustomKeyStoreError::CloudHsmClusterNotActiveException(_)
     );
 
@@ -105,7 +122,7 @@ async fn a_new_cluster_goes_from_create_cluster_to_active_and_backs_a_new_key_st
 
     // One HSM is not enough for a key store.
     assert_refused!(
-        create_store("NewStore", &c, TRUST_ANCHOR),
+        create_store("NewStore", &c, &trust_anchor),
         CreateCustomKeyStoreError::CloudHsmClusterInvalidConfigurationException(_),
         "two active HSMs"
     );
@@ -115,18 +132,18 @@ async fn a_new_cluster_goes_from_create_cluster_to_active_and_backs_a_new_key_st
     // The trust anchor must be the one given at InitializeCluster (the
     // cluster's customerCA.crt), not, say, the signed cluster certificate.
     assert_refused!(
-        create_store("NewStore", &c, SIGNED_CERT),
+        create_store("NewStore", &c, &signed_cert),
         CreateCustomKeyStoreError::IncorrectTrustAnchorException(_)
     );
 
     // Names are unique.
     assert_refused!(
-        create_store("ExampleKeyStore", &c, TRUST_ANCHOR),
+        create_store("ExampleKeyStore", &c, &trust_anchor),
         CreateCustomKeyStoreError::CustomKeyStoreNameInUseException(_)
     );
 
     // Success: a new store is DISCONNECTED.
-    let store = create_store("NewStore", &c, TRUST_ANCHOR)
+    let store = create_store("NewStore", &c, &trust_anchor)
         .await
         .unwrap()
         .custom_key_store_id()
@@ -145,11 +162,14 @@ async fn a_new_cluster_goes_from_create_cluster_to_active_and_backs_a_new_key_st
         entry.custom_key_store_type(),
         Some(&CustomKeyStoreType::AwsCloudhsm)
     );
-    assert_eq!(entry.trust_anchor_certificate(), Some(TRUST_ANCHOR));
+    assert_eq!(
+        entry.trust_anchor_certificate(),
+        Some(trust_anchor.as_str())
+    );
 
     // A cluster backs one store: neither this one nor the example's is free.
     assert_refused!(
-        create_store("SecondStore", &c, TRUST_ANCHOR),
+        create_store("SecondStore", &c, &trust_anchor),
         CreateCustomKeyStoreError::CloudHsmClusterInUseException(_)
     );
     let example_anchor = d

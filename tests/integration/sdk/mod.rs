@@ -31,11 +31,6 @@ const CLUSTER: &str = "cluster-1a23b4cdefg";
 const KEY_ARN: &str = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const WORLD_BACKUP: &str = "backup-9g87f6edcba";
 
-const SIGNED_CERT: &str =
-    "-----BEGIN CERTIFICATE-----\nc2lnbmVkIGNsdXN0ZXIgY2VydA==\n-----END CERTIFICATE-----\n";
-const TRUST_ANCHOR: &str =
-    "-----BEGIN CERTIFICATE-----\nY3VzdG9tZXJDQSBmb3IgYSBkcmlsbA==\n-----END CERTIFICATE-----\n";
-
 /// The CloudHSM CLI login of the clusters' admin.
 const ADMIN_LOGIN: &str = "login --username admin --role admin --password adminPassword1";
 
