@@ -64,3 +64,6 @@ impl Engine {
         f(key)
     }
 }
+
+#[cfg(test)]
+mod tests;
