@@ -66,7 +66,10 @@ fn fingerprint(engine: &Engine) -> String {
             ));
         }
         for k in st.keys.values() {
-            out.push(line("key", &[&k.id, &k.backing_key_id, &k.key_handle]));
+            let (backing, handle) = k
+                .store()
+                .map_or((String::new(), 0), |b| (b.backing_key_id.to_string(), b.key_handle));
+            out.push(line("key", &[&k.id, &backing, &handle]));
         }
         for b in st.backups.values() {
             out.push(line("backup", &[&b.id, &b.cluster_id, &b.state.as_str()]));
@@ -114,8 +117,9 @@ fn example_world_has_the_page_store_connected() {
             &*key.arn,
             "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         );
-        assert_eq!(&*key.store_id, "cks-1234567890abcdef0");
-        let material = c.keys.by_id(&key.backing_key_id).unwrap();
+        let backing = key.store().expect("a store key");
+        assert_eq!(&*backing.store_id, "cks-1234567890abcdef0");
+        let material = c.keys.by_id(&backing.backing_key_id).unwrap();
         assert_eq!(material.owner, "kmsuser");
         assert_eq!(material.label, &*key.arn);
         assert_eq!(
@@ -127,7 +131,7 @@ fn example_world_has_the_page_store_connected() {
         let b = &st.backups["backup-9g87f6edcba"];
         assert_eq!(b.state.as_str(), "READY");
         assert_eq!(b.cluster_id, "cluster-1a23b4cdefg");
-        assert!(b.contents.keys.by_id(&key.backing_key_id).is_some());
+        assert!(b.contents.keys.by_id(&backing.backing_key_id).is_some());
         assert_eq!(
             b.contents.certificates.cluster_certificate,
             c.certificates.cluster_certificate
