@@ -66,9 +66,9 @@ fn fingerprint(engine: &Engine) -> String {
             ));
         }
         for k in st.keys.values() {
-            let (backing, handle) = k
-                .store()
-                .map_or((String::new(), 0), |b| (b.backing_key_id.to_string(), b.key_handle));
+            let (backing, handle) = k.store().map_or((String::new(), 0), |b| {
+                (b.backing_key_id.to_string(), b.key_handle)
+            });
             out.push(line("key", &[&k.id, &backing, &handle]));
         }
         for b in st.backups.values() {

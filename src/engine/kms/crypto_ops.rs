@@ -22,8 +22,8 @@ use super::api::{
 };
 use super::crypto;
 use super::key::{Key, KeyOrigin, KeyStatus, MaterialVersion};
-use super::manage::grants::check_grant_tokens;
 use super::keystore::ConnectionState;
+use super::manage::grants::check_grant_tokens;
 use super::store_ops::find_store;
 use super::KMSUSER;
 use super::{

@@ -70,7 +70,11 @@ impl Engine {
             "keyUsage": req.key_usage.as_deref().unwrap_or("ENCRYPT_DECRYPT"),
             "keySpec": req.key_spec.as_deref().unwrap_or("SYMMETRIC_DEFAULT"),
         });
-        add_present(&mut params, "customKeyStoreId", req.custom_key_store_id.as_ref());
+        add_present(
+            &mut params,
+            "customKeyStoreId",
+            req.custom_key_store_id.as_ref(),
+        );
         add_present(&mut params, "description", req.description.as_ref());
         add_present(&mut params, "tags", req.tags.as_ref());
         self.audited("CreateKey", params, || self.create_key_inner(req), |(r, key)| {

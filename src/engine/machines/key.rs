@@ -167,9 +167,10 @@ impl KeyStatus {
         let state = self.visible(store_connected);
         match (rule, state) {
             (Management::AnyState, _) => Ok(()),
-            (Management::NotPendingDeletion | Management::NotDisabled, KeyState::PendingDeletion) => {
-                Err(pending_deletion(arn))
-            }
+            (
+                Management::NotPendingDeletion | Management::NotDisabled,
+                KeyState::PendingDeletion,
+            ) => Err(pending_deletion(arn)),
             (Management::NotDisabled, KeyState::Disabled) => Err(Error::new(
                 ErrorKind::Disabled,
                 format!("{arn} is disabled."),

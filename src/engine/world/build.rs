@@ -677,7 +677,13 @@ impl Builder<'_> {
 
     /// A key with `origin: AWS_KMS`: material KMS keeps, no store
     /// (docs/fidelity.md FK1).
-    fn kms_key(&self, st: &mut State, k: &KeyDoc, id: String, path: &str) -> Result<(), WorldError> {
+    fn kms_key(
+        &self,
+        st: &mut State,
+        k: &KeyDoc,
+        id: String,
+        path: &str,
+    ) -> Result<(), WorldError> {
         if let Some(store) = &k.store {
             return Err(self.err(
                 format!("{path}.store"),

@@ -51,7 +51,10 @@ fn every_model_operation_is_implemented_or_not_supported() {
     for (api, service, ops) in services() {
         for name in ops {
             let (i, n) = (implemented(api, &name), not_supported(api, &name));
-            assert!(i != n, "{service} {name}: implemented {i}, not supported {n}");
+            assert!(
+                i != n,
+                "{service} {name}: implemented {i}, not supported {n}"
+            );
             if n {
                 let err = e.call_api(api, &name, json!({})).unwrap_err();
                 let expected = match api {
@@ -68,7 +71,11 @@ fn every_model_operation_is_implemented_or_not_supported() {
                 // Implemented: an empty request is answered with an AWS
                 // error of the service or a success, never "unknown".
                 if let Err(err) = e.call_api(api, &name, json!({})) {
-                    assert_ne!(err.aws_name(), "UnknownOperationException", "{service} {name}");
+                    assert_ne!(
+                        err.aws_name(),
+                        "UnknownOperationException",
+                        "{service} {name}"
+                    );
                 }
             }
         }
@@ -84,11 +91,8 @@ fn every_model_operation_is_implemented_or_not_supported() {
 
 /// `(service, operation) -> status` from the table under `## Operations`.
 fn fidelity_table() -> BTreeMap<(String, String), String> {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/docs/fidelity.md"
-    ))
-    .unwrap();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/fidelity.md")).unwrap();
     let section = doc
         .split("\n## Operations\n")
         .nth(1)

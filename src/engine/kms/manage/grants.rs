@@ -9,8 +9,8 @@ use base64::Engine as _;
 use serde_json::json;
 
 use super::shapes::{
-    CreateGrantRequest, CreateGrantResponse, GrantListEntry, ListGrantsRequest,
-    ListGrantsResponse, ListRetirableGrantsRequest, RetireGrantRequest, RevokeGrantRequest,
+    CreateGrantRequest, CreateGrantResponse, GrantListEntry, ListGrantsRequest, ListGrantsResponse,
+    ListRetirableGrantsRequest, RetireGrantRequest, RevokeGrantRequest,
 };
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::kms::api::Empty;
@@ -62,7 +62,10 @@ fn parse_token(token: &str) -> Option<(String, String)> {
 }
 
 fn invalid_token() -> Error {
-    Error::new(ErrorKind::InvalidGrantToken, "The grant token is not valid.")
+    Error::new(
+        ErrorKind::InvalidGrantToken,
+        "The grant token is not valid.",
+    )
 }
 
 /// Checks a request's `GrantTokens`: at most 10, each 1–8192 characters
@@ -176,10 +179,9 @@ impl Engine {
                 }
                 if let Some(n) = &req.name {
                     check_len("Name", n, 1, 256)?;
-                    if !n
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'_' | b'-'))
-                    {
+                    if !n.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'_' | b'-')
+                    }) {
                         return Err(Error::validation(
                             "Name",
                             n,

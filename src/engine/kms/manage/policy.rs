@@ -33,7 +33,9 @@ pub(crate) fn checked_policy(policy: &str) -> Result<&str> {
         )
     };
     if policy.len() > MAX_POLICY_BYTES {
-        return Err(malformed("a key policy document can be at most 32 kilobytes."));
+        return Err(malformed(
+            "a key policy document can be at most 32 kilobytes.",
+        ));
     }
     match serde_json::from_str::<Value>(policy) {
         Ok(Value::Object(m)) if m.contains_key("Statement") => Ok(policy),

@@ -22,7 +22,9 @@ use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::kms::api::{Empty, KeyIdRequest, KeyIdResponse};
-use crate::engine::kms::key::{AutoRotation, Key, KeyOrigin, KmsMaterial, MaterialVersion, RotationType};
+use crate::engine::kms::key::{
+    AutoRotation, Key, KeyOrigin, KmsMaterial, MaterialVersion, RotationType,
+};
 use crate::engine::kms::{check_enum, check_range, nothing_recorded, page, required};
 use crate::engine::machines::key::Management;
 use crate::engine::state::State;
@@ -59,7 +61,13 @@ fn not_rotatable(arn: &str, origin: &str) -> Error {
 
 impl Engine {
     /// Adds a material version to an `AWS_KMS` key at `at`.
-    fn rotate(&self, ids: &mut crate::engine::ids::IdGen, m: &mut KmsMaterial, at: Timestamp, kind: RotationType) -> Result<()> {
+    fn rotate(
+        &self,
+        ids: &mut crate::engine::ids::IdGen,
+        m: &mut KmsMaterial,
+        at: Timestamp,
+        kind: RotationType,
+    ) -> Result<()> {
         m.versions.push(MaterialVersion {
             id: Arc::from(ids.key_material_id()),
             material: KeyMaterial::generate()?,
@@ -95,7 +103,9 @@ impl Engine {
             json!({"keyId": req.key_id, "rotationPeriodInDays": req.rotation_period_in_days}),
             || {
                 let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-                let period = req.rotation_period_in_days.unwrap_or(i64::from(DEFAULT_PERIOD_DAYS));
+                let period = req
+                    .rotation_period_in_days
+                    .unwrap_or(i64::from(DEFAULT_PERIOD_DAYS));
                 check_range("RotationPeriodInDays", period, 90, 2560)?;
                 let period = u32::try_from(period).unwrap_or(DEFAULT_PERIOD_DAYS);
                 let now = self.clock.now();
@@ -105,8 +115,15 @@ impl Engine {
                     let m = rotatable(key)?;
                     let last = m.current().map(|v| v.created).unwrap_or(now);
                     let next = last.plus(days(period));
-                    let next = if next <= now { now.plus(days(period)) } else { next };
-                    m.rotation = Some(AutoRotation { period_days: period, next });
+                    let next = if next <= now {
+                        now.plus(days(period))
+                    } else {
+                        next
+                    };
+                    m.rotation = Some(AutoRotation {
+                        period_days: period,
+                        next,
+                    });
                     Ok(())
                 })?;
                 self.reschedule(&st);
@@ -210,8 +227,15 @@ impl Engine {
             json!({"keyId": req.key_id}),
             || {
                 let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-                let include = req.include_key_material.as_deref().unwrap_or("ROTATIONS_ONLY");
-                check_enum("IncludeKeyMaterial", include, &["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"])?;
+                let include = req
+                    .include_key_material
+                    .as_deref()
+                    .unwrap_or("ROTATIONS_ONLY");
+                check_enum(
+                    "IncludeKeyMaterial",
+                    include,
+                    &["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"],
+                )?;
                 let st = self.state.read();
                 let key = self.resolve_key(&st, key_id)?;
                 let KeyOrigin::AwsKms(m) = &key.origin else {

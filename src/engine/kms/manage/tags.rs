@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::shapes::{ListResourceTagsResponse, TagResourceRequest, UntagResourceRequest};
 use super::shapes::KeyListRequest;
+use super::shapes::{ListResourceTagsResponse, TagResourceRequest, UntagResourceRequest};
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::kms::api::{Empty, Tag};
 use crate::engine::kms::{check_len, nothing_recorded, page_within, required};
@@ -133,8 +133,7 @@ impl Engine {
                         )
                     })
                     .collect();
-                let (tags, next) =
-                    page_within(&entries, req.limit, req.marker.as_deref(), 50, 50)?;
+                let (tags, next) = page_within(&entries, req.limit, req.marker.as_deref(), 50, 50)?;
                 Ok(ListResourceTagsResponse {
                     tags,
                     truncated: next.is_some(),

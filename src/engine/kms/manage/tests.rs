@@ -36,8 +36,11 @@ fn create_key_without_arguments_makes_a_symmetric_aws_kms_key() {
 fn an_aws_kms_key_encrypts_while_the_store_is_disconnected() {
     let e = example();
     let key = kms_key(&e);
-    e.call("DisconnectCustomKeyStore", json!({"CustomKeyStoreId": STORE}))
-        .unwrap();
+    e.call(
+        "DisconnectCustomKeyStore",
+        json!({"CustomKeyStoreId": STORE}),
+    )
+    .unwrap();
     e.settle();
     let blob = e
         .call("Encrypt", json!({"KeyId": key, "Plaintext": "aGVsbG8="}))
@@ -65,10 +68,16 @@ fn tags_round_trip_and_break_the_rules_with_tag_exception() {
         json!({"KeyId": key, "Tags": [{"TagKey": "team", "TagValue": "drill"}, {"TagKey": "env", "TagValue": ""}]}),
     )
     .unwrap();
-    e.call("UntagResource", json!({"KeyId": key, "TagKeys": ["env", "absent"]}))
-        .unwrap();
+    e.call(
+        "UntagResource",
+        json!({"KeyId": key, "TagKeys": ["env", "absent"]}),
+    )
+    .unwrap();
     let out = e.call("ListResourceTags", json!({"KeyId": key})).unwrap();
-    assert_eq!(out["Tags"], json!([{"TagKey": "team", "TagValue": "drill"}]));
+    assert_eq!(
+        out["Tags"],
+        json!([{"TagKey": "team", "TagValue": "drill"}])
+    );
     assert_eq!(out["Truncated"], false);
     let (name, message) = err(
         &e,
@@ -95,8 +104,11 @@ fn tags_round_trip_and_break_the_rules_with_tag_exception() {
     let (name, _) = err(&e, "TagResource", json!({"KeyId": key, "Tags": many}));
     assert_eq!(name, "LimitExceededException");
     // A store key is tagged the same way, even while Unavailable.
-    e.call("DisconnectCustomKeyStore", json!({"CustomKeyStoreId": STORE}))
-        .unwrap();
+    e.call(
+        "DisconnectCustomKeyStore",
+        json!({"CustomKeyStoreId": STORE}),
+    )
+    .unwrap();
     e.settle();
     e.call(
         "TagResource",
@@ -109,7 +121,8 @@ fn tags_round_trip_and_break_the_rules_with_tag_exception() {
 fn tagging_a_key_pending_deletion_is_kms_invalid_state() {
     let e = example();
     let key = kms_key(&e);
-    e.call("ScheduleKeyDeletion", json!({"KeyId": key})).unwrap();
+    e.call("ScheduleKeyDeletion", json!({"KeyId": key}))
+        .unwrap();
     let (name, _) = err(
         &e,
         "TagResource",
@@ -165,10 +178,17 @@ fn the_default_key_policy_and_put_key_policy() {
     e.call("PutKeyPolicy", json!({"KeyId": key, "Policy": mine}))
         .unwrap();
     let out = e
-        .call("GetKeyPolicy", json!({"KeyId": key, "PolicyName": "default"}))
+        .call(
+            "GetKeyPolicy",
+            json!({"KeyId": key, "PolicyName": "default"}),
+        )
         .unwrap();
     assert_eq!(out["Policy"], mine);
-    let (name, _) = err(&e, "PutKeyPolicy", json!({"KeyId": key, "Policy": "{not json"}));
+    let (name, _) = err(
+        &e,
+        "PutKeyPolicy",
+        json!({"KeyId": key, "Policy": "{not json"}),
+    );
     assert_eq!(name, "MalformedPolicyDocumentException");
     let (name, _) = err(&e, "CreateKey", json!({"Policy": "[]"}));
     assert_eq!(name, "MalformedPolicyDocumentException");
@@ -180,14 +200,18 @@ fn the_default_key_policy_and_put_key_policy() {
 fn rotation_keeps_old_ciphertexts_decryptable() {
     let e = example();
     let key = kms_key(&e);
-    let status = e.call("GetKeyRotationStatus", json!({"KeyId": key})).unwrap();
+    let status = e
+        .call("GetKeyRotationStatus", json!({"KeyId": key}))
+        .unwrap();
     assert_eq!(status["KeyRotationEnabled"], false);
     e.call(
         "EnableKeyRotation",
         json!({"KeyId": key, "RotationPeriodInDays": 90}),
     )
     .unwrap();
-    let status = e.call("GetKeyRotationStatus", json!({"KeyId": key})).unwrap();
+    let status = e
+        .call("GetKeyRotationStatus", json!({"KeyId": key}))
+        .unwrap();
     assert_eq!(status["KeyRotationEnabled"], true);
     assert_eq!(status["RotationPeriodInDays"], 90);
     let old = e
@@ -197,9 +221,7 @@ fn rotation_keeps_old_ciphertexts_decryptable() {
     e.call("RotateKeyOnDemand", json!({"KeyId": key})).unwrap();
     // The clock's rotation, 90 days on.
     e.advance(std::time::Duration::from_secs(91 * 86_400));
-    let rotations = e
-        .call("ListKeyRotations", json!({"KeyId": key}))
-        .unwrap();
+    let rotations = e.call("ListKeyRotations", json!({"KeyId": key})).unwrap();
     let types: Vec<&str> = rotations["Rotations"]
         .as_array()
         .unwrap()
@@ -270,9 +292,15 @@ fn grants_are_created_listed_used_retired_and_revoked() {
     assert_eq!(name, "InvalidGrantTokenException");
     let listed = e.call("ListGrants", json!({"KeyId": key})).unwrap();
     assert_eq!(listed["Grants"][0]["GrantId"], id.as_str());
-    assert_eq!(listed["Grants"][0]["Operations"], json!(["Encrypt", "Decrypt"]));
+    assert_eq!(
+        listed["Grants"][0]["Operations"],
+        json!(["Encrypt", "Decrypt"])
+    );
     let retirable = e
-        .call("ListRetirableGrants", json!({"RetiringPrincipal": principal}))
+        .call(
+            "ListRetirableGrants",
+            json!({"RetiringPrincipal": principal}),
+        )
         .unwrap();
     assert_eq!(retirable["Grants"].as_array().unwrap().len(), 1);
     e.call("RetireGrant", json!({"GrantToken": token})).unwrap();
@@ -284,9 +312,16 @@ fn grants_are_created_listed_used_retired_and_revoked() {
             json!({"KeyId": key, "GranteePrincipal": principal, "Operations": ["Decrypt"]}),
         )
         .unwrap();
-    e.call("RevokeGrant", json!({"KeyId": key, "GrantId": g["GrantId"]}))
-        .unwrap();
-    let (name, _) = err(&e, "RevokeGrant", json!({"KeyId": key, "GrantId": g["GrantId"]}));
+    e.call(
+        "RevokeGrant",
+        json!({"KeyId": key, "GrantId": g["GrantId"]}),
+    )
+    .unwrap();
+    let (name, _) = err(
+        &e,
+        "RevokeGrant",
+        json!({"KeyId": key, "GrantId": g["GrantId"]}),
+    );
     assert_eq!(name, "NotFoundException");
     e.call("DisableKey", json!({"KeyId": key})).unwrap();
     let (name, _) = err(
@@ -338,8 +373,11 @@ fn an_unsupported_model_operation_says_so() {
 #[test]
 fn generate_random_in_a_disconnected_store_is_custom_key_store_invalid_state() {
     let e = example();
-    e.call("DisconnectCustomKeyStore", json!({"CustomKeyStoreId": STORE}))
-        .unwrap();
+    e.call(
+        "DisconnectCustomKeyStore",
+        json!({"CustomKeyStoreId": STORE}),
+    )
+    .unwrap();
     e.settle();
     let (name, _) = err(
         &e,

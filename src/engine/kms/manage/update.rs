@@ -34,9 +34,10 @@ impl Engine {
                         format!("Alias {} is not found.", self.alias_arn(name)),
                     ));
                 }
-                let key_id = self.managed(&mut st, target, Management::NotPendingDeletion, |k| {
-                    Ok(k.id.to_string())
-                })?;
+                let key_id =
+                    self.managed(&mut st, target, Management::NotPendingDeletion, |k| {
+                        Ok(k.id.to_string())
+                    })?;
                 let now = self.clock.now();
                 if let Some(a) = st.aliases.get_mut(name) {
                     a.target_key_id = key_id;
