@@ -347,6 +347,7 @@ impl Engine {
             json!({"keyId": req.key_id}),
             || {
                 let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+                manage::grants::check_grant_tokens(req.grant_tokens.as_deref())?;
                 let st = self.state.read();
                 let key = self.resolve_key(&st, key_id)?;
                 Ok(KeyMetadataResponse {
