@@ -162,9 +162,4 @@ impl KmsMaterial {
     pub fn current(&self) -> Option<&MaterialVersion> {
         self.versions.last()
     }
-
-    /// The version a ciphertext names.
-    pub fn version(&self, id: &str) -> Option<&MaterialVersion> {
-        self.versions.iter().find(|v| *v.id == *id)
-    }
 }

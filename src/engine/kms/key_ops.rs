@@ -166,18 +166,13 @@ impl Engine {
             }
             let mut st = self.state.write();
             let key_id = st.ids.uuid();
-            let mut key = self.install_kms_key(
+            let key = self.install_kms_key(
                 &mut st,
                 key_id,
                 req.description.clone().unwrap_or_default(),
                 KeyStatus::Enabled,
             )?;
-            key.tags = tags;
-            key.policy = policy;
-            if let Some(k) = st.keys.get_mut(&*key.id) {
-                k.tags = key.tags.clone();
-                k.policy = key.policy.clone();
-            }
+            let key = keep_tags_and_policy(&mut st, key, tags, policy);
             let meta = self.key_metadata(&st, &key);
             return Ok((KeyMetadataResponse { key_metadata: meta }, key));
         }
@@ -206,19 +201,14 @@ impl Engine {
             ));
         }
         let key_id = st.ids.uuid();
-        let mut key = self.install_key(
+        let key = self.install_key(
             &mut st,
             store_id,
             key_id,
             req.description.clone().unwrap_or_default(),
             KeyStatus::Enabled,
         )?;
-        key.tags = tags;
-        key.policy = policy;
-        if let Some(k) = st.keys.get_mut(&*key.id) {
-            k.tags = key.tags.clone();
-            k.policy = key.policy.clone();
-        }
+        let key = keep_tags_and_policy(&mut st, key, tags, policy);
         let meta = self.key_metadata(&st, &key);
         Ok((KeyMetadataResponse { key_metadata: meta }, key))
     }
@@ -710,6 +700,23 @@ impl Engine {
             })),
             None,
         );
+    }
+}
+
+/// CreateKey's `Tags` and `Policy` (checked) on the key it just made.
+fn keep_tags_and_policy(
+    st: &mut State,
+    key: Key,
+    tags: BTreeMap<String, String>,
+    policy: String,
+) -> Key {
+    match st.keys.get_mut(&*key.id) {
+        Some(k) => {
+            k.tags = tags;
+            k.policy = policy;
+            k.clone()
+        }
+        None => key,
     }
 }
 
