@@ -240,6 +240,34 @@ fn store_on_unknown_cluster_names_the_reference() {
         .starts_with("bad.yaml:4:14: at `custom_key_stores[0].cluster`: "));
 }
 
+/// `origin: AWS_KMS` declares a key KMS keeps the material of: no store,
+/// and it encrypts whatever the store does.
+#[test]
+fn a_world_declares_aws_kms_keys_in_no_store() {
+    let e = load_str(
+        "clusters: [{id: cluster-1a23b4cdefg}]\ncustom_key_stores: [{name: S}]\nkeys:\n  - {id: 0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d, origin: AWS_KMS, aliases: [alias/own]}\n",
+        "kms.yaml",
+    )
+    .unwrap();
+    let m = e
+        .call("DescribeKey", json!({"KeyId": "alias/own"}))
+        .unwrap();
+    assert_eq!(m["KeyMetadata"]["Origin"], "AWS_KMS");
+    assert_eq!(m["KeyMetadata"]["KeyState"], "Enabled");
+    assert!(m["KeyMetadata"].get("CustomKeyStoreId").is_none());
+    e.call(
+        "Encrypt",
+        json!({"KeyId": "alias/own", "Plaintext": "eA=="}),
+    )
+    .unwrap();
+
+    let err = load_err(
+        "clusters: [{id: cluster-1a23b4cdefg}]\ncustom_key_stores: [{name: S}]\nkeys:\n  - {origin: AWS_KMS, store: S}\n",
+    );
+    assert_eq!(err.path(), "keys[0].store");
+    assert!(err.message().contains("AWS_KMS"), "{err}");
+}
+
 #[test]
 fn semantic_errors_point_at_the_offending_item() {
     let cases: &[(&str, &str, &str)] = &[
