@@ -80,11 +80,8 @@ Feature: AWS_KMS keys beside a CloudHSM key store
     Then the ConnectionState of "ExampleKeyStore" is DISCONNECTED
 
     # A store key is managed while Unavailable.
-    When I call TagResource with:
-      """
-      KeyId: alias/app
-      Tags: [{ TagKey: incident, TagValue: "2026-12" }]
-      """
+    When I tag the key "alias/app" with:
+      | incident | dec-2026 |
     Then it succeeds
     When I call ListResourceTags with:
       | KeyId | alias/app |
