@@ -16,8 +16,10 @@
 //! ```
 //!
 //! - [`engine`]: the embedded AWS. `engine::kms` (custom key stores and their
-//!   connection state machine, KMS keys and their derived key state, the
-//!   ciphertext blob and the data plane), `engine::cloudhsm` (clusters, HSMs,
+//!   connection state machine, KMS keys of both origins, `AWS_CLOUDHSM` and
+//!   `AWS_KMS`, and their derived key state, key management in
+//!   `engine::kms::manage` (tags, policies, grants, rotation), the ciphertext
+//!   blob and the data plane), `engine::cloudhsm` (clusters, HSMs,
 //!   users and lockout, key material, backups and lineage, the cluster PKI
 //!   (`cloudhsm::pki`: CSRs, certificates and their checks), PKCS #11 session
 //!   pools, the CloudHSM v2 API and the CloudHSM CLI), `engine::clock`

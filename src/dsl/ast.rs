@@ -78,6 +78,11 @@ pub(crate) enum Stmt {
         blob: Tok,
         context: Option<Val>,
     },
+    /// `tag <key> { k: v, … }`: TagResource.
+    Tag {
+        key: Tok,
+        tags: Val,
+    },
     Cli {
         cluster: Tok,
         session: Option<Tok>,
@@ -119,6 +124,7 @@ impl Stmt {
             Stmt::Wait(_) => "wait",
             Stmt::Encrypt { .. } => "encrypt",
             Stmt::Decrypt { .. } => "decrypt",
+            Stmt::Tag { .. } => "tag",
             Stmt::Cli { .. } => "cloudhsm",
             Stmt::Fault { fault, .. } => fault_keyword(fault),
             Stmt::Expect(_) => "expect",

@@ -239,6 +239,10 @@ impl Checker<'_, '_> {
                     self.val(v);
                 }
             }
+            Stmt::Tag { key, tags } => {
+                self.key(key);
+                self.val(tags);
+            }
             Stmt::Decrypt { blob, context } => {
                 self.template(blob);
                 if let Some(v) = context {

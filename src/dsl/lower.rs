@@ -118,6 +118,28 @@ fn lower_item(item: &Item, dir: &Path, out: &mut Vec<Step>) {
             natural = vec!["CiphertextBlob"];
             out.push(call("Encrypt", Value::Object(input)));
         }
+        Stmt::Tag { key, tags } => {
+            // Each member a tag; a value that is not a string is written
+            // as the text it was (`2026`, `true`).
+            let tags: Vec<Value> = match tags.to_json() {
+                Value::Object(m) => m
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) => s,
+                            Value::Null => String::new(),
+                            other => other.to_string(),
+                        };
+                        serde_json::json!({"TagKey": k, "TagValue": v})
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut input = Map::new();
+            input.insert("KeyId".into(), Value::String(key.text.clone()));
+            input.insert("Tags".into(), Value::Array(tags));
+            out.push(call("TagResource", Value::Object(input)));
+        }
         Stmt::Decrypt { blob, context } => {
             let mut input = Map::new();
             input.insert("CiphertextBlob".into(), Value::String(blob.text.clone()));

@@ -122,6 +122,10 @@ const CATALOG: &[StatementHelp] = &[
         "Encrypt: the text is sent base64-encoded; `-> name` captures .CiphertextBlob.",
     ),
     s(
+        "tag <key> { k: v, … }",
+        "TagResource: adds (or replaces) these tags on a key given by id, ARN, alias or $variable.",
+    ),
+    s(
         "decrypt <$var | \"<base64>\"> [context { k: v }] [-> name]",
         "Decrypt; `-> name` captures .Plaintext (base64).",
     ),

@@ -103,6 +103,14 @@ error_kinds! {
     InvalidCiphertext => "InvalidCiphertextException", Kms, false;
     /// The key's usage does not permit the operation.
     InvalidKeyUsage => "InvalidKeyUsageException", Kms, false;
+    /// A grant id that names no grant of the key.
+    InvalidGrantId => "InvalidGrantIdException", Kms, false;
+    /// A grant token hsmdrill did not issue.
+    InvalidGrantToken => "InvalidGrantTokenException", Kms, false;
+    /// A key policy that is not a JSON policy document.
+    MalformedPolicyDocument => "MalformedPolicyDocumentException", Kms, false;
+    /// A tag that breaks the tag rules (reserved `aws:` prefix, a key twice).
+    Tag => "TagException", Kms, false;
     /// A `Marker` that no earlier response handed out.
     InvalidMarker => "InvalidMarkerException", Kms, false;
     /// An alias that already exists.

@@ -95,6 +95,17 @@ impl IdGen {
         self.chars(HEX, 32)
     }
 
+    /// A `KeyMaterialId` of an `AWS_KMS` key: 64 hex digits, as KMS
+    /// shows them.
+    pub fn key_material_id(&mut self) -> String {
+        self.chars(HEX, 64)
+    }
+
+    /// A grant id: 64 hex digits, as KMS shows them.
+    pub fn grant_id(&mut self) -> String {
+        self.chars(HEX, 64)
+    }
+
     /// A secret the engine keeps to itself (the rotated `kmsuser` password):
     /// 32 alphanumeric characters, which CloudHSM accepts.
     pub fn secret_password(&mut self) -> String {

@@ -17,6 +17,7 @@ use super::cloudhsm::backup::{Backup, BackupContents, BackupState};
 use super::cloudhsm::cluster::{ClusterState, HsmState};
 use super::config::Timing;
 use super::ids::IdKind;
+use super::kms::key::{KeyOrigin, KeyStatus};
 use super::machines::{Timed, Transition};
 use super::state::State;
 use super::Engine;
@@ -30,6 +31,7 @@ enum Work {
     DailyBackup(String),
     Store(String),
     KeyDeletion(String),
+    KeyRotation(String),
 }
 
 /// Every pending piece of work with its instant.
@@ -68,6 +70,13 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
         for (id, k) in &st.keys {
             if let Some(t) = k.status.completes_at() {
                 out.push((t, Work::KeyDeletion(id.clone())));
+            }
+            // Automatic rotation of an enabled AWS_KMS key; a disabled key
+            // or one pending deletion waits (docs/fidelity.md FK6).
+            if let (KeyOrigin::AwsKms(m), KeyStatus::Enabled) = (&k.origin, k.status) {
+                if let Some(r) = m.rotation {
+                    out.push((r.next, Work::KeyRotation(id.clone())));
+                }
             }
         }
     }
@@ -189,6 +198,7 @@ impl Engine {
                     next.apply(&mut s.state);
                 }
             }
+            Work::KeyRotation(key_id) => self.rotate_on_schedule(st, &key_id, at),
             Work::KeyDeletion(key_id) => {
                 let Some(status) = st.keys.get(&key_id).map(|k| k.status) else {
                     return;

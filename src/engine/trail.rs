@@ -43,8 +43,8 @@ pub struct CryptoDetail {
     pub key_id: Arc<str>,
     /// The key's ARN (resources).
     pub key_arn: Arc<str>,
-    /// The key's custom key store.
-    pub custom_key_store_id: Arc<str>,
+    /// The key's custom key store (`None` for an `AWS_KMS` key).
+    pub custom_key_store_id: Option<Arc<str>>,
     /// The backing key id.
     pub backing_key_id: Arc<str>,
     /// The backing key handle.
@@ -296,10 +296,13 @@ impl Trail {
             EventDetail::Crypto(c) => (
                 json!({"keyId": c.key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
                 Value::Null,
-                json!({
-                    "customKeyStoreId": &*c.custom_key_store_id,
-                    "backingKey": backing_key_json(c.key_handle, &c.backing_key_id),
-                }),
+                match &c.custom_key_store_id {
+                    Some(store) => json!({
+                        "customKeyStoreId": &**store,
+                        "backingKey": backing_key_json(c.key_handle, &c.backing_key_id),
+                    }),
+                    None => Value::Null,
+                },
                 vec![c.key_arn.to_string()],
             ),
             EventDetail::Bare { request_parameters } => (

@@ -130,7 +130,14 @@ pub(super) fn effect_of(operation: &str) -> Effect {
             | Operation::GenerateDataKeyWithoutPlaintext
             | Operation::GenerateRandom
             | Operation::DescribeClusters
-            | Operation::DescribeBackups,
+            | Operation::DescribeBackups
+            | Operation::ListResourceTags
+            | Operation::GetKeyPolicy
+            | Operation::ListKeyPolicies
+            | Operation::GetKeyRotationStatus
+            | Operation::ListKeyRotations
+            | Operation::ListGrants
+            | Operation::ListRetirableGrants,
         ) => Effect::Reads,
         Some(
             Operation::CreateCustomKeyStore
@@ -151,7 +158,18 @@ pub(super) fn effect_of(operation: &str) -> Effect {
             | Operation::CreateHsm
             | Operation::DeleteHsm
             | Operation::DeleteBackup
-            | Operation::RestoreBackup,
+            | Operation::RestoreBackup
+            | Operation::UpdateAlias
+            | Operation::UpdateKeyDescription
+            | Operation::TagResource
+            | Operation::UntagResource
+            | Operation::PutKeyPolicy
+            | Operation::EnableKeyRotation
+            | Operation::DisableKeyRotation
+            | Operation::RotateKeyOnDemand
+            | Operation::CreateGrant
+            | Operation::RetireGrant
+            | Operation::RevokeGrant,
         ) => Effect::Changes,
     }
 }

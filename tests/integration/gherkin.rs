@@ -778,6 +778,11 @@ fn r7_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
     parity("r7-recover-deleted-key-material");
 }
 
+#[test]
+fn aws_kms_keys_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
+    parity("aws-kms-keys");
+}
+
 // --- The command line -------------------------------------------------------
 
 fn hsmdrill(args: &[&str]) -> (i32, String) {

@@ -21,6 +21,8 @@
 //! - `dsl`: the runbook language and its diagnostics (`tests/runbook-errors/`);
 //! - `fuzz_regressions`: the crashes the fuzzers found, replayed;
 //! - `gherkin`: lowering `.feature` files, the step catalog, the harness;
+//! - `key_management`: `AWS_KMS` keys, tags, policies, grants, rotation,
+//!   through boto3 and the aws CLI; the operations table of `docs/fidelity.md`;
 //! - `model`: the model-based test of the engine;
 //! - `reference`: answers against the AWS service models;
 //! - `remote`: shipped runbooks against a server give the same snapshots;
@@ -53,6 +55,7 @@ mod crash;
 mod dsl;
 mod fuzz_regressions;
 mod gherkin;
+mod key_management;
 mod model;
 mod pki;
 mod reference;

@@ -712,7 +712,7 @@ fn an_unknown_operation_is_unknown_operation_exception() {
         "encrypt",
         "Encrypt ",
         "TrentService.Encrypt",
-        "CreateGrant",
+        "CreateGrants",
     ] {
         let err = expect_err(&e, name, json!({}));
         assert_eq!(err.kind(), ErrorKind::UnknownOperation, "{name:?}: {err}");

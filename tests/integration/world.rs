@@ -66,7 +66,10 @@ fn fingerprint(engine: &Engine) -> String {
             ));
         }
         for k in st.keys.values() {
-            out.push(line("key", &[&k.id, &k.backing_key_id, &k.key_handle]));
+            let (backing, handle) = k.store().map_or((String::new(), 0), |b| {
+                (b.backing_key_id.to_string(), b.key_handle)
+            });
+            out.push(line("key", &[&k.id, &backing, &handle]));
         }
         for b in st.backups.values() {
             out.push(line("backup", &[&b.id, &b.cluster_id, &b.state.as_str()]));
@@ -114,8 +117,9 @@ fn example_world_has_the_page_store_connected() {
             &*key.arn,
             "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
         );
-        assert_eq!(&*key.store_id, "cks-1234567890abcdef0");
-        let material = c.keys.by_id(&key.backing_key_id).unwrap();
+        let backing = key.store().expect("a store key");
+        assert_eq!(&*backing.store_id, "cks-1234567890abcdef0");
+        let material = c.keys.by_id(&backing.backing_key_id).unwrap();
         assert_eq!(material.owner, "kmsuser");
         assert_eq!(material.label, &*key.arn);
         assert_eq!(
@@ -127,7 +131,7 @@ fn example_world_has_the_page_store_connected() {
         let b = &st.backups["backup-9g87f6edcba"];
         assert_eq!(b.state.as_str(), "READY");
         assert_eq!(b.cluster_id, "cluster-1a23b4cdefg");
-        assert!(b.contents.keys.by_id(&key.backing_key_id).is_some());
+        assert!(b.contents.keys.by_id(&backing.backing_key_id).is_some());
         assert_eq!(
             b.contents.certificates.cluster_certificate,
             c.certificates.cluster_certificate
@@ -234,6 +238,34 @@ fn store_on_unknown_cluster_names_the_reference() {
     assert!(e
         .to_string()
         .starts_with("bad.yaml:4:14: at `custom_key_stores[0].cluster`: "));
+}
+
+/// `origin: AWS_KMS` declares a key KMS keeps the material of: no store,
+/// and it encrypts whatever the store does.
+#[test]
+fn a_world_declares_aws_kms_keys_in_no_store() {
+    let e = load_str(
+        "clusters: [{id: cluster-1a23b4cdefg}]\ncustom_key_stores: [{name: S}]\nkeys:\n  - {id: 0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d, origin: AWS_KMS, aliases: [alias/own]}\n",
+        "kms.yaml",
+    )
+    .unwrap();
+    let m = e
+        .call("DescribeKey", json!({"KeyId": "alias/own"}))
+        .unwrap();
+    assert_eq!(m["KeyMetadata"]["Origin"], "AWS_KMS");
+    assert_eq!(m["KeyMetadata"]["KeyState"], "Enabled");
+    assert!(m["KeyMetadata"].get("CustomKeyStoreId").is_none());
+    e.call(
+        "Encrypt",
+        json!({"KeyId": "alias/own", "Plaintext": "eA=="}),
+    )
+    .unwrap();
+
+    let err = load_err(
+        "clusters: [{id: cluster-1a23b4cdefg}]\ncustom_key_stores: [{name: S}]\nkeys:\n  - {origin: AWS_KMS, store: S}\n",
+    );
+    assert_eq!(err.path(), "keys[0].store");
+    assert!(err.message().contains("AWS_KMS"), "{err}");
 }
 
 #[test]

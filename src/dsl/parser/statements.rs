@@ -327,6 +327,11 @@ impl Ctx<'_, '_> {
                 let context = self.context(&mut c)?;
                 Stmt::Decrypt { blob, context }
             }
+            Rule::tag_key => {
+                let key = self.name_ref(c.expect(Rule::key)?)?;
+                let tags = self.object(c.expect(Rule::object)?, 1)?;
+                Stmt::Tag { key, tags }
+            }
             Rule::fault => {
                 let f = c.any()?;
                 self.fault(f)?

@@ -132,7 +132,7 @@ shapes! {
     }
     /// `CreateKeyRequest`.
     CreateKeyRequest {
-        /// Ignored: hsmdrill has no IAM.
+        /// Kept and returned by GetKeyPolicy; never evaluated.
         policy?: String,
         /// Description.
         description?: String,
@@ -142,14 +142,14 @@ shapes! {
         customer_master_key_spec?: String,
         /// Must be `SYMMETRIC_DEFAULT`.
         key_spec?: String,
-        /// Must be `AWS_CLOUDHSM`.
+        /// `AWS_KMS` (default) or `AWS_CLOUDHSM`.
         origin?: String,
         /// The store.
         custom_key_store_id?: String,
         /// Ignored.
         bypass_policy_lockout_safety_check?: bool,
-        /// Ignored (kept for the trail).
-        tags?: Vec<serde_json::Value>,
+        /// The key's first tags.
+        tags?: Vec<Tag>,
         /// Must not be true.
         multi_region?: bool,
     }
@@ -179,12 +179,12 @@ shapes! {
         key_state: String,
         /// Only when pending deletion.
         deletion_date?: f64,
-        /// `AWS_CLOUDHSM`.
+        /// `AWS_KMS` or `AWS_CLOUDHSM`.
         origin: String,
-        /// The store.
-        custom_key_store_id: String,
-        /// The store's cluster.
-        cloud_hsm_cluster_id: String,
+        /// The store (keys in a custom key store only).
+        custom_key_store_id?: String,
+        /// The store's cluster (keys in a custom key store only).
+        cloud_hsm_cluster_id?: String,
         /// `CUSTOMER`.
         key_manager: String,
         /// `SYMMETRIC_DEFAULT`.
@@ -197,12 +197,21 @@ shapes! {
         multi_region: bool,
         /// Only when pending deletion.
         pending_deletion_window_in_days?: u32,
+        /// The material that encrypts now (`AWS_KMS` keys).
+        current_key_material_id?: String,
+    }
+    /// `Tag`.
+    Tag {
+        /// 1–128 characters.
+        tag_key: String,
+        /// 0–256 characters.
+        tag_value: String,
     }
     /// Input naming one key (DescribeKey, EnableKey, DisableKey, CancelKeyDeletion).
     KeyIdRequest {
         /// Required.
         key_id?: String,
-        /// Ignored.
+        /// Checked for form (docs/fidelity.md IK5), never evaluated.
         grant_tokens?: Vec<String>,
     }
     /// Output naming one key (CancelKeyDeletion).
@@ -292,7 +301,7 @@ shapes! {
         /// Authenticated, not encrypted.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         encryption_context: EncryptionContext,
-        /// Ignored.
+        /// Checked for form (docs/fidelity.md IK5), never evaluated.
         grant_tokens?: Vec<String>,
         /// `SYMMETRIC_DEFAULT` only.
         encryption_algorithm?: String,
@@ -317,7 +326,7 @@ shapes! {
         /// Must match the one used to encrypt.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         encryption_context: EncryptionContext,
-        /// Ignored.
+        /// Checked for form (docs/fidelity.md IK5), never evaluated.
         grant_tokens?: Vec<String>,
         /// Optional; must name the key that encrypted.
         key_id?: String,
@@ -355,7 +364,7 @@ shapes! {
         source_encryption_algorithm?: String,
         /// `SYMMETRIC_DEFAULT` only.
         destination_encryption_algorithm?: String,
-        /// Ignored.
+        /// Checked for form (docs/fidelity.md IK5), never evaluated.
         grant_tokens?: Vec<String>,
         /// Check only.
         dry_run?: bool,
@@ -385,7 +394,7 @@ shapes! {
         number_of_bytes?: i64,
         /// `AES_256` or `AES_128`.
         key_spec?: String,
-        /// Ignored.
+        /// Checked for form (docs/fidelity.md IK5), never evaluated.
         grant_tokens?: Vec<String>,
         /// Check only.
         dry_run?: bool,

@@ -21,8 +21,9 @@ use super::api::{
     ReEncryptRequest, ReEncryptResponse,
 };
 use super::crypto;
-use super::key::{Key, KeyStatus};
+use super::key::{Key, KeyOrigin, KeyStatus, MaterialVersion};
 use super::keystore::ConnectionState;
+use super::manage::grants::check_grant_tokens;
 use super::store_ops::find_store;
 use super::KMSUSER;
 use super::{
@@ -42,8 +43,14 @@ struct Usable {
     detail: CryptoDetail,
     /// The key id the blob names.
     key_id: Arc<str>,
+    /// The material that encrypts.
     material: Arc<KeyMaterial>,
-    pools: Vec<Arc<SessionPool>>,
+    /// Every version of an `AWS_KMS` key's material, for ciphertexts made
+    /// before a rotation (empty for a key in a key store).
+    versions: Vec<MaterialVersion>,
+    /// The session pools of the cluster's active HSMs; `None` for an
+    /// `AWS_KMS` key, whose HSMs are KMS's own and never run short.
+    pools: Option<Vec<Arc<SessionPool>>>,
 }
 
 const DRY_RUN: &str = "The request would have succeeded, but the DryRun option is set.";
@@ -54,6 +61,7 @@ impl Engine {
         self.crypto_call("Encrypt", req.key_id.as_deref(), |detail| {
             let key_id = required("KeyId", &req.key_id, 1, 2048)?;
             let plaintext = required_blob("Plaintext", &req.plaintext)?;
+            check_grant_tokens(req.grant_tokens.as_deref())?;
             check_blob("Plaintext", plaintext, 4096)?;
             check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
             let u = self.usable(key_id, None, detail)?;
@@ -74,6 +82,7 @@ impl Engine {
         self.crypto_call("Decrypt", req.key_id.as_deref(), |detail| {
             let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
             check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
+            check_grant_tokens(req.grant_tokens.as_deref())?;
             let (plaintext, u) = self.open_blob(
                 blob,
                 req.key_id.as_deref(),
@@ -94,6 +103,7 @@ impl Engine {
         self.crypto_call("ReEncrypt", req.destination_key_id.as_deref(), |detail| {
             let dest = required("DestinationKeyId", &req.destination_key_id, 1, 2048)?;
             let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
+            check_grant_tokens(req.grant_tokens.as_deref())?;
             check_algorithm(
                 "SourceEncryptionAlgorithm",
                 req.source_encryption_algorithm.as_deref(),
@@ -147,6 +157,7 @@ impl Engine {
     ) -> Result<GenerateDataKeyResponse> {
         self.crypto_call(name, req.key_id.as_deref(), |detail| {
             let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            check_grant_tokens(req.grant_tokens.as_deref())?;
             let len = match (req.number_of_bytes, req.key_spec.as_deref()) {
                 (Some(n), None) => {
                     check_range("NumberOfBytes", n, 1, 1024)?;
@@ -282,8 +293,13 @@ impl Engine {
         // The blob's own backing key decides which material opens it: after
         // R7's recovery the store points at a new cluster that holds the
         // same material under the same id.
+        // An AWS_KMS key's ciphertext names the material version that made
+        // it, which may predate a rotation.
+        let older = u.versions.iter().find(|v| *v.id == *header.backing_key_id);
         let material = if *u.detail.backing_key_id == *header.backing_key_id {
             u.material.clone()
+        } else if let Some(v) = older {
+            v.material.clone()
         } else {
             return Err(Error::new(
                 ErrorKind::InvalidCiphertext,
@@ -326,7 +342,6 @@ impl Engine {
                 ));
             }
         }
-        let store = find_store(st, &key.store_id)?;
         // The id as the caller gave it; most callers give the key id or ARN,
         // which the key already holds.
         let given = named.unwrap_or(key_id);
@@ -337,16 +352,41 @@ impl Engine {
         } else {
             Arc::from(given)
         };
+        let b = match &key.origin {
+            KeyOrigin::AwsCloudHsm(b) => b,
+            KeyOrigin::AwsKms(m) => {
+                // docs/fidelity.md FK1: an AWS_KMS key needs no key store,
+                // so a disconnected store never stops it.
+                let current = m.current().ok_or_else(|| unavailable(&key.arn))?;
+                let resolved = CryptoDetail {
+                    key_id: given,
+                    key_arn: key.arn.clone(),
+                    custom_key_store_id: None,
+                    backing_key_id: current.id.clone(),
+                    key_handle: 0,
+                };
+                *detail = Some(resolved.clone());
+                self.check_key_usable(st, key, true)?;
+                return Ok(Usable {
+                    detail: resolved,
+                    key_id: key.id.clone(),
+                    material: current.material.clone(),
+                    versions: m.versions.clone(),
+                    pools: None,
+                });
+            }
+        };
+        let store = find_store(st, &b.store_id)?;
         let resolved = CryptoDetail {
             key_id: given,
             key_arn: key.arn.clone(),
-            custom_key_store_id: key.store_id.clone(),
-            backing_key_id: key.backing_key_id.clone(),
-            key_handle: key.key_handle,
+            custom_key_store_id: Some(b.store_id.clone()),
+            backing_key_id: b.backing_key_id.clone(),
+            key_handle: b.key_handle,
         };
         *detail = Some(resolved.clone());
         self.check_key_usable(st, key, store.state == ConnectionState::Connected)?;
-        self.check_quota(&key.store_id)?;
+        self.check_quota(&b.store_id)?;
         let cannot_communicate =
             || Error::new(ErrorKind::KmsInvalidState, super::CANNOT_COMMUNICATE);
         let cluster = st
@@ -376,14 +416,15 @@ impl Engine {
         // R7: the material was deleted from the cluster.
         let material = cluster
             .keys
-            .by_id(&key.backing_key_id)
+            .by_id(&b.backing_key_id)
             .map(|k| k.material.clone())
             .ok_or_else(|| unavailable(&key.arn))?;
         Ok(Usable {
             detail: resolved,
             key_id: key.id.clone(),
             material,
-            pools,
+            versions: Vec::new(),
+            pools: Some(pools),
         })
     }
 
@@ -484,11 +525,14 @@ impl Engine {
 
     /// Runs `f` while holding a session of one of the key's HSMs.
     fn on_hsm<T>(&self, u: &Usable, f: impl FnOnce() -> T) -> Result<T> {
+        let Some(pools) = &u.pools else {
+            return Ok(f());
+        };
         if let Some(window) = self.simultaneous_window() {
-            self.admit_virtual(window, &u.pools)?;
+            self.admit_virtual(window, pools)?;
             return Ok(f());
         }
-        let _session = self.session(&u.pools)?;
+        let _session = self.session(pools)?;
         self.hsm_latency();
         Ok(f())
     }

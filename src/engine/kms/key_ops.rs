@@ -3,6 +3,7 @@
 //! ScheduleKeyDeletion, CancelKeyDeletion, and the deletion KMS performs at
 //! the end of the waiting period (R6).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -12,7 +13,8 @@ use super::api::{
     KeyListEntry, KeyMetadata, KeyMetadataResponse, ListAliasesResponse, ListKeysResponse,
     ListRequest, ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse,
 };
-use super::key::{Key, KeyState, KeyStatus};
+use super::key::{Key, KeyOrigin, KeyState, KeyStatus, KmsMaterial, MaterialVersion, StoreBacking};
+use super::manage;
 use super::store_ops::{check_cluster_for_store, find_store};
 use super::KMSUSER;
 use super::{add_present, check_enum, check_len, check_range, nothing_recorded, page, required};
@@ -20,6 +22,7 @@ use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::users::SessionId;
 use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::machines::key::Management;
 use crate::engine::machines::Transition;
 use crate::engine::state::{Alias, State};
 use crate::engine::trail::{backing_key_json, EventDetail, EventType, JsonDetail};
@@ -57,20 +60,31 @@ const KEY_SPECS: &[&str] = &[
 ];
 
 impl Engine {
-    /// CreateKey with `Origin: AWS_CLOUDHSM`: KMS logs in as `kmsuser` and
-    /// makes an AES-256 key in the cluster, labelled with the key ARN.
+    /// CreateKey. With no arguments, a symmetric `AWS_KMS` key whose
+    /// material KMS keeps; with `Origin: AWS_CLOUDHSM`, KMS logs in as
+    /// `kmsuser` and makes an AES-256 key in the store's cluster, labelled
+    /// with the key ARN. `Tags` and `Policy` are kept (`kms/manage/`).
     pub fn create_key(&self, req: &CreateKeyRequest) -> Result<KeyMetadataResponse> {
         let mut params = json!({
-            "origin": req.origin,
-            "customKeyStoreId": req.custom_key_store_id,
+            "origin": req.origin.as_deref().unwrap_or("AWS_KMS"),
             "keyUsage": req.key_usage.as_deref().unwrap_or("ENCRYPT_DECRYPT"),
             "keySpec": req.key_spec.as_deref().unwrap_or("SYMMETRIC_DEFAULT"),
         });
+        add_present(
+            &mut params,
+            "customKeyStoreId",
+            req.custom_key_store_id.as_ref(),
+        );
         add_present(&mut params, "description", req.description.as_ref());
+        add_present(&mut params, "tags", req.tags.as_ref());
         self.audited("CreateKey", params, || self.create_key_inner(req), |(r, key)| {
+            let additional = match key.store() {
+                Some(b) => json!({"backingKey": backing_key_json(b.key_handle, &b.backing_key_id)}),
+                None => Value::Null,
+            };
             (
                 json!({"keyMetadata": camel_case(serde_json::to_value(&r.key_metadata).unwrap_or(Value::Null))}),
-                json!({"backingKey": backing_key_json(key.key_handle, &key.backing_key_id)}),
+                additional,
                 vec![key.arn.to_string()],
             )
         })
@@ -100,11 +114,67 @@ impl Engine {
         if let Some(id) = &req.custom_key_store_id {
             check_len("CustomKeyStoreId", id, 1, 64)?;
         }
-        if origin != "AWS_CLOUDHSM" {
-            return Err(Error::new(
-                ErrorKind::UnsupportedOperation,
-                format!("hsmdrill emulates KMS keys in AWS CloudHSM key stores only; Origin {origin} is not supported. Use Origin AWS_CLOUDHSM with a CustomKeyStoreId."),
-            ));
+        let tags = manage::tags::checked_tags(req.tags.as_deref().unwrap_or_default())?;
+        let policy = match &req.policy {
+            Some(p) => manage::policy::checked_policy(p)?.to_owned(),
+            None => self.default_key_policy(),
+        };
+        match origin {
+            "AWS_KMS" | "AWS_CLOUDHSM" => {}
+            // docs/fidelity.md IK1: the origins hsmdrill leaves out.
+            other => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedOperation,
+                    format!("Origin {other} is not supported by hsmdrill; use AWS_KMS, or AWS_CLOUDHSM with a CustomKeyStoreId."),
+                ))
+            }
+        }
+        let spec = req
+            .key_spec
+            .as_deref()
+            .or(req.customer_master_key_spec.as_deref())
+            .unwrap_or("SYMMETRIC_DEFAULT");
+        let symmetric = spec == "SYMMETRIC_DEFAULT"
+            && req
+                .key_usage
+                .as_deref()
+                .is_none_or(|u| u == "ENCRYPT_DECRYPT");
+        if !symmetric {
+            let message = if origin == "AWS_CLOUDHSM" {
+                "KMS keys in an AWS CloudHSM key store must be symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT)."
+            } else {
+                // docs/fidelity.md IK1: asymmetric and HMAC keys are out of scope.
+                "hsmdrill supports symmetric encryption KMS keys only (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT)."
+            };
+            return Err(Error::new(ErrorKind::UnsupportedOperation, message));
+        }
+        if req.multi_region == Some(true) {
+            let message = if origin == "AWS_CLOUDHSM" {
+                "You cannot create a multi-Region key in a custom key store."
+            } else {
+                "Multi-Region keys are not supported by hsmdrill."
+            };
+            return Err(Error::new(ErrorKind::UnsupportedOperation, message));
+        }
+        if origin == "AWS_KMS" {
+            // docs/fidelity.md IK2: a store id needs a store origin.
+            if req.custom_key_store_id.is_some() {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedOperation,
+                    "A CustomKeyStoreId requires Origin AWS_CLOUDHSM (or EXTERNAL_KEY_STORE).",
+                ));
+            }
+            let mut st = self.state.write();
+            let key_id = st.ids.uuid();
+            let key = self.install_kms_key(
+                &mut st,
+                key_id,
+                req.description.clone().unwrap_or_default(),
+                KeyStatus::Enabled,
+            )?;
+            let key = keep_tags_and_policy(&mut st, key, tags, policy);
+            let meta = self.key_metadata(&st, &key);
+            return Ok((KeyMetadataResponse { key_metadata: meta }, key));
         }
         // Which error AWS gives here is unconfirmed (docs/fidelity.md I6).
         let Some(store_id) = req.custom_key_store_id.as_deref() else {
@@ -113,28 +183,6 @@ impl Engine {
                 "CustomKeyStoreId is required when Origin is AWS_CLOUDHSM.",
             ));
         };
-        let spec = req
-            .key_spec
-            .as_deref()
-            .or(req.customer_master_key_spec.as_deref())
-            .unwrap_or("SYMMETRIC_DEFAULT");
-        if spec != "SYMMETRIC_DEFAULT"
-            || req
-                .key_usage
-                .as_deref()
-                .is_some_and(|u| u != "ENCRYPT_DECRYPT")
-        {
-            return Err(Error::new(
-                ErrorKind::UnsupportedOperation,
-                "KMS keys in an AWS CloudHSM key store must be symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT).",
-            ));
-        }
-        if req.multi_region == Some(true) {
-            return Err(Error::new(
-                ErrorKind::UnsupportedOperation,
-                "You cannot create a multi-Region key in a custom key store.",
-            ));
-        }
         let mut st = self.state.write();
         let store = find_store(&st, store_id)?;
         store.state.require_connected(store_id, "CreateKey")?;
@@ -160,6 +208,7 @@ impl Engine {
             req.description.clone().unwrap_or_default(),
             KeyStatus::Enabled,
         )?;
+        let key = keep_tags_and_policy(&mut st, key, tags, policy);
         let meta = self.key_metadata(&st, &key);
         Ok((KeyMetadataResponse { key_metadata: meta }, key))
     }
@@ -193,9 +242,49 @@ impl Engine {
             description,
             creation_date: self.clock.now(),
             status,
-            store_id: Arc::from(store_id),
-            backing_key_id: Arc::from(backing_key_id),
-            key_handle,
+            origin: KeyOrigin::AwsCloudHsm(StoreBacking {
+                store_id: Arc::from(store_id),
+                backing_key_id: Arc::from(backing_key_id),
+                key_handle,
+            }),
+            tags: BTreeMap::new(),
+            policy: self.default_key_policy(),
+            grants: BTreeMap::new(),
+        };
+        st.keys.insert(key_id, key.clone());
+        Ok(key)
+    }
+
+    /// Makes an `AWS_KMS` key: its first material version, from the same
+    /// random source as material in a cluster, under a seeded
+    /// `KeyMaterialId`. World files use this too.
+    pub(crate) fn install_kms_key(
+        &self,
+        st: &mut State,
+        key_id: String,
+        description: String,
+        status: KeyStatus,
+    ) -> Result<Key> {
+        let now = self.clock.now();
+        let version = MaterialVersion {
+            id: Arc::from(st.ids.key_material_id()),
+            material: KeyMaterial::generate()?,
+            created: now,
+            rotation: None,
+        };
+        let key = Key {
+            id: Arc::from(key_id.as_str()),
+            arn: Arc::from(self.key_arn(&key_id)),
+            description,
+            creation_date: now,
+            status,
+            origin: KeyOrigin::AwsKms(KmsMaterial {
+                versions: vec![version],
+                rotation: None,
+            }),
+            tags: BTreeMap::new(),
+            policy: self.default_key_policy(),
+            grants: BTreeMap::new(),
         };
         st.keys.insert(key_id, key.clone());
         Ok(key)
@@ -203,9 +292,10 @@ impl Engine {
 
     /// `KeyMetadata` as DescribeKey shows it, with the derived `KeyState`.
     pub(crate) fn key_metadata(&self, st: &State, key: &Key) -> KeyMetadata {
-        let store = st.stores.get(&*key.store_id);
-        let connected =
-            store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
+        let store = key.store_id().and_then(|id| st.stores.get(&**id));
+        // An AWS_KMS key has no store to lose (docs/fidelity.md FK1).
+        let connected = key.store().is_none()
+            || store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
         let state = key.status.visible(connected);
         let (deletion_date, window) = match key.status {
             KeyStatus::PendingDeletion {
@@ -224,15 +314,19 @@ impl Engine {
             key_usage: "ENCRYPT_DECRYPT".into(),
             key_state: state.as_str().into(),
             deletion_date,
-            origin: "AWS_CLOUDHSM".into(),
-            custom_key_store_id: key.store_id.to_string(),
-            cloud_hsm_cluster_id: store.map(|s| s.cluster_id.clone()).unwrap_or_default(),
+            origin: key.origin_name().into(),
+            custom_key_store_id: key.store_id().map(|id| id.to_string()),
+            cloud_hsm_cluster_id: store.map(|s| s.cluster_id.clone()),
             key_manager: "CUSTOMER".into(),
             customer_master_key_spec: "SYMMETRIC_DEFAULT".into(),
             key_spec: "SYMMETRIC_DEFAULT".into(),
             encryption_algorithms: vec!["SYMMETRIC_DEFAULT".into()],
             multi_region: false,
             pending_deletion_window_in_days: window,
+            current_key_material_id: match &key.origin {
+                KeyOrigin::AwsKms(m) => m.current().map(|v| v.id.to_string()),
+                KeyOrigin::AwsCloudHsm(_) => None,
+            },
         }
     }
 
@@ -243,6 +337,7 @@ impl Engine {
             json!({"keyId": req.key_id}),
             || {
                 let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+                manage::grants::check_grant_tokens(req.grant_tokens.as_deref())?;
                 let st = self.state.read();
                 let key = self.resolve_key(&st, key_id)?;
                 Ok(KeyMetadataResponse {
@@ -302,6 +397,11 @@ impl Engine {
                         "TargetKeyId must be a key ID or key ARN, not an alias.",
                     ));
                 }
+                // The "Key states" table: not on a key pending deletion
+                // (docs/fidelity.md FK2).
+                let connected = self.store_connected(&st, key);
+                key.status
+                    .on_manage(Management::NotPendingDeletion, connected, &key.arn)?;
                 let key_id = key.id.clone();
                 let arn = key.arn.to_string();
                 if st.aliases.contains_key(name) {
@@ -454,8 +554,16 @@ impl Engine {
             params,
             || self.schedule_inner(req),
             |(r, key)| {
-                let st = self.state.read();
-                let cluster = st.stores.get(&*key.store_id).map(|s| s.cluster_id.clone());
+                // Only a key in a key store has backing keys to report.
+                let additional = key.store().map_or(Value::Null, |b| {
+                    let st = self.state.read();
+                    let cluster = st.stores.get(&*b.store_id).map(|s| s.cluster_id.clone());
+                    json!({
+                        "customKeyStoreId": b.store_id,
+                        "clusterId": cluster,
+                        "backingKeys": backing_keys_json(b, None),
+                    })
+                });
                 (
                     json!({
                         "keyId": r.key_id,
@@ -463,11 +571,7 @@ impl Engine {
                         "keyState": r.key_state,
                         "pendingWindowInDays": r.pending_window_in_days,
                     }),
-                    json!({
-                        "customKeyStoreId": key.store_id,
-                        "clusterId": cluster,
-                        "backingKeys": backing_keys_json(key, None),
-                    }),
+                    additional,
                     vec![key.arn.to_string()],
                 )
             },
@@ -539,11 +643,28 @@ impl Engine {
         };
         st.aliases.retain(|_, a| *a.target_key_id != *key.id);
         st.deleted_keys.insert(key.id.to_string());
-        let store = st.stores.get(&*key.store_id);
+        // An AWS_KMS key's material goes with it; the service event
+        // reports only a key store's best-effort attempt.
+        let KeyOrigin::AwsCloudHsm(b) = &key.origin else {
+            self.trail.record(
+                at,
+                "DeleteKey",
+                EventType::ServiceEvent,
+                EventDetail::Json(Box::new(JsonDetail {
+                    request_parameters: Value::Null,
+                    response_elements: Value::Null,
+                    additional_event_data: Value::Null,
+                    resources: vec![key.arn.to_string()],
+                })),
+                None,
+            );
+            return;
+        };
+        let store = st.stores.get(&*b.store_id);
         let connected =
             store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
         let cluster_id = store.map(|s| s.cluster_id.clone());
-        let session = SessionId::Kms(key.store_id.to_string());
+        let session = SessionId::Kms(b.store_id.to_string());
         let deleted = connected
             && cluster_id
                 .as_ref()
@@ -555,7 +676,7 @@ impl Engine {
                         && c.active_hsms().next().is_some()
                         && c.users.logged_in(&session).is_some()
                         && c.users.get(KMSUSER).is_some_and(|u| !u.lockout.is_locked());
-                    let reference = c.keys.by_id(&key.backing_key_id).map(|k| k.reference);
+                    let reference = c.keys.by_id(&b.backing_key_id).map(|k| k.reference);
                     match (reachable, reference) {
                         (true, Some(r)) => c.keys.remove(r).is_some(),
                         (true, None) | (false, Some(_)) | (false, None) => false,
@@ -570,10 +691,10 @@ impl Engine {
                 request_parameters: Value::Null,
                 response_elements: Value::Null,
                 additional_event_data: json!({
-                    "customKeyStoreId": key.store_id,
+                    "customKeyStoreId": b.store_id,
                     "clusterId": cluster_id,
-                    "backingKeys": backing_keys_json(&key, None),
-                    "backingKeysDeletionStatus": backing_keys_json(&key, Some(status)),
+                    "backingKeys": backing_keys_json(b, None),
+                    "backingKeysDeletionStatus": backing_keys_json(b, Some(status)),
                 }),
                 resources: vec![key.arn.to_string()],
             })),
@@ -582,9 +703,26 @@ impl Engine {
     }
 }
 
+/// CreateKey's `Tags` and `Policy` (checked) on the key it just made.
+fn keep_tags_and_policy(
+    st: &mut State,
+    key: Key,
+    tags: BTreeMap<String, String>,
+    policy: String,
+) -> Key {
+    match st.keys.get_mut(&*key.id) {
+        Some(k) => {
+            k.tags = tags;
+            k.policy = policy;
+            k.clone()
+        }
+        None => key,
+    }
+}
+
 /// `[{"keyHandle":"…","backingKeyId":"…"(,"deletionStatus":"…")}]` as the
 /// JSON string CloudTrail shows.
-fn backing_keys_json(key: &Key, status: Option<&str>) -> String {
+fn backing_keys_json(key: &StoreBacking, status: Option<&str>) -> String {
     let mut entry = json!({
         "keyHandle": key.key_handle.to_string(),
         "backingKeyId": key.backing_key_id,
@@ -596,7 +734,7 @@ fn backing_keys_json(key: &Key, status: Option<&str>) -> String {
 }
 
 /// Alias names: `alias/` + 1–250 of `[a-zA-Z0-9/_-]`, not `alias/aws/…`.
-fn check_alias_name(name: &str) -> Result<()> {
+pub(super) fn check_alias_name(name: &str) -> Result<()> {
     let Some(rest) = name.strip_prefix("alias/") else {
         return Err(Error::new(
             ErrorKind::InvalidAliasName,

@@ -1,13 +1,17 @@
-//! AWS KMS, as far as CloudHSM key stores go.
+//! AWS KMS, as far as CloudHSM key stores go, with the `AWS_KMS` keys
+//! beside them that keep working while a store is disconnected.
 //!
 //! - `keystore.rs`: the custom key store and its connection state machine;
 //!   `store_ops.rs`: Create/Connect/Disconnect/Update/Delete/Describe.
-//! - `key.rs`: KMS keys and their derived `KeyState`; `key_ops.rs`:
+//! - `key.rs`: KMS keys (in a store, or `AWS_KMS`) and their derived
+//!   `KeyState`; `key_ops.rs`:
 //!   CreateKey, DescribeKey, ListKeys, aliases, Enable/Disable, deletion.
 //! - `crypto.rs`: the ciphertext blob and AES-256-GCM; `crypto_ops.rs`: the
 //!   data plane (Encrypt, Decrypt, ReEncrypt, GenerateDataKey*,
 //!   GenerateRandom), which checks the R2/R4 preconditions, takes a PKCS #11
 //!   session and does AES outside the engine's lock.
+//! - `manage/`: tags, key policies, grants, rotation, UpdateAlias and
+//!   UpdateKeyDescription, for keys of both origins.
 //! - `api.rs`: the typed requests and responses in AWS member names.
 //!
 //! Every call is recorded in the trail here, as CloudTrail would (R6).
@@ -18,6 +22,7 @@ mod crypto_ops;
 pub mod key;
 mod key_ops;
 pub mod keystore;
+pub mod manage;
 mod store_ops;
 
 use serde_json::Value;
@@ -233,16 +238,29 @@ const ENCRYPTION_ALGORITHMS: &[&str] = &[
     "SM2PKE",
 ];
 
-/// Paging over a sorted list: `(page, next_marker)`. Markers are the id of
-/// the first entry of the next page.
+/// Paging over a sorted list with `Limit` 1–1000: `(page, next_marker)`.
+/// Markers are the id of the first entry of the next page.
 fn page<T: Clone>(
     items: &[(String, T)],
     limit: Option<i64>,
     marker: Option<&str>,
     default_limit: i64,
 ) -> Result<(Vec<T>, Option<String>)> {
+    page_within(items, limit, marker, default_limit, 1000)
+}
+
+/// [`page`] for an operation whose `Limit` goes up to `max` (its model
+/// says 1–1000, its documentation fewer: ListResourceTags 50, ListGrants
+/// 100).
+fn page_within<T: Clone>(
+    items: &[(String, T)],
+    limit: Option<i64>,
+    marker: Option<&str>,
+    default_limit: i64,
+    max: i64,
+) -> Result<(Vec<T>, Option<String>)> {
     let limit = limit.unwrap_or(default_limit);
-    check_range("Limit", limit, 1, 1000)?;
+    check_range("Limit", limit, 1, max)?;
     if let Some(m) = marker {
         check_len("Marker", m, 1, 1024)?;
     }

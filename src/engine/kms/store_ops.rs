@@ -406,7 +406,11 @@ impl Engine {
         store
             .state
             .require_disconnected(id, "DeleteCustomKeyStore")?;
-        if st.keys.values().any(|k| *k.store_id == *id) {
+        if st
+            .keys
+            .values()
+            .any(|k| k.store_id().is_some_and(|s| **s == *id))
+        {
             return Err(Error::new(
                 ErrorKind::CustomKeyStoreHasCMKs,
                 format!("Custom key store {id} contains KMS keys. Schedule them for deletion and wait until they are deleted before deleting the custom key store."),

@@ -141,6 +141,54 @@ impl KeyStatus {
     }
 }
 
+/// How a key-management operation treats the key's state, from the "Key
+/// states" table of the KMS Developer Guide (docs/fidelity.md FK2).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Management {
+    /// Works in every state: GetKeyPolicy, ListKeyPolicies,
+    /// ListResourceTags, ListGrants, RetireGrant, RevokeGrant,
+    /// GetKeyRotationStatus, ListKeyRotations, PutKeyPolicy.
+    AnyState,
+    /// Refused while PendingDeletion: TagResource, UntagResource,
+    /// UpdateKeyDescription, CreateAlias and UpdateAlias (target key).
+    NotPendingDeletion,
+    /// Refused while Disabled (`DisabledException`) or PendingDeletion:
+    /// CreateGrant, EnableKeyRotation, DisableKeyRotation,
+    /// RotateKeyOnDemand.
+    NotDisabled,
+}
+
+impl KeyStatus {
+    /// A key-management operation under `rule`: never a transition, only
+    /// allowed or refused by the state DescribeKey shows (an `Unavailable`
+    /// key can be managed: "You can view and manage unavailable KMS keys",
+    /// docs/fidelity.md FK2).
+    pub fn on_manage(self, rule: Management, store_connected: bool, arn: &str) -> Result<()> {
+        let state = self.visible(store_connected);
+        match (rule, state) {
+            (Management::AnyState, _) => Ok(()),
+            (
+                Management::NotPendingDeletion | Management::NotDisabled,
+                KeyState::PendingDeletion,
+            ) => Err(pending_deletion(arn)),
+            (Management::NotDisabled, KeyState::Disabled) => Err(Error::new(
+                ErrorKind::Disabled,
+                format!("{arn} is disabled."),
+            )),
+            (
+                Management::NotPendingDeletion | Management::NotDisabled,
+                KeyState::Enabled
+                | KeyState::Disabled
+                | KeyState::Unavailable
+                | KeyState::Creating
+                | KeyState::PendingImport
+                | KeyState::PendingReplicaDeletion
+                | KeyState::Updating,
+            ) => Ok(()),
+        }
+    }
+}
+
 impl Timed for KeyStatus {
     /// "After the waiting period" KMS deletes the key (docs/fidelity.md F7's
     /// `DeleteKey` event; design R6), so the key ends.
@@ -201,6 +249,20 @@ mod tests {
                 }),
                 ("on_cancel_deletion", &|s| {
                     fallible(s.on_cancel_deletion("arn"), name)
+                }),
+                ("on_manage(not_pending_deletion)", &|s| {
+                    fallible(
+                        s.on_manage(Management::NotPendingDeletion, true, "arn")
+                            .map(|()| Transition::Unchanged),
+                        name,
+                    )
+                }),
+                ("on_manage(not_disabled)", &|s| {
+                    fallible(
+                        s.on_manage(Management::NotDisabled, true, "arn")
+                            .map(|()| Transition::Unchanged),
+                        name,
+                    )
                 }),
                 ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
                 ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),

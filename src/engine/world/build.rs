@@ -644,6 +644,9 @@ impl Builder<'_> {
                 format!("duplicate key `{id}`: expected each key id once"),
             ));
         }
+        if k.origin == Some(KeyOriginDoc::AwsKms) {
+            return self.kms_key(st, k, id, path);
+        }
         let names: Vec<&String> = st.stores.values().map(|s| &s.name).collect();
         let store = match &k.store {
             Some(r) => st.stores.values().find(|s| s.id == *r || s.name == *r),
@@ -668,6 +671,54 @@ impl Builder<'_> {
         };
         let store_id = store.id.clone();
         let cluster_id = store.cluster_id.clone();
+        let aliases = self.key_details(st, k, path)?;
+        let Some(cluster) = st.clusters.get_mut(&cluster_id) else {
+            return Err(self.err(
+                format!("{path}.store"),
+                format!("unknown cluster `{cluster_id}`"),
+            ));
+        };
+        if cluster.state != ClusterState::Active {
+            return Err(self.err(
+                format!("{path}.store"),
+                format!(
+                    "the store's cluster `{cluster_id}` is {}: key material needs an ACTIVE cluster",
+                    cluster.state.as_str()
+                ),
+            ));
+        }
+        self.engine
+            .install_key(st, &store_id, id.clone(), k.description.clone(), status(k))
+            .map_err(|e| self.err(path, e.message()))?;
+        add_aliases(st, aliases, &id);
+        Ok(())
+    }
+
+    /// A key with `origin: AWS_KMS`: material KMS keeps, no store
+    /// (docs/fidelity.md FK1).
+    fn kms_key(
+        &self,
+        st: &mut State,
+        k: &KeyDoc,
+        id: String,
+        path: &str,
+    ) -> Result<(), WorldError> {
+        if let Some(store) = &k.store {
+            return Err(self.err(
+                format!("{path}.store"),
+                format!("an AWS_KMS key is in no custom key store: expected no `store` (got `{store}`), or `origin: AWS_CLOUDHSM`"),
+            ));
+        }
+        let aliases = self.key_details(st, k, path)?;
+        self.engine
+            .install_kms_key(st, id.clone(), k.description.clone(), status(k))
+            .map_err(|e| self.err(path, e.message()))?;
+        add_aliases(st, aliases, &id);
+        Ok(())
+    }
+
+    /// Checks a key's description and alias names; returns the aliases.
+    fn key_details(&self, st: &State, k: &KeyDoc, path: &str) -> Result<Vec<String>, WorldError> {
         if k.description.chars().count() > 8192 {
             return Err(self.err(
                 format!("{path}.description"),
@@ -688,41 +739,7 @@ impl Builder<'_> {
             }
             aliases.push(a.clone());
         }
-        let Some(cluster) = st.clusters.get_mut(&cluster_id) else {
-            return Err(self.err(
-                format!("{path}.store"),
-                format!("unknown cluster `{cluster_id}`"),
-            ));
-        };
-        if cluster.state != ClusterState::Active {
-            return Err(self.err(
-                format!("{path}.store"),
-                format!(
-                    "the store's cluster `{cluster_id}` is {}: key material needs an ACTIVE cluster",
-                    cluster.state.as_str()
-                ),
-            ));
-        }
-        let status = if k.enabled.unwrap_or(true) {
-            KeyStatus::Enabled
-        } else {
-            KeyStatus::Disabled
-        };
-        self.engine
-            .install_key(st, &store_id, id.clone(), k.description.clone(), status)
-            .map_err(|e| self.err(path, e.message()))?;
-        for name in aliases {
-            st.aliases.insert(
-                name.clone(),
-                Alias {
-                    name,
-                    target_key_id: id.clone(),
-                    creation_date: EPOCH,
-                    last_updated_date: EPOCH,
-                },
-            );
-        }
-        Ok(())
+        Ok(aliases)
     }
 
     /// Takes a backup of cluster `cluster_id` (the keys exist by now) and
@@ -763,5 +780,29 @@ impl Builder<'_> {
         backup.state = BackupState::Ready;
         st.backups.insert(backup_id.to_owned(), backup);
         Ok(())
+    }
+}
+
+/// The status a key's `enabled` asks for.
+fn status(k: &KeyDoc) -> KeyStatus {
+    if k.enabled.unwrap_or(true) {
+        KeyStatus::Enabled
+    } else {
+        KeyStatus::Disabled
+    }
+}
+
+/// Points each alias of `names` at key `id`.
+fn add_aliases(st: &mut State, names: Vec<String>, id: &str) {
+    for name in names {
+        st.aliases.insert(
+            name.clone(),
+            Alias {
+                name,
+                target_key_id: id.to_owned(),
+                creation_date: EPOCH,
+                last_updated_date: EPOCH,
+            },
+        );
     }
 }

@@ -25,6 +25,15 @@ pub(super) struct WorldDoc {
     pub(super) keys: Vec<KeyDoc>,
 }
 
+/// The origins a world file can give a key.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq)]
+pub(super) enum KeyOriginDoc {
+    #[serde(rename = "AWS_CLOUDHSM")]
+    AwsCloudHsm,
+    #[serde(rename = "AWS_KMS")]
+    AwsKms,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SubnetDoc {
@@ -91,6 +100,8 @@ pub(super) struct StoreDoc {
 #[serde(deny_unknown_fields)]
 pub(super) struct KeyDoc {
     pub(super) id: Option<String>,
+    /// `AWS_CLOUDHSM` (the default: a key in `store`) or `AWS_KMS`.
+    pub(super) origin: Option<KeyOriginDoc>,
     pub(super) store: Option<String>,
     #[serde(default)]
     pub(super) description: String,

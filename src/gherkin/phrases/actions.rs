@@ -5,7 +5,7 @@ use super::{cli, e, pairs, Entry};
 use crate::dsl::ast::{BlockKind, ExpectAst, Stmt, Tok, Val, ValKind};
 use crate::engine::NetworkCondition;
 use crate::gherkin::args::{typed, Args, Built};
-use crate::gherkin::phrase::Takes::{DocString, Nothing, TableOrDocString};
+use crate::gherkin::phrase::Takes::{DocString, Nothing, Table, TableOrDocString};
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::Fault;
 
@@ -220,6 +220,23 @@ pub(super) const ENTRIES: &[Entry] = &[
             });
             item.capture = Some(a.var(1)?);
             Ok(Built::Items(vec![item]))
+        },
+    ),
+    e(
+        r#"I tag the key "KEY" with:"#,
+        "tag KEY { TagKey: TagValue, … } (a table `| TagKey | TagValue |`)",
+        r#"I tag the key "alias/app" with:"#,
+        Table,
+        |a| {
+            let mut members = Vec::new();
+            for (k, v) in pairs(a, ("tagkey", "tagvalue"))? {
+                let v = typed(a.src, &v)?;
+                members.push((k, v));
+            }
+            a.one(Stmt::Tag {
+                key: a.tok(0),
+                tags: a.object(members)?,
+            })
         },
     ),
     // --- CloudHSM CLI -------------------------------------------------------

@@ -289,7 +289,9 @@ impl Run {
             let Some(c) = st.clusters.get(&store.cluster_id).filter(|c| c.exists()) else {
                 return false;
             };
-            let material = c.keys.by_id(&key.backing_key_id).is_some();
+            let material = key
+                .store()
+                .is_some_and(|b| c.keys.by_id(&b.backing_key_id).is_some());
             let free_session = c.active_hsms().any(|h| h.pool.in_use() < h.pool.capacity());
             let reachable = c.security_group_ok && c.link.condition() == NetworkCondition::Ok;
             let locked = c.users.get(KMSUSER).is_some_and(|u| u.lockout.is_locked());

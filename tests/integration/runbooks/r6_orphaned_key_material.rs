@@ -43,7 +43,11 @@ fn deletion_status(event: &Value) -> Value {
 /// them (DescribeKey does not).
 fn backing_key(e: &Engine) -> (String, u64) {
     e.with_state(|st| {
-        let k = st.keys.get(KEY_ID).expect("key");
+        let k = st
+            .keys
+            .get(KEY_ID)
+            .and_then(|k| k.store())
+            .expect("store key");
         (k.backing_key_id.to_string(), k.key_handle)
     })
 }

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use base64::Engine as _;
 use hsmdrill::engine::cloudhsm::keys::KeyStoreOfCluster;
 use hsmdrill::engine::cloudhsm::users::Users;
+use hsmdrill::engine::kms::key::KeyOrigin;
 use hsmdrill::engine::Engine;
 use serde_json::Value;
 
@@ -35,6 +36,18 @@ impl Secrets {
             }
             for k in st.stores.values() {
                 s.add_password(&k.password, || format!("KeyStorePassword of {}", k.id));
+            }
+            // The material KMS keeps for AWS_KMS keys, every version.
+            for k in st.keys.values() {
+                if let KeyOrigin::AwsKms(m) = &k.origin {
+                    for v in &m.versions {
+                        s.materials
+                            .entry(*v.material.raw_bytes_for_leak_tests())
+                            .or_insert_with(|| {
+                                format!("material {} of AWS_KMS key {}", v.id, k.id)
+                            });
+                    }
+                }
             }
         });
         s

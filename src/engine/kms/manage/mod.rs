@@ -1,0 +1,69 @@
+//! Key management: what KMS keeps about a key besides its material and
+//! state, for keys of both origins.
+//!
+//! - `tags.rs`: TagResource, UntagResource, ListResourceTags, and the tag
+//!   rules CreateKey shares.
+//! - `policy.rs`: the default key policy, GetKeyPolicy, PutKeyPolicy,
+//!   ListKeyPolicies. Policies are kept, never evaluated.
+//! - `grants.rs`: CreateGrant, ListGrants, ListRetirableGrants,
+//!   RetireGrant, RevokeGrant, and the grant-token check the
+//!   cryptographic operations share. Grants are kept, never evaluated.
+//! - `rotation.rs`: Enable/DisableKeyRotation, GetKeyRotationStatus,
+//!   RotateKeyOnDemand, ListKeyRotations, and automatic rotation on the
+//!   clock (`AWS_KMS` keys only).
+//! - `update.rs`: UpdateAlias and UpdateKeyDescription.
+//! - `shapes.rs`: their requests and responses.
+//!
+//! Each operation resolves its key through [`Engine::managed`], which
+//! asks the key's state machine (`machines/key.rs`, `on_manage`) whether
+//! the key's state allows it, and records the call in the trail like
+//! every control-plane call (`kms/mod.rs`, `audited`).
+
+pub(crate) mod grants;
+pub(crate) mod policy;
+mod rotation;
+pub mod shapes;
+pub(crate) mod tags;
+mod update;
+
+use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::kms::key::Key;
+use crate::engine::kms::keystore::ConnectionState;
+use crate::engine::machines::key::Management;
+use crate::engine::state::State;
+use crate::engine::Engine;
+
+impl Engine {
+    /// Whether `key` is usable as far as its store goes: an `AWS_KMS` key
+    /// always is; a key in a key store while the store is `CONNECTED`.
+    pub(crate) fn store_connected(&self, st: &State, key: &Key) -> bool {
+        key.store_id().is_none_or(|id| {
+            st.stores
+                .get(&**id)
+                .is_some_and(|s| s.state == ConnectionState::Connected)
+        })
+    }
+
+    /// Resolves `key_id` in `st`, checks that the key's state allows an
+    /// operation under `rule`, and hands the key to `f` to change.
+    pub(crate) fn managed<T>(
+        &self,
+        st: &mut State,
+        key_id: &str,
+        rule: Management,
+        f: impl FnOnce(&mut Key) -> Result<T>,
+    ) -> Result<T> {
+        let key = self.resolve_key(st, key_id)?;
+        let connected = self.store_connected(st, key);
+        key.status.on_manage(rule, connected, &key.arn)?;
+        let id = key.id.clone();
+        let key = st
+            .keys
+            .get_mut(&*id)
+            .ok_or_else(|| Error::new(ErrorKind::KmsInternal, "key vanished"))?;
+        f(key)
+    }
+}
+
+#[cfg(test)]
+mod tests;

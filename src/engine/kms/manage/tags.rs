@@ -1,0 +1,146 @@
+//! Tags on KMS keys: TagResource, UntagResource, ListResourceTags, and the
+//! rules CreateKey's `Tags` share (docs/fidelity.md FK3).
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::shapes::KeyListRequest;
+use super::shapes::{ListResourceTagsResponse, TagResourceRequest, UntagResourceRequest};
+use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::kms::api::{Empty, Tag};
+use crate::engine::kms::{check_len, nothing_recorded, page_within, required};
+use crate::engine::machines::key::Management;
+use crate::engine::Engine;
+
+/// Tags a key may carry (docs/fidelity.md FK3).
+pub(crate) const MAX_TAGS: usize = 50;
+
+/// Checks one tag key: 1–128 characters, not `aws:…`.
+fn check_tag_key(member: &str, key: &str) -> Result<()> {
+    check_len(member, key, 1, 128)?;
+    // "aws:" is reserved for AWS use, in any case (docs/fidelity.md FK3);
+    // the message is hsmdrill's (IK3).
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+        return Err(Error::new(
+            ErrorKind::Tag,
+            format!("Tag key {key} is not valid: tag keys beginning with aws: are reserved for AWS use."),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a request's `Tags` and returns them by tag key: each key and
+/// value within its length, no reserved key, no key twice (IK3).
+pub(crate) fn checked_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (i, t) in tags.iter().enumerate() {
+        let n = i + 1;
+        check_tag_key(&format!("Tags.{n}.member.tagKey"), &t.tag_key)?;
+        check_len(&format!("Tags.{n}.member.tagValue"), &t.tag_value, 0, 256)?;
+        if out.insert(t.tag_key.clone(), t.tag_value.clone()).is_some() {
+            return Err(Error::new(
+                ErrorKind::Tag,
+                format!("Duplicate tag key {} in the request.", t.tag_key),
+            ));
+        }
+    }
+    too_many(out.len())?;
+    Ok(out)
+}
+
+/// A key carries at most 50 tags (docs/fidelity.md FK3; IK3 for the
+/// exception).
+fn too_many(n: usize) -> Result<()> {
+    if n > MAX_TAGS {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("A KMS key can have at most {MAX_TAGS} tags; this request would leave {n}."),
+        ));
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// TagResource: adds tags, or replaces the value of a tag key the key
+    /// already has.
+    pub fn tag_resource(&self, req: &TagResourceRequest) -> Result<Empty> {
+        self.audited(
+            "TagResource",
+            json!({"keyId": req.key_id, "tags": req.tags}),
+            || {
+                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+                let tags = req.tags.as_deref().ok_or_else(|| Error::missing("Tags"))?;
+                let tags = checked_tags(tags)?;
+                let mut st = self.state.write();
+                self.managed(&mut st, key_id, Management::NotPendingDeletion, |key| {
+                    let mut merged = key.tags.clone();
+                    merged.extend(tags);
+                    too_many(merged.len())?;
+                    key.tags = merged;
+                    Ok(Empty {})
+                })
+            },
+            nothing_recorded,
+        )
+    }
+
+    /// UntagResource: a tag key the key does not have is no error.
+    pub fn untag_resource(&self, req: &UntagResourceRequest) -> Result<Empty> {
+        self.audited(
+            "UntagResource",
+            json!({"keyId": req.key_id, "tagKeys": req.tag_keys}),
+            || {
+                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+                let keys = req
+                    .tag_keys
+                    .as_deref()
+                    .ok_or_else(|| Error::missing("TagKeys"))?;
+                for (i, k) in keys.iter().enumerate() {
+                    check_tag_key(&format!("TagKeys.{}.member", i + 1), k)?;
+                }
+                let mut st = self.state.write();
+                self.managed(&mut st, key_id, Management::NotPendingDeletion, |key| {
+                    for k in keys {
+                        key.tags.remove(k);
+                    }
+                    Ok(Empty {})
+                })
+            },
+            nothing_recorded,
+        )
+    }
+
+    /// ListResourceTags, by tag key; `Limit` 1–50, default 50.
+    pub fn list_resource_tags(&self, req: &KeyListRequest) -> Result<ListResourceTagsResponse> {
+        self.audited(
+            "ListResourceTags",
+            json!({"keyId": req.key_id}),
+            || {
+                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+                let st = self.state.read();
+                let key = self.resolve_key(&st, key_id)?;
+                let entries: Vec<(String, Tag)> = key
+                    .tags
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            Tag {
+                                tag_key: k.clone(),
+                                tag_value: v.clone(),
+                            },
+                        )
+                    })
+                    .collect();
+                let (tags, next) = page_within(&entries, req.limit, req.marker.as_deref(), 50, 50)?;
+                Ok(ListResourceTagsResponse {
+                    tags,
+                    truncated: next.is_some(),
+                    next_marker: next,
+                })
+            },
+            nothing_recorded,
+        )
+    }
+}
