@@ -27,6 +27,7 @@
 //! engine knows nothing of scenarios, DSLs, Gherkin or HTTP.
 
 pub mod clock;
+pub mod cloud;
 pub mod cloudhsm;
 pub mod config;
 pub mod dispatch;

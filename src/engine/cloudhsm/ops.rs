@@ -433,7 +433,16 @@ impl Engine {
             cluster_id: b.cluster_id.clone(),
             create_timestamp: b.create_timestamp.as_epoch_seconds(),
             never_expires: b.never_expires,
-            source_backup: b.source_backup.clone(),
+            source_backup: match &b.copied_from {
+                Some(c) => Some(c.backup.clone()),
+                None => b.source_backup.clone(),
+            },
+            source_region: b.copied_from.as_ref().map(|c| c.region.clone()),
+            source_cluster: b.copied_from.as_ref().map(|c| c.cluster.clone()),
+            copy_timestamp: b
+                .copied_from
+                .as_ref()
+                .map(|c| c.copied_at.as_epoch_seconds()),
             delete_timestamp: b.delete_timestamp.map(|t| t.as_epoch_seconds()),
             hsm_type: b.hsm_type.clone(),
             mode: b.mode.clone(),
