@@ -23,6 +23,7 @@
 //! - `gherkin`: lowering `.feature` files, the step catalog, the harness;
 //! - `model`: the model-based test of the engine;
 //! - `reference`: answers against the AWS service models;
+//! - `regions`: accounts and Regions apart, `CopyBackupToRegion`, with boto3 and the aws CLI;
 //! - `remote`: shipped runbooks against a server give the same snapshots;
 //! - `robustness`: property tests of every decoder;
 //! - `runbooks`: R1–R9 of `docs/runbooks.md` on the engine API;
@@ -55,6 +56,7 @@ mod fuzz_regressions;
 mod gherkin;
 mod model;
 mod reference;
+mod regions;
 mod remote;
 mod robustness;
 mod runbooks;

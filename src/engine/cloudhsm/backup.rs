@@ -61,6 +61,18 @@ pub struct Backup {
     pub copied_from: Option<CopySource>,
 }
 
+impl Backup {
+    /// What DescribeBackups shows as `SourceBackup` (and its
+    /// `sourceBackupIds` filter matches): the backup a copy was copied
+    /// from, else the backup the source cluster was made from.
+    pub fn shown_source_backup(&self) -> Option<&str> {
+        match &self.copied_from {
+            Some(c) => Some(&c.backup),
+            None => self.source_backup.as_deref(),
+        }
+    }
+}
+
 /// The source of a backup copied from another Region: what DescribeBackups
 /// shows as `SourceRegion`, `SourceBackup`, `SourceCluster` and
 /// `CopyTimestamp`.

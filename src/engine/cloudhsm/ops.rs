@@ -433,10 +433,7 @@ impl Engine {
             cluster_id: b.cluster_id.clone(),
             create_timestamp: b.create_timestamp.as_epoch_seconds(),
             never_expires: b.never_expires,
-            source_backup: match &b.copied_from {
-                Some(c) => Some(c.backup.clone()),
-                None => b.source_backup.clone(),
-            },
+            source_backup: b.shown_source_backup().map(str::to_owned),
             source_region: b.copied_from.as_ref().map(|c| c.region.clone()),
             source_cluster: b.copied_from.as_ref().map(|c| c.cluster.clone()),
             copy_timestamp: b
@@ -522,9 +519,7 @@ const CLUSTER_FILTERS: &[Filter<Cluster>] = &[
 /// DescribeBackups' filters.
 const BACKUP_FILTERS: &[Filter<Backup>] = &[
     ("backupIds", |b| &b.id),
-    ("sourceBackupIds", |b| {
-        b.source_backup.as_deref().unwrap_or("")
-    }),
+    ("sourceBackupIds", |b| b.shown_source_backup().unwrap_or("")),
     ("clusterIds", |b| &b.cluster_id),
     ("states", |b| b.state.as_str()),
     ("neverExpires", |b| {
