@@ -166,7 +166,7 @@ impl Builder {
                 Some(open) => self.close(src, open),
                 None => self.errors.push(
                     Diagnostic::new(span, "`}` closes no block")
-                        .with_label("no `repeat`, `retry` or `burst` block is open here"),
+                        .with_label("no `repeat`, `retry`, `burst` or `in region` block is open here"),
                 ),
             },
             LineItem::Stmt(item) => self.push_item(src, *item),

@@ -84,6 +84,22 @@ impl fmt::Display for Partition {
     }
 }
 
+/// The operations of the cloud rather than of one engine (they span
+/// partitions), each with its input members in the AWS model, for front
+/// ends that check a scenario before running it. All are CloudHSM v2's.
+pub const OPERATIONS: &[(&str, &[&str])] = &[(
+    copy::OPERATION,
+    &["DestinationRegion", "BackupId", "TagList"],
+)];
+
+/// The input members of a cloud operation (see [`OPERATIONS`]).
+pub fn operation_members(name: &str) -> Option<&'static [&'static str]> {
+    OPERATIONS
+        .iter()
+        .find(|(op, _)| *op == name)
+        .map(|(_, members)| *members)
+}
+
 /// Whether `account` is an AWS account id: 12 digits.
 pub fn is_account_id(account: &str) -> bool {
     account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())

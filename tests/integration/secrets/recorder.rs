@@ -129,6 +129,14 @@ impl Target for Recorder {
         self.inner.burst_clock(offset);
     }
 
+    fn region(&self) -> Option<String> {
+        self.inner.region()
+    }
+
+    fn set_region(&self, region: Option<&str>) -> Result<(), AwsError> {
+        self.inner.set_region(region)
+    }
+
     fn end_burst(&self) {
         self.inner.end_burst();
     }
