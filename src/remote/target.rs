@@ -225,7 +225,10 @@ impl Target for RemoteTarget {
     }
 
     fn begin_burst(&self) {
-        let _ = self.control(&self.in_region("/_hsmdrill/burst"), json!({"Action": "begin"}));
+        let _ = self.control(
+            &self.in_region("/_hsmdrill/burst"),
+            json!({"Action": "begin"}),
+        );
     }
 
     fn burst_clock(&self, offset: Duration) {
@@ -237,7 +240,10 @@ impl Target for RemoteTarget {
     }
 
     fn end_burst(&self) {
-        let _ = self.control(&self.in_region("/_hsmdrill/burst"), json!({"Action": "end"}));
+        let _ = self.control(
+            &self.in_region("/_hsmdrill/burst"),
+            json!({"Action": "end"}),
+        );
     }
 
     fn region(&self) -> Option<String> {

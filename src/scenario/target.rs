@@ -171,8 +171,10 @@ impl EngineTarget {
         let cloud = match world {
             World::Empty => Ok(Cloud::new(Engine::new(EngineConfig::default()))),
             World::File(path) => world::load_cloud_file(path).map_err(|e| e.to_string()),
-            World::Yaml { yaml, origin } => world::load_cloud_str(yaml, &origin.display().to_string())
-                .map_err(|e| e.to_string()),
+            World::Yaml { yaml, origin } => {
+                world::load_cloud_str(yaml, &origin.display().to_string())
+                    .map_err(|e| e.to_string())
+            }
         };
         cloud.map(EngineTarget::of_cloud)
     }

@@ -197,30 +197,34 @@ async fn faults(State(state): State<Arc<ServerState>>, Query(part): Part, body: 
         let fail_connects = v["FailNextConnects"]
             .as_u64()
             .and_then(|n| u32::try_from(n).ok());
-        on_engine(&state, engine, move |e| -> Result<Value, crate::engine::Error> {
-            if let Some(n) = network {
-                e.set_network(&cluster, n)?;
-            }
-            if let Some(ok) = security_group {
-                e.set_security_group_ok(&cluster, ok)?;
-            }
-            match exhaust {
-                Some(true) => {
-                    e.exhaust_sessions(&cluster)?;
+        on_engine(
+            &state,
+            engine,
+            move |e| -> Result<Value, crate::engine::Error> {
+                if let Some(n) = network {
+                    e.set_network(&cluster, n)?;
                 }
-                Some(false) => e.release_sessions(&cluster)?,
-                None => {}
-            }
-            if let Some(n) = fail_connects {
-                e.inject_internal_errors(&cluster, n)?;
-            }
-            let network = match e.network(&cluster)? {
-                NetworkCondition::Ok => json!("ok"),
-                NetworkCondition::Blocked => json!("blocked"),
-                NetworkCondition::Flaky(n) => json!({"Flaky": n}),
-            };
-            Ok(json!({"ClusterId": cluster, "Network": network}))
-        })
+                if let Some(ok) = security_group {
+                    e.set_security_group_ok(&cluster, ok)?;
+                }
+                match exhaust {
+                    Some(true) => {
+                        e.exhaust_sessions(&cluster)?;
+                    }
+                    Some(false) => e.release_sessions(&cluster)?,
+                    None => {}
+                }
+                if let Some(n) = fail_connects {
+                    e.inject_internal_errors(&cluster, n)?;
+                }
+                let network = match e.network(&cluster)? {
+                    NetworkCondition::Ok => json!("ok"),
+                    NetworkCondition::Blocked => json!("blocked"),
+                    NetworkCondition::Flaky(n) => json!({"Flaky": n}),
+                };
+                Ok(json!({"ClusterId": cluster, "Network": network}))
+            },
+        )
         .await?
         .map_err(engine_error)
     })

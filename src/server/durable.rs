@@ -48,10 +48,10 @@ use parking_lot::Mutex;
 
 use super::protocol::WireError;
 use super::ServerState;
+use crate::engine::cloud::Cloud;
 use crate::engine::dispatch::Operation;
 use crate::engine::journal::{journal_path, Journal};
 use crate::engine::trail::{EventType, TrailEvent};
-use crate::engine::cloud::Cloud;
 use crate::engine::Engine;
 
 /// The state file, the trail journal and the group commit that writes them.

@@ -197,7 +197,11 @@ pub fn load_str_with_clock(yaml: &str, origin: &str, clock: Clock) -> Result<Eng
     let cx = Ctx { yaml, origin };
     let doc = parse(&cx)?;
     if !doc.regions.is_empty() || !doc.accounts.is_empty() {
-        let what = if doc.regions.is_empty() { "accounts" } else { "regions" };
+        let what = if doc.regions.is_empty() {
+            "accounts"
+        } else {
+            "regions"
+        };
         return Err(cx.err(
             what,
             "this world has several accounts or Regions, which only a whole cloud holds: load it with `hsmdrill serve --world` or as a runbook's world",

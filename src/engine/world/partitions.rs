@@ -67,7 +67,10 @@ pub fn load_cloud_str_with_clock(
         if !regions::is_known(&r.region) {
             return Err(cx.err(
                 format!("{at}region"),
-                format!("`{}` is not an AWS Region: expected one like `eu-west-1`", r.region),
+                format!(
+                    "`{}` is not an AWS Region: expected one like `eu-west-1`",
+                    r.region
+                ),
             ));
         }
         let account = r.account.unwrap_or_else(|| default.account.clone());
@@ -124,7 +127,9 @@ fn access_keys(
             if k.is_empty() || keys.insert(k.clone(), a.id.clone()).is_some() {
                 return Err(cx.err(
                     format!("accounts[{i}].access_keys[{j}]"),
-                    format!("access key `{k}` is empty or maps to two accounts: expected each key once"),
+                    format!(
+                        "access key `{k}` is empty or maps to two accounts: expected each key once"
+                    ),
                 ));
             }
         }
@@ -187,8 +192,14 @@ regions:
     #[test]
     fn bad_partitions_are_refused_where_they_are_written() {
         let err = |yaml: &str| load_cloud_str(yaml, "w.yaml").unwrap_err();
-        assert_eq!(err("regions: [{region: xx-nowhere-1}]\n").path(), "regions[0].region");
-        assert_eq!(err("regions: [{region: us-west-2}]\n").path(), "regions[0].region");
+        assert_eq!(
+            err("regions: [{region: xx-nowhere-1}]\n").path(),
+            "regions[0].region"
+        );
+        assert_eq!(
+            err("regions: [{region: us-west-2}]\n").path(),
+            "regions[0].region"
+        );
         assert_eq!(
             err("regions: [{region: eu-west-1, account: \"12\"}]\n").path(),
             "regions[0].account"
@@ -202,7 +213,9 @@ regions:
             "accounts[0].access_keys[1]"
         );
         assert_eq!(
-            load_str("regions: [{region: eu-west-1}]\n", "w").unwrap_err().path(),
+            load_str("regions: [{region: eu-west-1}]\n", "w")
+                .unwrap_err()
+                .path(),
             "regions"
         );
     }

@@ -47,14 +47,8 @@ fn call(
 fn every_partition_and_its_trail_survive_a_restart() {
     let dir = temp_dir("regions-state");
     let state = dir.path().join("state.json");
-    let start = || {
-        ServeProcess::start([
-            "--world",
-            super::WORLD,
-            "--state",
-            state.to_str().unwrap(),
-        ])
-    };
+    let start =
+        || ServeProcess::start(["--world", super::WORLD, "--state", state.to_str().unwrap()]);
     let other = "AKIAI44QH8DHBEXAMPLE";
     let s = start();
     let addr = s.addr();
@@ -78,7 +72,13 @@ fn every_partition_and_its_trail_survive_a_restart() {
     assert_eq!(status, 200, "{out}");
     let blob = out["CiphertextBlob"].clone();
     // A partition no world declared, created by its first request.
-    let (status, _) = call(addr, "test", "ap-south-1", "TrentService.ListKeys", &json!({}));
+    let (status, _) = call(
+        addr,
+        "test",
+        "ap-south-1",
+        "TrentService.ListKeys",
+        &json!({}),
+    );
     assert_eq!(status, 200);
     s.kill();
 

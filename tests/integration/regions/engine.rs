@@ -32,7 +32,12 @@ fn refusal(c: &Cloud, at: (&str, &str), op: &str, input: Value) -> (String, Stri
 #[test]
 fn each_partition_sees_only_its_own_state_and_arns() {
     let c = cloud();
-    let count = |at, op, member: &str| call(&c, at, op, json!({}))[member].as_array().unwrap().len();
+    let count = |at, op, member: &str| {
+        call(&c, at, op, json!({}))[member]
+            .as_array()
+            .unwrap()
+            .len()
+    };
     assert_eq!(count(US, "ListKeys", "Keys"), 1);
     assert_eq!(count(EU, "ListKeys", "Keys"), 0);
     assert_eq!(count(EU, "DescribeCustomKeyStores", "CustomKeyStores"), 0);
@@ -52,10 +57,7 @@ fn each_partition_sees_only_its_own_state_and_arns() {
         "NotFoundException"
     );
     // A partition no world declared comes into being empty when named.
-    assert_eq!(
-        count(("111122223333", "ap-south-1"), "ListKeys", "Keys"),
-        0
-    );
+    assert_eq!(count(("111122223333", "ap-south-1"), "ListKeys", "Keys"), 0);
 }
 
 #[test]
@@ -132,7 +134,8 @@ fn a_backup_copied_to_another_region_restores_a_cluster_with_its_lineage() {
     assert_ne!(copy_id, BACKUP);
     // Not READY yet: nothing can be made of it.
     let subnets = json!(["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]);
-    let create = json!({"HsmType": "hsm2m.medium", "SourceBackupId": copy_id, "SubnetIds": subnets});
+    let create =
+        json!({"HsmType": "hsm2m.medium", "SourceBackupId": copy_id, "SubnetIds": subnets});
     assert_eq!(
         refusal(&c, EU, "CreateCluster", create.clone()).0,
         "CloudHsmInvalidRequestException"
@@ -164,7 +167,10 @@ fn copy_backup_to_region_refuses_what_aws_refuses() {
             json!({"BackupId": backup, "DestinationRegion": region}),
         )
     };
-    assert_eq!(copy(BACKUP, "us-west-2").0, "CloudHsmInvalidRequestException");
+    assert_eq!(
+        copy(BACKUP, "us-west-2").0,
+        "CloudHsmInvalidRequestException"
+    );
     assert_eq!(
         copy(BACKUP, "xx-nowhere-1").0,
         "CloudHsmInvalidRequestException"
