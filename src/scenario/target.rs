@@ -184,6 +184,11 @@ impl EngineTarget {
         self.cloud.default_engine()
     }
 
+    /// Every account and Region driven.
+    pub fn cloud(&self) -> &Cloud {
+        &self.cloud
+    }
+
     /// The partition steps act in now.
     fn partition(&self) -> Partition {
         let default = self.cloud.default_partition();

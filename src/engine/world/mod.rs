@@ -32,7 +32,9 @@
 //!   `timing`, `pkcs11`, `key_store_request_quota`, `max_custom_key_stores`,
 //!   `trail_capacity`) and four lists, `subnets`, `clusters`,
 //!   `custom_key_stores` and `keys`; every key is optional and unknown keys
-//!   are errors;
+//!   are errors; `accounts` and `regions` add further accounts and Regions
+//!   (`partitions.rs`, loaded with [`load_cloud_str`] into a
+//!   [`Cloud`](crate::engine::cloud::Cloud));
 //! - a cluster gets a subnet per Availability Zone (two by default), one
 //!   `ACTIVE` HSM per zone, the users `admin` / `adminPassword1` and
 //!   `kmsuser` / `kmsPassword1`, a trust anchor and a cluster certificate
