@@ -241,7 +241,9 @@ impl Engine {
 
     /// Reads the state file at `path`, and the trail journal beside it
     /// ([`journal::journal_path`]) if it belongs with this file's trail:
-    /// `Ok(None)` if there is no state file. A journal whose header cannot
+    /// `Ok(None)` if there is no state file. Only the world's own
+    /// partition: [`Cloud::restore_file`](super::cloud::Cloud::restore_file)
+    /// reads every account and Region. A journal whose header cannot
     /// be read is an error; its torn last record, if any, is dropped.
     pub fn restore_file(
         path: &Path,
