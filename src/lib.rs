@@ -25,7 +25,9 @@
 //!   pools, the CloudHSM v2 API and the CloudHSM CLI), `engine::clock`
 //!   (virtual time), `engine::ids` (seeded ids), `engine::trail` (CloudTrail),
 //!   `engine::network` and `engine::faults` (injected incidents),
-//!   `engine::world` (YAML world files), `engine::persist` and
+//!   `engine::world` (YAML world files), `engine::cloud` (one engine per
+//!   account and Region on one clock, and `CopyBackupToRegion` between
+//!   them), `engine::persist` and
 //!   `engine::journal` (the engine and its trail as files, for `serve
 //!   --state`) and `engine::dispatch` (operation name + JSON in, JSON or AWS
 //!   error out: the door every front end uses).

@@ -133,6 +133,7 @@ impl Stmt {
                 BlockKind::Repeat(_) => "repeat",
                 BlockKind::Retry { .. } => "retry",
                 BlockKind::Burst(_) => "burst",
+                BlockKind::Region(_) => "in region",
             },
             Stmt::Broken { .. } => "statement",
         }
@@ -161,7 +162,8 @@ fn fault_keyword(fault: &Fault) -> &'static str {
     }
 }
 
-/// `repeat N`, `retry N every D`, `burst N`, with the span of N.
+/// `repeat N`, `retry N every D`, `burst N` with the span of N; `in region
+/// R` with R's span.
 #[derive(Clone, Debug)]
 pub(crate) enum BlockKind {
     Repeat((u32, Span)),
@@ -170,6 +172,7 @@ pub(crate) enum BlockKind {
         base: Duration,
     },
     Burst((u32, Span)),
+    Region((String, Span)),
 }
 
 /// What an `expect` checks.

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use super::ast::{BlockKind, ExpectAst, Item, Runbook, Stmt, SubjectAst, Tok, Val, ValKind};
 use super::source::Source;
 use super::words::closest;
+use crate::engine::cloud::{self, regions};
 use crate::engine::cloudhsm::backup::BackupState;
 use crate::engine::cloudhsm::cluster::{ClusterState, HsmState};
 use crate::engine::dispatch::Operation;
@@ -172,8 +173,8 @@ impl Checker<'_, '_> {
                 first_line,
                 first_offset,
                 indent,
-            } => match world::load_str(yaml, &self.src.file) {
-                Ok(engine) => self.facts = Facts::of(&engine),
+            } => match world::load_cloud_str(yaml, &self.src.file) {
+                Ok(cloud) => self.facts = Facts::of(cloud.default_engine()),
                 Err(e) => {
                     self.facts.known = false;
                     let span = match e.line() {
@@ -265,11 +266,25 @@ impl Checker<'_, '_> {
             }
             Stmt::Block { kind, body } => {
                 let (n, what) = match kind {
-                    BlockKind::Repeat(n) => (n, "`repeat 0` runs its steps no time"),
-                    BlockKind::Burst(n) => (n, "`burst 0` runs its steps no time"),
-                    BlockKind::Retry { attempts, .. } => (attempts, "`retry 0` makes no attempt"),
+                    BlockKind::Repeat(n) => (Some(n), "`repeat 0` runs its steps no time"),
+                    BlockKind::Burst(n) => (Some(n), "`burst 0` runs its steps no time"),
+                    BlockKind::Retry { attempts, .. } => {
+                        (Some(attempts), "`retry 0` makes no attempt")
+                    }
+                    BlockKind::Region((name, span)) => {
+                        if !regions::is_known(name) {
+                            let d = Diagnostic::new(
+                                span.clone(),
+                                format!("`{name}` is not an AWS Region"),
+                            )
+                            .with_label("unknown Region")
+                            .with_guess(closest(name, regions::REGIONS.iter().copied()));
+                            self.error(d);
+                        }
+                        (None, "")
+                    }
                 };
-                if n.0 == 0 {
+                if let Some(n) = n.filter(|n| n.0 == 0) {
                     self.error(Diagnostic::new(n.1.clone(), what).with_label("must be at least 1"));
                 }
                 for i in body {
@@ -328,9 +343,11 @@ impl Checker<'_, '_> {
 
     fn call(&mut self, op: &Tok, input: Option<&Val>) {
         let operation = Operation::from_name(&op.text);
-        match operation {
-            Some(operation) => {
-                let members = operation.input_members();
+        let members = operation
+            .map(Operation::input_members)
+            .or_else(|| cloud::operation_members(&op.text));
+        match members {
+            Some(members) => {
                 for (key, _) in input.map(Val::members).unwrap_or(&[]) {
                     if members.contains(&key.text.as_str()) {
                         continue;
@@ -349,7 +366,9 @@ impl Checker<'_, '_> {
                 let mut d =
                     Diagnostic::new(op.span.clone(), format!("unknown operation `{}`", op.text))
                         .with_label("not a KMS or CloudHSM v2 operation");
-                d = d.with_guess(closest(&op.text, Operation::ALL.iter().map(|o| o.name())));
+                let names = Operation::ALL.iter().map(|o| o.name());
+                let names = names.chain(cloud::OPERATIONS.iter().map(|(n, _)| *n));
+                d = d.with_guess(closest(&op.text, names));
                 self.error(d);
             }
         }
@@ -616,8 +635,10 @@ fn load_world(path: &Path) -> Result<Facts, WorldFailure> {
             });
         }
     }
-    world::load_file(path)
-        .map(|e| Facts::of(&e))
+    // The facts are those of the world's own Region (where steps act
+    // unless an `in region` block says otherwise).
+    world::load_cloud_file(path)
+        .map(|c| Facts::of(c.default_engine()))
         .map_err(|e: WorldError| {
             let mut location = e.file().to_owned();
             if let Some(line) = e.line() {

@@ -195,6 +195,10 @@ fn lower_item(item: &Item, dir: &Path, out: &mut Vec<Step>) {
                     count: *count,
                     body,
                 },
+                BlockKind::Region((region, _)) => Control::InRegion {
+                    region: region.clone(),
+                    body,
+                },
             };
             out.push(step(StepKind::Control(control)));
         }

@@ -35,6 +35,7 @@ pub(crate) const STATEMENT_KEYWORDS: &[&str] = &[
     "repeat",
     "retry",
     "burst",
+    "in",
 ];
 
 /// What a rule matches, as a phrase that completes "expected …".
@@ -45,12 +46,14 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::line | Rule::item | Rule::statement => "a statement",
         Rule::runbook_head => "`runbook \"title\"`",
         Rule::block_open | Rule::block_line | Rule::block_head => {
-            "a block (`repeat N`, `retry N`, `burst N`)"
+            "a block (`repeat N`, `retry N`, `burst N`, `in region R`)"
         }
         Rule::block_close => "`}`",
         Rule::repeat_head => "`repeat N`",
         Rule::retry_head => "`retry N`",
         Rule::burst_head => "`burst N`",
+        Rule::region_head => "`in region R`",
+        Rule::region_name => "a Region name like `eu-west-1`",
         Rule::tag => "a tag like `@R5`",
         Rule::eol => "the end of the line",
         Rule::comment => "a comment",
@@ -223,6 +226,8 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::kw_retry => "`retry`",
         Rule::kw_every => "`every`",
         Rule::kw_burst => "`burst`",
+        Rule::kw_in => "`in`",
+        Rule::kw_region => "`region`",
         Rule::value_arg => "a value",
         Rule::path_arg => "a path like `KeyMetadata.KeyState`",
         Rule::members_arg => "the members of an object, `Name: value`",

@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -70,10 +71,12 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// The engine's clock. Reading it never blocks.
-#[derive(Debug)]
+/// The engine's clock. Reading it never blocks. Clones share one clock:
+/// the partitions of an [`engine::cloud::Cloud`](super::cloud::Cloud) (one
+/// per account and Region) all read and move the same time.
+#[derive(Clone, Debug)]
 pub struct Clock {
-    mode: Mode,
+    mode: Arc<Mode>,
 }
 
 #[derive(Debug)]
@@ -93,7 +96,7 @@ impl Clock {
     /// A virtual clock standing at `at`.
     pub fn virtual_at(at: Timestamp) -> Self {
         Self {
-            mode: Mode::Virtual(AtomicI64::new(at.0)),
+            mode: Arc::new(Mode::Virtual(AtomicI64::new(at.0))),
         }
     }
 
@@ -104,11 +107,11 @@ impl Clock {
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(EPOCH.0);
         Self {
-            mode: Mode::System {
+            mode: Arc::new(Mode::System {
                 base,
                 started: Instant::now(),
                 skipped: AtomicI64::new(0),
-            },
+            }),
         }
     }
 
@@ -117,22 +120,22 @@ impl Clock {
     /// periods can still be skipped with [`Clock::advance`].
     pub fn running_from(start: Timestamp) -> Self {
         Self {
-            mode: Mode::System {
+            mode: Arc::new(Mode::System {
                 base: start.0,
                 started: Instant::now(),
                 skipped: AtomicI64::new(0),
-            },
+            }),
         }
     }
 
     /// Whether this clock only moves when told to.
     pub fn is_virtual(&self) -> bool {
-        matches!(self.mode, Mode::Virtual(_))
+        matches!(*self.mode, Mode::Virtual(_))
     }
 
     /// The current instant.
     pub fn now(&self) -> Timestamp {
-        match &self.mode {
+        match &*self.mode {
             Mode::Virtual(ms) => Timestamp(ms.load(Ordering::SeqCst)),
             Mode::System {
                 base,
@@ -152,7 +155,7 @@ impl Clock {
     /// the engine on its next call.
     pub fn advance(&self, d: Duration) {
         let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        match &self.mode {
+        match &*self.mode {
             // Saturating: an absurd wait in a scenario must not wrap time.
             Mode::Virtual(a) | Mode::System { skipped: a, .. } => {
                 let _ = a.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
@@ -164,7 +167,7 @@ impl Clock {
 
     /// Moves the clock to `at` if that is later than now (never back).
     pub fn advance_to(&self, at: Timestamp) {
-        match &self.mode {
+        match &*self.mode {
             Mode::Virtual(now) => {
                 now.fetch_max(at.0, Ordering::SeqCst);
             }

@@ -20,6 +20,10 @@
 //!   `hsmdrill serve --state`: the state with the trail's newest events, and
 //!   the trail's append-only journal.
 //!
+//! An engine is one AWS account in one Region; [`cloud::Cloud`] holds one
+//! per partition, on one shared clock, and runs the operations that span
+//! them (`CopyBackupToRegion`).
+//!
 //! Operations live by service: `kms/` (custom key stores, keys, crypto),
 //! `cloudhsm/` (CloudHSM v2 management, the CloudHSM CLI). `dispatch.rs` is
 //! the one entry point that takes an AWS operation name and JSON input and
@@ -27,6 +31,7 @@
 //! engine knows nothing of scenarios, DSLs, Gherkin or HTTP.
 
 pub mod clock;
+pub mod cloud;
 pub mod cloudhsm;
 pub mod config;
 pub mod dispatch;

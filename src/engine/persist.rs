@@ -4,10 +4,19 @@
 //! A snapshot is one JSON object:
 //!
 //! ```text
-//! {"format": "hsmdrill-state", "version": 2, "config": <EngineConfig>,
+//! {"format": "hsmdrill-state", "version": 3, "config": <EngineConfig>,
 //!  "now": <ms since the epoch>, "virtual_clock": false, "state": <State>,
-//!  "trail": {"id": …, "seed": …, "next": …, "events": [<TrailEvent>, …]}}
+//!  "trail": {"id": …, "seed": …, "next": …, "events": [<TrailEvent>, …]},
+//!  "partitions": [{"config": …, "state": …, "trail": …}, …],
+//!  "access_keys": {"AKIA…": "444455556666"}}
 //! ```
+//!
+//! The top level is the world's default partition (its own account and
+//! Region); `partitions` and `access_keys`, written only when a
+//! [`Cloud`](super::cloud::Cloud) has them (`cloud/persist.rs`), are the
+//! other accounts and Regions and the access key → account map. Version 2
+//! files (one partition) read as a cloud with only the default one; an
+//! older build refuses a version 3 file by its version.
 //!
 //! `now` is the clock's instant when the snapshot was taken; a restored
 //! engine's clock continues from it ([`SavedClock::resume`]), or from the
@@ -38,6 +47,7 @@
 //! crash at any moment the file holds either the previous snapshot or the
 //! new one, whole. The file holds key material and passwords.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -58,9 +68,10 @@ use super::Engine;
 pub const FORMAT: &str = "hsmdrill-state";
 
 /// The `version` member this build writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
-/// The oldest version this build reads (version 1 has no trail).
+/// The oldest version this build reads (version 1 has no trail; version 2
+/// has no further partitions).
 pub const OLDEST_VERSION: u32 = 1;
 
 /// Why a snapshot could not be written or read back.
@@ -74,7 +85,7 @@ pub enum PersistError {
     Corrupt(String),
     /// A state file of another version.
     #[error(
-        "hsmdrill state file version {found}, but this build reads versions {OLDEST_VERSION} and {VERSION}"
+        "hsmdrill state file version {found}, but this build reads versions {OLDEST_VERSION} to {VERSION}"
     )]
     Version {
         /// The version in the file.
@@ -91,7 +102,7 @@ pub enum PersistError {
 }
 
 #[derive(Serialize)]
-struct SnapshotOut<'a> {
+pub(crate) struct SnapshotOut<'a> {
     format: &'static str,
     version: u32,
     config: &'a EngineConfig,
@@ -99,6 +110,30 @@ struct SnapshotOut<'a> {
     virtual_clock: bool,
     state: &'a State,
     trail: SavedTrail,
+    /// The cloud's other partitions (`cloud::persist`), left out when none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub(crate) partitions: Vec<PartitionOut<'a>>,
+    /// The cloud's access key → account map, left out when empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) access_keys: Option<&'a BTreeMap<String, String>>,
+}
+
+/// A partition other than the default one, as a state file holds it: its
+/// engine's config, state and whole trail (no journal holds it).
+#[derive(Serialize)]
+pub(crate) struct PartitionOut<'a> {
+    pub(crate) config: &'a EngineConfig,
+    pub(crate) state: &'a State,
+    pub(crate) trail: SavedTrail,
+}
+
+/// A [`PartitionOut`] read back.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PartitionIn {
+    pub(crate) config: EngineConfig,
+    pub(crate) state: State,
+    pub(crate) trail: SavedTrail,
 }
 
 #[derive(Deserialize)]
@@ -109,7 +144,7 @@ struct Header {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SnapshotIn {
+pub(crate) struct SnapshotIn {
     #[allow(dead_code)]
     format: String,
     #[allow(dead_code)]
@@ -121,6 +156,17 @@ struct SnapshotIn {
     state: State,
     #[serde(default)]
     trail: Option<SavedTrail>,
+    #[serde(default)]
+    pub(crate) partitions: Vec<PartitionIn>,
+    #[serde(default)]
+    pub(crate) access_keys: BTreeMap<String, String>,
+}
+
+impl SnapshotIn {
+    /// The id of the default partition's trail, if the file has one.
+    pub(crate) fn trail_id(&self) -> Option<u64> {
+        self.trail.as_ref().map(|t| t.id)
+    }
 }
 
 /// How the clock stood when a snapshot was taken.
@@ -158,19 +204,27 @@ impl Engine {
     /// ([`Trail::journaled`]), serialized under the state's read lock.
     pub fn snapshot_json(&self) -> Result<Vec<u8>, PersistError> {
         let st = self.state.read();
-        let snapshot = SnapshotOut {
+        let snapshot = self.snapshot_out(&st);
+        serde_json::to_vec(&snapshot).map_err(|e| PersistError::Serialize(e.to_string()))
+    }
+
+    /// The snapshot of this engine as the default partition, with no other
+    /// partition; `st` is its state, locked by the caller.
+    pub(crate) fn snapshot_out<'a>(&'a self, st: &'a State) -> SnapshotOut<'a> {
+        SnapshotOut {
             format: FORMAT,
             version: VERSION,
             config: &self.config,
             now: self.clock.now(),
             virtual_clock: self.clock.is_virtual(),
-            state: &st,
+            state: st,
             // Taken with the state's lock held: a service event (a key
             // deleted at the end of its waiting period) is recorded under
             // the write lock with its change, so the two come together.
             trail: self.trail.saved(),
-        };
-        serde_json::to_vec(&snapshot).map_err(|e| PersistError::Serialize(e.to_string()))
+            partitions: Vec::new(),
+            access_keys: None,
+        }
     }
 
     /// An engine from a state file, with the trail events the file holds
@@ -187,7 +241,9 @@ impl Engine {
 
     /// Reads the state file at `path`, and the trail journal beside it
     /// ([`journal::journal_path`]) if it belongs with this file's trail:
-    /// `Ok(None)` if there is no state file. A journal whose header cannot
+    /// `Ok(None)` if there is no state file. Only the world's own
+    /// partition: [`Cloud::restore_file`](super::cloud::Cloud::restore_file)
+    /// reads every account and Region. A journal whose header cannot
     /// be read is an error; its torn last record, if any, is dropped.
     pub fn restore_file(
         path: &Path,
@@ -246,7 +302,7 @@ impl Engine {
 }
 
 /// Reads a state file's bytes.
-fn parse(bytes: &[u8]) -> Result<SnapshotIn, PersistError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<SnapshotIn, PersistError> {
     let header: Header =
         serde_json::from_slice(bytes).map_err(|e| PersistError::Corrupt(e.to_string()))?;
     if header.format != FORMAT {
@@ -267,8 +323,9 @@ fn parse(bytes: &[u8]) -> Result<SnapshotIn, PersistError> {
     Ok(snapshot)
 }
 
-/// The engine a snapshot and the events of its journal make.
-fn build(
+/// The engine a snapshot and the events of its journal make (its other
+/// partitions, if any, are `cloud::persist`'s to build).
+pub(crate) fn build(
     snapshot: SnapshotIn,
     journaled: Vec<TrailEvent>,
     clock: impl FnOnce(SavedClock) -> Clock,
@@ -652,7 +709,7 @@ mod tests {
         v["version"] = json!(99);
         assert_eq!(
             err(v.to_string().as_bytes()),
-            "hsmdrill state file version 99, but this build reads versions 1 and 2"
+            "hsmdrill state file version 99, but this build reads versions 1 to 3"
         );
         let mut v: Value = serde_json::from_slice(&good).unwrap();
         v["state"]["keys"] = json!(7);

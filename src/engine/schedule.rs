@@ -254,6 +254,7 @@ impl Engine {
                 mode,
                 never_expires: false,
                 contents: std::sync::Arc::new(contents),
+                copied_from: None,
             },
         );
         Some(id)

@@ -9,6 +9,7 @@
 //! value matches no phrase and the step is undefined, never a silent
 //! mismatch.
 
+use crate::engine::cloud;
 use crate::engine::dispatch::Operation;
 use crate::engine::error::ErrorKind;
 use crate::engine::kms::key::KeyState;
@@ -65,7 +66,11 @@ impl Param {
             )),
             Param::Operation => Some((
                 "operation",
-                Operation::ALL.iter().map(|o| o.name()).collect(),
+                Operation::ALL
+                    .iter()
+                    .map(|o| o.name())
+                    .chain(cloud::OPERATIONS.iter().map(|(name, _)| *name))
+                    .collect(),
             )),
             Param::Quoted
             | Param::Path

@@ -7,19 +7,25 @@
 //! server to its world on a virtual clock, so its responses and snapshots
 //! are the bytes an embedded run gives.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde_json::{json, Value};
 
 use super::http::{Endpoint, Response};
+use crate::engine::cloud::{self, regions};
 use crate::engine::dispatch::{Api, Operation};
 use crate::engine::faults::Fault;
-use crate::scenario::target::{AwsError, Target, World};
+use crate::scenario::target::{unknown_region, AwsError, Target, World};
 
 /// A running `hsmdrill serve`.
 #[derive(Clone, Debug)]
 pub struct RemoteTarget {
     endpoint: Endpoint,
+    /// The Region steps act in (`None`: the world's own): AWS calls carry
+    /// it in their credential scope, control calls as `?region=`.
+    region: Arc<Mutex<Option<String>>>,
 }
 
 fn transport(e: impl std::fmt::Display) -> AwsError {
@@ -84,7 +90,29 @@ impl RemoteTarget {
             )
             .map_err(|e| format!("cannot reach the hsmdrill server: {e}"))?;
         answer(r).map_err(|e| format!("{}: {}", e.exception, e.message))?;
-        Ok(RemoteTarget { endpoint })
+        Ok(RemoteTarget {
+            endpoint,
+            region: Arc::default(),
+        })
+    }
+
+    /// An `Authorization` header scoped to the Region steps act in, if it is
+    /// not the world's own: the server routes by the credential scope and,
+    /// without `--auth`, checks no signature.
+    fn scope(&self, service: &str) -> Option<String> {
+        self.region.lock().as_ref().map(|region| {
+            format!(
+                "AWS4-HMAC-SHA256 Credential=hsmdrill/20170705/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+            )
+        })
+    }
+
+    /// A control API path with the Region steps act in.
+    fn in_region(&self, path: &str) -> String {
+        match &*self.region.lock() {
+            Some(region) => format!("{path}?region={region}"),
+            None => path.to_owned(),
+        }
     }
 
     fn control(&self, path: &str, body: Value) -> Result<Value, AwsError> {
@@ -99,29 +127,34 @@ impl RemoteTarget {
 
 impl Target for RemoteTarget {
     fn call(&self, operation: &str, input: Value) -> Result<Value, AwsError> {
-        let prefix = match Operation::from_name(operation).map(Operation::api) {
-            Some(Api::CloudHsmV2) => "BaldrApiService",
-            Some(Api::Kms) | None => "TrentService",
+        let api = match Operation::from_name(operation) {
+            Some(op) => op.api(),
+            None if cloud::operation_members(operation).is_some() => Api::CloudHsmV2,
+            None => Api::Kms,
+        };
+        let (prefix, service) = match api {
+            Api::CloudHsmV2 => ("BaldrApiService", "cloudhsm"),
+            Api::Kms => ("TrentService", "kms"),
         };
         let target = format!("{prefix}.{operation}");
+        let scope = self.scope(service);
+        let mut headers = vec![
+            ("X-Amz-Target", target.as_str()),
+            ("Content-Type", "application/x-amz-json-1.1"),
+        ];
+        if let Some(s) = &scope {
+            headers.push(("Authorization", s));
+        }
         let r = self
             .endpoint
-            .send(
-                "POST",
-                "/",
-                &[
-                    ("X-Amz-Target", target.as_str()),
-                    ("Content-Type", "application/x-amz-json-1.1"),
-                ],
-                input.to_string().as_bytes(),
-            )
+            .send("POST", "/", &headers, input.to_string().as_bytes())
             .map_err(transport)?;
         answer(r)
     }
 
     fn cli(&self, cluster: &str, session: &str, line: &str) -> Value {
         match self.control(
-            "/_hsmdrill/cloudhsm-cli",
+            &self.in_region("/_hsmdrill/cloudhsm-cli"),
             json!({"ClusterId": cluster, "Session": session, "Command": line}),
         ) {
             Ok(v) => v,
@@ -131,7 +164,7 @@ impl Target for RemoteTarget {
 
     fn fault(&self, fault: &Fault) -> Result<Value, AwsError> {
         let body = serde_json::to_value(fault).map_err(transport)?;
-        self.control("/_hsmdrill/fault", body)
+        self.control(&self.in_region("/_hsmdrill/fault"), body)
     }
 
     fn wait(&self, d: Duration) {
@@ -156,18 +189,20 @@ impl Target for RemoteTarget {
             if let Some(t) = &token {
                 input["NextToken"] = json!(t);
             }
-            let r = self.endpoint.send(
-                "POST",
-                "/",
-                &[
-                    (
-                        "X-Amz-Target",
-                        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
-                    ),
-                    ("Content-Type", "application/x-amz-json-1.1"),
-                ],
-                input.to_string().as_bytes(),
-            );
+            let scope = self.scope("cloudtrail");
+            let mut headers = vec![
+                (
+                    "X-Amz-Target",
+                    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+                ),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ];
+            if let Some(s) = &scope {
+                headers.push(("Authorization", s));
+            }
+            let r = self
+                .endpoint
+                .send("POST", "/", &headers, input.to_string().as_bytes());
             let Ok(Ok(page)) = r.map(answer) else {
                 break;
             };
@@ -190,18 +225,36 @@ impl Target for RemoteTarget {
     }
 
     fn begin_burst(&self) {
-        let _ = self.control("/_hsmdrill/burst", json!({"Action": "begin"}));
+        let _ = self.control(
+            &self.in_region("/_hsmdrill/burst"),
+            json!({"Action": "begin"}),
+        );
     }
 
     fn burst_clock(&self, offset: Duration) {
         let millis = u64::try_from(offset.as_millis()).unwrap_or(u64::MAX);
         let _ = self.control(
-            "/_hsmdrill/burst",
+            &self.in_region("/_hsmdrill/burst"),
             json!({"Action": "clock", "OffsetMillis": millis}),
         );
     }
 
     fn end_burst(&self) {
-        let _ = self.control("/_hsmdrill/burst", json!({"Action": "end"}));
+        let _ = self.control(
+            &self.in_region("/_hsmdrill/burst"),
+            json!({"Action": "end"}),
+        );
+    }
+
+    fn region(&self) -> Option<String> {
+        self.region.lock().clone()
+    }
+
+    fn set_region(&self, region: Option<&str>) -> Result<(), AwsError> {
+        if let Some(r) = region.filter(|r| !regions::is_known(r)) {
+            return Err(unknown_region(r));
+        }
+        *self.region.lock() = region.map(str::to_owned);
+        Ok(())
     }
 }

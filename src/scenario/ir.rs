@@ -351,6 +351,14 @@ pub enum Control {
         /// The steps of one copy.
         body: Vec<Step>,
     },
+    /// Run the body in another Region of the world's account (`in region
+    /// eu-west-1 { … }`), then go back to the Region the block started in.
+    InRegion {
+        /// The Region name.
+        region: String,
+        /// The steps run there.
+        body: Vec<Step>,
+    },
 }
 
 mod duration_ms {

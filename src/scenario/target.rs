@@ -13,12 +13,14 @@
 //! embedded target and the server's control API both use it.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::ir::{Fault, Setup, Step, StepKind};
+use crate::engine::cloud::{Cloud, Partition};
 use crate::engine::{world, Engine, EngineConfig, Timestamp};
 
 /// The world a scenario's setup step gives, for a target to open.
@@ -125,76 +127,140 @@ pub trait Target: Send + Sync {
     fn burst_clock(&self, offset: Duration);
     /// Closes the burst window.
     fn end_burst(&self);
+    /// The Region later steps act in; `None` for the world's own.
+    fn region(&self) -> Option<String>;
+    /// Makes later steps act in `region` of the world's account (`None`:
+    /// the world's own Region). An unknown Region is an error.
+    fn set_region(&self, region: Option<&str>) -> Result<(), AwsError>;
 }
 
-/// The embedded engine as a [`Target`].
+/// The error of a Region no partition can be in.
+pub fn unknown_region(region: &str) -> AwsError {
+    AwsError {
+        exception: "ValidationException".into(),
+        message: format!("{region} is not an AWS Region hsmdrill knows."),
+    }
+}
+
+/// The embedded world (every account and Region of it) as a [`Target`].
 #[derive(Debug)]
 pub struct EngineTarget {
-    engine: Engine,
+    cloud: Cloud,
+    /// The Region steps act in (`None`: the world's own).
+    region: Mutex<Option<String>>,
     burst: BurstWindow,
 }
 
 impl EngineTarget {
-    /// Drives `engine`.
+    /// Drives `engine` (and the Regions its world may grow).
     pub fn new(engine: Engine) -> Self {
+        Self::of_cloud(Cloud::new(engine))
+    }
+
+    /// Drives every partition of `cloud`.
+    pub fn of_cloud(cloud: Cloud) -> Self {
         Self {
-            engine,
+            cloud,
+            region: Mutex::new(None),
             burst: BurstWindow::default(),
         }
     }
 
-    /// Drives a fresh engine built from `world`.
+    /// Drives a fresh world built from `world`.
     pub fn open(world: World<'_>) -> Result<EngineTarget, String> {
-        let engine = match world {
-            World::Empty => Ok(Engine::new(EngineConfig::default())),
-            World::File(path) => world::load_file(path).map_err(|e| e.to_string()),
+        let cloud = match world {
+            World::Empty => Ok(Cloud::new(Engine::new(EngineConfig::default()))),
+            World::File(path) => world::load_cloud_file(path).map_err(|e| e.to_string()),
             World::Yaml { yaml, origin } => {
-                world::load_str(yaml, &origin.display().to_string()).map_err(|e| e.to_string())
+                world::load_cloud_str(yaml, &origin.display().to_string())
+                    .map_err(|e| e.to_string())
             }
         };
-        engine.map(EngineTarget::new)
+        cloud.map(EngineTarget::of_cloud)
     }
 
-    /// The engine driven.
+    /// The world's own account and Region's engine.
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        self.cloud.default_engine()
+    }
+
+    /// Every account and Region driven.
+    pub fn cloud(&self) -> &Cloud {
+        &self.cloud
+    }
+
+    /// The partition steps act in now.
+    fn partition(&self) -> Partition {
+        let default = self.cloud.default_partition();
+        match &*self.region.lock() {
+            Some(region) => Partition::new(default.account, region.clone()),
+            None => default,
+        }
+    }
+
+    /// The engine of the partition steps act in now.
+    fn current(&self) -> Arc<Engine> {
+        self.cloud
+            .engine(&self.partition())
+            .unwrap_or_else(|| self.cloud.default_engine().clone())
     }
 }
 
 impl Target for EngineTarget {
     fn call(&self, operation: &str, input: Value) -> Result<Value, AwsError> {
-        self.engine.call(operation, input).map_err(AwsError::from)
+        self.cloud
+            .call(&self.partition(), operation, input)
+            .map_err(AwsError::from)
     }
 
     fn cli(&self, cluster: &str, session: &str, line: &str) -> Value {
-        self.engine.cloudhsm_cli(cluster, session, line)
+        self.current().cloudhsm_cli(cluster, session, line)
     }
 
     fn fault(&self, fault: &Fault) -> Result<Value, AwsError> {
-        self.engine.apply_fault(fault).map_err(AwsError::from)
+        self.current().apply_fault(fault).map_err(AwsError::from)
     }
 
     fn wait(&self, d: Duration) {
-        self.engine.advance(d);
+        self.cloud.advance(d);
     }
 
     fn settle(&self) {
-        self.engine.settle();
+        self.cloud.settle();
     }
 
     fn trail(&self, event: &str) -> Vec<Value> {
-        self.engine.trail_events(Some(event))
+        self.current().trail_events(Some(event))
     }
 
     fn begin_burst(&self) {
-        self.burst.begin(&self.engine);
+        self.burst.begin(&self.current());
     }
 
     fn burst_clock(&self, offset: Duration) {
-        self.burst.clock(&self.engine, offset);
+        self.burst.clock(&self.current(), offset);
     }
 
     fn end_burst(&self) {
-        self.burst.end(&self.engine);
+        self.burst.end(&self.current());
+    }
+
+    fn region(&self) -> Option<String> {
+        self.region.lock().clone()
+    }
+
+    fn set_region(&self, region: Option<&str>) -> Result<(), AwsError> {
+        let default = self.cloud.default_partition();
+        if let Some(r) = region {
+            if self
+                .cloud
+                .engine(&Partition::new(default.account, r))
+                .is_none()
+            {
+                return Err(unknown_region(r));
+            }
+        }
+        *self.region.lock() = region.map(str::to_owned);
+        Ok(())
     }
 }

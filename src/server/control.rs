@@ -18,6 +18,11 @@
 //!   reset;
 //! - `GET /_hsmdrill/health`.
 //!
+//! Every route but health and world takes the query parameters `region=`
+//! and `account=` naming the partition it acts on (`partition.rs`), the
+//! world's own Region and account by default; `clock/advance` and
+//! `clock/settle` move the one clock of every partition whatever they name.
+//!
 //! Errors are JSON `{"__type": …, "message": …}` with status 400 (404 for an
 //! unknown cluster).
 
@@ -33,9 +38,11 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::protocol::{Protocol, WireError};
-use super::{on_engine, read_body, ServerState};
+use super::{on_engine, partition, read_body, ServerState};
 use crate::engine::faults::Fault;
 use crate::engine::{world, Clock, ErrorKind, NetworkCondition, EPOCH};
+
+type Part = Query<PartitionQuery>;
 
 pub(super) fn routes() -> Router<Arc<ServerState>> {
     Router::new()
@@ -49,6 +56,19 @@ pub(super) fn routes() -> Router<Arc<ServerState>> {
         .route("/_hsmdrill/burst", post(burst))
         .route("/_hsmdrill/cloudhsm-cli", post(cli))
         .route("/_hsmdrill/world", post(reset_world))
+}
+
+/// `?region=…&account=…`: the partition a control call acts on.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct PartitionQuery {
+    region: Option<String>,
+    account: Option<String>,
+}
+
+impl PartitionQuery {
+    fn route(&self, state: &ServerState) -> Result<partition::Routed, WireError> {
+        partition::of_query(state, self.region.as_deref(), self.account.as_deref())
+    }
 }
 
 /// `POST /_hsmdrill/world?clock=virtual`.
@@ -119,35 +139,53 @@ async fn advance(State(state): State<Arc<ServerState>>, body: Body) -> Response 
                 )
             })?;
         let d = Duration::from_secs_f64(seconds.min(1e12));
-        on_engine(&state, move |e| {
-            e.advance(d);
-            json!({"Now": e.now().as_epoch_seconds()})
+        let cloud = state.cloud();
+        on_engine(&state, cloud.default_engine().clone(), move |_| {
+            cloud.advance(d);
+            json!({"Now": cloud.now().as_epoch_seconds()})
         })
         .await
     })
     .await
 }
 
-async fn backup(State(state): State<Arc<ServerState>>, Path(cluster): Path<String>) -> Response {
-    let r = on_engine(&state, move |e| e.take_backup(&cluster))
-        .await
-        .and_then(|r| r.map(|id| json!({"BackupId": id})).map_err(engine_error));
+async fn backup(
+    State(state): State<Arc<ServerState>>,
+    Query(part): Part,
+    Path(cluster): Path<String>,
+) -> Response {
+    let r = async {
+        let engine = part.route(&state)?.engine;
+        on_engine(&state, engine, move |e| e.take_backup(&cluster))
+            .await
+            .and_then(|r| r.map(|id| json!({"BackupId": id})).map_err(engine_error))
+    }
+    .await;
     reply(r)
 }
 
 /// The cluster's CSR signed by its drill CA, for InitializeCluster.
-async fn sign_csr(State(state): State<Arc<ServerState>>, Path(cluster): Path<String>) -> Response {
-    let r = on_engine(&state, move |e| e.sign_cluster_csr(&cluster))
-        .await
-        .and_then(|r| {
-            r.map(|s| json!({"SignedCert": s.signed_cert, "TrustAnchor": s.trust_anchor}))
-                .map_err(engine_error)
-        });
+async fn sign_csr(
+    State(state): State<Arc<ServerState>>,
+    Query(part): Part,
+    Path(cluster): Path<String>,
+) -> Response {
+    let r = async {
+        let engine = part.route(&state)?.engine;
+        on_engine(&state, engine, move |e| e.sign_cluster_csr(&cluster))
+            .await
+            .and_then(|r| {
+                r.map(|s| json!({"SignedCert": s.signed_cert, "TrustAnchor": s.trust_anchor}))
+                    .map_err(engine_error)
+            })
+    }
+    .await;
     reply(r)
 }
 
-async fn faults(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+async fn faults(State(state): State<Arc<ServerState>>, Query(part): Part, body: Body) -> Response {
     json_call(body, |v| async move {
+        let engine = part.route(&state)?.engine;
         let cluster = v["ClusterId"]
             .as_str()
             .ok_or_else(|| WireError::client("ValidationException", "ClusterId is required."))?
@@ -181,30 +219,34 @@ async fn faults(State(state): State<Arc<ServerState>>, body: Body) -> Response {
         let fail_connects = v["FailNextConnects"]
             .as_u64()
             .and_then(|n| u32::try_from(n).ok());
-        on_engine(&state, move |e| -> Result<Value, crate::engine::Error> {
-            if let Some(n) = network {
-                e.set_network(&cluster, n)?;
-            }
-            if let Some(ok) = security_group {
-                e.set_security_group_ok(&cluster, ok)?;
-            }
-            match exhaust {
-                Some(true) => {
-                    e.exhaust_sessions(&cluster)?;
+        on_engine(
+            &state,
+            engine,
+            move |e| -> Result<Value, crate::engine::Error> {
+                if let Some(n) = network {
+                    e.set_network(&cluster, n)?;
                 }
-                Some(false) => e.release_sessions(&cluster)?,
-                None => {}
-            }
-            if let Some(n) = fail_connects {
-                e.inject_internal_errors(&cluster, n)?;
-            }
-            let network = match e.network(&cluster)? {
-                NetworkCondition::Ok => json!("ok"),
-                NetworkCondition::Blocked => json!("blocked"),
-                NetworkCondition::Flaky(n) => json!({"Flaky": n}),
-            };
-            Ok(json!({"ClusterId": cluster, "Network": network}))
-        })
+                if let Some(ok) = security_group {
+                    e.set_security_group_ok(&cluster, ok)?;
+                }
+                match exhaust {
+                    Some(true) => {
+                        e.exhaust_sessions(&cluster)?;
+                    }
+                    Some(false) => e.release_sessions(&cluster)?,
+                    None => {}
+                }
+                if let Some(n) = fail_connects {
+                    e.inject_internal_errors(&cluster, n)?;
+                }
+                let network = match e.network(&cluster)? {
+                    NetworkCondition::Ok => json!("ok"),
+                    NetworkCondition::Blocked => json!("blocked"),
+                    NetworkCondition::Flaky(n) => json!({"Flaky": n}),
+                };
+                Ok(json!({"ClusterId": cluster, "Network": network}))
+            },
+        )
         .await?
         .map_err(engine_error)
     })
@@ -214,13 +256,14 @@ async fn faults(State(state): State<Arc<ServerState>>, body: Body) -> Response {
 /// One fault as the engine names it (`hsmdrill::engine::faults::Fault` in
 /// JSON, e.g. `{"DeleteSubnet": {"subnet": "subnet-…"}}`): what
 /// `hsmdrill run --endpoint` sends for a runbook's fault statements.
-async fn fault(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+async fn fault(State(state): State<Arc<ServerState>>, Query(part): Part, body: Body) -> Response {
     let r = async {
+        let engine = part.route(&state)?.engine;
         let body = read_body(body).await?;
         let fault: Fault = serde_json::from_slice(&body).map_err(|e| {
             WireError::client("SerializationException", format!("Not a fault: {e}"))
         })?;
-        on_engine(&state, move |e| e.apply_fault(&fault))
+        on_engine(&state, engine, move |e| e.apply_fault(&fault))
             .await?
             .map_err(engine_error)
     }
@@ -230,9 +273,10 @@ async fn fault(State(state): State<Arc<ServerState>>, body: Body) -> Response {
 
 /// Lets pending work (connect attempts, clusters, HSMs, backups) finish.
 async fn settle(State(state): State<Arc<ServerState>>) -> Response {
-    let r = on_engine(&state, |e| {
-        let moved = e.settle();
-        json!({"Now": e.now().as_epoch_seconds(), "AdvancedSeconds": moved.as_secs_f64()})
+    let cloud = state.cloud();
+    let r = on_engine(&state, cloud.default_engine().clone(), move |_| {
+        let moved = cloud.settle();
+        json!({"Now": cloud.now().as_epoch_seconds(), "AdvancedSeconds": moved.as_secs_f64()})
     })
     .await;
     reply(r)
@@ -241,8 +285,9 @@ async fn settle(State(state): State<Arc<ServerState>>) -> Response {
 /// `{"Action": "begin"}`, `{"Action": "clock", "OffsetMillis": N}`,
 /// `{"Action": "end"}`: a burst window, as the runner opens one for
 /// `burst N { … }` (see `Engine::begin_simultaneous`).
-async fn burst(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+async fn burst(State(state): State<Arc<ServerState>>, Query(part): Part, body: Body) -> Response {
     json_call(body, |v| async move {
+        let engine = part.route(&state)?.engine;
         let action = v["Action"].as_str().unwrap_or("").to_owned();
         let offset = v["OffsetMillis"].as_u64().unwrap_or(0);
         if !matches!(action.as_str(), "begin" | "clock" | "end") {
@@ -254,7 +299,7 @@ async fn burst(State(state): State<Arc<ServerState>>, body: Body) -> Response {
         // Through the durable path: moving the clock is a change a restart
         // must keep, like `clock/advance`.
         let server = state.clone();
-        on_engine(&state, move |engine| {
+        on_engine(&state, engine, move |engine| {
             match action.as_str() {
                 "begin" => server.burst.begin(engine),
                 "clock" => server.burst.clock(engine, Duration::from_millis(offset)),
@@ -267,8 +312,9 @@ async fn burst(State(state): State<Arc<ServerState>>, body: Body) -> Response {
     .await
 }
 
-async fn cli(State(state): State<Arc<ServerState>>, body: Body) -> Response {
+async fn cli(State(state): State<Arc<ServerState>>, Query(part): Part, body: Body) -> Response {
     json_call(body, |v| async move {
+        let engine = part.route(&state)?.engine;
         let field = |name: &str| {
             v[name].as_str().map(str::to_owned).ok_or_else(|| {
                 WireError::client("ValidationException", format!("{name} is required."))
@@ -276,7 +322,7 @@ async fn cli(State(state): State<Arc<ServerState>>, body: Body) -> Response {
         };
         let (cluster, command) = (field("ClusterId")?, field("Command")?);
         let session = v["Session"].as_str().unwrap_or("default").to_owned();
-        on_engine(&state, move |e| {
+        on_engine(&state, engine, move |e| {
             e.cloudhsm_cli(&cluster, &session, &command)
         })
         .await
@@ -306,8 +352,8 @@ async fn reset_world(
             } else {
                 Clock::running_from(EPOCH)
             };
-            world::load_str_with_clock(&yaml, "request body", clock)
-                .map(|e| e.with_connect_seconds(connect_seconds))
+            world::load_cloud_str_with_clock(&yaml, "request body", clock)
+                .map(|c| c.with_connect_seconds(connect_seconds))
         })
         .await
         .map_err(|e| WireError::client("InternalFailure", e.to_string()))?

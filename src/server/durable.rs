@@ -48,6 +48,7 @@ use parking_lot::Mutex;
 
 use super::protocol::WireError;
 use super::ServerState;
+use crate::engine::cloud::Cloud;
 use crate::engine::dispatch::Operation;
 use crate::engine::journal::{journal_path, Journal};
 use crate::engine::trail::{EventType, TrailEvent};
@@ -116,6 +117,11 @@ pub(super) enum Effect {
 /// Whether an AWS operation may change the state. Unknown names change
 /// nothing: they fail before the engine does anything.
 pub(super) fn effect_of(operation: &str) -> Effect {
+    // The one operation of the cloud rather than an engine: it writes a
+    // backup into another partition.
+    if operation == "CopyBackupToRegion" {
+        return Effect::Changes;
+    }
     match Operation::from_name(operation) {
         None
         | Some(
@@ -256,10 +262,13 @@ impl ServerState {
     /// taken now holds all their changes.
     fn write(&self, p: &Persister, commit: &mut Commit) -> Result<(), String> {
         let upto = p.issued.load(Ordering::SeqCst);
-        let engine = self.engine();
-        // Taken before the snapshot: their changes are in it.
+        let cloud = self.cloud();
+        let engine = cloud.default_engine().clone();
+        // Taken before the snapshot: their changes are in it. (Only the
+        // default partition has a journal; the others' events are all in
+        // the snapshot: `engine::cloud::persist`.)
         let (events, next) = engine.trail().since(engine.trail().journaled());
-        engine.save_to(&p.path).map_err(|e| e.to_string())?;
+        cloud.save_to(&p.path).map_err(|e| e.to_string())?;
         commit.written = upto;
         p.durable.store(upto, Ordering::SeqCst);
         if !events.is_empty() {
@@ -303,20 +312,20 @@ impl ServerState {
     /// A world reset. With a state file the new world is written first and
     /// replaces the old one in memory only once it is on disk; then its
     /// journal. Blocks on file I/O.
-    pub(super) fn replace(&self, engine: Engine) -> Result<(), String> {
+    pub(super) fn replace(&self, cloud: Cloud) -> Result<(), String> {
         let Some(p) = self.persist.get() else {
-            *self.engine.write() = Arc::new(engine);
+            *self.cloud.write() = Arc::new(cloud);
             return Ok(());
         };
         let mut commit = p.commit.lock();
         let upto = p.issued.load(Ordering::SeqCst);
+        let engine = cloud.default_engine().clone();
         let (events, next) = engine.trail().since(0);
         // The snapshot names the new trail and holds its events (none is
         // journaled yet), so until the new journal is written the old one
         // is not read into the new world.
-        engine.save_to(&p.path).map_err(|e| e.to_string())?;
-        let engine = Arc::new(engine);
-        *self.engine.write() = engine.clone();
+        cloud.save_to(&p.path).map_err(|e| e.to_string())?;
+        *self.cloud.write() = Arc::new(cloud);
         // Calls before the reset changed the old world, which is gone.
         commit.written = upto;
         p.durable.store(upto, Ordering::SeqCst);
@@ -378,10 +387,10 @@ fn append(
 /// another thread and back costs more than the work.
 pub(super) async fn on_engine_as<T: Send + 'static>(
     state: &Arc<ServerState>,
+    engine: Arc<Engine>,
     effect: Effect,
     f: impl FnOnce(&Engine) -> T + Send + 'static,
 ) -> Result<T, WireError> {
-    let engine = state.engine();
     if state.persist.get().is_none() && !engine.calls_may_block() {
         return Ok(f(&engine));
     }
@@ -402,11 +411,14 @@ pub(super) async fn on_engine_as<T: Send + 'static>(
             Effect::Reads => {
                 let mark = engine.read_mark();
                 let out = f(&engine);
+                // Outside the default partition there is no journal: the
+                // events this read recorded reach the disk in a snapshot.
+                let journaled = Arc::ptr_eq(&engine, server.cloud().default_engine());
                 // A change this read may have seen (the change counted
                 // itself before its engine work) is on disk before the
                 // answer; so are the events it recorded (or returned, for
                 // LookupEvents).
-                if engine.may_have_changed_since(mark) || p.behind() {
+                if !journaled || engine.may_have_changed_since(mark) || p.behind() {
                     server.save().map_err(|e| not_durable(&e))?;
                 } else {
                     let upto = engine.trail().position();
@@ -511,7 +523,7 @@ mod tests {
         assert_eq!(restored.trail_events(None), engine.trail_events(None));
         // A world reset: the new world's journal is named for its trail,
         // and the old world's events are gone with it.
-        server.replace(example("")).unwrap();
+        server.replace(example("").into()).unwrap();
         let new = server.engine();
         assert_eq!(journaled(&path).trail_id, new.trail().id());
         assert_ne!(new.trail().id(), engine.trail().id());

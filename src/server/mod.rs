@@ -18,11 +18,17 @@
 //! - `/_hsmdrill/…`: the control API for what AWS has no API for
 //!   (`control.rs`, documented in `docs/server.md`).
 //!
+//! Regions and accounts (`partition.rs`, docs/server.md): the server holds
+//! a [`Cloud`], one engine per account and Region. A request goes to the
+//! partition of the Region in its SigV4 credential scope and the account
+//! its access key maps to (the world's `accounts`), the world's own Region
+//! and account when it names neither.
+//!
 //! Concurrency: the engine is `Send + Sync` and every method takes `&self`,
-//! so handlers share one `Arc<Engine>`. Engine calls run on tokio's blocking
-//! pool, because an emulated HSM latency sleeps. A world reset swaps the
-//! engine behind a lock that requests hold only long enough to clone the
-//! `Arc`. Shutdown: [`run`] stops accepting when `shutdown` completes and
+//! so handlers share one `Arc<Cloud>` and the partitions' `Arc<Engine>`s.
+//! Engine calls run on tokio's blocking pool, because an emulated HSM
+//! latency sleeps. A world reset swaps the cloud behind a lock that requests
+//! hold only long enough to clone the `Arc`. Shutdown: [`run`] stops accepting when `shutdown` completes and
 //! lets in-flight requests finish.
 //!
 //! Durability (`--state FILE`, [`ServerState::persist_to`], `durable.rs`):
@@ -55,6 +61,7 @@ mod cbor;
 )]
 mod control;
 mod durable;
+mod partition;
 mod protocol;
 mod serve;
 #[allow(
@@ -76,6 +83,7 @@ use axum::Router;
 use parking_lot::RwLock;
 use serde_json::Value;
 
+use crate::engine::cloud::{Cloud, Partition};
 use crate::engine::dispatch::Api;
 use crate::engine::Engine;
 use crate::scenario::target::BurstWindow;
@@ -91,7 +99,7 @@ pub const MAX_BODY: usize = 1 << 20;
 /// What every handler shares.
 #[derive(Debug)]
 pub struct ServerState {
-    engine: RwLock<Arc<Engine>>,
+    cloud: RwLock<Arc<Cloud>>,
     /// With `--auth`: the only key whose SigV4 signatures are accepted.
     auth: Option<auth::Credentials>,
     /// Seconds a connect attempt takes, applied to worlds loaded later.
@@ -103,10 +111,10 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    /// Serves `engine`.
-    pub fn new(engine: Engine, connect_seconds: Option<u64>) -> Arc<Self> {
+    /// Serves `cloud` (an engine is a cloud of one partition).
+    pub fn new(cloud: impl Into<Cloud>, connect_seconds: Option<u64>) -> Arc<Self> {
         Arc::new(Self {
-            engine: RwLock::new(Arc::new(engine)),
+            cloud: RwLock::new(Arc::new(cloud.into())),
             auth: None,
             connect_seconds,
             burst: BurstWindow::default(),
@@ -114,14 +122,14 @@ impl ServerState {
         })
     }
 
-    /// Serves `engine`, accepting only requests signed with `credentials`.
+    /// Serves `cloud`, accepting only requests signed with `credentials`.
     pub fn with_auth(
-        engine: Engine,
+        cloud: impl Into<Cloud>,
         connect_seconds: Option<u64>,
         credentials: Credentials,
     ) -> Arc<Self> {
         Arc::new(Self {
-            engine: RwLock::new(Arc::new(engine)),
+            cloud: RwLock::new(Arc::new(cloud.into())),
             auth: Some(credentials),
             connect_seconds,
             burst: BurstWindow::default(),
@@ -156,9 +164,14 @@ impl ServerState {
         )
     }
 
-    /// The engine now (a world reset replaces it).
+    /// The default partition's engine now (a world reset replaces it).
     pub fn engine(&self) -> Arc<Engine> {
-        self.engine.read().clone()
+        self.cloud.read().default_engine().clone()
+    }
+
+    /// Every partition now (a world reset replaces them).
+    pub fn cloud(&self) -> Arc<Cloud> {
+        self.cloud.read().clone()
     }
 }
 
@@ -183,13 +196,15 @@ pub async fn run(
         .await
 }
 
-/// Runs an engine call that may change the state (on the blocking pool if
-/// it may block; with `--state`, the change is on disk when this returns).
+/// Runs a call on `engine` that may change the state (on the blocking pool
+/// if it may block; with `--state`, the change is on disk when this
+/// returns).
 async fn on_engine<T: Send + 'static>(
     state: &Arc<ServerState>,
+    engine: Arc<Engine>,
     f: impl FnOnce(&Engine) -> T + Send + 'static,
 ) -> Result<T, WireError> {
-    durable::on_engine_as(state, durable::Effect::Changes, f).await
+    durable::on_engine_as(state, engine, durable::Effect::Changes, f).await
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -223,7 +238,11 @@ async fn json_rpc(
     if let Err(e) = state.authenticate(&method, &uri, &headers, &body) {
         return e.into_response_in(Protocol::Json);
     }
-    match json_rpc_inner(&state, &headers, &body).await {
+    let partition = match partition::of_request(&state, &headers) {
+        Ok(p) => p,
+        Err(e) => return e.into_response_in(Protocol::Json),
+    };
+    match json_rpc_inner(&state, partition, &headers, &body).await {
         Ok(v) => protocol::json_ok(&v),
         Err(e) => e.into_response_in(Protocol::Json),
     }
@@ -231,6 +250,7 @@ async fn json_rpc(
 
 async fn json_rpc_inner(
     state: &Arc<ServerState>,
+    partition: partition::Routed,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, WireError> {
@@ -260,7 +280,7 @@ async fn json_rpc_inner(
     };
     if let Some(op) = trail::operation(target) {
         let op = op.to_owned();
-        return durable::on_engine_as(state, durable::Effect::Reads, move |e| {
+        return durable::on_engine_as(state, partition.engine, durable::Effect::Reads, move |e| {
             trail::call(e, &op, &input)
         })
         .await?;
@@ -276,8 +296,9 @@ async fn json_rpc_inner(
         }
     };
     let op = op.to_owned();
-    durable::on_engine_as(state, durable::effect_of(&op), move |e| {
-        e.call_api(api, &op, input)
+    let (cloud, engine) = (partition.cloud, partition.engine);
+    durable::on_engine_as(state, engine, durable::effect_of(&op), move |e| {
+        cloud.call_api(&Partition::of(e), api, &op, input)
     })
     .await?
     .map_err(WireError::from)
@@ -299,6 +320,7 @@ async fn cbor_rpc(
         // `cbor_request` fuzz target).
         let body = read_body(body).await?;
         state.authenticate(&method, &uri, &headers, &body)?;
+        let partition = partition::of_request(&state, &headers)?;
         let Path((service, operation)) = path.map_err(|_| {
             WireError::client(
                 "UnknownOperationException",
@@ -319,8 +341,9 @@ async fn cbor_rpc(
         }
         let input =
             cbor::decode(&body).map_err(|e| WireError::client("SerializationException", e))?;
-        durable::on_engine_as(&state, durable::effect_of(&operation), move |e| {
-            e.call_api(Api::CloudHsmV2, &operation, input)
+        let (cloud, engine) = (partition.cloud, partition.engine);
+        durable::on_engine_as(&state, engine, durable::effect_of(&operation), move |e| {
+            cloud.call_api(&Partition::of(e), Api::CloudHsmV2, &operation, input)
         })
         .await?
         .map_err(WireError::from)

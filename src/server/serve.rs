@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use super::{run, ServerState};
+use crate::engine::cloud::Cloud;
 use crate::engine::persist::SavedClock;
 use crate::engine::{world, Clock, Engine, EngineConfig, EPOCH};
 
@@ -41,20 +42,21 @@ pub fn check_bind(bind: IpAddr, allow_remote: bool) -> Result<(), String> {
     ))
 }
 
-/// Builds the engine `serve` starts with: the world on a clock that follows
-/// real time from the page's example instant.
-pub fn engine_for(opts: &ServeOptions) -> Result<Engine, String> {
+/// Builds the world `serve` starts with (every account and Region it
+/// declares) on a clock that follows real time from the page's example
+/// instant.
+pub fn engine_for(opts: &ServeOptions) -> Result<Cloud, String> {
     let clock = Clock::running_from(EPOCH);
-    let engine = match &opts.world {
+    let cloud = match &opts.world {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            world::load_str_with_clock(&text, &path.display().to_string(), clock)
+            world::load_cloud_str_with_clock(&text, &path.display().to_string(), clock)
                 .map_err(|e| e.to_string())?
         }
-        None => Engine::with_clock(EngineConfig::default(), clock),
+        None => Cloud::new(Engine::with_clock(EngineConfig::default(), clock)),
     };
-    Ok(engine.with_connect_seconds(Some(opts.connect_seconds)))
+    Ok(cloud.with_connect_seconds(Some(opts.connect_seconds)))
 }
 
 /// The engine `serve` starts with, and a note for the user if any: with a
@@ -62,11 +64,11 @@ pub fn engine_for(opts: &ServeOptions) -> Result<Engine, String> {
 /// from the instant of the last change; a `world` is ignored, which the
 /// note says); otherwise [`engine_for`]. A state file that cannot be read or
 /// restored is an error and is left untouched.
-pub fn start_engine(opts: &ServeOptions) -> Result<(Engine, Option<String>), String> {
+pub fn start_engine(opts: &ServeOptions) -> Result<(Cloud, Option<String>), String> {
     let Some(path) = &opts.state_file else {
         return engine_for(opts).map(|e| (e, None));
     };
-    match Engine::restore_file(path, SavedClock::resume) {
+    match Cloud::restore_file(path, SavedClock::resume) {
         Ok(Some(engine)) => {
             let mut note = format!("hsmdrill: restored the state saved in {}", path.display());
             if let Some(world) = &opts.world {
@@ -131,8 +133,10 @@ pub fn serve(opts: ServeOptions) -> Result<(), String> {
     })
 }
 
-/// Where to point clients, and the world's identifiers.
-fn banner(engine: &Engine, addr: SocketAddr) -> String {
+/// Where to point clients, and the world's identifiers (its own partition's,
+/// then the Regions and accounts it has besides).
+fn banner(cloud: &Cloud, addr: SocketAddr) -> String {
+    let engine = cloud.default_engine();
     let url = format!("http://{addr}");
     let mut out = format!(
         "hsmdrill serving the embedded engine on {url}\n\
@@ -154,6 +158,14 @@ fn banner(engine: &Engine, addr: SocketAddr) -> String {
             out.push_str(&format!("\n  key {} = {}", a.name, a.target_key_id));
         }
     });
+    for e in cloud.partitions().iter().skip(1) {
+        let (stores, clusters) = e.with_state(|st| (st.stores.len(), st.clusters.len()));
+        out.push_str(&format!(
+            "\n  also account {} in {}: {stores} key store(s), {clusters} cluster(s)",
+            e.config().account,
+            e.config().region
+        ));
+    }
     out
 }
 

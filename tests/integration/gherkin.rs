@@ -89,6 +89,10 @@ fn bare(steps: &[Step]) -> Vec<Step> {
                         count: *count,
                         body: bare(body),
                     },
+                    Control::InRegion { region, body } => Control::InRegion {
+                        region: region.clone(),
+                        body: bare(body),
+                    },
                 }),
                 StepKind::Setup(Setup::World { path }) => StepKind::Setup(Setup::WorldYaml {
                     yaml: std::fs::read_to_string(path)

@@ -25,6 +25,7 @@
 //!   through boto3 and the aws CLI; the operations table of `docs/fidelity.md`;
 //! - `model`: the model-based test of the engine;
 //! - `reference`: answers against the AWS service models;
+//! - `regions`: accounts and Regions apart, `CopyBackupToRegion`, with boto3 and the aws CLI;
 //! - `remote`: shipped runbooks against a server give the same snapshots;
 //! - `robustness`: property tests of every decoder;
 //! - `runbooks`: R1–R9 of `docs/runbooks.md` on the engine API;
@@ -59,6 +60,7 @@ mod key_management;
 mod model;
 mod pki;
 mod reference;
+mod regions;
 mod remote;
 mod robustness;
 mod runbooks;

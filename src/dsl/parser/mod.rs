@@ -164,10 +164,12 @@ impl Builder {
             LineItem::Open { kind, span, text } => self.open(src, Some(kind), span, text),
             LineItem::Close(span) => match self.stack.pop() {
                 Some(open) => self.close(src, open),
-                None => self.errors.push(
-                    Diagnostic::new(span, "`}` closes no block")
-                        .with_label("no `repeat`, `retry` or `burst` block is open here"),
-                ),
+                None => {
+                    self.errors
+                        .push(Diagnostic::new(span, "`}` closes no block").with_label(
+                            "no `repeat`, `retry`, `burst` or `in region` block is open here",
+                        ))
+                }
             },
             LineItem::Stmt(item) => self.push_item(src, *item),
         }

@@ -41,7 +41,9 @@ pub(super) fn syntax_error(
     let scan = scan_statement(src, start);
     let shape = match word {
         "runbook" => Shape::RunbookHead,
-        "repeat" | "retry" | "burst" if opens_block(src.line_text(start)) => Shape::BlockHead,
+        "repeat" | "retry" | "burst" | "in" if opens_block(src.line_text(start)) => {
+            Shape::BlockHead
+        }
         _ => Shape::Other,
     };
     let resume = match shape {

@@ -83,6 +83,12 @@ impl Ctx<'_, '_> {
 
     pub(super) fn block_head(&self, p: Pair<'_, Rule>) -> Res<BlockKind> {
         let (rule, at, mut c) = self.only_child(p)?;
+        if rule == Rule::region_head {
+            let name = c.expect(Rule::region_name)?;
+            let span = self.span(&name);
+            c.finish()?;
+            return Ok(BlockKind::Region((name.as_str().to_owned(), span)));
+        }
         let n = self.count(&c.expect(Rule::count)?)?;
         let kind = match rule {
             Rule::repeat_head => BlockKind::Repeat(n),

@@ -210,8 +210,15 @@ shapes! {
         create_timestamp: f64,
         /// Kept forever.
         never_expires: bool,
-        /// The backup the source cluster came from.
+        /// The backup the source cluster came from; for a copy, the backup
+        /// it was copied from.
         source_backup?: String,
+        /// For a copy: the Region of the backup it was copied from.
+        source_region?: String,
+        /// For a copy: the cluster of the backup it was copied from.
+        source_cluster?: String,
+        /// For a copy: when it was copied, epoch seconds.
+        copy_timestamp?: f64,
         /// When deletion was requested.
         delete_timestamp?: f64,
         /// HSM type.

@@ -54,4 +54,36 @@ pub struct Backup {
     pub never_expires: bool,
     /// The copy of the cluster.
     pub contents: Arc<BackupContents>,
+    /// Where this backup was copied from (`CopyBackupToRegion`); `None` for
+    /// a backup taken in its own Region. Left out of state files when
+    /// `None`, so those stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<CopySource>,
+}
+
+impl Backup {
+    /// What DescribeBackups shows as `SourceBackup` (and its
+    /// `sourceBackupIds` filter matches): the backup a copy was copied
+    /// from, else the backup the source cluster was made from.
+    pub fn shown_source_backup(&self) -> Option<&str> {
+        match &self.copied_from {
+            Some(c) => Some(&c.backup),
+            None => self.source_backup.as_deref(),
+        }
+    }
+}
+
+/// The source of a backup copied from another Region: what DescribeBackups
+/// shows as `SourceRegion`, `SourceBackup`, `SourceCluster` and
+/// `CopyTimestamp`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct CopySource {
+    /// The Region of the source backup.
+    pub region: String,
+    /// The source backup's id.
+    pub backup: String,
+    /// The cluster the source backup was taken of.
+    pub cluster: String,
+    /// When the copy was made.
+    pub copied_at: Timestamp,
 }

@@ -445,7 +445,13 @@ impl Engine {
             cluster_id: b.cluster_id.clone(),
             create_timestamp: b.create_timestamp.as_epoch_seconds(),
             never_expires: b.never_expires,
-            source_backup: b.source_backup.clone(),
+            source_backup: b.shown_source_backup().map(str::to_owned),
+            source_region: b.copied_from.as_ref().map(|c| c.region.clone()),
+            source_cluster: b.copied_from.as_ref().map(|c| c.cluster.clone()),
+            copy_timestamp: b
+                .copied_from
+                .as_ref()
+                .map(|c| c.copied_at.as_epoch_seconds()),
             delete_timestamp: b.delete_timestamp.map(|t| t.as_epoch_seconds()),
             hsm_type: b.hsm_type.clone(),
             mode: b.mode.clone(),
@@ -525,9 +531,7 @@ const CLUSTER_FILTERS: &[Filter<Cluster>] = &[
 /// DescribeBackups' filters.
 const BACKUP_FILTERS: &[Filter<Backup>] = &[
     ("backupIds", |b| &b.id),
-    ("sourceBackupIds", |b| {
-        b.source_backup.as_deref().unwrap_or("")
-    }),
+    ("sourceBackupIds", |b| b.shown_source_backup().unwrap_or("")),
     ("clusterIds", |b| &b.cluster_id),
     ("states", |b| b.state.as_str()),
     ("neverExpires", |b| {

@@ -279,6 +279,13 @@ impl Engine {
             // naming a key deleted after its waiting period gets
             // NotFoundException from the lookup below (docs/fidelity.md I18).
             let st = self.state.read();
+            // A `KeyId` naming no key here (another Region's key ARN among
+            // them) is NotFoundException before the blob is looked at, as
+            // AWS answers a key ARN of the wrong Region (docs/fidelity.md
+            // FR1).
+            if let Some(named) = key_id {
+                self.resolve_key(&st, named)?;
+            }
             if !st.keys.contains_key(&header.key_id) && !st.deleted_keys.contains(&header.key_id) {
                 return Err(Error::new(
                     ErrorKind::InvalidCiphertext,

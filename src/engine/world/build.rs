@@ -7,11 +7,14 @@ use super::*;
 pub(super) struct Builder<'a> {
     pub(super) engine: &'a Engine,
     pub(super) cx: &'a Ctx<'a>,
+    /// Where the items built sit in the file: empty at the top level,
+    /// `regions[i].` for a further partition.
+    pub(super) at: &'a str,
 }
 
 impl Builder<'_> {
     fn err(&self, path: impl Into<String>, message: impl Into<String>) -> WorldError {
-        self.cx.err(path, message)
+        self.cx.err(format!("{}{}", self.at, path.into()), message)
     }
 
     pub(super) fn build(&self, st: &mut State, doc: &WorldDoc) -> Result<(), WorldError> {

@@ -32,7 +32,9 @@
 //!   `timing`, `pkcs11`, `key_store_request_quota`, `max_custom_key_stores`,
 //!   `trail_capacity`) and four lists, `subnets`, `clusters`,
 //!   `custom_key_stores` and `keys`; every key is optional and unknown keys
-//!   are errors;
+//!   are errors; `accounts` and `regions` add further accounts and Regions
+//!   (`partitions.rs`, loaded with [`load_cloud_str`] into a
+//!   [`Cloud`](crate::engine::cloud::Cloud));
 //! - a cluster gets a subnet per Availability Zone (two by default), one
 //!   `ACTIVE` HSM per zone, the users `admin` / `adminPassword1` and
 //!   `kmsuser` / `kmsPassword1`, and real certificates (`cloudhsm::pki`):
@@ -80,6 +82,7 @@ use crate::engine::Engine;
 
 mod build;
 mod locate;
+mod partitions;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -87,6 +90,8 @@ mod tests;
 use self::build::Builder;
 use self::locate::*;
 use self::schema::*;
+
+pub use self::partitions::{load_cloud_file, load_cloud_str, load_cloud_str_with_clock};
 
 /// Why a world file could not be loaded.
 ///
@@ -189,17 +194,38 @@ pub fn load_str(yaml: &str, origin: &str) -> Result<Engine, WorldError> {
 
 /// Loads a world from YAML text into a new engine on `clock` (`hsmdrill
 /// serve` uses a clock that follows real time from [`EPOCH`]).
+///
+/// A world that declares `regions` or `accounts` is a cloud of several
+/// partitions: load it with [`load_cloud_str_with_clock`]; here it is an
+/// error rather than a world with parts silently missing.
 pub fn load_str_with_clock(yaml: &str, origin: &str, clock: Clock) -> Result<Engine, WorldError> {
     let cx = Ctx { yaml, origin };
     let doc = parse(&cx)?;
-    let config = engine_config(&doc, &cx)?;
+    if !doc.regions.is_empty() || !doc.accounts.is_empty() {
+        let what = if doc.regions.is_empty() {
+            "accounts"
+        } else {
+            "regions"
+        };
+        return Err(cx.err(
+            what,
+            "this world has several accounts or Regions, which only a whole cloud holds: load it with `hsmdrill serve --world` or as a runbook's world",
+        ));
+    }
+    default_partition(&cx, &doc, clock)
+}
+
+/// The world's own partition: its top-level settings and items.
+fn default_partition(cx: &Ctx<'_>, doc: &WorldDoc, clock: Clock) -> Result<Engine, WorldError> {
+    let config = engine_config(doc, cx)?;
     let engine = Engine::with_clock(config, clock);
     engine.mutate_state(|st| {
         Builder {
             engine: &engine,
-            cx: &cx,
+            cx,
+            at: "",
         }
-        .build(st, &doc)
+        .build(st, doc)
     })?;
     Ok(engine)
 }

@@ -23,6 +23,39 @@ pub(super) struct WorldDoc {
     pub(super) custom_key_stores: Vec<StoreDoc>,
     #[serde(default)]
     pub(super) keys: Vec<KeyDoc>,
+    /// Accounts other than the world's own, with the access keys that act
+    /// as them.
+    #[serde(default)]
+    pub(super) accounts: Vec<AccountDoc>,
+    /// Further partitions (another Region, or another account), each with
+    /// its own subnets, clusters, key stores and keys.
+    #[serde(default)]
+    pub(super) regions: Vec<RegionDoc>,
+}
+
+/// `accounts[i]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccountDoc {
+    pub(super) id: String,
+    #[serde(default)]
+    pub(super) access_keys: Vec<String>,
+}
+
+/// `regions[i]`: a partition and what it starts with.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RegionDoc {
+    pub(super) region: String,
+    pub(super) account: Option<String>,
+    #[serde(default)]
+    pub(super) subnets: Vec<SubnetDoc>,
+    #[serde(default)]
+    pub(super) clusters: Vec<ClusterDoc>,
+    #[serde(default)]
+    pub(super) custom_key_stores: Vec<StoreDoc>,
+    #[serde(default)]
+    pub(super) keys: Vec<KeyDoc>,
 }
 
 /// The origins a world file can give a key.

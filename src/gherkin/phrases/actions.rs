@@ -169,6 +169,44 @@ pub(super) const ENTRIES: &[Entry] = &[
         },
     ),
     e(
+        r#"in region "R" I call {Operation}"#,
+        "in region R: call Operation",
+        r#"in region "eu-west-1" I call DescribeBackups"#,
+        Nothing,
+        |a| {
+            let call = a.item(Stmt::Call {
+                op: a.tok(1),
+                input: None,
+            });
+            a.one(in_region(a, call))
+        },
+    ),
+    e(
+        r#"in region "R" I call {Operation} with:"#,
+        "in region R: call Operation { Member: Value, … } (a table or a doc string, as `I call {Operation} with:`)",
+        r#"in region "eu-west-1" I call DescribeBackups with:"#,
+        TableOrDocString,
+        |a| {
+            let input = if a.table.is_some() {
+                let mut members = Vec::new();
+                for (m, v) in pairs(a, ("member", "value"))? {
+                    let v = typed(a.src, &v)?;
+                    members.push((m, v));
+                }
+                (!members.is_empty())
+                    .then(|| a.object(members))
+                    .transpose()?
+            } else {
+                Some(a.doc_object()?)
+            };
+            let call = a.item(Stmt::Call {
+                op: a.tok(1),
+                input,
+            });
+            a.one(in_region(a, call))
+        },
+    ),
+    e(
         r#"I encrypt "TEXT" with "KEY""#,
         r#"encrypt "TEXT" with KEY"#,
         r#"I encrypt "hello" with "alias/app""#,
@@ -451,4 +489,13 @@ fn connect(a: &mut Args<'_, '_>) -> Result<Built, Diagnostic> {
 fn disconnect(a: &mut Args<'_, '_>) -> Result<Built, Diagnostic> {
     let s = a.store_tok(0);
     a.one(Stmt::Disconnect(s))
+}
+
+/// `in region R: <item>`: the item acts in the Region of the phrase's first
+/// argument.
+fn in_region(a: &Args<'_, '_>, item: crate::dsl::ast::Item) -> Stmt {
+    Stmt::Block {
+        kind: BlockKind::Region((a.arg(0).to_owned(), a.tok(0).span)),
+        body: vec![item],
+    }
 }

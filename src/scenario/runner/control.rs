@@ -1,6 +1,7 @@
-//! Control steps: `repeat N`, `retry N every D` and `burst N` (copies run
-//! as tokio tasks on virtual time, tallied by outcome), and sleeping on the
-//! right clock inside a burst.
+//! Control steps: `repeat N`, `retry N every D`, `burst N` (copies run
+//! as tokio tasks on virtual time, tallied by outcome) and `in region R`
+//! (the target acts in that Region until the block ends), and sleeping on
+//! the right clock inside a burst.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -87,6 +88,20 @@ impl Ctx {
                 self.last = Last::Response(json!({"Succeeded": succeeded, "Failed": failed}));
                 let _ = step;
                 Ok(())
+            }
+            Control::InRegion { region, body } => {
+                let before = self.target.region();
+                if let Err(e) = self.target.set_region(Some(region)) {
+                    return Err(Self::fail(
+                        step,
+                        format!("to act in {region}"),
+                        format!("{}: {}", e.exception, e.message),
+                    ));
+                }
+                let out = self.steps(body).await;
+                // Back where the block started, whatever its steps did.
+                let _ = self.target.set_region(before.as_deref());
+                out
             }
         }
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hsmdrill::engine::cloud::Cloud;
 use hsmdrill::engine::{world, Engine, EngineConfig};
 use hsmdrill::scenario::ir::{Fault, Scenario, Setup, Step, StepKind};
 use hsmdrill::scenario::outcome::Outcome;
@@ -35,9 +36,9 @@ pub(super) struct Recorder {
 }
 
 impl Recorder {
-    pub(super) fn new(engine: Engine) -> Recorder {
+    pub(super) fn new(cloud: Cloud) -> Recorder {
         let r = Recorder {
-            inner: EngineTarget::new(engine),
+            inner: EngineTarget::of_cloud(cloud),
             log: Mutex::new(Log::default()),
         };
         r.harvest();
@@ -48,10 +49,12 @@ impl Recorder {
         self.inner.engine()
     }
 
-    /// Adds the secrets the engine holds now.
+    /// Adds the secrets the engine holds now, in every account and Region.
     pub(super) fn harvest(&self) {
-        let now = Secrets::of(self.engine());
-        self.log.lock().unwrap().secrets.merge(now);
+        for engine in self.inner.cloud().partitions() {
+            let now = Secrets::of(&engine);
+            self.log.lock().unwrap().secrets.merge(now);
+        }
     }
 
     pub(super) fn sent(&self, request: String) {
@@ -129,6 +132,14 @@ impl Target for Recorder {
         self.inner.burst_clock(offset);
     }
 
+    fn region(&self) -> Option<String> {
+        self.inner.region()
+    }
+
+    fn set_region(&self, region: Option<&str>) -> Result<(), AwsError> {
+        self.inner.set_region(region)
+    }
+
     fn end_burst(&self) {
         self.inner.end_burst();
     }
@@ -156,14 +167,14 @@ pub(super) fn lookup_events_pages(engine: &Engine) -> Vec<String> {
         .collect()
 }
 
-/// The engine a scenario's setup builds (as `Session::start` builds it).
-pub(super) fn engine_for(setup: Option<&Step>, file: &Path) -> Engine {
+/// The world a scenario's setup builds (as `Session::start` builds it).
+pub(super) fn engine_for(setup: Option<&Step>, file: &Path) -> Cloud {
     match setup.map(|s| &s.kind) {
-        None => Engine::new(EngineConfig::default()),
-        Some(StepKind::Setup(Setup::World { path })) => world::load_file(path)
+        None => Cloud::new(Engine::new(EngineConfig::default())),
+        Some(StepKind::Setup(Setup::World { path })) => world::load_cloud_file(path)
             .unwrap_or_else(|e| panic!("{}: the world does not load: {e}", file.display())),
         Some(StepKind::Setup(Setup::WorldYaml { yaml })) => {
-            world::load_str(yaml, &file.display().to_string())
+            world::load_cloud_str(yaml, &file.display().to_string())
                 .unwrap_or_else(|e| panic!("{}: the world does not load: {e}", file.display()))
         }
         Some(other) => panic!("{}: not a setup step: {other:?}", file.display()),
