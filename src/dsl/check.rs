@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::ast::{Answer, BlockKind, ExpectAst, Item, Runbook, Stmt, SubjectAst, Tok, Val, ValKind};
+use super::ast::{
+    Answer, BlockKind, ExpectAst, Item, Runbook, Stmt, SubjectAst, Tok, Val, ValKind,
+};
 use super::source::Source;
 use super::words::closest;
 use crate::engine::cloudhsm::backup::BackupState;
@@ -317,17 +319,31 @@ impl Checker<'_, '_> {
                 .collect::<Vec<_>>()
                 .join(" then ")
         };
-        let d = match answers.iter().zip(asked.iter().map(Some).chain(std::iter::repeat(None))).find(|(a, p)| Some(&a.prompt) != *p) {
-            Some((a, _)) => Diagnostic::new(a.span.clone(), format!("`{}` answers no prompt here", a.prompt))
-                .with_label("not a prompt of the line above"),
-            None => Diagnostic::new(line.span.clone(), "this CloudHSM CLI line prompts for a password that no line answers")
-                .with_label(format!("prompts {expected}"))
-                .with_note(format!(
-                    "help: answer on the next line, e.g. `  {} <password>`, or give `--password`",
-                    asked.get(written.len()).copied().unwrap_or("Enter password:")
-                )),
+        let mismatch = answers
+            .iter()
+            .zip(asked.iter().map(Some).chain(std::iter::repeat(None)))
+            .find(|(a, p)| Some(&a.prompt) != *p);
+        let d = match mismatch {
+            Some((a, _)) => Diagnostic::new(
+                a.span.clone(),
+                format!("`{}` answers no prompt here", a.prompt),
+            )
+            .with_label("not a prompt of the line above")
+            .with_note(format!("note: the line above prompts {expected}")),
+            None => Diagnostic::new(
+                line.span.clone(),
+                "this CloudHSM CLI line prompts for a password that no line answers",
+            )
+            .with_label(format!("prompts {expected}"))
+            .with_note(format!(
+                "help: answer on the next line, e.g. `  {} <password>`, or give `--password`",
+                asked
+                    .get(written.len())
+                    .copied()
+                    .unwrap_or("Enter password:")
+            )),
         };
-        self.error(d.with_note(format!("note: the line prompts {expected}")));
+        self.error(d);
     }
 
     fn postfix(&mut self, item: &Item) {

@@ -7,8 +7,8 @@ use pest::iterators::Pair;
 
 use super::cursor::{first_line, internal, var_name, Ctx, Cursor, Res};
 use crate::dsl::ast::{duration, Answer, BlockKind, ExpectAst, Item, Stmt, Tok, Val};
-use crate::engine::cloudhsm::cli::{CONFIRM_PASSWORD, ENTER_PASSWORD};
 use crate::dsl::grammar::Rule;
+use crate::engine::cloudhsm::cli::{CONFIRM_PASSWORD, ENTER_PASSWORD};
 use crate::engine::NetworkCondition;
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::Fault;
