@@ -118,7 +118,10 @@ enum Command {
         #[arg(long, value_name = "ID")]
         cluster_id: String,
         /// `interactive`, or one command (logs in from CLOUDHSM_ROLE and
-        /// CLOUDHSM_PIN=user:password first).
+        /// CLOUDHSM_PIN=user:password first). Without --password, login,
+        /// user create, user change-password and cluster activate prompt
+        /// for it (Enter password:, Confirm password:) and read it from
+        /// standard input, without echo on a terminal.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },

@@ -243,7 +243,7 @@ pub(super) fn key_verbose(key: &HsmKey) -> Value {
 }
 
 pub(super) fn key_delete(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
-    let username = require_crypto_user(cluster, sid)?;
+    let username = require_crypto_user(cluster, sid, "delete keys")?;
     let reference = the_one_key(cluster, &username, args, "key delete removes")?;
     if let Some(key) = cluster.keys.get(reference) {
         check_owner(key, &username, "delete")?;
@@ -294,7 +294,7 @@ pub(super) fn key_generate_aes(
     sid: &SessionId,
     args: &Args,
 ) -> Outcome {
-    let owner = require_crypto_user(cluster, sid)?;
+    let owner = require_crypto_user(cluster, sid, "generate keys")?;
     let label = args.required(&LABEL)?;
     // FC2: "The maximum size allowable for label is 127 characters".
     if label.chars().count() > 127 {
@@ -418,7 +418,11 @@ pub(super) fn key_share(
     args: &Args,
     share: bool,
 ) -> Outcome {
-    let me = require_crypto_user(cluster, sid)?;
+    let me = require_crypto_user(
+        cluster,
+        sid,
+        if share { "share keys" } else { "unshare keys" },
+    )?;
     let (username, role) = args.user_and_role()?;
     let verb = if share {
         "key share shares"

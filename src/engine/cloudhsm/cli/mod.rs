@@ -200,12 +200,13 @@ fn current_user(cluster: &Cluster, sid: &SessionId) -> Result<(String, Role), St
 
 /// The crypto user logged in on `sid`: key commands are theirs alone
 /// (CHUG cloudhsm_cli-key-generate-symmetric-aes, -key-share, -key-delete).
-fn require_crypto_user(cluster: &Cluster, sid: &SessionId) -> Result<String, String> {
+/// `what` names the refused work: "delete keys".
+fn require_crypto_user(cluster: &Cluster, sid: &SessionId, what: &str) -> Result<String, String> {
     let (name, role) = current_user(cluster, sid)?;
     match role {
         Role::CryptoUser => Ok(name),
         Role::Admin | Role::Appliance => Err(format!(
-            "This command requires a crypto user; '{name}' is logged in as {}",
+            "Only a crypto user can {what}; '{name}' is logged in as {}",
             role.as_str()
         )),
     }

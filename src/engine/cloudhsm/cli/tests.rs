@@ -304,7 +304,7 @@ fn key_delete_refuses_non_owners_admins_and_ambiguity() {
     assert_eq!(c.keys.len(), 1);
 
     ok(&mut c, "a", LOGIN_ADMIN);
-    assert!(err(&mut c, "a", &filter).contains("This command requires a crypto user"));
+    assert!(err(&mut c, "a", &filter).contains("Only a crypto user can delete keys"));
 
     c.keys.create(
         "0badc0de".into(),
@@ -899,7 +899,7 @@ fn key_generate_checks_its_arguments() {
     let mut c = cluster();
     ok(&mut c, "a", LOGIN_ADMIN);
     let line = "key generate-symmetric aes --label x --key-length-bytes 32";
-    assert!(err(&mut c, "a", line).contains("requires a crypto user"));
+    assert!(err(&mut c, "a", line).contains("Only a crypto user can generate keys"));
     ok(&mut c, "k", LOGIN_KMSUSER);
     for (bad, says) in [
         ("--label x --key-length-bytes 20", "16, 24 or 32"),
