@@ -120,8 +120,9 @@ pub fn interactive(
         if matches!(line, "quit" | "exit") {
             break;
         }
+        let asked = cli::prompts(line);
         let mut answers = Vec::new();
-        for prompt in cli::prompts(line) {
+        for prompt in asked {
             write!(out, "{prompt}")?;
             out.flush()?;
             let answer = read_secret(echo, &mut lines)?;
@@ -132,7 +133,7 @@ pub fn interactive(
                 None => break,
             }
         }
-        if answers.len() < cli::prompts(line).len() {
+        if answers.len() < asked.len() {
             // Input ended at a prompt: nothing to run the line with.
             break;
         }
