@@ -245,7 +245,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     ),
     e(
         r#"I run "LINE" on cluster "C" and enter the password "P""#,
-        "cloudhsm C: LINE\n  Enter password: P",
+        "cloudhsm C: LINE; Enter password: P (and Confirm password: P where the CLI asks twice)",
         r#"I run "login --username admin --role admin" on cluster "cluster-1a23b4cdefg" and enter the password "adminPassword1""#,
         Nothing,
         |a| {
@@ -255,7 +255,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     ),
     e(
         r#"I run "LINE" on cluster "C" as "SESSION" and enter the password "P""#,
-        "cloudhsm C as SESSION: LINE\n  Enter password: P\n  (Confirm password: P, where the CLI asks twice)",
+        "cloudhsm C as SESSION: LINE; Enter password: P (and Confirm password: P where the CLI asks twice)",
         r#"I run "login --username admin --role admin" on cluster "cluster-1a23b4cdefg" as "admin" and enter the password "adminPassword1""#,
         Nothing,
         |a| {
@@ -265,7 +265,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     ),
     e(
         r#"I run "LINE" on cluster "C" as "SESSION" and enter the password "P" then confirm "Q""#,
-        "cloudhsm C as SESSION: LINE\n  Enter password: P\n  Confirm password: Q",
+        "cloudhsm C as SESSION: LINE; Enter password: P; Confirm password: Q",
         r#"I run "user change-password --username kmsuser --role crypto-user" on cluster "cluster-1a23b4cdefg" as "admin" and enter the password "knownPass1" then confirm "knownPass2""#,
         Nothing,
         |a| {
