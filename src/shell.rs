@@ -80,16 +80,22 @@ fn ok(v: &Value) -> bool {
     v["error_code"] == json!(0)
 }
 
-/// Reads the answer to one password prompt: the next line of `lines`, or
-/// from the terminal without echo. `None` at the end of input.
+/// Reads the answer to one password prompt, just written to `out`: the next
+/// line of `lines`, or from the terminal without echo. `None` at the end of
+/// input.
 fn read_secret(
     echo: Echo,
     lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    out: &mut impl Write,
 ) -> std::io::Result<Option<String>> {
-    match echo {
-        Echo::Off => rpassword::read_password().map(Some),
-        Echo::Lines => lines.next().transpose(),
-    }
+    let answer = match echo {
+        // rpassword reads the terminal itself and ends the line there.
+        Echo::Off => return rpassword::read_password().map(Some),
+        Echo::Lines => lines.next().transpose()?,
+    };
+    // What was typed is not shown; the newline that ended it is.
+    writeln!(out)?;
+    Ok(answer.map(|a| a.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
 /// Interactive mode: commands (and the answers to their password prompts)
@@ -125,11 +131,8 @@ pub fn interactive(
         for prompt in asked {
             write!(out, "{prompt}")?;
             out.flush()?;
-            let answer = read_secret(echo, &mut lines)?;
-            // What was typed is not echoed; the newline that ended it is.
-            writeln!(out)?;
-            match answer {
-                Some(a) => answers.push(a.trim_end_matches(['\r', '\n']).to_owned()),
+            match read_secret(echo, &mut lines, &mut out)? {
+                Some(a) => answers.push(a),
                 None => break,
             }
         }
@@ -161,10 +164,8 @@ pub fn single_answers(
     for prompt in cli::prompts(command) {
         write!(prompt_out, "{prompt}")?;
         prompt_out.flush()?;
-        let answer = read_secret(echo, &mut lines)?;
-        writeln!(prompt_out)?;
-        match answer {
-            Some(a) => answers.push(a.trim_end_matches(['\r', '\n']).to_owned()),
+        match read_secret(echo, &mut lines, &mut prompt_out)? {
+            Some(a) => answers.push(a),
             None => break,
         }
     }
