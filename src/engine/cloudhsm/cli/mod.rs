@@ -43,10 +43,10 @@ use self::parse::*;
 use self::user::{user_change_password, user_create, user_delete, user_list};
 use super::cluster::{Cluster, ClusterState};
 use super::keys::HsmKey;
+use super::users::{self, LoginError, PasswordChangeError, Role, SessionId, User};
 use crate::engine::ids::IdGen;
 
 pub use self::parse::{CONFIRM_PASSWORD, ENTER_PASSWORD};
-use super::users::{self, LoginError, PasswordChangeError, Role, SessionId, User};
 
 /// The `error_code` of every failure. The only documented non-zero code is
 /// `1` (the quorum example); per-error codes of the real CLI are unconfirmed
