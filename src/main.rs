@@ -12,7 +12,7 @@
 //! anything is one `error: …` line.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -118,7 +118,10 @@ enum Command {
         #[arg(long, value_name = "ID")]
         cluster_id: String,
         /// `interactive`, or one command (logs in from CLOUDHSM_ROLE and
-        /// CLOUDHSM_PIN=user:password first).
+        /// CLOUDHSM_PIN=user:password first). Without --password, login,
+        /// user create, user change-password and cluster activate prompt
+        /// for it (Enter password:, Confirm password:) and read it from
+        /// standard input, without echo on a terminal.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
@@ -283,17 +286,27 @@ fn cloudhsm_cli(
         )),
         (None, None) => return Err(vec!["give --endpoint URL or --world FILE".into()]),
     };
+    // Passwords typed at a terminal are not echoed; piped, they are lines.
+    let echo = if io::stdin().is_terminal() {
+        shell::Echo::Off
+    } else {
+        shell::Echo::Lines
+    };
     let ok = if command.len() == 1 && command[0] == "interactive" {
         let stdin = io::stdin();
-        shell::interactive(&backend, cluster, stdin.lock(), io::stdout())
+        shell::interactive(&backend, cluster, stdin.lock(), io::stdout(), echo)
             .map_err(|e| vec![e.to_string()])?
     } else {
         let role = std::env::var("CLOUDHSM_ROLE").ok();
         let pin = std::env::var("CLOUDHSM_PIN").ok();
+        let line = command.join(" ");
+        let answers = shell::single_answers(&line, io::stdin().lock(), io::stderr(), echo)
+            .map_err(|e| vec![e.to_string()])?;
         let v = shell::single(
             &backend,
             cluster,
-            &command.join(" "),
+            &line,
+            &answers,
             role.as_deref(),
             pin.as_deref(),
         );

@@ -8,13 +8,30 @@
 //! with `USER_LOGGED_IN`). Single-command mode runs one command, logging in
 //! first as `CLOUDHSM_PIN=<user>:<password>` with `CLOUDHSM_ROLE` when they
 //! are set, as the real CLI does, and exits 0 when `error_code` is 0.
+//!
+//! A `login`, `user create`, `user change-password` or `cluster activate`
+//! without `--password` prompts as the real CLI does (`Enter password:`, and
+//! `Confirm password:` for a new password): the engine says which prompts a
+//! line makes ([`cli::prompts`]), this shell asks them and reads each answer
+//! as the next line of input, without echo when that input is a terminal,
+//! and hands the answers to the engine beside the line, never as a command.
 
 use std::io::{BufRead, Write};
 
 use serde_json::{json, Value};
 
+use crate::engine::cloudhsm::cli;
 use crate::engine::Engine;
 use crate::remote::Endpoint;
+
+/// How the answers to password prompts are read.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Echo {
+    /// Standard input is a terminal: read without echo (`rpassword`).
+    Off,
+    /// Input is piped or scripted: an answer is the next line, as typed.
+    Lines,
+}
 
 /// Where the CLI's commands go.
 pub enum Backend {
@@ -25,12 +42,18 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Runs one command line in `session` on `cluster`; the CLI envelope.
-    pub fn run(&self, cluster: &str, session: &str, line: &str) -> Value {
+    /// Runs one command line in `session` on `cluster`, with the answers
+    /// typed at its password prompts; the CLI envelope.
+    pub fn run(&self, cluster: &str, session: &str, line: &str, answers: &[String]) -> Value {
         match self {
-            Backend::Embedded(engine) => engine.cloudhsm_cli(cluster, session, line),
+            Backend::Embedded(engine) => {
+                engine.cloudhsm_cli_answered(cluster, session, line, answers)
+            }
             Backend::Remote(endpoint) => {
-                let body = json!({"ClusterId": cluster, "Session": session, "Command": line});
+                let mut body = json!({"ClusterId": cluster, "Session": session, "Command": line});
+                if !answers.is_empty() {
+                    body["Answers"] = json!(answers);
+                }
                 let r = endpoint.send(
                     "POST",
                     "/_hsmdrill/cloudhsm-cli",
@@ -57,13 +80,33 @@ fn ok(v: &Value) -> bool {
     v["error_code"] == json!(0)
 }
 
-/// Interactive mode: commands from `input`, envelopes to `out`. Returns
-/// whether the last command succeeded.
+/// Reads the answer to one password prompt, just written to `out`: the next
+/// line of `lines`, or from the terminal without echo. `None` at the end of
+/// input.
+fn read_secret(
+    echo: Echo,
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    out: &mut impl Write,
+) -> std::io::Result<Option<String>> {
+    let answer = match echo {
+        // rpassword reads the terminal itself and ends the line there.
+        Echo::Off => return rpassword::read_password().map(Some),
+        Echo::Lines => lines.next().transpose()?,
+    };
+    // What was typed is not shown; the newline that ended it is.
+    writeln!(out)?;
+    Ok(answer.map(|a| a.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+/// Interactive mode: commands (and the answers to their password prompts)
+/// from `input`, prompts and envelopes to `out`. Returns whether the last
+/// command succeeded.
 pub fn interactive(
     backend: &Backend,
     cluster: &str,
     input: impl BufRead,
     mut out: impl Write,
+    echo: Echo,
 ) -> std::io::Result<bool> {
     let session = format!("cloudhsm-cli-{}", std::process::id());
     let mut last_ok = true;
@@ -83,21 +126,60 @@ pub fn interactive(
         if matches!(line, "quit" | "exit") {
             break;
         }
-        let v = backend.run(cluster, &session, line);
+        let asked = cli::prompts(line);
+        let mut answers = Vec::new();
+        for prompt in asked {
+            write!(out, "{prompt}")?;
+            out.flush()?;
+            match read_secret(echo, &mut lines, &mut out)? {
+                Some(a) => answers.push(a),
+                None => break,
+            }
+        }
+        if answers.len() < asked.len() {
+            // Input ended at a prompt: nothing to run the line with.
+            break;
+        }
+        let v = backend.run(cluster, &session, line, &answers);
         last_ok = ok(&v);
         writeln!(out, "{}", show(&v))?;
     }
     // The end of input ends the login.
-    let _ = backend.run(cluster, &session, "logout");
+    let _ = backend.run(cluster, &session, "logout", &[]);
     Ok(last_ok)
 }
 
+/// The answers to `command`'s password prompts in single-command mode:
+/// each prompt goes to `prompt_out` (standard error, so standard output
+/// stays one envelope) and its answer is read from `input`. Fewer answers
+/// than prompts when input ends.
+pub fn single_answers(
+    command: &str,
+    input: impl BufRead,
+    mut prompt_out: impl Write,
+    echo: Echo,
+) -> std::io::Result<Vec<String>> {
+    let mut lines = input.lines();
+    let mut answers = Vec::new();
+    for prompt in cli::prompts(command) {
+        write!(prompt_out, "{prompt}")?;
+        prompt_out.flush()?;
+        match read_secret(echo, &mut lines, &mut prompt_out)? {
+            Some(a) => answers.push(a),
+            None => break,
+        }
+    }
+    Ok(answers)
+}
+
 /// Single-command mode: logs in from `CLOUDHSM_ROLE` / `CLOUDHSM_PIN` when
-/// both are given, runs `command`, logs out. Returns the command's envelope.
+/// both are given, runs `command` with `answers` to its prompts, logs out.
+/// Returns the command's envelope.
 pub fn single(
     backend: &Backend,
     cluster: &str,
     command: &str,
+    answers: &[String],
     role: Option<&str>,
     pin: Option<&str>,
 ) -> Value {
@@ -106,17 +188,20 @@ pub fn single(
         let Some((user, password)) = pin.split_once(':') else {
             return json!({"error_code": 1, "data": "CLOUDHSM_PIN must be <username>:<password>"});
         };
+        // The password goes as the answer to the login's prompt, so no
+        // quoting of it into a command line is needed.
         let login = backend.run(
             cluster,
             &session,
-            &format!("login --username {user} --role {role} --password {password}"),
+            &format!("login --username {user} --role {role}"),
+            &[password.to_owned()],
         );
         if !ok(&login) {
             return login;
         }
     }
-    let v = backend.run(cluster, &session, command);
-    let _ = backend.run(cluster, &session, "logout");
+    let v = backend.run(cluster, &session, command, answers);
+    let _ = backend.run(cluster, &session, "logout", &[]);
     v
 }
 
@@ -136,14 +221,51 @@ mod tests {
         let b = backend();
         let input = "login --username admin --role admin --password adminPassword1\nuser list\n";
         let mut out = Vec::new();
-        let ok = interactive(&b, "cluster-1a23b4cdefg", input.as_bytes(), &mut out).unwrap();
+        let ok = interactive(
+            &b,
+            "cluster-1a23b4cdefg",
+            input.as_bytes(),
+            &mut out,
+            Echo::Lines,
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(ok);
         assert_eq!(text.matches("aws-cloudhsm > ").count(), 3);
         assert!(text.contains("\"username\": \"admin\""));
         // Nobody is left logged in as admin.
-        let users = b.run("cluster-1a23b4cdefg", "other", "user list");
+        let users = b.run("cluster-1a23b4cdefg", "other", "user list", &[]);
         assert_eq!(users["error_code"], json!(0));
+    }
+
+    #[test]
+    fn interactive_prompts_read_the_password_from_the_next_line() {
+        let b = backend();
+        let input = "login --username admin --role admin\nadminPassword1\nuser change-password --username admin --role admin\nnewPassword1\nnewPassword2\n";
+        let mut out = Vec::new();
+        let last_ok = interactive(
+            &b,
+            "cluster-1a23b4cdefg",
+            input.as_bytes(),
+            &mut out,
+            Echo::Lines,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!last_ok, "{text}");
+        assert!(
+            text.starts_with("aws-cloudhsm > Enter password:\n{\n  \"error_code\": 0,"),
+            "{text}"
+        );
+        // The password is neither echoed nor run as a command.
+        assert!(!text.contains("adminPassword1"), "{text}");
+        assert!(!text.contains("unrecognized command"), "{text}");
+        assert!(
+            text.contains("aws-cloudhsm > Enter password:\nConfirm password:\n{"),
+            "{text}"
+        );
+        assert!(text.contains("Passwords do not match"), "{text}");
+        assert_eq!(text.matches("aws-cloudhsm > ").count(), 3);
     }
 
     #[test]
@@ -155,7 +277,7 @@ mod tests {
             ("nocolon", 1),
         ] {
             let cluster = "cluster-1a23b4cdefg";
-            let v = single(&b, cluster, "user list", Some("admin"), Some(pin));
+            let v = single(&b, cluster, "user list", &[], Some("admin"), Some(pin));
             assert_eq!(
                 v["error_code"],
                 json!(error_code),

@@ -3,7 +3,8 @@
 //!
 //! Input: lines, each run in turn on a fresh example world. A line
 //! `<session>> <command line>` runs in that CLI session (default
-//! `default`). `!connect`, `!disconnect`, `!settle` and `!encrypt` drive
+//! `default`); `<command line> <<< a <<< b` answers its password prompts
+//! with `a` and `b`. `!connect`, `!disconnect`, `!settle` and `!encrypt` drive
 //! the key store in between, so KMS's own kmsuser sessions and password
 //! rotations meet the operator's commands. Every answer must be the CLI's
 //! JSON envelope.
@@ -50,7 +51,10 @@ fuzz_target!(|data: &[u8]| {
             Some((s, c)) if s.len() <= 16 && !s.contains(char::is_whitespace) => (s, c),
             _ => ("default", line),
         };
-        let out = engine.cloudhsm_cli(CLUSTER, session, command);
+        let mut parts = command.split(" <<< ");
+        let command = parts.next().unwrap_or("");
+        let answers: Vec<String> = parts.map(str::to_owned).collect();
+        let out = engine.cloudhsm_cli_answered(CLUSTER, session, command, &answers);
         check_cli_envelope(&out);
     }
     // Whatever the operator did, KMS's view of the store stays describable.

@@ -22,6 +22,18 @@ pub(crate) struct Tok {
     pub span: Span,
 }
 
+/// `Enter password: …` or `Confirm password: …`: what the operator types at
+/// a CloudHSM CLI prompt.
+#[derive(Clone, Debug)]
+pub(crate) struct Answer {
+    /// The prompt it answers, as the CLI prints it (`Enter password:`).
+    pub prompt: &'static str,
+    /// What is typed (a template: `$vars` are substituted).
+    pub text: Tok,
+    /// The whole answer line.
+    pub span: Span,
+}
+
 /// One runbook block of a file.
 #[derive(Clone, Debug)]
 pub(crate) struct Runbook {
@@ -87,7 +99,12 @@ pub(crate) enum Stmt {
         cluster: Tok,
         session: Option<Tok>,
         line: Tok,
+        /// The answer lines under it (`Enter password: …`), in order.
+        answers: Vec<Answer>,
     },
+    /// An answer line the parser has not attached to the `cloudhsm` line
+    /// above it (it had none): reported by the checks.
+    Answer(Answer),
     /// A fault, and the names it was written with.
     Fault {
         fault: Fault,
@@ -126,6 +143,7 @@ impl Stmt {
             Stmt::Decrypt { .. } => "decrypt",
             Stmt::Tag { .. } => "tag",
             Stmt::Cli { .. } => "cloudhsm",
+            Stmt::Answer(a) => a.prompt,
             Stmt::Fault { fault, .. } => fault_keyword(fault),
             Stmt::Expect(_) => "expect",
             Stmt::Capture { .. } => "capture",

@@ -11,11 +11,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::ast::{BlockKind, ExpectAst, Item, Runbook, Stmt, SubjectAst, Tok, Val, ValKind};
+use super::ast::{
+    Answer, BlockKind, ExpectAst, Item, Runbook, Stmt, SubjectAst, Tok, Val, ValKind,
+};
 use super::source::Source;
 use super::words::closest;
 use crate::engine::cloud::{self, regions};
 use crate::engine::cloudhsm::backup::BackupState;
+use crate::engine::cloudhsm::cli;
 use crate::engine::cloudhsm::cluster::{ClusterState, HsmState};
 use crate::engine::dispatch::Operation;
 use crate::engine::error::ErrorKind;
@@ -250,10 +253,26 @@ impl Checker<'_, '_> {
                     self.val(v);
                 }
             }
-            Stmt::Cli { cluster, line, .. } => {
+            Stmt::Cli {
+                cluster,
+                line,
+                answers,
+                ..
+            } => {
                 self.template(cluster);
                 self.template(line);
+                for a in answers {
+                    self.template(&a.text);
+                }
+                self.prompts(line, answers);
             }
+            Stmt::Answer(a) => self.error(
+                Diagnostic::new(a.span.clone(), format!("`{}` answers no prompt", a.prompt))
+                    .with_label("no `cloudhsm` line right above it")
+                    .with_note(
+                        "help: an answer line goes right under the `cloudhsm` line that prompts for it",
+                    ),
+            ),
             Stmt::Fault { names, .. } => {
                 for n in names {
                     self.template(n);
@@ -299,6 +318,51 @@ impl Checker<'_, '_> {
             }
         }
         self.postfix(item);
+    }
+
+    /// The answer lines under a CLI line must answer the prompts the real
+    /// CLI shows for it, in order (docs/runbook-language.md): a prompted line
+    /// with no answer would have nothing to type.
+    fn prompts(&mut self, line: &Tok, answers: &[Answer]) {
+        let asked = cli::prompts(&line.text);
+        let written: Vec<&str> = answers.iter().map(|a| a.prompt).collect();
+        if written.as_slice() == asked {
+            return;
+        }
+        let expected = if asked.is_empty() {
+            "none (the line gives `--password` or takes no password)".to_owned()
+        } else {
+            asked
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(" then ")
+        };
+        let mismatch = answers
+            .iter()
+            .zip(asked.iter().map(Some).chain(std::iter::repeat(None)))
+            .find(|(a, p)| Some(&a.prompt) != *p);
+        let d = match mismatch {
+            Some((a, _)) => Diagnostic::new(
+                a.span.clone(),
+                format!("`{}` answers no prompt here", a.prompt),
+            )
+            .with_label("not a prompt of the line above")
+            .with_note(format!("note: the line above prompts {expected}")),
+            None => Diagnostic::new(
+                line.span.clone(),
+                "this CloudHSM CLI line prompts for a password that no line answers",
+            )
+            .with_label(format!("prompts {expected}"))
+            .with_note(format!(
+                "help: answer on the next line, e.g. `  {} <password>`, or give `--password`",
+                asked
+                    .get(written.len())
+                    .copied()
+                    .unwrap_or("Enter password:")
+            )),
+        };
+        self.error(d);
     }
 
     fn postfix(&mut self, item: &Item) {

@@ -153,6 +153,7 @@ fn lower_item(item: &Item, dir: &Path, out: &mut Vec<Step>) {
             cluster,
             session,
             line,
+            answers,
         } => {
             natural = vec!["data"];
             out.push(action(Action::Cli {
@@ -161,6 +162,7 @@ fn lower_item(item: &Item, dir: &Path, out: &mut Vec<Step>) {
                     .as_ref()
                     .map_or_else(|| DEFAULT_SESSION.to_owned(), |s| s.text.clone()),
                 line: line.text.clone(),
+                answers: answers.iter().map(|a| a.text.text.clone()).collect(),
             }));
         }
         Stmt::Fault { fault, .. } => {
@@ -202,7 +204,8 @@ fn lower_item(item: &Item, dir: &Path, out: &mut Vec<Step>) {
             };
             out.push(step(StepKind::Control(control)));
         }
-        Stmt::Broken { .. } => {}
+        // Reported by the checks; nothing to run.
+        Stmt::Broken { .. } | Stmt::Answer(_) => {}
     }
     if let Some((outcome, _)) = &item.outcome {
         out.push(step(StepKind::Expect(expect(outcome))));

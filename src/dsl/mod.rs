@@ -134,6 +134,10 @@ const CATALOG: &[StatementHelp] = &[
         "A CloudHSM CLI command line in a CLI session (default `default`); `-> name` captures .data.",
     ),
     s(
+        "  Enter password: <typed> / Confirm password: <typed>",
+        "On the lines under a `cloudhsm` line without `--password`: what is typed at its prompts, in order.",
+    ),
+    s(
         "block network to <cluster>",
         "Cuts the network path between KMS and the cluster.",
     ),

@@ -268,11 +268,24 @@ impl Engine {
     /// Runs one CloudHSM CLI command line in the named CLI session against a
     /// cluster and returns the CLI's JSON envelope.
     pub fn cloudhsm_cli(&self, cluster_id: &str, session: &str, line: &str) -> Value {
+        self.cloudhsm_cli_answered(cluster_id, session, line, &[])
+    }
+
+    /// [`Engine::cloudhsm_cli`] with `answers` typed at the line's password
+    /// prompts ([`cli::prompts`]).
+    pub fn cloudhsm_cli_answered(
+        &self,
+        cluster_id: &str,
+        session: &str,
+        line: &str,
+        answers: &[String],
+    ) -> Value {
         let out = self.mutate_state(|st| {
+            let ids = &mut st.ids;
             st.clusters
                 .get_mut(cluster_id)
                 .filter(|c| c.exists())
-                .map(|c| cli::run(c, session, line))
+                .map(|c| cli::run(c, ids, session, line, answers))
         });
         out.unwrap_or_else(
             || json!({"error_code": 1, "data": format!("Cluster {cluster_id} not found")}),

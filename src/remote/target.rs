@@ -152,11 +152,12 @@ impl Target for RemoteTarget {
         answer(r)
     }
 
-    fn cli(&self, cluster: &str, session: &str, line: &str) -> Value {
-        match self.control(
-            &self.in_region("/_hsmdrill/cloudhsm-cli"),
-            json!({"ClusterId": cluster, "Session": session, "Command": line}),
-        ) {
+    fn cli(&self, cluster: &str, session: &str, line: &str, answers: &[String]) -> Value {
+        let mut body = json!({"ClusterId": cluster, "Session": session, "Command": line});
+        if !answers.is_empty() {
+            body["Answers"] = json!(answers);
+        }
+        match self.control(&self.in_region("/_hsmdrill/cloudhsm-cli"), body) {
             Ok(v) => v,
             Err(e) => json!({"error_code": 1, "data": format!("{}: {}", e.exception, e.message)}),
         }

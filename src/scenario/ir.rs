@@ -190,6 +190,10 @@ pub enum Action {
         session: String,
         /// The command line (template).
         line: String,
+        /// What is typed at the line's password prompts, in order
+        /// (templates); empty when it prompts for nothing.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        answers: Vec<String>,
     },
     /// An injected incident.
     Fault(Fault),

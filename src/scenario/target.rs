@@ -111,8 +111,9 @@ impl From<crate::engine::Error> for AwsError {
 pub trait Target: Send + Sync {
     /// A KMS or CloudHSM v2 operation by its AWS name.
     fn call(&self, operation: &str, input: Value) -> Result<Value, AwsError>;
-    /// A CloudHSM CLI line in a named CLI session; the CLI's JSON envelope.
-    fn cli(&self, cluster: &str, session: &str, line: &str) -> Value;
+    /// A CloudHSM CLI line in a named CLI session, with what is typed at its
+    /// password prompts; the CLI's JSON envelope.
+    fn cli(&self, cluster: &str, session: &str, line: &str, answers: &[String]) -> Value;
     /// An injected incident; a response for those that have one (a backup).
     fn fault(&self, fault: &Fault) -> Result<Value, AwsError>;
     /// Lets `d` of virtual time pass.
@@ -213,8 +214,9 @@ impl Target for EngineTarget {
             .map_err(AwsError::from)
     }
 
-    fn cli(&self, cluster: &str, session: &str, line: &str) -> Value {
-        self.current().cloudhsm_cli(cluster, session, line)
+    fn cli(&self, cluster: &str, session: &str, line: &str, answers: &[String]) -> Value {
+        self.current()
+            .cloudhsm_cli_answered(cluster, session, line, answers)
     }
 
     fn fault(&self, fault: &Fault) -> Result<Value, AwsError> {

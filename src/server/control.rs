@@ -322,8 +322,25 @@ async fn cli(State(state): State<Arc<ServerState>>, Query(part): Part, body: Bod
         };
         let (cluster, command) = (field("ClusterId")?, field("Command")?);
         let session = v["Session"].as_str().unwrap_or("default").to_owned();
+        // `Answers`: what was typed at the line's password prompts.
+        let answers = match &v["Answers"] {
+            Value::Null => Vec::new(),
+            Value::Array(items) => items
+                .iter()
+                .map(|a| a.as_str().map(str::to_owned))
+                .collect::<Option<Vec<String>>>()
+                .ok_or_else(|| {
+                    WireError::client("ValidationException", "Answers must be a list of strings.")
+                })?,
+            _ => {
+                return Err(WireError::client(
+                    "ValidationException",
+                    "Answers must be a list of strings.",
+                ))
+            }
+        };
         on_engine(&state, engine, move |e| {
-            e.cloudhsm_cli(&cluster, &session, &command)
+            e.cloudhsm_cli_answered(&cluster, &session, &command, &answers)
         })
         .await
     })

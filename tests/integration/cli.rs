@@ -309,6 +309,97 @@ fn cloudhsm_cli_exits_1_when_its_command_fails_and_2_without_a_world() {
     cli("user list", missing.to_str().unwrap()).assert_usage_error("cannot read the world file");
 }
 
+/// `hsmdrill cloudhsm-cli` with `stdin` piped in.
+fn cloudhsm_cli_with_input(command: &str, stdin: &str) -> Run {
+    use std::io::Write as _;
+    let example = world();
+    let mut child = crate::support::hsmdrill()
+        .args([
+            "cloudhsm-cli",
+            "--world",
+            &example,
+            "--cluster-id",
+            "cluster-1a23b4cdefg",
+        ])
+        .arg(command)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// R8's transcript: `login --username admin --role admin`, `Enter password:`,
+/// the envelope. The typed password is the prompt's answer, never a command.
+#[test]
+fn interactive_login_prompts_for_the_password_and_reads_the_next_line() {
+    let input = "login --username admin --role admin\nadminPassword1\n\
+                 user change-password --username kmsuser --role crypto-user\nknownPass1\nknownPass1\n\
+                 logout\n\
+                 login --username kmsuser --role crypto-user\nknownPass1\n";
+    let run = cloudhsm_cli_with_input("interactive", input);
+    run.assert_code(1); // the store is connected: kmsuser is KMS's
+    assert!(
+        run.stdout.starts_with(
+            "aws-cloudhsm > Enter password:\n{\n  \"error_code\": 0,\n  \"data\": {\n    \"username\": \"admin\",\n    \"role\": \"admin\"\n  }\n}\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("aws-cloudhsm > Enter password:\nConfirm password:\n{\n  \"error_code\": 1,"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("knownPass1"), "{}", run.stdout);
+    assert!(!run.stdout.contains("adminPassword1"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("unrecognized command"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches("aws-cloudhsm > ").count(),
+        5,
+        "{}",
+        run.stdout
+    );
+}
+
+/// Single-command mode prompts on standard error and reads the answers from
+/// standard input, so standard output stays one envelope.
+#[test]
+fn single_command_mode_prompts_for_a_missing_password() {
+    let run = cloudhsm_cli_with_input("login --username admin --role admin", "adminPassword1\n");
+    run.assert_code(0);
+    assert_eq!(run.stderr, "Enter password:\n");
+    assert!(
+        run.stdout.starts_with("{\n  \"error_code\": 0,"),
+        "{}",
+        run.stdout
+    );
+    let run = cloudhsm_cli_with_input("login --username admin --role admin", "");
+    run.assert_code(1);
+    run.assert_stdout_contains("password required");
+}
+
 #[test]
 fn steps_lists_the_statements() {
     let run = hsmdrill(&["steps"]);

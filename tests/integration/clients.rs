@@ -96,7 +96,8 @@ fn run_against_a_server_passes_the_shipped_runbooks() {
 
 /// `hsmdrill cloudhsm-cli`: single-command mode logs in from CLOUDHSM_ROLE
 /// and CLOUDHSM_PIN and exits 0 only when `error_code` is 0; interactive
-/// mode reads commands after the `aws-cloudhsm > ` prompt.
+/// mode reads commands after the `aws-cloudhsm > ` prompt, and a password
+/// after `Enter password:`, which goes to the server as the prompt's answer.
 #[test]
 fn the_cloudhsm_cli_shell_talks_to_a_server() {
     let s = serve(&[]);
@@ -138,13 +139,15 @@ fn the_cloudhsm_cli_shell_talks_to_a_server() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"login --username admin --role admin --password adminPassword1\nuser list\n")
+        .write_all(b"login --username admin --role admin\nadminPassword1\nuser list\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert_eq!(text.matches("aws-cloudhsm > ").count(), 3, "{text}");
+    assert!(text.contains("aws-cloudhsm > Enter password:\n{"), "{text}");
     assert!(text.contains("\"role\": \"admin\""), "{text}");
+    assert!(!text.contains("adminPassword1"), "{text}");
 }
 
 /// SIGTERM shuts the server down cleanly (exit 0), as Ctrl-C does.

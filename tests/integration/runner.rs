@@ -112,6 +112,7 @@ fn lockout_steps(expected_code: &str) -> Vec<Step> {
                         session: "intruder".into(),
                         line: "login --username kmsuser --role crypto-user --password wrongPass1"
                             .into(),
+                        answers: Vec::new(),
                     }),
                 ),
                 step(

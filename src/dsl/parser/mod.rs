@@ -176,6 +176,10 @@ impl Builder {
     }
 
     fn push_item(&mut self, src: &Source<'_>, item: Item) {
+        let item = match self.attach_answer(item) {
+            Some(item) => item,
+            None => return,
+        };
         if let Some(top) = self.stack.last_mut() {
             top.body.push(item);
         } else if let Some(rb) = self.runbooks.last_mut() {
@@ -189,6 +193,47 @@ impl Builder {
                     .with_note("help: start the file with `runbook \"title\"`; statements belong to the runbook above them"),
             );
         }
+    }
+
+    /// An answer line (`Enter password: …`) joins the `cloudhsm` line right
+    /// above it, with its `=> …` / `-> name`; `None` once attached. Any other
+    /// item, or an answer with no such line above, is given back (the checks
+    /// report a dangling answer).
+    fn attach_answer(&mut self, item: Item) -> Option<Item> {
+        let Stmt::Answer(answer) = &item.stmt else {
+            return Some(item);
+        };
+        let container = match self.stack.last_mut() {
+            Some(top) => &mut top.body,
+            None => &mut self.runbooks.last_mut()?.items,
+        };
+        let Some(prev) = container.last_mut() else {
+            return Some(item);
+        };
+        let Stmt::Cli { answers, .. } = &mut prev.stmt else {
+            return Some(item);
+        };
+        if item.outcome.is_some() && prev.outcome.is_some() {
+            self.errors.push(
+                Diagnostic::new(item.span.clone(), "a statement has at most one `=>`")
+                    .with_label("the `cloudhsm` line above has one already"),
+            );
+        }
+        if item.capture.is_some() && prev.capture.is_some() {
+            self.errors.push(
+                Diagnostic::new(item.span.clone(), "a statement captures at most once")
+                    .with_label("the `cloudhsm` line above has a `->` already"),
+            );
+        }
+        answers.push(answer.clone());
+        prev.span.len = (item.span.offset + item.span.len).saturating_sub(prev.span.offset);
+        if prev.outcome.is_none() {
+            prev.outcome = item.outcome;
+        }
+        if prev.capture.is_none() {
+            prev.capture = item.capture;
+        }
+        None
     }
 
     fn open(&mut self, src: &Source<'_>, kind: Option<BlockKind>, span: Span, text: String) {

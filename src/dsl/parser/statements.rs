@@ -6,8 +6,9 @@ use std::time::Duration;
 use pest::iterators::Pair;
 
 use super::cursor::{first_line, internal, var_name, Ctx, Cursor, Res};
-use crate::dsl::ast::{duration, BlockKind, ExpectAst, Item, Stmt, Tok, Val};
+use crate::dsl::ast::{duration, Answer, BlockKind, ExpectAst, Item, Stmt, Tok, Val};
 use crate::dsl::grammar::Rule;
+use crate::engine::cloudhsm::cli::{CONFIRM_PASSWORD, ENTER_PASSWORD};
 use crate::engine::NetworkCondition;
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::Fault;
@@ -133,6 +134,22 @@ impl Ctx<'_, '_> {
         item.stmt = match inner.as_rule() {
             Rule::world => self.world(inner)?,
             Rule::expect => Stmt::Expect(self.expect(inner)?),
+            Rule::prompt_answer => {
+                let span = self.span(&inner);
+                let mut c = self.cursor(inner);
+                let name = c.expect(Rule::prompt_name)?;
+                let prompt = if name.as_str().starts_with("Enter") {
+                    ENTER_PASSWORD
+                } else {
+                    CONFIRM_PASSWORD
+                };
+                let mut text = self.tok(&c.expect(Rule::answer_text)?);
+                text.text = text.text.trim_end().to_owned();
+                text.span.len = text.text.len();
+                self.suffixes(&mut c, &mut item)?;
+                c.finish()?;
+                Stmt::Answer(Answer { prompt, text, span })
+            }
             Rule::capture => {
                 let mut c = self.cursor(inner);
                 let name = var_name(self, &c.expect(Rule::var_name)?);
@@ -169,6 +186,7 @@ impl Ctx<'_, '_> {
                         cluster,
                         session,
                         line,
+                        answers: Vec::new(),
                     }
                 } else {
                     self.plain_action(body)?

@@ -1,9 +1,11 @@
-//! Key material inside a cluster: AES-256 keys owned by the crypto user who
-//! made them.
+//! Key material inside a cluster: AES keys owned by the crypto user who
+//! made them, and shared with other crypto users.
 //!
 //! KMS creates one such key per KMS key in a CloudHSM key store; its label is
 //! the KMS key ARN and its `id` attribute (hex) is the `backingKeyId` that
-//! CloudTrail shows (R6). The AES key is built once into a `ring`
+//! CloudTrail shows (R6). An operator makes others with the CloudHSM CLI's
+//! `key generate-symmetric aes` ([`KeyOrigin::Cli`]), to rehearse who may
+//! share and delete a key. The AES key is built once into a `ring`
 //! [`LessSafeKey`] and shared by `Arc`, so the hot path never rebuilds it and a
 //! backup or a restored cluster carries the very same material. The 32 raw
 //! bytes are kept beside it, because `ring` cannot give them back and
@@ -15,6 +17,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use ring::aead::quic::{HeaderProtectionKey, AES_256};
 use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -57,6 +60,21 @@ impl KeyMaterial {
             key: LessSafeKey::new(unbound),
             raw: Box::new(raw),
         })
+    }
+
+    /// The key check value the CLI prints as `check-value`: `0x` and the
+    /// first three bytes of the key's AES encryption of a block of zeros
+    /// (docs/fidelity.md FC2). `None` only if `ring` refused the key, which
+    /// it accepted once already.
+    pub fn check_value(&self) -> Option<String> {
+        // A QUIC header-protection mask is the AES-ECB encryption of its
+        // sample, so a zero sample gives the classic KCV without a second AES
+        // implementation.
+        let mask = HeaderProtectionKey::new(&AES_256, &self.raw[..])
+            .and_then(|k| k.new_mask(&[0u8; 16]))
+            .ok()?;
+        let kcv: String = mask.iter().take(3).map(|b| format!("{b:02x}")).collect();
+        Some(format!("0x{kcv}"))
     }
 
     /// The built key.
@@ -110,7 +128,57 @@ pub struct HsmKey {
     pub shared_users: Vec<String>,
     /// The material.
     pub material: Arc<KeyMaterial>,
+    /// Who made the key, which decides the attributes it was made with.
+    #[serde(default, skip_serializing_if = "KeyOrigin::is_kms")]
+    pub origin: KeyOrigin,
 }
+
+/// Who made a key.
+#[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+pub enum KeyOrigin {
+    /// KMS, for a KMS key in a CloudHSM key store (the default, so state
+    /// files written before CLI keys existed still load).
+    #[default]
+    Kms,
+    /// An operator's `key generate-symmetric aes`.
+    Cli {
+        /// `--key-length-bytes`: 16, 24 or 32. The material is always 32
+        /// bytes (docs/fidelity.md IC4); nothing the CLI emulates uses it.
+        length_bytes: u32,
+        /// The boolean attributes `--attributes` set, over the defaults.
+        flags: BTreeMap<String, bool>,
+    },
+}
+
+impl KeyOrigin {
+    fn is_kms(&self) -> bool {
+        matches!(self, KeyOrigin::Kms)
+    }
+}
+
+/// The boolean attributes of a key `key generate-symmetric aes` makes
+/// without `--attributes`, as its documented output shows them
+/// (docs/fidelity.md FC2).
+pub const CLI_KEY_DEFAULT_FLAGS: &[(&str, bool)] = &[
+    ("encrypt", false),
+    ("decrypt", false),
+    ("token", true),
+    ("always-sensitive", true),
+    ("derive", false),
+    ("destroyable", true),
+    ("extractable", true),
+    ("local", true),
+    ("modifiable", true),
+    ("never-extractable", false),
+    ("private", true),
+    ("sensitive", true),
+    ("sign", true),
+    ("trusted", false),
+    ("unwrap", false),
+    ("verify", true),
+    ("wrap", false),
+    ("wrap-with-trusted", false),
+];
 
 impl HsmKey {
     /// `key-reference` as the CLI prints it: `0x` + 16 hex digits.
@@ -121,17 +189,47 @@ impl HsmKey {
     /// The value of attribute `name` as the CLI prints it, if the key has it.
     pub fn attribute(&self, name: &str) -> Option<String> {
         Some(match name {
+            // A key made by the CLI without `id` shows `"id": ""`, as in
+            // the documented output of `key generate-symmetric aes`.
+            "id" if self.id.is_empty() => String::new(),
             "id" => format!("0x{}", self.id),
             "label" => self.label.clone(),
             "key-type" => "aes".into(),
             "class" => "secret-key".into(),
-            "token" | "encrypt" | "decrypt" | "wrap" | "unwrap" | "sensitive" | "local"
-            | "never-extractable" | "modifiable" | "copyable" | "destroyable" => "true".into(),
-            "extractable" | "private" | "trusted" | "wrap-with-trusted" | "sign" | "verify"
-            | "derive" | "always-sensitive" => "false".into(),
-            "size" => "32".into(),
-            _ => return None,
+            "check-value" => self.material.check_value()?,
+            "key-length-bytes" => match &self.origin {
+                KeyOrigin::Kms => "32".into(),
+                KeyOrigin::Cli { length_bytes, .. } => length_bytes.to_string(),
+            },
+            flag => return self.flag(flag).map(|b| b.to_string()),
         })
+    }
+
+    /// A boolean attribute.
+    fn flag(&self, name: &str) -> Option<bool> {
+        match &self.origin {
+            KeyOrigin::Kms => match name {
+                "token" | "encrypt" | "decrypt" | "wrap" | "unwrap" | "sensitive" | "local"
+                | "never-extractable" | "modifiable" | "destroyable" => Some(true),
+                "extractable" | "private" | "trusted" | "wrap-with-trusted" | "sign" | "verify"
+                | "derive" | "always-sensitive" => Some(false),
+                _ => None,
+            },
+            KeyOrigin::Cli { flags, .. } => flags.get(name).copied().or_else(|| {
+                CLI_KEY_DEFAULT_FLAGS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| *v)
+            }),
+        }
+    }
+
+    /// Whether the key is shared with `username` (names compare
+    /// case-insensitively).
+    pub fn is_shared_with(&self, username: &str) -> bool {
+        self.shared_users
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(username))
     }
 }
 
@@ -159,6 +257,7 @@ impl From<StoredKeys> for KeyStoreOfCluster {
         let by_id = s
             .keys
             .values()
+            .filter(|k| !k.id.is_empty())
             .map(|k| (k.id.to_ascii_lowercase(), k.reference))
             .collect();
         KeyStoreOfCluster {
@@ -179,7 +278,7 @@ impl From<KeyStoreOfCluster> for StoredKeys {
 }
 
 impl KeyStoreOfCluster {
-    /// Adds a key made by `owner`; returns its reference.
+    /// Adds a key KMS made as `owner`; returns its reference.
     pub fn create(
         &mut self,
         id: String,
@@ -187,11 +286,38 @@ impl KeyStoreOfCluster {
         owner: &str,
         material: Arc<KeyMaterial>,
     ) -> u64 {
+        self.insert(id, label, owner, Vec::new(), material, KeyOrigin::Kms)
+    }
+
+    /// Adds a key `owner` made with the CLI, shared with `shared_users`;
+    /// returns its reference. It has no `id` attribute.
+    pub fn create_by_cli(
+        &mut self,
+        label: String,
+        owner: &str,
+        shared_users: Vec<String>,
+        material: Arc<KeyMaterial>,
+        origin: KeyOrigin,
+    ) -> u64 {
+        self.insert(String::new(), label, owner, shared_users, material, origin)
+    }
+
+    fn insert(
+        &mut self,
+        id: String,
+        label: String,
+        owner: &str,
+        shared_users: Vec<String>,
+        material: Arc<KeyMaterial>,
+        origin: KeyOrigin,
+    ) -> u64 {
         // Real key references look like 0x00000000001c0686; start high enough
         // to look like one and count up.
         self.next_reference = self.next_reference.max(0x0000_0000_0010_0000) + 1;
         let reference = self.next_reference;
-        self.by_id.insert(id.to_ascii_lowercase(), reference);
+        if !id.is_empty() {
+            self.by_id.insert(id.to_ascii_lowercase(), reference);
+        }
         self.keys.insert(
             reference,
             HsmKey {
@@ -199,11 +325,43 @@ impl KeyStoreOfCluster {
                 id,
                 label,
                 owner: owner.to_ascii_lowercase(),
-                shared_users: Vec::new(),
+                shared_users: shared_users
+                    .iter()
+                    .map(|u| u.to_ascii_lowercase())
+                    .collect(),
                 material,
+                origin,
             },
         );
         reference
+    }
+
+    /// The key with this reference.
+    pub fn get(&self, reference: u64) -> Option<&HsmKey> {
+        self.keys.get(&reference)
+    }
+
+    /// Shares the key with `username` (`key share`); false if there is no
+    /// such key.
+    pub fn share(&mut self, reference: u64, username: &str) -> bool {
+        let Some(key) = self.keys.get_mut(&reference) else {
+            return false;
+        };
+        if !key.is_shared_with(username) {
+            key.shared_users.push(username.to_ascii_lowercase());
+        }
+        true
+    }
+
+    /// Stops sharing the key with `username` (`key unshare`); false if
+    /// there is no such key.
+    pub fn unshare(&mut self, reference: u64, username: &str) -> bool {
+        let Some(key) = self.keys.get_mut(&reference) else {
+            return false;
+        };
+        key.shared_users
+            .retain(|u| !u.eq_ignore_ascii_case(username));
+        true
     }
 
     /// Every key, by reference.
@@ -224,7 +382,9 @@ impl KeyStoreOfCluster {
     /// Removes the key with this reference.
     pub fn remove(&mut self, reference: u64) -> Option<HsmKey> {
         let key = self.keys.remove(&reference)?;
-        self.by_id.remove(&key.id.to_ascii_lowercase());
+        if !key.id.is_empty() {
+            self.by_id.remove(&key.id.to_ascii_lowercase());
+        }
         Some(key)
     }
 
@@ -267,5 +427,21 @@ mod tests {
         assert_eq!(plain, b"hello");
         assert_eq!(format!("{back:?}"), "KeyMaterial(<redacted>)");
         assert!(serde_json::from_str::<KeyMaterial>("\"AAAA\"").is_err());
+    }
+
+    #[test]
+    fn check_value_is_the_aes_encryption_of_a_zero_block() {
+        // FIPS 197, appendix C.3: the mask is AES-256 encryption (key
+        // 00 01 … 1f, block 00 11 … ff gives 8e a2 b7 ca 51 …).
+        let key: Vec<u8> = (0u8..32).collect();
+        let hp = HeaderProtectionKey::new(&AES_256, &key).unwrap();
+        let sample: Vec<u8> = (0u8..16).map(|i| i * 0x11).collect();
+        assert_eq!(
+            hp.new_mask(&sample).unwrap(),
+            [0x8e, 0xa2, 0xb7, 0xca, 0x51]
+        );
+        // AES-256 of the zero block under the zero key is dc95c078….
+        let zero = KeyMaterial::from_bytes(&[0u8; 32]).unwrap();
+        assert_eq!(zero.check_value().unwrap(), "0xdc95c0");
     }
 }

@@ -1,7 +1,7 @@
 //! Phrases that do something: the world, key stores, time, calls, the
 //! CloudHSM CLI and faults.
 
-use super::{cli, e, pairs, Entry};
+use super::{cli, e, pairs, prompted_cli, Entry};
 use crate::dsl::ast::{BlockKind, ExpectAst, Stmt, Tok, Val, ValKind};
 use crate::engine::NetworkCondition;
 use crate::gherkin::args::{typed, Args, Built};
@@ -295,6 +295,36 @@ pub(super) const ENTRIES: &[Entry] = &[
         Nothing,
         |a| {
             let stmt = cli(a.tok(1), Some(a.tok(2)), a.tok(0))?;
+            a.one(stmt)
+        },
+    ),
+    e(
+        r#"I run "LINE" on cluster "C" and enter the password "P""#,
+        "cloudhsm C: LINE; Enter password: P (and Confirm password: P where the CLI asks twice)",
+        r#"I run "login --username admin --role admin" on cluster "cluster-1a23b4cdefg" and enter the password "adminPassword1""#,
+        Nothing,
+        |a| {
+            let stmt = prompted_cli(a.tok(1), None, a.tok(0), a.tok(2), None)?;
+            a.one(stmt)
+        },
+    ),
+    e(
+        r#"I run "LINE" on cluster "C" as "SESSION" and enter the password "P""#,
+        "cloudhsm C as SESSION: LINE; Enter password: P (and Confirm password: P where the CLI asks twice)",
+        r#"I run "login --username admin --role admin" on cluster "cluster-1a23b4cdefg" as "admin" and enter the password "adminPassword1""#,
+        Nothing,
+        |a| {
+            let stmt = prompted_cli(a.tok(1), Some(a.tok(2)), a.tok(0), a.tok(3), None)?;
+            a.one(stmt)
+        },
+    ),
+    e(
+        r#"I run "LINE" on cluster "C" as "SESSION" and enter the password "P" then confirm "Q""#,
+        "cloudhsm C as SESSION: LINE; Enter password: P; Confirm password: Q",
+        r#"I run "user change-password --username kmsuser --role crypto-user" on cluster "cluster-1a23b4cdefg" as "admin" and enter the password "knownPass1" then confirm "knownPass2""#,
+        Nothing,
+        |a| {
+            let stmt = prompted_cli(a.tok(1), Some(a.tok(2)), a.tok(0), a.tok(3), Some(a.tok(4)))?;
             a.one(stmt)
         },
     ),

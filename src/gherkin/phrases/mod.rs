@@ -14,7 +14,7 @@ mod checks;
 use super::args::Built;
 use super::args::{Arg, Args};
 use super::phrase::{Build, Takes};
-use crate::dsl::ast::{ExpectAst, PathAst, Stmt, SubjectAst, Tok};
+use crate::dsl::ast::{Answer, ExpectAst, PathAst, Stmt, SubjectAst, Tok};
 use crate::scenario::diagnostic::Diagnostic;
 use crate::scenario::ir::{Comparison, Path, Segment};
 
@@ -109,7 +109,42 @@ fn cli(cluster: Tok, session: Option<Tok>, line: Tok) -> Result<Stmt, Diagnostic
             text: line.text.trim().to_owned(),
             span: line.span,
         },
+        answers: Vec::new(),
     })
+}
+
+/// `cloudhsm C [as SESSION]: LINE` answered with `password` at every prompt
+/// the line makes (`Enter password:` and, where the CLI asks twice, `Confirm
+/// password:` with `confirmation`, or `password` again). A line that makes
+/// no prompt still gets one answer, so the checks say it answers nothing.
+fn prompted_cli(
+    cluster: Tok,
+    session: Option<Tok>,
+    line: Tok,
+    password: Tok,
+    confirmation: Option<Tok>,
+) -> Result<Stmt, Diagnostic> {
+    let mut stmt = cli(cluster, session, line)?;
+    if let Stmt::Cli { line, answers, .. } = &mut stmt {
+        let asked = crate::engine::cloudhsm::cli::prompts(&line.text);
+        let asked = if asked.is_empty() {
+            &[crate::engine::cloudhsm::cli::ENTER_PASSWORD][..]
+        } else {
+            asked
+        };
+        for (i, prompt) in asked.iter().enumerate() {
+            let text = match (&confirmation, i) {
+                (Some(c), 1) => c.clone(),
+                _ => password.clone(),
+            };
+            answers.push(Answer {
+                prompt,
+                span: text.span.clone(),
+                text,
+            });
+        }
+    }
+    Ok(stmt)
 }
 
 /// What a member phrase looks at.

@@ -43,10 +43,15 @@ impl Ctx {
                 cluster,
                 session,
                 line,
+                answers,
             } => {
                 let cluster = sub(self, cluster)?;
                 let line = sub(self, line)?;
-                self.last = Last::Cli(self.target.cli(&cluster, session, &line));
+                let answers = answers
+                    .iter()
+                    .map(|a| sub(self, a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.last = Last::Cli(self.target.cli(&cluster, session, &line, &answers));
             }
             Action::Fault(f) => {
                 let f = self

@@ -86,10 +86,13 @@ impl Target for Recorder {
         r
     }
 
-    fn cli(&self, cluster: &str, session: &str, line: &str) -> Value {
+    fn cli(&self, cluster: &str, session: &str, line: &str, answers: &[String]) -> Value {
         self.harvest();
         self.sent(line.to_owned());
-        let envelope = self.inner.cli(cluster, session, line);
+        for a in answers {
+            self.sent(a.clone());
+        }
+        let envelope = self.inner.cli(cluster, session, line, answers);
         self.harvest();
         self.got(format!("CloudHSM CLI `{line}`"), envelope.to_string());
         envelope

@@ -1,7 +1,9 @@
-//! `key list` and `key delete`: attributes, filters, ownership.
+//! `key list`, `key delete`, `key generate-symmetric aes`, `key share` and
+//! `key unshare`: attributes, filters, ownership.
 #![deny(clippy::wildcard_enum_match_arm)]
 
 use super::*;
+use crate::engine::cloudhsm::keys::{KeyMaterial, KeyOrigin};
 
 /// How an attribute prints in verbose output and compares in a filter.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -16,35 +18,36 @@ pub(super) enum AttrKind {
     Number,
 }
 
-/// The attributes hsmdrill keys have, in the order verbose output prints them.
-/// It mirrors `HsmKey::attribute` (a test keeps the two in step), because the
-/// model offers no list of names and a filter must reject unknown ones even
-/// when there are no keys to ask.
+/// The attributes hsmdrill keys have, in the order verbose output prints them:
+/// the documented output of `key generate-symmetric aes` (docs/fidelity.md
+/// FC2). It mirrors `HsmKey::attribute` (a test keeps the two in step),
+/// because the model offers no list of names and a filter must reject
+/// unknown ones even when there are no keys to ask.
 pub(super) const ATTRIBUTES: &[(&str, AttrKind)] = &[
     ("key-type", AttrKind::Text),
     ("label", AttrKind::Text),
     ("id", AttrKind::Hex),
+    ("check-value", AttrKind::Hex),
     ("class", AttrKind::Text),
     ("encrypt", AttrKind::Flag),
     ("decrypt", AttrKind::Flag),
-    ("wrap", AttrKind::Flag),
-    ("unwrap", AttrKind::Flag),
-    ("sign", AttrKind::Flag),
-    ("verify", AttrKind::Flag),
-    ("derive", AttrKind::Flag),
     ("token", AttrKind::Flag),
-    ("private", AttrKind::Flag),
-    ("sensitive", AttrKind::Flag),
     ("always-sensitive", AttrKind::Flag),
+    ("derive", AttrKind::Flag),
+    ("destroyable", AttrKind::Flag),
     ("extractable", AttrKind::Flag),
-    ("never-extractable", AttrKind::Flag),
     ("local", AttrKind::Flag),
     ("modifiable", AttrKind::Flag),
-    ("copyable", AttrKind::Flag),
-    ("destroyable", AttrKind::Flag),
+    ("never-extractable", AttrKind::Flag),
+    ("private", AttrKind::Flag),
+    ("sensitive", AttrKind::Flag),
+    ("sign", AttrKind::Flag),
     ("trusted", AttrKind::Flag),
+    ("unwrap", AttrKind::Flag),
+    ("verify", AttrKind::Flag),
+    ("wrap", AttrKind::Flag),
     ("wrap-with-trusted", AttrKind::Flag),
-    ("size", AttrKind::Number),
+    ("key-length-bytes", AttrKind::Number),
 ];
 
 /// One `--filter` word.
@@ -127,11 +130,7 @@ pub(super) fn visible(key: &HsmKey, username: &str, role: Role) -> bool {
     match role {
         Role::Admin => true,
         Role::CryptoUser => {
-            key.owner.eq_ignore_ascii_case(username)
-                || key
-                    .shared_users
-                    .iter()
-                    .any(|u| u.eq_ignore_ascii_case(username))
+            key.owner.eq_ignore_ascii_case(username) || key.is_shared_with(username)
         }
         // The appliance user cannot log in through the CLI (Role::parse
         // refuses it); if it somehow were, it holds no keys.
@@ -243,47 +242,212 @@ pub(super) fn key_verbose(key: &HsmKey) -> Value {
     })
 }
 
-/// R7: "Only a crypto user that owns a key can delete it"; a user the key is
-/// shared with sees it but may not delete it.
-pub(super) fn check_owner(key: &HsmKey, username: &str) -> Result<(), String> {
+pub(super) fn key_delete(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
+    let username = require_crypto_user(cluster, sid, "delete keys")?;
+    let reference = the_one_key(cluster, &username, args, "key delete removes")?;
+    if let Some(key) = cluster.keys.get(reference) {
+        check_owner(key, &username, "delete")?;
+    }
+    cluster.keys.remove(reference);
+    Ok(json!({ "message": "Key deleted successfully" }))
+}
+
+/// The one key `--filter` selects among those `username` sees: `key delete`,
+/// `key share` and `key unshare` act on exactly one (CHUG
+/// cloudhsm_cli-key-delete: "You can only delete one key at a time").
+fn the_one_key(cluster: &Cluster, username: &str, args: &Args, verb: &str) -> Result<u64, String> {
+    if !args.has(&FILTER) {
+        return Err(args.missing(&FILTER));
+    }
+    let filters = parse_filters(args.many(&FILTER))?;
+    match matching_keys(cluster, username, Role::CryptoUser, &filters).as_slice() {
+        [] => Err("No keys matched the filter".into()),
+        [key] => Ok(key.reference),
+        [..] => Err(format!(
+            "More than one key matched the filter; {verb} one key at a time, so use a more specific filter (for example key-reference=0x… or attr.id=0x…)"
+        )),
+    }
+}
+
+/// R7 and CHUG cloudhsm_cli-key-share: only the crypto user that owns a key
+/// can delete, share or unshare it; a user it is shared with sees and uses
+/// it, nothing more. `action` is the verb of the refused command.
+pub(super) fn check_owner(key: &HsmKey, username: &str, action: &str) -> Result<(), String> {
     if key.owner.eq_ignore_ascii_case(username) {
         Ok(())
     } else {
         Err(format!(
-            "Only the key owner can delete this key: it is owned by '{}' and only shared with '{username}'",
+            "Only the key owner can {action} this key: it is owned by '{}' and only shared with '{username}'",
             key.owner
         ))
     }
 }
 
-pub(super) fn key_delete(cluster: &mut Cluster, sid: &SessionId, args: &Args) -> Outcome {
-    let (username, role) = current_user(cluster, sid)?;
+/// `key generate-symmetric aes --label L --key-length-bytes N
+/// [--attributes name=value...] [--share-crypto-users user...]`: a new AES
+/// key owned by the crypto user logged in, with its material from the
+/// world's seed (docs/fidelity.md IC4). Answers `{"key": <verbose key>}`,
+/// as documented (FC2).
+pub(super) fn key_generate_aes(
+    cluster: &mut Cluster,
+    ids: &mut IdGen,
+    sid: &SessionId,
+    args: &Args,
+) -> Outcome {
+    let owner = require_crypto_user(cluster, sid, "generate keys")?;
+    let label = args.required(&LABEL)?;
+    // FC2: "The maximum size allowable for label is 127 characters".
+    if label.chars().count() > 127 {
+        return Err(format!(
+            "invalid value for '--label <LABEL>': a label is at most 127 characters, this one has {}",
+            label.chars().count()
+        ));
+    }
+    let length = args.required(&KEY_LENGTH_BYTES)?;
+    let length_bytes = match length.parse::<u32>() {
+        Ok(n @ (16 | 24 | 32)) => n,
+        Ok(_) | Err(_) => {
+            return Err(format!(
+                "invalid value '{length}' for '--key-length-bytes <KEY_LENGTH_BYTES>': an AES key is 16, 24 or 32 bytes"
+            ))
+        }
+    };
+    let flags = parse_key_attributes(args.many(&parse::ATTRIBUTES))?;
+    let mut shared = Vec::new();
+    for user in args.many(&SHARE_CRYPTO_USERS) {
+        shared.push(share_target(cluster, &owner, user, Role::CryptoUser)?);
+    }
+    let mut raw = [0u8; 32];
+    for chunk in raw.chunks_mut(8) {
+        chunk.copy_from_slice(&ids.next_u64().to_be_bytes());
+    }
+    let material = KeyMaterial::from_bytes(&raw).map_err(|e| e.message().to_owned())?;
+    let origin = KeyOrigin::Cli {
+        length_bytes,
+        flags,
+    };
+    let reference = cluster
+        .keys
+        .create_by_cli(label.to_owned(), &owner, shared, material, origin);
+    let key = cluster
+        .keys
+        .get(reference)
+        .ok_or_else(|| "The new key could not be read back".to_owned())?;
+    Ok(json!({ "key": key_verbose(key) }))
+}
+
+/// `--attributes name=value...`: boolean attributes only; the others (`id`,
+/// `label`, `key-type`, …) are set by the command or not settable here
+/// (docs/fidelity.md IC3).
+fn parse_key_attributes(words: &[String]) -> Result<BTreeMap<String, bool>, String> {
+    let mut flags = BTreeMap::new();
+    for word in words {
+        let Some((name, value)) = word.split_once('=') else {
+            return Err(format!(
+                "invalid key attribute '{word}': expected KEY_ATTRIBUTE_NAME=KEY_ATTRIBUTE_VALUE (for example sign=true)"
+            ));
+        };
+        match ATTRIBUTES.iter().find(|(n, _)| *n == name) {
+            Some((_, AttrKind::Flag)) => {}
+            Some((_, AttrKind::Text | AttrKind::Hex | AttrKind::Number)) | None => {
+                let settable: Vec<&str> = ATTRIBUTES
+                    .iter()
+                    .filter(|(_, k)| *k == AttrKind::Flag)
+                    .map(|(n, _)| *n)
+                    .collect();
+                return Err(format!(
+                    "key attribute '{name}' cannot be set by this command; settable attributes: {}",
+                    settable.join(", ")
+                ));
+            }
+        }
+        let value = if value.eq_ignore_ascii_case("true") {
+            true
+        } else if value.eq_ignore_ascii_case("false") {
+            false
+        } else {
+            return Err(format!(
+                "invalid value '{value}' for key attribute '{name}': expected true or false"
+            ));
+        };
+        flags.insert(name.to_owned(), value);
+    }
+    Ok(flags)
+}
+
+/// The stored name of the crypto user `owner` shares a key with; refuses
+/// users that do not exist with `role`, admins (who hold no keys) and the
+/// owner itself (docs/fidelity.md IC3).
+fn share_target(
+    cluster: &Cluster,
+    owner: &str,
+    username: &str,
+    role: Role,
+) -> Result<String, String> {
+    let stored = match cluster.users.get(username) {
+        Some(u) if u.role == role => u.username.clone(),
+        Some(_) | None => {
+            return Err(format!(
+                "User '{username}' with role {} not found",
+                role.as_str()
+            ))
+        }
+    };
     match role {
         Role::CryptoUser => {}
         Role::Admin | Role::Appliance => {
             return Err(format!(
-                "Only a crypto user can delete keys; '{username}' is logged in as {}",
+                "Keys can only be shared with crypto users; '{stored}' is {}",
                 role.as_str()
             ))
         }
     }
-    if !args.has(&FILTER) {
-        return Err(args.missing(&FILTER));
+    if stored.eq_ignore_ascii_case(owner) {
+        return Err(format!(
+            "'{stored}' owns this key; a key is shared with other crypto users"
+        ));
     }
-    let filters = parse_filters(args.many(&FILTER))?;
-    let reference = match matching_keys(cluster, &username, role, &filters).as_slice() {
-        [] => return Err("No keys matched the filter".into()),
-        [key] => {
-            check_owner(key, &username)?;
-            key.reference
-        }
-        [..] => {
-            return Err(
-                "More than one key matched the filter; key delete removes one key at a time, so use a more specific filter (for example key-reference=0x… or attr.id=0x…)"
-                    .into(),
-            )
-        }
+    Ok(stored)
+}
+
+/// `key share` (`share` true) and `key unshare --filter ... --username U
+/// --role crypto-user`, by the key's owner only (FC2).
+pub(super) fn key_share(
+    cluster: &mut Cluster,
+    sid: &SessionId,
+    args: &Args,
+    share: bool,
+) -> Outcome {
+    let me = require_crypto_user(
+        cluster,
+        sid,
+        if share { "share keys" } else { "unshare keys" },
+    )?;
+    let (username, role) = args.user_and_role()?;
+    let verb = if share {
+        "key share shares"
+    } else {
+        "key unshare unshares"
     };
-    cluster.keys.remove(reference);
-    Ok(json!({ "message": "Key deleted successfully" }))
+    let reference = the_one_key(cluster, &me, args, verb)?;
+    let key = cluster
+        .keys
+        .get(reference)
+        .ok_or_else(|| "No keys matched the filter".to_owned())?;
+    check_owner(key, &me, if share { "share" } else { "unshare" })?;
+    let target = share_target(cluster, &me, username, role)?;
+    let already = key.is_shared_with(&target);
+    if share {
+        if already {
+            return Err(format!("The key is already shared with '{target}'"));
+        }
+        cluster.keys.share(reference, &target);
+        Ok(json!({ "message": "Key shared successfully" }))
+    } else {
+        if !already {
+            return Err(format!("The key is not shared with '{target}'"));
+        }
+        cluster.keys.unshare(reference, &target);
+        Ok(json!({ "message": "Key unshared successfully" }))
+    }
 }

@@ -15,8 +15,11 @@
 //! [`KeyStoreOfCluster`](super::keys::KeyStoreOfCluster), and `cluster
 //! activate` drives [`ClusterState::on_activate`].
 //!
-//! There is no interactive prompt, so `--password` is required wherever the
-//! real CLI would prompt for it. Error strings are hsmdrill's own: the real
+//! Where `--password` is left out the real CLI prompts for it (`Enter
+//! password:`, and `Confirm password:` for a new password). Prompting is the
+//! caller's business, since only it has a terminal: [`prompts`] says what a
+//! line would ask, the caller asks, and [`run`] takes the answers beside the
+//! line (docs/fidelity.md FC1). Error strings are hsmdrill's own: the real
 //! ones are unconfirmed (docs/fidelity.md I7).
 //!
 //! This file dispatches a parsed line and holds the checks every command
@@ -35,12 +38,15 @@ mod parse;
 mod user;
 
 use self::cluster::{cluster_activate, login};
-use self::key::{key_delete, key_list};
+use self::key::{key_delete, key_generate_aes, key_list, key_share};
 use self::parse::*;
 use self::user::{user_change_password, user_create, user_delete, user_list};
 use super::cluster::{Cluster, ClusterState};
 use super::keys::HsmKey;
 use super::users::{self, LoginError, PasswordChangeError, Role, SessionId, User};
+use crate::engine::ids::IdGen;
+
+pub use self::parse::{CONFIRM_PASSWORD, ENTER_PASSWORD};
 
 /// The `error_code` of every failure. The only documented non-zero code is
 /// `1` (the quorum example); per-error codes of the real CLI are unconfirmed
@@ -53,10 +59,35 @@ const DEFAULT_MAX_ITEMS: usize = 10;
 /// What a command answers: the `data` of a success, or the failure message.
 type Outcome = Result<Value, String>;
 
-/// Runs one CloudHSM CLI command line in CLI session `session` against `cluster` and returns the JSON envelope
-/// the real CLI prints: `{"error_code": 0, "data": ...}` on success, `{"error_code": <non-zero>, "data": "<message>"}` on failure.
-pub fn run(cluster: &mut Cluster, session: &str, line: &str) -> Value {
-    let outcome = tokenize(line).and_then(|tokens| execute(cluster, session, &tokens));
+/// The prompts the real CLI shows before it runs `line`, in order: `Enter
+/// password:` for a `login` without `--password`; that and `Confirm
+/// password:` for `cluster activate`, `user create` and `user change-password`
+/// without it; none for anything else, including a line that does not parse
+/// (its error is [`run`]'s to report).
+pub fn prompts(line: &str) -> &'static [&'static str] {
+    tokenize(line)
+        .ok()
+        .and_then(|tokens| {
+            let (spec, rest) = find_spec(&tokens).ok()?;
+            parse_flags(spec, rest).ok().map(|args| args.prompts())
+        })
+        .unwrap_or(&[])
+}
+
+/// Runs one CloudHSM CLI command line in CLI session `session` against
+/// `cluster`, with `answers` typed at the line's [`prompts`], and returns the
+/// JSON envelope the real CLI prints: `{"error_code": 0, "data": ...}` on
+/// success, `{"error_code": <non-zero>, "data": "<message>"}` on failure.
+/// `ids` seeds the material of keys the line makes.
+pub fn run(
+    cluster: &mut Cluster,
+    ids: &mut IdGen,
+    session: &str,
+    line: &str,
+    answers: &[String],
+) -> Value {
+    let outcome =
+        tokenize(line).and_then(|tokens| execute(cluster, ids, session, &tokens, answers));
     // `json!` inserts in source order and the crate enables `preserve_order`,
     // so the envelope prints `error_code` first, as the real CLI does.
     match outcome {
@@ -65,9 +96,28 @@ pub fn run(cluster: &mut Cluster, session: &str, line: &str) -> Value {
     }
 }
 
-fn execute(cluster: &mut Cluster, session: &str, tokens: &[String]) -> Outcome {
+fn execute(
+    cluster: &mut Cluster,
+    ids: &mut IdGen,
+    session: &str,
+    tokens: &[String],
+    answers: &[String],
+) -> Outcome {
     let (spec, rest) = find_spec(tokens)?;
-    let args = parse_flags(spec, rest)?;
+    let mut args = parse_flags(spec, rest)?;
+    // No answers is "not prompted" (a non-interactive caller), which the
+    // command reports when it needs the password; answers to prompts the
+    // line does not make are the caller's mistake.
+    let asked = args.prompts();
+    if !answers.is_empty() && answers.len() != asked.len() {
+        return Err(format!(
+            "'{}' asks {} password prompt(s) here, but {} answer(s) were given",
+            spec.words.join(" "),
+            asked.len(),
+            answers.len()
+        ));
+    }
+    args.answers = answers.to_vec();
     if let Some(id) = args.one(&CLUSTER_ID) {
         if id != cluster.id {
             return Err(format!(
@@ -93,6 +143,9 @@ fn execute(cluster: &mut Cluster, session: &str, tokens: &[String]) -> Outcome {
         Command::UserChangePassword => user_change_password(cluster, &sid, &args),
         Command::KeyList => key_list(cluster, &sid, &args),
         Command::KeyDelete => key_delete(cluster, &sid, &args),
+        Command::KeyGenerateSymmetricAes => key_generate_aes(cluster, ids, &sid, &args),
+        Command::KeyShare => key_share(cluster, &sid, &args, true),
+        Command::KeyUnshare => key_share(cluster, &sid, &args, false),
     }
 }
 
@@ -108,7 +161,10 @@ fn needs_active_cluster(command: Command) -> bool {
         | Command::UserDelete
         | Command::UserChangePassword
         | Command::KeyList
-        | Command::KeyDelete => true,
+        | Command::KeyDelete
+        | Command::KeyGenerateSymmetricAes
+        | Command::KeyShare
+        | Command::KeyUnshare => true,
     }
 }
 
@@ -140,6 +196,20 @@ fn current_user(cluster: &Cluster, sid: &SessionId) -> Result<(String, Role), St
         .logged_in(sid)
         .map(|u| (u.username.clone(), u.role))
         .ok_or_else(|| "No user is logged in on this session; run 'login' first".to_owned())
+}
+
+/// The crypto user logged in on `sid`: key commands are theirs alone
+/// (CHUG cloudhsm_cli-key-generate-symmetric-aes, -key-share, -key-delete).
+/// `what` names the refused work: "delete keys".
+fn require_crypto_user(cluster: &Cluster, sid: &SessionId, what: &str) -> Result<String, String> {
+    let (name, role) = current_user(cluster, sid)?;
+    match role {
+        Role::CryptoUser => Ok(name),
+        Role::Admin | Role::Appliance => Err(format!(
+            "Only a crypto user can {what}; '{name}' is logged in as {}",
+            role.as_str()
+        )),
+    }
 }
 
 fn require_admin(cluster: &Cluster, sid: &SessionId) -> Result<String, String> {

@@ -94,6 +94,9 @@ pub(super) enum Command {
     UserChangePassword,
     KeyList,
     KeyDelete,
+    KeyGenerateSymmetricAes,
+    KeyShare,
+    KeyUnshare,
 }
 
 /// How many values a flag takes.
@@ -157,6 +160,20 @@ pub(super) const FILTER: Flag = Flag::many("filter");
 pub(super) const MAX_ITEMS: Flag = Flag::one("max-items");
 pub(super) const STARTING_TOKEN: Flag = Flag::one("starting-token");
 pub(super) const VERBOSE: Flag = Flag::switch("verbose", "v");
+pub(super) const LABEL: Flag = Flag::one("label");
+pub(super) const KEY_LENGTH_BYTES: Flag = Flag::one("key-length-bytes");
+pub(super) const ATTRIBUTES: Flag = Flag::many("attributes");
+pub(super) const SHARE_CRYPTO_USERS: Flag = Flag::many("share-crypto-users");
+
+/// The prompts of a command that asks for a new password twice (`cluster
+/// activate`, `user create`, `user change-password`: docs/fidelity.md FC1).
+const NEW_PASSWORD: &[&str] = &[ENTER_PASSWORD, CONFIRM_PASSWORD];
+/// The prompt of `login` (R8's transcript: `Enter password:`).
+const PASSWORD_ONCE: &[&str] = &[ENTER_PASSWORD];
+/// The first prompt, as the page's transcripts print it.
+pub const ENTER_PASSWORD: &str = "Enter password:";
+/// The second prompt of a new password.
+pub const CONFIRM_PASSWORD: &str = "Confirm password:";
 
 /// A command: the words that name it and its flags, which make its usage
 /// line.
@@ -164,12 +181,13 @@ pub(super) const VERBOSE: Flag = Flag::switch("verbose", "v");
 pub(super) struct Spec {
     pub(super) command: Command,
     pub(super) words: &'static [&'static str],
-    /// The flags the usage line shows as required. `--password` is among
-    /// them, though Client SDK 5 marks it optional, because hsmdrill cannot
-    /// prompt for it.
+    /// The flags the usage line shows as required.
     pub(super) required: &'static [Flag],
     /// The flags the usage line shows in brackets.
     pub(super) optional: &'static [Flag],
+    /// What the real CLI prompts for, in order, when `--password` is left
+    /// out; empty for commands that take no password.
+    pub(super) prompts: &'static [&'static str],
 }
 
 impl Spec {
@@ -199,56 +217,86 @@ pub(super) const SPECS: &[Spec] = &[
     Spec {
         command: Command::ClusterActivate,
         words: &["cluster", "activate"],
-        required: &[PASSWORD],
-        optional: &[CLUSTER_ID],
+        required: &[],
+        optional: &[PASSWORD, CLUSTER_ID],
+        prompts: NEW_PASSWORD,
     },
     Spec {
         command: Command::Login,
         words: &["login"],
-        required: &[USERNAME, ROLE, PASSWORD],
-        optional: &[CLUSTER_ID],
+        required: &[USERNAME, ROLE],
+        optional: &[PASSWORD, CLUSTER_ID],
+        prompts: PASSWORD_ONCE,
     },
     Spec {
         command: Command::Logout,
         words: &["logout"],
         required: &[],
         optional: &[CLUSTER_ID],
+        prompts: &[],
     },
     Spec {
         command: Command::UserList,
         words: &["user", "list"],
         required: &[],
         optional: &[CLUSTER_ID],
+        prompts: &[],
     },
     Spec {
         command: Command::UserCreate,
         words: &["user", "create"],
-        required: &[USERNAME, ROLE, PASSWORD],
-        optional: &[CLUSTER_ID],
+        required: &[USERNAME, ROLE],
+        optional: &[PASSWORD, CLUSTER_ID],
+        prompts: NEW_PASSWORD,
     },
     Spec {
         command: Command::UserDelete,
         words: &["user", "delete"],
         required: &[USERNAME, ROLE],
         optional: &[CLUSTER_ID],
+        prompts: &[],
     },
     Spec {
         command: Command::UserChangePassword,
         words: &["user", "change-password"],
-        required: &[USERNAME, ROLE, PASSWORD],
-        optional: &[CLUSTER_ID],
+        required: &[USERNAME, ROLE],
+        optional: &[PASSWORD, CLUSTER_ID],
+        prompts: NEW_PASSWORD,
     },
     Spec {
         command: Command::KeyList,
         words: &["key", "list"],
         required: &[],
         optional: &[FILTER, MAX_ITEMS, STARTING_TOKEN, VERBOSE, CLUSTER_ID],
+        prompts: &[],
     },
     Spec {
         command: Command::KeyDelete,
         words: &["key", "delete"],
         required: &[FILTER],
         optional: &[CLUSTER_ID],
+        prompts: &[],
+    },
+    Spec {
+        command: Command::KeyGenerateSymmetricAes,
+        words: &["key", "generate-symmetric", "aes"],
+        required: &[LABEL, KEY_LENGTH_BYTES],
+        optional: &[ATTRIBUTES, SHARE_CRYPTO_USERS, CLUSTER_ID],
+        prompts: &[],
+    },
+    Spec {
+        command: Command::KeyShare,
+        words: &["key", "share"],
+        required: &[FILTER, USERNAME, ROLE],
+        optional: &[CLUSTER_ID],
+        prompts: &[],
+    },
+    Spec {
+        command: Command::KeyUnshare,
+        words: &["key", "unshare"],
+        required: &[FILTER, USERNAME, ROLE],
+        optional: &[CLUSTER_ID],
+        prompts: &[],
     },
 ];
 
@@ -287,27 +335,47 @@ pub(super) fn find_spec(tokens: &[String]) -> Result<(&'static Spec, &[String]),
     if let Some(spec) = SPECS.iter().find(|s| names(s, tokens)) {
         return Ok((spec, tokens.get(spec.words.len()..).unwrap_or(&[])));
     }
-    let subcommands: Vec<&str> = SPECS
-        .iter()
-        .filter(|s| s.words.len() == 2 && s.words.first() == Some(&first.as_str()))
-        .filter_map(|s| s.words.get(1).copied())
-        .collect();
-    if subcommands.is_empty() {
+    // The longest run of words that starts some command names a group
+    // (`key`, `key generate-symmetric`): say what may follow it.
+    let depth = (1..=tokens.len())
+        .rev()
+        .find(|&n| {
+            SPECS
+                .iter()
+                .any(|s| s.words.len() > n && names_prefix(s, tokens, n))
+        })
+        .unwrap_or(0);
+    if depth == 0 {
         return Err(format!(
             "unrecognized command '{first}'; expected one of: {}",
             command_names()
         ));
     }
-    Err(match tokens.get(1) {
+    let mut subcommands: Vec<&str> = SPECS
+        .iter()
+        .filter(|s| s.words.len() > depth && names_prefix(s, tokens, depth))
+        .filter_map(|s| s.words.get(depth).copied())
+        .collect();
+    subcommands.dedup();
+    let group = tokens.get(..depth).unwrap_or(&[]).join(" ");
+    Err(match tokens.get(depth) {
         Some(sub) => format!(
-            "unrecognized subcommand '{sub}' for '{first}'; expected one of: {}",
+            "unrecognized subcommand '{sub}' for '{group}'; expected one of: {}",
             subcommands.join(", ")
         ),
         None => format!(
-            "'{first}' needs a subcommand; expected one of: {}",
+            "'{group}' needs a subcommand; expected one of: {}",
             subcommands.join(", ")
         ),
     })
+}
+
+/// Whether the first `n` words of `tokens` are the first `n` words of
+/// `spec`'s name.
+fn names_prefix(spec: &Spec, tokens: &[String], n: usize) -> bool {
+    tokens.len() >= n
+        && spec.words.len() >= n
+        && spec.words.iter().zip(tokens).take(n).all(|(w, t)| w == t)
 }
 
 /// Whether `tokens` start with the words naming `spec`.
@@ -321,6 +389,8 @@ pub(super) fn names(spec: &Spec, tokens: &[String]) -> bool {
 pub(super) struct Args {
     pub(super) spec: &'static Spec,
     pub(super) values: BTreeMap<&'static str, Vec<String>>,
+    /// What the operator typed at the prompts, in order.
+    pub(super) answers: Vec<String>,
 }
 
 impl Args {
@@ -365,12 +435,31 @@ impl Args {
         Ok((username, role, self.password()?))
     }
 
-    /// `--password`, which the real CLI would prompt for when omitted.
+    /// The prompts this line makes the CLI show: the command's, unless
+    /// `--password` is given.
+    pub(super) fn prompts(&self) -> &'static [&'static str] {
+        if self.has(&PASSWORD) {
+            &[]
+        } else {
+            self.spec.prompts
+        }
+    }
+
+    /// `--password`, or what was typed at the prompts for it.
     pub(super) fn password(&self) -> Result<&str, String> {
-        self.one(&PASSWORD).ok_or_else(|| {
-            "password required in non-interactive mode: pass --password <PASSWORD> (hsmdrill cannot prompt)"
-                .to_owned()
-        })
+        if let Some(p) = self.one(&PASSWORD) {
+            return Ok(p);
+        }
+        match self.answers.as_slice() {
+            [] => Err(
+                "password required: give --password <PASSWORD>, or answer the 'Enter password:' prompt"
+                    .to_owned(),
+            ),
+            [password] => Ok(password),
+            // docs/fidelity.md IC2: the wording of a mismatch is hsmdrill's.
+            [password, confirmation, ..] if password == confirmation => Ok(password),
+            [_, _, ..] => Err("Passwords do not match".to_owned()),
+        }
     }
 }
 
@@ -396,6 +485,7 @@ pub(super) fn parse_flags(spec: &'static Spec, words: &[String]) -> Result<Args,
     let mut args = Args {
         spec,
         values: BTreeMap::new(),
+        answers: Vec::new(),
     };
     let mut i = 0;
     while let Some(word) = words.get(i) {

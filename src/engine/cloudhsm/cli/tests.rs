@@ -7,6 +7,12 @@ use super::*;
 use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::users::Users;
+use crate::engine::ids::IdGen;
+
+/// One line, answering no prompt, with a fixed seed for key material.
+fn run(c: &mut Cluster, session: &str, line: &str) -> Value {
+    super::run(c, &mut IdGen::new(7), session, line, &[])
+}
 
 const ARN: &str = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const KEY_ID: &str = "a1b2c3d4e5f60718";
@@ -205,7 +211,13 @@ fn key_list_filters_by_label_and_id() {
     assert_eq!(key["attributes"]["class"], "secret-key");
     assert_eq!(key["attributes"]["encrypt"], true);
     assert_eq!(key["attributes"]["extractable"], false);
-    assert_eq!(key["attributes"]["size"], 32);
+    assert_eq!(key["attributes"]["key-length-bytes"], 32);
+    let kcv = key["attributes"]["check-value"].as_str().unwrap();
+    assert!(kcv.starts_with("0x") && kcv.len() == 8, "{kcv}");
+    // Verbose output prints the attributes in the documented order.
+    let names: Vec<&String> = key["attributes"].as_object().unwrap().keys().collect();
+    let expected: Vec<&str> = ATTRIBUTES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, expected);
     assert_eq!(
         key["key-info"]["key-owners"],
         json!([{ "username": "kmsuser", "key-coverage": "full" }])
@@ -320,12 +332,12 @@ fn a_shared_user_sees_but_cannot_delete() {
     assert!(!visible(&key, "bob", Role::CryptoUser));
     key.shared_users.push("bob".into());
     assert!(visible(&key, "BOB", Role::CryptoUser));
-    let msg = check_owner(&key, "bob").unwrap_err();
+    let msg = check_owner(&key, "bob", "delete").unwrap_err();
     assert!(
         msg.starts_with("Only the key owner can delete this key"),
         "{msg}"
     );
-    assert!(check_owner(&key, "KMSUSER").is_ok());
+    assert!(check_owner(&key, "KMSUSER", "delete").is_ok());
 }
 
 #[test]
@@ -555,22 +567,25 @@ fn usage_errors_say_what_was_expected() {
 }
 
 /// The usage lines are made from the command table's flags; they read as
-/// Client SDK 5's, with `--password` required.
+/// Client SDK 5's, with `--password` optional where the CLI prompts.
 #[test]
 fn usage_lines_are_client_sdk_5_syntax() {
     let usages: Vec<String> = SPECS.iter().map(Spec::usage).collect();
     assert_eq!(
         usages,
         [
-            "cluster activate --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
-            "login --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+            "cluster activate [--password <PASSWORD>] [--cluster-id <CLUSTER_ID>]",
+            "login --username <USERNAME> --role <ROLE> [--password <PASSWORD>] [--cluster-id <CLUSTER_ID>]",
             "logout [--cluster-id <CLUSTER_ID>]",
             "user list [--cluster-id <CLUSTER_ID>]",
-            "user create --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+            "user create --username <USERNAME> --role <ROLE> [--password <PASSWORD>] [--cluster-id <CLUSTER_ID>]",
             "user delete --username <USERNAME> --role <ROLE> [--cluster-id <CLUSTER_ID>]",
-            "user change-password --username <USERNAME> --role <ROLE> --password <PASSWORD> [--cluster-id <CLUSTER_ID>]",
+            "user change-password --username <USERNAME> --role <ROLE> [--password <PASSWORD>] [--cluster-id <CLUSTER_ID>]",
             "key list [--filter <FILTER>...] [--max-items <MAX_ITEMS>] [--starting-token <STARTING_TOKEN>] [-v|--verbose] [--cluster-id <CLUSTER_ID>]",
             "key delete --filter <FILTER>... [--cluster-id <CLUSTER_ID>]",
+            "key generate-symmetric aes --label <LABEL> --key-length-bytes <KEY_LENGTH_BYTES> [--attributes <ATTRIBUTES>...] [--share-crypto-users <SHARE_CRYPTO_USERS>...] [--cluster-id <CLUSTER_ID>]",
+            "key share --filter <FILTER>... --username <USERNAME> --role <ROLE> [--cluster-id <CLUSTER_ID>]",
+            "key unshare --filter <FILTER>... --username <USERNAME> --role <ROLE> [--cluster-id <CLUSTER_ID>]",
         ]
     );
 }
@@ -621,7 +636,7 @@ fn random_and_garbled_lines_never_panic() {
         "newPass123",
         "attr.label=x",
         "attr.id=0xA1B2C3D4E5F60718",
-        "attr.size=32",
+        "attr.key-length-bytes=32",
         "attr.encrypt=true",
         "attr.nope=1",
         "key-reference=0x100001",
@@ -652,12 +667,16 @@ fn random_and_garbled_lines_never_panic() {
         "login --username bob --role crypto-user --password bobPassword1",
         "logout",
         "key list -v",
-        "key list --filter attr.label=x attr.size=32 --max-items 1 --starting-token 1",
+        "key list --filter attr.label=x attr.key-length-bytes=32 --max-items 1 --starting-token 1",
         "user change-password --username kmsuser --role crypto-user --password newPass123",
         "user change-password --username kmsuser --role crypto-user --password kmsPassword1",
         "user create --username bob2 --role crypto-user --password bobPassword1",
         "user delete --username bob2 --role crypto-user",
         "key delete --filter attr.id=0xa1b2c3d4e5f60718",
+        "key generate-symmetric aes --label x --key-length-bytes 16 --attributes encrypt=true --share-crypto-users bob",
+        "key share --filter attr.label=x --username bob --role crypto-user",
+        "key unshare --filter attr.label=x --username bob --role crypto-user",
+        "login --username admin --role admin",
         "cluster activate --password adminPass1",
     ];
     const CHARS: &[char] = &[
@@ -722,4 +741,223 @@ fn random_and_garbled_lines_never_panic() {
     }
     // The vocabulary is rich enough to reach the success paths too.
     assert!(successes > 20, "only {successes} successes");
+}
+
+/// Runs `line` answering its prompts with `answers`.
+fn answered(c: &mut Cluster, session: &str, line: &str, answers: &[&str]) -> Value {
+    let answers: Vec<String> = answers.iter().map(|a| (*a).to_owned()).collect();
+    super::run(c, &mut IdGen::new(7), session, line, &answers)
+}
+
+#[test]
+fn lines_without_password_say_what_they_prompt_for() {
+    assert_eq!(
+        prompts("login --username admin --role admin"),
+        [ENTER_PASSWORD]
+    );
+    assert_eq!(prompts(LOGIN_ADMIN), [] as [&str; 0]);
+    for line in [
+        "cluster activate",
+        "user create --username alice --role crypto-user",
+        "user change-password --username kmsuser --role crypto-user",
+    ] {
+        assert_eq!(prompts(line), [ENTER_PASSWORD, CONFIRM_PASSWORD], "{line}");
+    }
+    for line in [
+        "user list",
+        "logout",
+        "key list",
+        "login --bogus",
+        "nonsense",
+        "'",
+    ] {
+        assert!(prompts(line).is_empty(), "{line}");
+    }
+}
+
+#[test]
+fn prompted_passwords_log_in_and_must_be_confirmed() {
+    let mut c = cluster();
+    let v = answered(
+        &mut c,
+        "a",
+        "login --username admin --role admin",
+        &["adminPass1"],
+    );
+    assert_eq!(
+        v,
+        json!({"error_code": 0, "data": {"username": "admin", "role": "admin"}})
+    );
+    // Unanswered, a prompted line is refused, not run with no password.
+    let v = run(&mut c, "b", "login --username kmsuser --role crypto-user");
+    assert!(
+        v["data"].as_str().unwrap().contains("Enter password:"),
+        "{v}"
+    );
+    let line = "user change-password --username kmsuser --role crypto-user";
+    let v = answered(&mut c, "a", line, &["newPass123", "newPass124"]);
+    assert_eq!(
+        v,
+        json!({"error_code": 1, "data": "Passwords do not match"})
+    );
+    let v = answered(&mut c, "a", line, &["newPass123"]);
+    assert!(v["data"].as_str().unwrap().contains("1 answer(s)"), "{v}");
+    let v = answered(&mut c, "a", line, &["newPass123", "newPass123"]);
+    assert_eq!(v["error_code"], 0, "{v}");
+    // The new password is the one typed.
+    ok(&mut c, "a", "logout");
+    let v = answered(
+        &mut c,
+        "k",
+        "login --username kmsuser --role crypto-user",
+        &["newPass123"],
+    );
+    assert_eq!(v["error_code"], 0, "{v}");
+    // Answers to a line that prompts for nothing are a caller's mistake.
+    let v = answered(&mut c, "x", LOGIN_ADMIN, &["adminPass1"]);
+    assert!(
+        v["data"]
+            .as_str()
+            .unwrap()
+            .contains("asks 0 password prompt(s)"),
+        "{v}"
+    );
+}
+
+#[test]
+fn key_generate_share_unshare_and_owner_only_delete() {
+    let mut c = cluster();
+    c.users
+        .insert(User::new("bob", Role::CryptoUser, Some("bobPassword1")));
+    ok(&mut c, "k", LOGIN_KMSUSER);
+    let data = ok(
+        &mut c,
+        "k",
+        "key generate-symmetric aes --label drill-aes --key-length-bytes 24 --attributes encrypt=true decrypt=TRUE",
+    );
+    let key = &data["key"];
+    assert_eq!(key["key-info"]["key-owners"][0]["username"], "kmsuser");
+    assert_eq!(key["key-info"]["shared-users"], json!([]));
+    let attrs = &key["attributes"];
+    assert_eq!(attrs["label"], "drill-aes");
+    assert_eq!(attrs["id"], "");
+    assert_eq!(attrs["encrypt"], true);
+    assert_eq!(attrs["decrypt"], true);
+    assert_eq!(attrs["sign"], true);
+    assert_eq!(attrs["wrap"], false);
+    assert_eq!(attrs["key-length-bytes"], 24);
+    let filter = "--filter attr.label=drill-aes";
+
+    // Shared with bob: he sees it, may not delete, share or unshare it.
+    let shared = ok(
+        &mut c,
+        "k",
+        &format!("key share {filter} --username BOB --role crypto-user"),
+    );
+    assert_eq!(shared, json!({"message": "Key shared successfully"}));
+    assert!(err(
+        &mut c,
+        "k",
+        &format!("key share {filter} --username bob --role crypto-user")
+    )
+    .contains("already shared"));
+    ok(&mut c, "b", LOGIN_BOB);
+    let seen = ok(&mut c, "b", &format!("key list {filter} --verbose"));
+    assert_eq!(
+        seen["matched_keys"][0]["key-info"]["shared-users"],
+        json!([{"username": "bob", "key-coverage": "full"}])
+    );
+    let refused = err(&mut c, "b", &format!("key delete {filter}"));
+    assert!(
+        refused.starts_with("Only the key owner can delete this key"),
+        "{refused}"
+    );
+    assert!(err(
+        &mut c,
+        "b",
+        &format!("key unshare {filter} --username bob --role crypto-user")
+    )
+    .starts_with("Only the key owner can unshare"));
+
+    // Unshared, bob no longer sees it; the owner deletes it.
+    let unshared = ok(
+        &mut c,
+        "k",
+        &format!("key unshare {filter} --username bob --role crypto-user"),
+    );
+    assert_eq!(unshared, json!({"message": "Key unshared successfully"}));
+    assert_eq!(
+        err(&mut c, "b", &format!("key delete {filter}")),
+        "No keys matched the filter"
+    );
+    ok(&mut c, "k", &format!("key delete {filter}"));
+    assert_eq!(c.keys.len(), 1);
+}
+
+#[test]
+fn key_generate_checks_its_arguments() {
+    let mut c = cluster();
+    ok(&mut c, "a", LOGIN_ADMIN);
+    let line = "key generate-symmetric aes --label x --key-length-bytes 32";
+    assert!(err(&mut c, "a", line).contains("Only a crypto user can generate keys"));
+    ok(&mut c, "k", LOGIN_KMSUSER);
+    for (bad, says) in [
+        ("--label x --key-length-bytes 20", "16, 24 or 32"),
+        (
+            "--label x --key-length-bytes 32 --attributes sign",
+            "KEY_ATTRIBUTE_NAME",
+        ),
+        (
+            "--label x --key-length-bytes 32 --attributes label=y",
+            "cannot be set",
+        ),
+        (
+            "--label x --key-length-bytes 32 --attributes sign=yes",
+            "true or false",
+        ),
+        (
+            "--label x --key-length-bytes 32 --share-crypto-users nobody",
+            "not found",
+        ),
+        (
+            "--label x --key-length-bytes 32 --share-crypto-users admin",
+            "not found",
+        ),
+        (
+            "--label x --key-length-bytes 32 --share-crypto-users kmsuser",
+            "owns this key",
+        ),
+        ("--key-length-bytes 32", "'--label <LABEL>'"),
+    ] {
+        let m = err(&mut c, "k", &format!("key generate-symmetric aes {bad}"));
+        assert!(m.contains(says), "{bad}: {m}");
+    }
+    let long = "x".repeat(128);
+    assert!(err(
+        &mut c,
+        "k",
+        &format!("key generate-symmetric aes --label {long} --key-length-bytes 16")
+    )
+    .contains("at most 127"));
+    assert!(err(&mut c, "k", "key generate-symmetric").contains("expected one of: aes"));
+    assert!(
+        err(&mut c, "k", "key generate-symmetric rsa").contains("unrecognized subcommand 'rsa'")
+    );
+    // The same seed makes the same key: the check value is deterministic.
+    let a = ok(
+        &mut c,
+        "k",
+        "key generate-symmetric aes --label a --key-length-bytes 32",
+    );
+    let mut d = cluster();
+    ok(&mut d, "k", LOGIN_KMSUSER);
+    let b = ok(
+        &mut d,
+        "k",
+        "key generate-symmetric aes --label a --key-length-bytes 32",
+    );
+    assert_eq!(
+        a["key"]["attributes"]["check-value"],
+        b["key"]["attributes"]["check-value"]
+    );
 }
