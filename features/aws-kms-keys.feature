@@ -1,12 +1,12 @@
 @aws-kms
 Feature: AWS_KMS keys beside a CloudHSM key store
-  docs/fidelity.md FK1 (translated from scenarios/aws-kms-keys.runbook).
+  docs/fidelity.md F14 (translated from scenarios/aws-kms-keys.runbook).
   The drill's point: when a CloudHSM key store is disconnected, only the
   keys in that store fail. A key whose material KMS keeps itself (Origin
   AWS_KMS, what CreateKey makes without arguments) has no store to lose: it
   keeps encrypting and decrypting, and is managed (tags, description,
   aliases) the same way as a store key, which stays manageable while
-  Unavailable (docs/fidelity.md FK2).
+  Unavailable (docs/fidelity.md F15).
 
   Scenario: an AWS_KMS key keeps working while the store is disconnected; the store key does not
     Given the world:

@@ -117,7 +117,7 @@ operations! {
 
 /// The operations of the service models that hsmdrill answers with the
 /// error each service documents for a request it does not support
-/// (docs/fidelity.md IK7, and the operations table there): KMS
+/// (docs/fidelity.md I42, and the operations table there): KMS
 /// `UnsupportedOperationException`, CloudHSM v2
 /// `CloudHsmInvalidRequestException`. Every other model operation is an
 /// [`Operation`].
@@ -399,7 +399,7 @@ impl Engine {
 }
 
 /// The error for a model operation of `api` that hsmdrill does not
-/// support (docs/fidelity.md IK7), or `None` if it is not one.
+/// support (docs/fidelity.md I42), or `None` if it is not one.
 pub fn not_supported(api: Api, operation: &str) -> Option<Error> {
     NOT_SUPPORTED
         .iter()

@@ -87,7 +87,7 @@ pub enum Fault {
     /// Not an incident: the customer's part of initializing a cluster. Sign
     /// the cluster's CSR with the world's drill CA for that cluster; the
     /// response is `{"SignedCert": …, "TrustAnchor": …}`, what
-    /// InitializeCluster takes (docs/fidelity.md IP4).
+    /// InitializeCluster takes (docs/fidelity.md I35).
     SignCsr {
         /// Cluster id.
         cluster: String,

@@ -72,7 +72,7 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
                 out.push((t, Work::KeyDeletion(id.clone())));
             }
             // Automatic rotation of an enabled AWS_KMS key; a disabled key
-            // or one pending deletion waits (docs/fidelity.md FK6).
+            // or one pending deletion waits (docs/fidelity.md F19).
             if let (KeyOrigin::AwsKms(m), KeyStatus::Enabled) = (&k.origin, k.status) {
                 if let Some(r) = m.rotation {
                     out.push((r.next, Work::KeyRotation(id.clone())));

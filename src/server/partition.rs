@@ -13,7 +13,7 @@
 //!
 //! A Region AWS does not have is refused as AWS refuses a credential
 //! scoped to one: `InvalidSignatureException`, "Credential should be scoped
-//! to a valid region, not '…'." (docs/fidelity.md FR2).
+//! to a valid region, not '…'." (docs/fidelity.md F21).
 
 use std::sync::Arc;
 

@@ -9,12 +9,12 @@
 //! created from the copy (`CreateCluster` with `SourceBackupId` in the
 //! destination Region) shares backup history with the source cluster and
 //! its keys decrypt what the source's keys encrypted. AWS says
-//! (docs/fidelity.md FR3, the CloudHSM API reference's `CopyBackupToRegion`
+//! (docs/fidelity.md F22, the CloudHSM API reference's `CopyBackupToRegion`
 //! and `DestinationBackup` pages) that the response's `CreateTimestamp` is
 //! the source backup's, and that the copy is found with DescribeBackups in
 //! the destination Region through its `SourceBackup`. The copy starts
 //! `CREATE_IN_PROGRESS` and becomes `READY` after the world's
-//! `timing.backup_seconds` on the shared clock (docs/fidelity.md IR2).
+//! `timing.backup_seconds` on the shared clock (docs/fidelity.md I45).
 
 use serde_json::Value;
 
@@ -89,7 +89,7 @@ impl Cloud {
             }
         }
         let from = Partition::of(source);
-        // docs/fidelity.md IR3: an unknown Region and the backup's own
+        // docs/fidelity.md I46: an unknown Region and the backup's own
         // Region are invalid requests.
         if !regions::is_known(region) {
             return Err(invalid(format!(

@@ -292,7 +292,7 @@ impl Cloud {
 
     /// The partition's engine, or a `ValidationException` naming what is
     /// wrong with it. (The server refuses an unknown Region before this, as
-    /// AWS does, with `InvalidSignatureException`: docs/fidelity.md FR2.)
+    /// AWS does, with `InvalidSignatureException`: docs/fidelity.md F21.)
     fn engine_or_error(&self, partition: &Partition) -> Result<Arc<Engine>> {
         self.engine(partition).ok_or_else(|| {
             Error::new(

@@ -13,7 +13,7 @@
 //! others' events travel in the snapshot, which the server therefore writes
 //! after every call in another partition (`server/durable.rs`). That keeps
 //! one journal and one group commit, at the price of a snapshot per call
-//! outside the default partition (docs/fidelity.md IR5).
+//! outside the default partition (docs/fidelity.md I48).
 
 use std::path::Path;
 

@@ -6,8 +6,8 @@
 //! `Region` pattern (`[a-z]{2}(-(gov))?-(east|west|north|south|central){1,2}-\d`)
 //! admits. A name outside this list is no Region: a request signed for it is
 //! refused as AWS refuses a credential scoped to an unknown Region
-//! (docs/fidelity.md FR2), and `CopyBackupToRegion` cannot copy there
-//! (docs/fidelity.md IR3).
+//! (docs/fidelity.md F21), and `CopyBackupToRegion` cannot copy there
+//! (docs/fidelity.md I46).
 
 /// Every Region name hsmdrill accepts, sorted.
 pub const REGIONS: &[&str] = &[

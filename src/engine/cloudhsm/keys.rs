@@ -64,7 +64,7 @@ impl KeyMaterial {
 
     /// The key check value the CLI prints as `check-value`: `0x` and the
     /// first three bytes of the key's AES encryption of a block of zeros
-    /// (docs/fidelity.md FC2). `None` only if `ring` refused the key, which
+    /// (docs/fidelity.md F24). `None` only if `ring` refused the key, which
     /// it accepted once already.
     pub fn check_value(&self) -> Option<String> {
         // A QUIC header-protection mask is the AES-ECB encryption of its
@@ -143,7 +143,7 @@ pub enum KeyOrigin {
     /// An operator's `key generate-symmetric aes`.
     Cli {
         /// `--key-length-bytes`: 16, 24 or 32. The material is always 32
-        /// bytes (docs/fidelity.md IC4); nothing the CLI emulates uses it.
+        /// bytes (docs/fidelity.md I52); nothing the CLI emulates uses it.
         length_bytes: u32,
         /// The boolean attributes `--attributes` set, over the defaults.
         flags: BTreeMap<String, bool>,
@@ -158,7 +158,7 @@ impl KeyOrigin {
 
 /// The boolean attributes of a key `key generate-symmetric aes` makes
 /// without `--attributes`, as its documented output shows them
-/// (docs/fidelity.md FC2).
+/// (docs/fidelity.md F24).
 pub const CLI_KEY_DEFAULT_FLAGS: &[(&str, bool)] = &[
     ("encrypt", false),
     ("decrypt", false),

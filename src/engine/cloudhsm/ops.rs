@@ -166,7 +166,7 @@ impl Engine {
         let transition = cluster.state.on_initialize(completes_at)?;
         // The certificates are judged before anything changes: a refusal
         // leaves the cluster UNINITIALIZED with its CSR (docs/fidelity.md
-        // FP2).
+        // F12).
         pki::check_initialization(
             id,
             cluster.certificates.cluster_csr.as_deref(),

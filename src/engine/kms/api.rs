@@ -211,7 +211,7 @@ shapes! {
     KeyIdRequest {
         /// Required.
         key_id?: String,
-        /// Checked for form (docs/fidelity.md IK5), never evaluated.
+        /// Checked for form (docs/fidelity.md I40), never evaluated.
         grant_tokens?: Vec<String>,
     }
     /// Output naming one key (CancelKeyDeletion).
@@ -301,7 +301,7 @@ shapes! {
         /// Authenticated, not encrypted.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         encryption_context: EncryptionContext,
-        /// Checked for form (docs/fidelity.md IK5), never evaluated.
+        /// Checked for form (docs/fidelity.md I40), never evaluated.
         grant_tokens?: Vec<String>,
         /// `SYMMETRIC_DEFAULT` only.
         encryption_algorithm?: String,
@@ -326,7 +326,7 @@ shapes! {
         /// Must match the one used to encrypt.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         encryption_context: EncryptionContext,
-        /// Checked for form (docs/fidelity.md IK5), never evaluated.
+        /// Checked for form (docs/fidelity.md I40), never evaluated.
         grant_tokens?: Vec<String>,
         /// Optional; must name the key that encrypted.
         key_id?: String,
@@ -364,7 +364,7 @@ shapes! {
         source_encryption_algorithm?: String,
         /// `SYMMETRIC_DEFAULT` only.
         destination_encryption_algorithm?: String,
-        /// Checked for form (docs/fidelity.md IK5), never evaluated.
+        /// Checked for form (docs/fidelity.md I40), never evaluated.
         grant_tokens?: Vec<String>,
         /// Check only.
         dry_run?: bool,
@@ -394,7 +394,7 @@ shapes! {
         number_of_bytes?: i64,
         /// `AES_256` or `AES_128`.
         key_spec?: String,
-        /// Checked for form (docs/fidelity.md IK5), never evaluated.
+        /// Checked for form (docs/fidelity.md I40), never evaluated.
         grant_tokens?: Vec<String>,
         /// Check only.
         dry_run?: bool,

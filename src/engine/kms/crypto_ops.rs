@@ -282,7 +282,7 @@ impl Engine {
             // A `KeyId` naming no key here (another Region's key ARN among
             // them) is NotFoundException before the blob is looked at, as
             // AWS answers a key ARN of the wrong Region (docs/fidelity.md
-            // FR1).
+            // F20).
             if let Some(named) = key_id {
                 self.resolve_key(&st, named)?;
             }
@@ -362,7 +362,7 @@ impl Engine {
         let b = match &key.origin {
             KeyOrigin::AwsCloudHsm(b) => b,
             KeyOrigin::AwsKms(m) => {
-                // docs/fidelity.md FK1: an AWS_KMS key needs no key store,
+                // docs/fidelity.md F14: an AWS_KMS key needs no key store,
                 // so a disconnected store never stops it.
                 let current = m.current().ok_or_else(|| unavailable(&key.arn))?;
                 let resolved = CryptoDetail {

@@ -121,7 +121,7 @@ impl Engine {
         };
         match origin {
             "AWS_KMS" | "AWS_CLOUDHSM" => {}
-            // docs/fidelity.md IK1: the origins hsmdrill leaves out.
+            // docs/fidelity.md I36: the origins hsmdrill leaves out.
             other => {
                 return Err(Error::new(
                     ErrorKind::UnsupportedOperation,
@@ -143,7 +143,7 @@ impl Engine {
             let message = if origin == "AWS_CLOUDHSM" {
                 "KMS keys in an AWS CloudHSM key store must be symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT)."
             } else {
-                // docs/fidelity.md IK1: asymmetric and HMAC keys are out of scope.
+                // docs/fidelity.md I36: asymmetric and HMAC keys are out of scope.
                 "hsmdrill supports symmetric encryption KMS keys only (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT)."
             };
             return Err(Error::new(ErrorKind::UnsupportedOperation, message));
@@ -157,7 +157,7 @@ impl Engine {
             return Err(Error::new(ErrorKind::UnsupportedOperation, message));
         }
         if origin == "AWS_KMS" {
-            // docs/fidelity.md IK2: a store id needs a store origin.
+            // docs/fidelity.md I37: a store id needs a store origin.
             if req.custom_key_store_id.is_some() {
                 return Err(Error::new(
                     ErrorKind::UnsupportedOperation,
@@ -293,7 +293,7 @@ impl Engine {
     /// `KeyMetadata` as DescribeKey shows it, with the derived `KeyState`.
     pub(crate) fn key_metadata(&self, st: &State, key: &Key) -> KeyMetadata {
         let store = key.store_id().and_then(|id| st.stores.get(&**id));
-        // An AWS_KMS key has no store to lose (docs/fidelity.md FK1).
+        // An AWS_KMS key has no store to lose (docs/fidelity.md F14).
         let connected = key.store().is_none()
             || store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
         let state = key.status.visible(connected);
@@ -398,7 +398,7 @@ impl Engine {
                     ));
                 }
                 // The "Key states" table: not on a key pending deletion
-                // (docs/fidelity.md FK2).
+                // (docs/fidelity.md F15).
                 let connected = self.store_connected(&st, key);
                 key.status
                     .on_manage(Management::NotPendingDeletion, connected, &key.arn)?;

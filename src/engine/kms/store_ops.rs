@@ -586,7 +586,7 @@ fn lineage_root<'s>(st: &'s State, c: &'s Cluster) -> &'s str {
 
 /// Certificates compare as certificates (DER), so line endings and PEM
 /// wrapping do not matter (a PEM read on Windows is the same certificate);
-/// text that is no certificate matches nothing (docs/fidelity.md FP3).
+/// text that is no certificate matches nothing (docs/fidelity.md F13).
 fn same_certificate(a: &str, b: &str) -> bool {
     pki::same_certificates(a, b)
 }

@@ -142,7 +142,7 @@ impl KeyStatus {
 }
 
 /// How a key-management operation treats the key's state, from the "Key
-/// states" table of the KMS Developer Guide (docs/fidelity.md FK2).
+/// states" table of the KMS Developer Guide (docs/fidelity.md F15).
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub enum Management {
     /// Works in every state: GetKeyPolicy, ListKeyPolicies,
@@ -162,7 +162,7 @@ impl KeyStatus {
     /// A key-management operation under `rule`: never a transition, only
     /// allowed or refused by the state DescribeKey shows (an `Unavailable`
     /// key can be managed: "You can view and manage unavailable KMS keys",
-    /// docs/fidelity.md FK2).
+    /// docs/fidelity.md F15).
     pub fn on_manage(self, rule: Management, store_connected: bool, arn: &str) -> Result<()> {
         let state = self.visible(store_connected);
         match (rule, state) {

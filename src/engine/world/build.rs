@@ -402,7 +402,7 @@ impl Builder<'_> {
     /// A cluster's certificates as CloudHSM would have left them: none
     /// before an HSM; the first HSM's identity and CSR while
     /// `UNINITIALIZED`; once initialized, the CSR signed by the drill CA,
-    /// whose certificate is the trust anchor (docs/fidelity.md IP4). A
+    /// whose certificate is the trust anchor (docs/fidelity.md I35). A
     /// `trust_anchor` in the file replaces the drill CA's certificate as
     /// given (the world has no key of it to sign with).
     fn certificates(
@@ -698,7 +698,7 @@ impl Builder<'_> {
     }
 
     /// A key with `origin: AWS_KMS`: material KMS keeps, no store
-    /// (docs/fidelity.md FK1).
+    /// (docs/fidelity.md F14).
     fn kms_key(
         &self,
         st: &mut State,

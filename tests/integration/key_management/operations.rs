@@ -1,6 +1,6 @@
 //! Every operation of the KMS and CloudHSM v2 models is either one the
 //! engine implements or one it answers with its service's "not supported"
-//! error (docs/fidelity.md IK7), never `UnknownOperationException` and
+//! error (docs/fidelity.md I42), never `UnknownOperationException` and
 //! never a panic; and `docs/fidelity.md`'s operations table lists exactly
 //! the models' operations, with a status that agrees with the engine.
 

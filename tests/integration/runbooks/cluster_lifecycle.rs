@@ -193,7 +193,7 @@ fn create_custom_key_store_with_the_same_properties_as_a_disconnected_one_return
 /// CreateCustomKeyStore compares the trust anchor as a certificate: the
 /// same certificate with Windows line ends is accepted; a PEM block that
 /// is no certificate, or another cluster's customerCA.crt, is not
-/// (docs/fidelity.md FP3).
+/// (docs/fidelity.md F13).
 #[test]
 fn the_trust_anchor_is_compared_as_a_certificate() {
     let e = example();

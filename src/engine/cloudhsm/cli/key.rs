@@ -20,7 +20,7 @@ pub(super) enum AttrKind {
 
 /// The attributes hsmdrill keys have, in the order verbose output prints them:
 /// the documented output of `key generate-symmetric aes` (docs/fidelity.md
-/// FC2). It mirrors `HsmKey::attribute` (a test keeps the two in step),
+/// F24). It mirrors `HsmKey::attribute` (a test keeps the two in step),
 /// because the model offers no list of names and a filter must reject
 /// unknown ones even when there are no keys to ask.
 pub(super) const ATTRIBUTES: &[(&str, AttrKind)] = &[
@@ -286,8 +286,8 @@ pub(super) fn check_owner(key: &HsmKey, username: &str, action: &str) -> Result<
 /// `key generate-symmetric aes --label L --key-length-bytes N
 /// [--attributes name=value...] [--share-crypto-users user...]`: a new AES
 /// key owned by the crypto user logged in, with its material from the
-/// world's seed (docs/fidelity.md IC4). Answers `{"key": <verbose key>}`,
-/// as documented (FC2).
+/// world's seed (docs/fidelity.md I52). Answers `{"key": <verbose key>}`,
+/// as documented (F24).
 pub(super) fn key_generate_aes(
     cluster: &mut Cluster,
     ids: &mut IdGen,
@@ -296,7 +296,7 @@ pub(super) fn key_generate_aes(
 ) -> Outcome {
     let owner = require_crypto_user(cluster, sid, "generate keys")?;
     let label = args.required(&LABEL)?;
-    // FC2: "The maximum size allowable for label is 127 characters".
+    // F24: "The maximum size allowable for label is 127 characters".
     if label.chars().count() > 127 {
         return Err(format!(
             "invalid value for '--label <LABEL>': a label is at most 127 characters, this one has {}",
@@ -338,7 +338,7 @@ pub(super) fn key_generate_aes(
 
 /// `--attributes name=value...`: boolean attributes only; the others (`id`,
 /// `label`, `key-type`, …) are set by the command or not settable here
-/// (docs/fidelity.md IC3).
+/// (docs/fidelity.md I51).
 fn parse_key_attributes(words: &[String]) -> Result<BTreeMap<String, bool>, String> {
     let mut flags = BTreeMap::new();
     for word in words {
@@ -377,7 +377,7 @@ fn parse_key_attributes(words: &[String]) -> Result<BTreeMap<String, bool>, Stri
 
 /// The stored name of the crypto user `owner` shares a key with; refuses
 /// users that do not exist with `role`, admins (who hold no keys) and the
-/// owner itself (docs/fidelity.md IC3).
+/// owner itself (docs/fidelity.md I51).
 fn share_target(
     cluster: &Cluster,
     owner: &str,
@@ -411,7 +411,7 @@ fn share_target(
 }
 
 /// `key share` (`share` true) and `key unshare --filter ... --username U
-/// --role crypto-user`, by the key's owner only (FC2).
+/// --role crypto-user`, by the key's owner only (F24).
 pub(super) fn key_share(
     cluster: &mut Cluster,
     sid: &SessionId,

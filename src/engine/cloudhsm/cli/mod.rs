@@ -19,7 +19,7 @@
 //! password:`, and `Confirm password:` for a new password). Prompting is the
 //! caller's business, since only it has a terminal: [`prompts`] says what a
 //! line would ask, the caller asks, and [`run`] takes the answers beside the
-//! line (docs/fidelity.md FC1). Error strings are hsmdrill's own: the real
+//! line (docs/fidelity.md F23). Error strings are hsmdrill's own: the real
 //! ones are unconfirmed (docs/fidelity.md I7).
 //!
 //! This file dispatches a parsed line and holds the checks every command

@@ -166,7 +166,7 @@ pub(super) const ATTRIBUTES: Flag = Flag::many("attributes");
 pub(super) const SHARE_CRYPTO_USERS: Flag = Flag::many("share-crypto-users");
 
 /// The prompts of a command that asks for a new password twice (`cluster
-/// activate`, `user create`, `user change-password`: docs/fidelity.md FC1).
+/// activate`, `user create`, `user change-password`: docs/fidelity.md F23).
 const NEW_PASSWORD: &[&str] = &[ENTER_PASSWORD, CONFIRM_PASSWORD];
 /// The prompt of `login` (R8's transcript: `Enter password:`).
 const PASSWORD_ONCE: &[&str] = &[ENTER_PASSWORD];
@@ -456,7 +456,7 @@ impl Args {
                     .to_owned(),
             ),
             [password] => Ok(password),
-            // docs/fidelity.md IC2: the wording of a mismatch is hsmdrill's.
+            // docs/fidelity.md I50: the wording of a mismatch is hsmdrill's.
             [password, confirmation, ..] if password == confirmation => Ok(password),
             [_, _, ..] => Err("Passwords do not match".to_owned()),
         }

@@ -12,7 +12,7 @@ use super::{internal, HsmIdentity, SignedCsr};
 use crate::engine::error::{Error, Result};
 
 /// The validity of every certificate hsmdrill makes: from the virtual
-/// clock's epoch year to thirty years on (docs/fidelity.md IP3). Fixed, not
+/// clock's epoch year to thirty years on (docs/fidelity.md I34). Fixed, not
 /// "now", so certificates do not depend on when a world is loaded.
 fn validity(params: &mut CertificateParams) {
     params.not_before = rcgen::date_time_ymd(2017, 1, 1);
@@ -47,7 +47,7 @@ fn hsm_subject(cluster_id: &str) -> DistinguishedName {
 /// The HSM identity of the cluster `cluster_id` in the world seeded with
 /// `seed`: the first HSM's key pair, certified by its hardware key, whose
 /// certificates AWS's and the manufacturer's roots issue; and the CSR the
-/// HSM makes over its key (docs/fidelity.md FP1, IP1).
+/// HSM makes over its key (docs/fidelity.md F11, I32).
 pub(super) fn hsm_identity(seed: u64, cluster_id: &str) -> Result<HsmIdentity> {
     let aws_root_key = SeededKey::derive(seed, "aws-root");
     let aws_root = ca_params(
@@ -109,7 +109,7 @@ pub(super) fn hsm_identity(seed: u64, cluster_id: &str) -> Result<HsmIdentity> {
 /// The drill CA of a cluster: a self-signed root made from the seed and
 /// the cluster id, standing in for the customer's issuing CA
 /// (`customerCA.crt`) where a world or a runbook needs one (docs/fidelity.md
-/// IP4).
+/// I35).
 fn drill_ca(seed: u64, cluster_id: &str) -> (CertificateParams, SeededKey) {
     let label = format!("drill-ca {cluster_id}");
     let key = SeededKey::derive(seed, &label);

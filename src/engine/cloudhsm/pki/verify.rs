@@ -63,7 +63,7 @@ fn issued_by(child: &X509Certificate<'_>, parent: &X509Certificate<'_>) -> bool 
         && child.verify_signature(Some(parent.public_key())).is_ok()
 }
 
-/// The InitializeCluster checks (docs/fidelity.md FP2, IP2), in the order a
+/// The InitializeCluster checks (docs/fidelity.md F12, I33), in the order a
 /// caller fixes them: `SignedCert` is one X.509 certificate; `TrustAnchor`
 /// holds certificates, each a CA, ending with a self-signed root; the
 /// signed certificate is over the key of the cluster's CSR; it is issued by

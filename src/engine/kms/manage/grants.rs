@@ -1,8 +1,8 @@
 //! Grants: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant,
 //! RevokeGrant, and the `GrantTokens` check of the operations that take
-//! them (docs/fidelity.md FK5). Grants are kept and listed; hsmdrill
+//! them (docs/fidelity.md F18). Grants are kept and listed; hsmdrill
 //! authorizes nothing, so a grant never allows or denies a call
-//! (docs/fidelity.md IK5).
+//! (docs/fidelity.md I40).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -48,7 +48,7 @@ const TOKEN_PREFIX: &str = "hsmdrill-grant:";
 const DRY_RUN: &str = "The request would have succeeded, but the DryRun option is set.";
 
 /// The token of a grant: the key and grant ids, so RetireGrant can find
-/// the grant from the token alone (docs/fidelity.md IK5).
+/// the grant from the token alone (docs/fidelity.md I40).
 fn token(key_id: &str, grant_id: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{TOKEN_PREFIX}{key_id}:{grant_id}"))
 }
@@ -69,7 +69,7 @@ fn invalid_token() -> Error {
 }
 
 /// Checks a request's `GrantTokens`: at most 10, each 1–8192 characters
-/// and issued by hsmdrill's CreateGrant (docs/fidelity.md IK5).
+/// and issued by hsmdrill's CreateGrant (docs/fidelity.md I40).
 pub(crate) fn check_grant_tokens(tokens: Option<&[String]>) -> Result<()> {
     let Some(tokens) = tokens else { return Ok(()) };
     if tokens.len() > 10 {
@@ -105,7 +105,7 @@ fn check_principal(member: &str, p: &str) -> Result<()> {
 }
 
 /// A grant id is 1–128 characters; a well-formed one hsmdrill never issued
-/// is `NotFoundException` (docs/fidelity.md IK5).
+/// is `NotFoundException` (docs/fidelity.md I40).
 fn check_grant_id(id: &str) -> Result<()> {
     check_len("GrantId", id, 1, 128)?;
     if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -137,7 +137,7 @@ impl Engine {
     }
 
     /// CreateGrant. A second CreateGrant with the same `Name` and the same
-    /// grant gets the same grant id and token back (docs/fidelity.md FK5).
+    /// grant gets the same grant id and token back (docs/fidelity.md F18).
     pub fn create_grant(&self, req: &CreateGrantRequest) -> Result<CreateGrantResponse> {
         self.audited(
             "CreateGrant",
@@ -320,7 +320,7 @@ impl Engine {
                         check_grant_id(g)?;
                         (k.clone(), g.clone())
                     }
-                    // docs/fidelity.md IK5: neither way of naming the grant.
+                    // docs/fidelity.md I40: neither way of naming the grant.
                     (None, _, _) => {
                         return Err(Error::new(
                             ErrorKind::Validation,

@@ -1,7 +1,7 @@
 //! Key policies: the default policy KMS writes, GetKeyPolicy,
-//! PutKeyPolicy, ListKeyPolicies (docs/fidelity.md FK4). A key has one
+//! PutKeyPolicy, ListKeyPolicies (docs/fidelity.md F17). A key has one
 //! policy, named `default`. hsmdrill keeps it and gives it back; it never
-//! evaluates it, as it evaluates no IAM policy (docs/fidelity.md IK4).
+//! evaluates it, as it evaluates no IAM policy (docs/fidelity.md I39).
 
 use serde_json::{json, Value};
 
@@ -15,15 +15,15 @@ use crate::engine::kms::{check_len, nothing_recorded, page, required};
 use crate::engine::machines::key::Management;
 use crate::engine::Engine;
 
-/// The one policy name (docs/fidelity.md FK4).
+/// The one policy name (docs/fidelity.md F17).
 const DEFAULT: &str = "default";
 
-/// Policies are at most 32 KB (docs/fidelity.md FK4), although the model
+/// Policies are at most 32 KB (docs/fidelity.md F17), although the model
 /// allows 131072 characters.
 const MAX_POLICY_BYTES: usize = 32 * 1024;
 
 /// Checks a policy document as hsmdrill can without evaluating it: within
-/// the size limit, and a JSON object (docs/fidelity.md IK4).
+/// the size limit, and a JSON object (docs/fidelity.md I39).
 pub(crate) fn checked_policy(policy: &str) -> Result<&str> {
     check_len("Policy", policy, 1, 131_072)?;
     let malformed = |why: &str| {
@@ -45,12 +45,12 @@ pub(crate) fn checked_policy(policy: &str) -> Result<&str> {
     }
 }
 
-/// Checks a `PolicyName`: `default` is the only one (docs/fidelity.md FK4).
+/// Checks a `PolicyName`: `default` is the only one (docs/fidelity.md F17).
 fn check_policy_name(name: Option<&str>) -> Result<()> {
     let Some(name) = name else { return Ok(()) };
     check_len("PolicyName", name, 1, 128)?;
     if name != DEFAULT {
-        // docs/fidelity.md IK4: the exception for another name.
+        // docs/fidelity.md I39: the exception for another name.
         return Err(Error::new(
             ErrorKind::NotFound,
             format!("No such policy exists: {name}. The only valid value is default."),
@@ -62,7 +62,7 @@ fn check_policy_name(name: Option<&str>) -> Result<()> {
 impl Engine {
     /// The key policy KMS gives a key created without one: it lets the
     /// account's IAM policies allow every KMS action on the key, written
-    /// as GetKeyPolicy returns it (docs/fidelity.md FK4).
+    /// as GetKeyPolicy returns it (docs/fidelity.md F17).
     pub(crate) fn default_key_policy(&self) -> String {
         format!(
             "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"arn:aws:iam::{}:root\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}",

@@ -1,7 +1,7 @@
 //! Key rotation of `AWS_KMS` keys: EnableKeyRotation, DisableKeyRotation,
 //! GetKeyRotationStatus, RotateKeyOnDemand, ListKeyRotations, and the
 //! automatic rotation the clock does (`schedule.rs`, `Work::KeyRotation`)
-//! (docs/fidelity.md FK6).
+//! (docs/fidelity.md F19).
 //!
 //! A rotation adds a material version and makes it the one that
 //! encrypts; earlier versions stay, so earlier ciphertexts, which name
@@ -30,9 +30,9 @@ use crate::engine::machines::key::Management;
 use crate::engine::state::State;
 use crate::engine::Engine;
 
-/// The default rotation period (docs/fidelity.md FK6).
+/// The default rotation period (docs/fidelity.md F19).
 const DEFAULT_PERIOD_DAYS: u32 = 365;
-/// On-demand rotations a key may have (docs/fidelity.md FK6).
+/// On-demand rotations a key may have (docs/fidelity.md F19).
 const MAX_ON_DEMAND: usize = 10;
 
 fn days(n: u32) -> Duration {
@@ -51,7 +51,7 @@ fn rotatable(key: &mut Key) -> Result<&mut KmsMaterial> {
 
 /// "… origin is EXTERNAL which is not valid for this operation" is what
 /// KMS answers for imported material; keys in a CloudHSM key store get
-/// the same sentence with their origin (docs/fidelity.md FK6, IK6).
+/// the same sentence with their origin (docs/fidelity.md F19, I41).
 fn not_rotatable(arn: &str, origin: &str) -> Error {
     Error::new(
         ErrorKind::UnsupportedOperation,

@@ -140,9 +140,9 @@ shapes! {
         name?: String,
         /// Check only.
         dry_run?: bool,
-        /// A service grantee (refused: docs/fidelity.md IK5).
+        /// A service grantee (refused: docs/fidelity.md I40).
         grantee_service_principal?: String,
-        /// A service retiree (refused: docs/fidelity.md IK5).
+        /// A service retiree (refused: docs/fidelity.md I40).
         retiring_service_principal?: String,
     }
     /// `CreateGrantResponse`.

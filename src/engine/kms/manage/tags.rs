@@ -1,5 +1,5 @@
 //! Tags on KMS keys: TagResource, UntagResource, ListResourceTags, and the
-//! rules CreateKey's `Tags` share (docs/fidelity.md FK3).
+//! rules CreateKey's `Tags` share (docs/fidelity.md F16).
 
 use std::collections::BTreeMap;
 
@@ -13,14 +13,14 @@ use crate::engine::kms::{check_len, nothing_recorded, page_within, required};
 use crate::engine::machines::key::Management;
 use crate::engine::Engine;
 
-/// Tags a key may carry (docs/fidelity.md FK3).
+/// Tags a key may carry (docs/fidelity.md F16).
 pub(crate) const MAX_TAGS: usize = 50;
 
 /// Checks one tag key: 1–128 characters, not `aws:…`.
 fn check_tag_key(member: &str, key: &str) -> Result<()> {
     check_len(member, key, 1, 128)?;
-    // "aws:" is reserved for AWS use, in any case (docs/fidelity.md FK3);
-    // the message is hsmdrill's (IK3).
+    // "aws:" is reserved for AWS use, in any case (docs/fidelity.md F16);
+    // the message is hsmdrill's (I38).
     if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
         return Err(Error::new(
             ErrorKind::Tag,
@@ -31,7 +31,7 @@ fn check_tag_key(member: &str, key: &str) -> Result<()> {
 }
 
 /// Checks a request's `Tags` and returns them by tag key: each key and
-/// value within its length, no reserved key, no key twice (IK3).
+/// value within its length, no reserved key, no key twice (I38).
 pub(crate) fn checked_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (i, t) in tags.iter().enumerate() {
@@ -49,7 +49,7 @@ pub(crate) fn checked_tags(tags: &[Tag]) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// A key carries at most 50 tags (docs/fidelity.md FK3; IK3 for the
+/// A key carries at most 50 tags (docs/fidelity.md F16; I38 for the
 /// exception).
 fn too_many(n: usize) -> Result<()> {
     if n > MAX_TAGS {

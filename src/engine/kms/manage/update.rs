@@ -1,4 +1,4 @@
-//! UpdateAlias and UpdateKeyDescription (docs/fidelity.md FK2 for the key
+//! UpdateAlias and UpdateKeyDescription (docs/fidelity.md F15 for the key
 //! states they refuse).
 
 use serde_json::json;
