@@ -27,9 +27,8 @@
 //!   `engine::network` and `engine::faults` (injected incidents),
 //!   `engine::world` (YAML world files), `engine::cloud` (one engine per
 //!   account and Region on one clock, and `CopyBackupToRegion` between
-//!   them), `engine::persist` and
-//!   `engine::journal` (the engine and its trail as files, for `serve
-//!   --state`) and `engine::dispatch` (operation name + JSON in, JSON or AWS
+//!   them), `engine::tracked` and `engine::persist` (which entities changed,
+//!   and the engine as rows, for `serve --state`) and `engine::dispatch` (operation name + JSON in, JSON or AWS
 //!   error out: the door every front end uses).
 //! - [`scenario`]: the step IR (`ir`), the narrow interface to what the
 //!   runner drives (`target`), the one runner loop (`runner`, split by step
@@ -47,7 +46,8 @@
 //!   JUnit reports.
 //! - [`server`]: `hsmdrill serve`, the engine behind the AWS wire protocols
 //!   (KMS and CloudHSM v2 in JSON 1.1 and CBOR, CloudTrail, SigV4), the
-//!   `/_hsmdrill/` control API and `--state` durability.
+//!   `/_hsmdrill/` control API and `--state` durability (an SQLite state
+//!   file written a transaction per acknowledged change, `server::store`).
 //! - [`shell`]: `hsmdrill cloudhsm-cli`, the CloudHSM CLI REPL against an
 //!   embedded world or a server.
 //! - `main.rs`: the `hsmdrill` command line (clap), a thin shell over the

@@ -136,7 +136,7 @@ fn uuid_from(a: u64, b: u64) -> String {
 }
 
 /// 64 bits from the system's random source, for what must differ between
-/// runs and never shows in a response: a trail's journal name, the
+/// runs and never shows in a response: a trail's name in a state file, the
 /// event-id seed of a trail restored without its events.
 pub fn random_u64() -> Option<u64> {
     use ring::rand::SecureRandom;

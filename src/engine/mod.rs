@@ -16,9 +16,10 @@
 //!   they complete, and done by `catch_up` at the start of the next call once
 //!   the clock has passed it (`schedule.rs`).
 //! - [`trail::Trail`]: every KMS call, as CloudTrail would record it.
-//!   `persist.rs` and `journal.rs` are the engine as files, for
-//!   `hsmdrill serve --state`: the state with the trail's newest events, and
-//!   the trail's append-only journal.
+//! - `persist.rs`: the engine as rows, for `hsmdrill serve --state` (whose
+//!   SQLite file is the server's business): what changed since the last
+//!   drain ([`tracked::Tracked`] maps record it), the whole state, and an
+//!   engine built back from rows.
 //!
 //! An engine is one AWS account in one Region; [`cloud::Cloud`] holds one
 //! per partition, on one shared clock, and runs the operations that span
@@ -38,7 +39,6 @@ pub mod dispatch;
 pub mod error;
 pub mod faults;
 pub mod ids;
-pub mod journal;
 pub mod kms;
 pub mod machines;
 pub mod network;
@@ -46,6 +46,7 @@ pub mod persist;
 mod schedule;
 mod shapes;
 pub mod state;
+pub mod tracked;
 pub mod trail;
 pub mod world;
 
@@ -75,6 +76,10 @@ pub struct Engine {
     round_robin: AtomicUsize,
     /// Per key store: the current one-second window and calls in it.
     quota_windows: Mutex<BTreeMap<String, (i64, u32)>>,
+    /// Each cluster's link condition as last handed to the state file
+    /// (`persist.rs`): a flaky link spends its failures through a shared
+    /// handle, which the state's change tracking cannot see.
+    links_written: Mutex<BTreeMap<String, NetworkCondition>>,
     /// Open simultaneous windows (see [`Engine::begin_simultaneous`]).
     simultaneous: AtomicUsize,
     /// Numbers simultaneous windows, so session schedules start afresh.
@@ -95,6 +100,7 @@ impl Engine {
             next_due: AtomicI64::new(i64::MAX),
             round_robin: AtomicUsize::new(0),
             quota_windows: Mutex::new(BTreeMap::new()),
+            links_written: Mutex::new(BTreeMap::new()),
             simultaneous: AtomicUsize::new(0),
             window: AtomicU64::new(0),
             config,
@@ -224,7 +230,7 @@ impl Engine {
         (rendered, total)
     }
 
-    /// The trail itself, for front ends that keep a journal of it
+    /// The trail itself, for front ends that write it to a file
     /// (`hsmdrill serve --state`).
     pub fn trail(&self) -> &trail::Trail {
         &self.trail

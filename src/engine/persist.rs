@@ -1,175 +1,185 @@
-//! The engine as a file: what `hsmdrill serve --state FILE` writes after
-//! every change and reads back on start.
+//! The engine as rows: what `hsmdrill serve --state FILE` writes after
+//! every change and reads back on start. No I/O here: the server keeps the
+//! rows in its SQLite file (`server/store.rs`); this module says what the
+//! rows are, which changed, and how an engine is built back from them.
 //!
-//! A snapshot is one JSON object:
+//! A row is one entity of the [`State`] as JSON, keyed by its [`Kind`] and
+//! id: a subnet, a cluster (its HSMs, users, passwords, lockouts, logins,
+//! certificates, link condition; not its key material), a backup (with the
+//! copy of the cluster it holds), a key store, a KMS key, an alias, the id
+//! of a key deleted at the end of its waiting period. A cluster's key
+//! material is a row per key ([`HsmKey`], the AES key as the base64 of its
+//! 32 raw bytes) keyed by cluster and key reference, so a cluster with
+//! 100,000 keys is not rewritten when one is added. Beside the rows, each
+//! partition has its config, the id generator's position (so ids stay
+//! unique after a restart) and its trail's seed and numbering.
 //!
-//! ```text
-//! {"format": "hsmdrill-state", "version": 3, "config": <EngineConfig>,
-//!  "now": <ms since the epoch>, "virtual_clock": false, "state": <State>,
-//!  "trail": {"id": …, "seed": …, "next": …, "events": [<TrailEvent>, …]},
-//!  "partitions": [{"config": …, "state": …, "trail": …}, …],
-//!  "access_keys": {"AKIA…": "444455556666"}}
-//! ```
+//! **What changed.** Every map of the state is a [`Tracked`] map, which
+//! records the key of each entry changed through it. [`Engine::take_delta`]
+//! drains those records under the state's write lock, so a delta is one
+//! instant of the engine, and turns them into [`RowChange`]s: the entry as
+//! it is now, or its deletion. A cluster put in whole (a cluster restored
+//! from a backup) has all its material rewritten; one changed in place
+//! only the material whose keys changed. Network links are the one part
+//! changed through a shared handle (a flaky link spends a failure per call):
+//! a delta also carries every cluster whose link condition differs from the
+//! one last handed out. A whole delta ([`Engine::take_delta`] with `whole`)
+//! is every row, for a new state file or after a write failed (whose drained
+//! changes are then lost to the tracking); a delta is whole too when a map's
+//! record overflowed (more changes than it keeps, see [`Tracked`]).
 //!
-//! The top level is the world's default partition (its own account and
-//! Region); `partitions` and `access_keys`, written only when a
-//! [`Cloud`](super::cloud::Cloud) has them (`cloud/persist.rs`), are the
-//! other accounts and Regions and the access key → account map. Version 2
-//! files (one partition) read as a cloud with only the default one; an
-//! older build refuses a version 3 file by its version.
-//!
-//! `now` is the clock's instant when the snapshot was taken; a restored
-//! engine's clock continues from it ([`SavedClock::resume`]), or from the
-//! last trail event's time if that is later, so time spent stopped does not
-//! count and no new event is dated before an old one.
-//!
-//! `state` is the whole [`State`]: the id generator's position (so ids stay
-//! unique after a restart), subnets, clusters with their HSMs, users,
-//! passwords, lockouts, logins and key material (AES keys as the base64 of
-//! their 32 raw bytes), backups, key stores, keys, aliases and deleted key
-//! ids. Runtime-only parts are rebuilt on load: PKCS #11 session pools are
-//! stored as their capacity and come back empty, sessions held by an
-//! "exhaust sessions" fault are released, per-second quota windows start
-//! afresh.
-//!
-//! `trail` is the CloudTrail trail's seed and numbering, so event ids stay
-//! the same and never repeat after a restore, and its events not yet in the
-//! trail journal (`FILE.trail`, [`super::journal`]): all of them when there
-//! is no journal, else the few recorded since the journal's last append.
-//! [`Engine::restore_file`] reads the journal back with the snapshot and
-//! keeps every event of either (the newest `trail_capacity` of them). A
-//! snapshot is taken after the events it carries, so a change whose event
-//! the file or the journal holds is in the snapshot too. Version 1 files
-//! (before the trail was kept) are read with an empty trail.
-//!
-//! [`write_atomic`] replaces the file in one step (a temporary file created
-//! with mode 0600, `fsync`, `rename`, `fsync` of the folder), so after a
-//! crash at any moment the file holds either the previous snapshot or the
-//! new one, whole. The file holds key material and passwords.
+//! **Back from rows.** [`Engine::from_rows`] builds an engine from a
+//! partition's [`Rows`]. Runtime-only parts are rebuilt: PKCS #11 session
+//! pools are stored as their capacity and come back empty, sessions held by
+//! an "exhaust sessions" fault are released, per-second quota windows start
+//! afresh. The clock is the caller's ([`SavedClock::resume`]), continuing
+//! from the saved instant or from the last trail event's time if that is
+//! later, so time spent stopped does not count and no new event is dated
+//! before an old one.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::clock::{Clock, Timestamp};
+use super::cloudhsm::cluster::Cluster;
+use super::cloudhsm::keys::{HsmKey, KeyStoreOfCluster};
 use super::config::EngineConfig;
-use super::ids::random_u64;
-use super::journal;
+use super::ids::IdGen;
 use super::network::NetworkCondition;
 use super::state::State;
-use super::trail::{SavedTrail, Trail, TrailEvent};
+use super::tracked::{Change, Tracked};
+use super::trail::{SavedTrail, Trail};
 use super::Engine;
 
-/// The `format` member of every state file.
-pub const FORMAT: &str = "hsmdrill-state";
-
-/// The `version` member this build writes.
-pub const VERSION: u32 = 3;
-
-/// The oldest version this build reads (version 1 has no trail; version 2
-/// has no further partitions).
-pub const OLDEST_VERSION: u32 = 1;
-
-/// Why a snapshot could not be written or read back.
+/// Why rows could not be made or read back.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
     /// The state could not be serialized.
     #[error("cannot serialize the state: {0}")]
     Serialize(String),
-    /// The bytes are not a state file this build reads.
+    /// A row is not what this build reads.
     #[error("not a usable hsmdrill state file: {0}")]
     Corrupt(String),
-    /// A state file of another version.
-    #[error(
-        "hsmdrill state file version {found}, but this build reads versions {OLDEST_VERSION} to {VERSION}"
-    )]
-    Version {
-        /// The version in the file.
-        found: u32,
-    },
-    /// Reading or writing the file failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        source: io::Error,
-    },
 }
 
-#[derive(Serialize)]
-pub(crate) struct SnapshotOut<'a> {
-    format: &'static str,
-    version: u32,
-    config: &'a EngineConfig,
-    now: Timestamp,
-    virtual_clock: bool,
-    state: &'a State,
-    trail: SavedTrail,
-    /// The cloud's other partitions (`cloud::persist`), left out when none.
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    pub(crate) partitions: Vec<PartitionOut<'a>>,
-    /// The cloud's access key → account map, left out when empty.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) access_keys: Option<&'a BTreeMap<String, String>>,
+/// The kinds of entity, one table each in a state file.
+#[derive(Clone, Copy, Debug, Eq, Ord, PartialEq, PartialOrd)]
+pub enum Kind {
+    /// A VPC subnet.
+    Subnet,
+    /// A CloudHSM cluster (without its key material).
+    Cluster,
+    /// A CloudHSM backup.
+    Backup,
+    /// A custom key store.
+    Store,
+    /// A KMS key.
+    Key,
+    /// A KMS alias.
+    Alias,
+    /// The id of a key deleted at the end of its waiting period.
+    DeletedKey,
 }
 
-/// A partition other than the default one, as a state file holds it: its
-/// engine's config, state and whole trail (no journal holds it).
-#[derive(Serialize)]
-pub(crate) struct PartitionOut<'a> {
-    pub(crate) config: &'a EngineConfig,
-    pub(crate) state: &'a State,
-    pub(crate) trail: SavedTrail,
-}
+impl Kind {
+    /// Every kind, in the order an engine is built back.
+    pub const ALL: [Kind; 7] = [
+        Kind::Subnet,
+        Kind::Cluster,
+        Kind::Backup,
+        Kind::Store,
+        Kind::Key,
+        Kind::Alias,
+        Kind::DeletedKey,
+    ];
 
-/// A [`PartitionOut`] read back.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PartitionIn {
-    pub(crate) config: EngineConfig,
-    pub(crate) state: State,
-    pub(crate) trail: SavedTrail,
-}
-
-#[derive(Deserialize)]
-struct Header {
-    format: String,
-    version: u32,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SnapshotIn {
-    #[allow(dead_code)]
-    format: String,
-    #[allow(dead_code)]
-    version: u32,
-    config: EngineConfig,
-    now: Timestamp,
-    #[serde(default)]
-    virtual_clock: bool,
-    state: State,
-    #[serde(default)]
-    trail: Option<SavedTrail>,
-    #[serde(default)]
-    pub(crate) partitions: Vec<PartitionIn>,
-    #[serde(default)]
-    pub(crate) access_keys: BTreeMap<String, String>,
-}
-
-impl SnapshotIn {
-    /// The id of the default partition's trail, if the file has one.
-    pub(crate) fn trail_id(&self) -> Option<u64> {
-        self.trail.as_ref().map(|t| t.id)
+    /// Its table's name in a state file.
+    pub fn table(self) -> &'static str {
+        match self {
+            Kind::Subnet => "subnets",
+            Kind::Cluster => "clusters",
+            Kind::Backup => "backups",
+            Kind::Store => "key_stores",
+            Kind::Key => "keys",
+            Kind::Alias => "aliases",
+            Kind::DeletedKey => "deleted_keys",
+        }
     }
 }
 
-/// How the clock stood when a snapshot was taken.
+/// One change to a partition's rows.
+#[derive(Clone, Debug)]
+pub enum RowChange {
+    /// An entity as it is now.
+    Put {
+        /// Its kind.
+        kind: Kind,
+        /// Its id (an alias's name).
+        id: String,
+        /// The entity as JSON.
+        json: String,
+    },
+    /// An entity that is gone.
+    Delete {
+        /// Its kind.
+        kind: Kind,
+        /// Its id.
+        id: String,
+    },
+    /// A key of a cluster's material as it is now.
+    PutMaterial {
+        /// The cluster.
+        cluster: String,
+        /// The key reference.
+        reference: u64,
+        /// The [`HsmKey`] as JSON.
+        json: String,
+    },
+    /// A key of a cluster's material that is gone.
+    DeleteMaterial {
+        /// The cluster.
+        cluster: String,
+        /// The key reference.
+        reference: u64,
+    },
+    /// Every key of a cluster's material (the cluster is gone, or its
+    /// material is put anew after this).
+    DeleteMaterialsOf {
+        /// The cluster.
+        cluster: String,
+    },
+}
+
+/// What changed in an engine since the last drain.
+#[derive(Debug)]
+pub struct Delta {
+    /// Whether `changes` is every row: the partition's rows are to be
+    /// replaced by them.
+    pub whole: bool,
+    /// The id generator's position, as JSON.
+    pub ids: String,
+    /// The rows to write or delete, in order.
+    pub changes: Vec<RowChange>,
+}
+
+/// A partition as a state file holds it, read back.
+#[derive(Debug)]
+pub struct Rows {
+    /// Its engine's config.
+    pub config: EngineConfig,
+    /// The id generator's position, as JSON.
+    pub ids: String,
+    /// Every entity: kind, id, JSON.
+    pub entities: Vec<(Kind, String, String)>,
+    /// Every key of every cluster's material: cluster, [`HsmKey`] JSON.
+    pub materials: Vec<(String, String)>,
+    /// The trail's seed, numbering and newest events.
+    pub trail: SavedTrail,
+}
+
+/// How the clock stood when the state was last written.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct SavedClock {
     /// Its instant.
@@ -198,80 +208,282 @@ pub struct ReadMark {
     flaky: bool,
 }
 
-impl Engine {
-    /// The engine as a state file: config, the clock's current instant, the
-    /// whole state and the trail's events past the journal's mark
-    /// ([`Trail::journaled`]), serialized under the state's read lock.
-    pub fn snapshot_json(&self) -> Result<Vec<u8>, PersistError> {
-        let st = self.state.read();
-        let snapshot = self.snapshot_out(&st);
-        serde_json::to_vec(&snapshot).map_err(|e| PersistError::Serialize(e.to_string()))
-    }
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, PersistError> {
+    serde_json::to_string(value).map_err(|e| PersistError::Serialize(e.to_string()))
+}
 
-    /// The snapshot of this engine as the default partition, with no other
-    /// partition; `st` is its state, locked by the caller.
-    pub(crate) fn snapshot_out<'a>(&'a self, st: &'a State) -> SnapshotOut<'a> {
-        SnapshotOut {
-            format: FORMAT,
-            version: VERSION,
-            config: &self.config,
-            now: self.clock.now(),
-            virtual_clock: self.clock.is_virtual(),
-            state: st,
-            // Taken with the state's lock held: a service event (a key
-            // deleted at the end of its waiting period) is recorded under
-            // the write lock with its change, so the two come together.
-            trail: self.trail.saved(),
-            partitions: Vec::new(),
-            access_keys: None,
+/// Puts or deletes the entries of `map` named in `changes`.
+fn entity_changes<V: Serialize>(
+    kind: Kind,
+    map: &Tracked<String, V>,
+    changes: BTreeMap<String, Change>,
+    out: &mut Vec<RowChange>,
+) -> Result<(), PersistError> {
+    for id in changes.into_keys() {
+        out.push(match map.get(&id) {
+            Some(v) => RowChange::Put {
+                kind,
+                json: to_json(v)?,
+                id,
+            },
+            None => RowChange::Delete { kind, id },
+        });
+    }
+    Ok(())
+}
+
+/// Every key of a cluster's material, put.
+fn all_materials(
+    cluster: &str,
+    keys: &KeyStoreOfCluster,
+    out: &mut Vec<RowChange>,
+) -> Result<(), PersistError> {
+    for k in keys.iter() {
+        out.push(RowChange::PutMaterial {
+            cluster: cluster.to_owned(),
+            reference: k.reference,
+            json: to_json(k)?,
+        });
+    }
+    Ok(())
+}
+
+/// Every entity of a kind, put.
+fn all_entities<V: Serialize>(
+    kind: Kind,
+    map: &Tracked<String, V>,
+    out: &mut Vec<RowChange>,
+) -> Result<(), PersistError> {
+    for (id, v) in map {
+        out.push(RowChange::Put {
+            kind,
+            id: id.clone(),
+            json: to_json(v)?,
+        });
+    }
+    Ok(())
+}
+
+/// Every row of `st`.
+fn whole(st: &State) -> Result<Vec<RowChange>, PersistError> {
+    let mut out = Vec::new();
+    all_entities(Kind::Subnet, &st.subnets, &mut out)?;
+    all_entities(Kind::Cluster, &st.clusters, &mut out)?;
+    for (id, c) in &st.clusters {
+        all_materials(id, &c.keys, &mut out)?;
+    }
+    all_entities(Kind::Backup, &st.backups, &mut out)?;
+    all_entities(Kind::Store, &st.stores, &mut out)?;
+    all_entities(Kind::Key, &st.keys, &mut out)?;
+    all_entities(Kind::Alias, &st.aliases, &mut out)?;
+    all_entities(Kind::DeletedKey, &st.deleted_keys, &mut out)?;
+    Ok(out)
+}
+
+/// Whether a map of `st` (or a cluster's material) recorded more changes
+/// than it keeps: the partition must then be written whole.
+fn overflowed(st: &State) -> bool {
+    st.subnets.overflowed()
+        || st.clusters.overflowed()
+        || st.backups.overflowed()
+        || st.stores.overflowed()
+        || st.keys.overflowed()
+        || st.aliases.overflowed()
+        || st.deleted_keys.overflowed()
+        || st.clusters.values().any(|c| c.keys.overflowed())
+}
+
+/// Forgets every recorded change of `st` (they are written whole).
+fn forget_changes(st: &mut State) {
+    st.subnets.take_changes();
+    st.backups.take_changes();
+    st.stores.take_changes();
+    st.keys.take_changes();
+    st.aliases.take_changes();
+    st.deleted_keys.take_changes();
+    // Every cluster (there are few): one whose record overflowed is not
+    // necessarily among the changed ones.
+    let ids: Vec<String> = st.clusters.keys().cloned().collect();
+    for id in ids {
+        if let Some(c) = st.clusters.get_mut(&id) {
+            c.keys.take_changes();
         }
     }
+    st.clusters.take_changes();
+}
 
-    /// An engine from a state file, with the trail events the file holds
-    /// (not those of a journal: see [`Engine::restore_file`]). `clock` is
-    /// given how the clock stood when the snapshot was taken and makes the
-    /// restored engine's clock (usually [`SavedClock::resume`]), so time
-    /// continues from there.
-    pub fn restore(
-        bytes: &[u8],
-        clock: impl FnOnce(SavedClock) -> Clock,
-    ) -> Result<Engine, PersistError> {
-        Ok(build(parse(bytes)?, Vec::new(), clock))
-    }
-
-    /// Reads the state file at `path`, and the trail journal beside it
-    /// ([`journal::journal_path`]) if it belongs with this file's trail:
-    /// `Ok(None)` if there is no state file. Only the world's own
-    /// partition: [`Cloud::restore_file`](super::cloud::Cloud::restore_file)
-    /// reads every account and Region. A journal whose header cannot
-    /// be read is an error; its torn last record, if any, is dropped.
-    pub fn restore_file(
-        path: &Path,
-        clock: impl FnOnce(SavedClock) -> Clock,
-    ) -> Result<Option<Engine>, PersistError> {
-        let Some(bytes) = read_if_any(path)? else {
-            return Ok(None);
-        };
-        let snapshot = parse(&bytes)?;
-        let journaled = match &snapshot.trail {
-            Some(trail) => match journal::read(&journal::journal_path(path))? {
-                Some(j) if j.trail_id == trail.id => j.events,
-                // Another world's journal: a reset wrote this file and
-                // was cut short before it wrote the new journal.
-                Some(_) | None => Vec::new(),
-            },
-            None => Vec::new(),
-        };
-        Ok(Some(build(snapshot, journaled, clock)))
-    }
-
-    /// Writes the engine's snapshot to `path` with [`write_atomic`].
-    pub fn save_to(&self, path: &Path) -> Result<(), PersistError> {
-        let bytes = self.snapshot_json()?;
-        write_atomic(path, &bytes).map_err(|source| PersistError::Io {
-            path: path.to_owned(),
-            source,
+impl Engine {
+    /// What changed since the last call (every row if `whole`), drained
+    /// under the state's write lock (see the module docs). After an error
+    /// the drained changes are lost: write the whole state next.
+    pub fn take_delta(&self, whole: bool) -> Result<Delta, PersistError> {
+        let mut st = self.state.write();
+        let mut links = self.links_written.lock();
+        let now: Vec<(String, NetworkCondition)> = st
+            .clusters
+            .iter()
+            .map(|(id, c)| (id.clone(), c.link.condition()))
+            .collect();
+        for (id, condition) in &now {
+            if links.get(id) != Some(condition) {
+                st.clusters.mark(id);
+            }
+        }
+        *links = now.into_iter().collect();
+        drop(links);
+        let ids = to_json(&st.ids)?;
+        if whole || overflowed(&st) {
+            forget_changes(&mut st);
+            return Ok(Delta {
+                whole: true,
+                ids,
+                changes: self::whole(&st)?,
+            });
+        }
+        let mut out = Vec::new();
+        let changes = st.subnets.take_changes();
+        entity_changes(Kind::Subnet, &st.subnets, changes, &mut out)?;
+        let changed_clusters = st.clusters.take_changes();
+        for (id, change) in changed_clusters {
+            let Some(c) = st.clusters.get_mut(&id) else {
+                out.push(RowChange::Delete {
+                    kind: Kind::Cluster,
+                    id: id.clone(),
+                });
+                out.push(RowChange::DeleteMaterialsOf { cluster: id });
+                continue;
+            };
+            let keys = c.keys.take_changes();
+            out.push(RowChange::Put {
+                kind: Kind::Cluster,
+                id: id.clone(),
+                json: to_json(&*c)?,
+            });
+            match change {
+                Change::Replaced => {
+                    out.push(RowChange::DeleteMaterialsOf {
+                        cluster: id.clone(),
+                    });
+                    all_materials(&id, &c.keys, &mut out)?;
+                }
+                Change::Touched => {
+                    for reference in keys.into_keys() {
+                        out.push(match c.keys.get(reference) {
+                            Some(k) => RowChange::PutMaterial {
+                                cluster: id.clone(),
+                                reference,
+                                json: to_json(k)?,
+                            },
+                            None => RowChange::DeleteMaterial {
+                                cluster: id.clone(),
+                                reference,
+                            },
+                        });
+                    }
+                }
+            }
+        }
+        // `get_mut` above recorded the clusters again.
+        st.clusters.take_changes();
+        let changes = st.backups.take_changes();
+        entity_changes(Kind::Backup, &st.backups, changes, &mut out)?;
+        let changes = st.stores.take_changes();
+        entity_changes(Kind::Store, &st.stores, changes, &mut out)?;
+        let changes = st.keys.take_changes();
+        entity_changes(Kind::Key, &st.keys, changes, &mut out)?;
+        let changes = st.aliases.take_changes();
+        entity_changes(Kind::Alias, &st.aliases, changes, &mut out)?;
+        let changes = st.deleted_keys.take_changes();
+        entity_changes(Kind::DeletedKey, &st.deleted_keys, changes, &mut out)?;
+        Ok(Delta {
+            whole: false,
+            ids,
+            changes: out,
         })
+    }
+
+    /// Every row of the engine, its config and its whole trail (as held in
+    /// memory), without draining anything: what a state file holds of it.
+    pub fn rows(&self) -> Result<Rows, PersistError> {
+        let st = self.state.read();
+        let mut entities = Vec::new();
+        let mut materials = Vec::new();
+        for change in whole(&st)? {
+            match change {
+                RowChange::Put { kind, id, json } => entities.push((kind, id, json)),
+                RowChange::PutMaterial { cluster, json, .. } => materials.push((cluster, json)),
+                RowChange::Delete { .. }
+                | RowChange::DeleteMaterial { .. }
+                | RowChange::DeleteMaterialsOf { .. } => {}
+            }
+        }
+        let (events, next) = self.trail.since(0);
+        Ok(Rows {
+            config: self.config.clone(),
+            ids: to_json(&st.ids)?,
+            entities,
+            materials,
+            trail: SavedTrail {
+                id: self.trail.id(),
+                seed: self.trail.seed(),
+                next,
+                events,
+            },
+        })
+    }
+
+    /// An engine from a partition's rows, on `clock` (see the module docs).
+    /// Every event in `rows` counts as written to the state file.
+    pub fn from_rows(rows: Rows, clock: Clock) -> Result<Engine, PersistError> {
+        let corrupt = |what: &str, id: &str, e: serde_json::Error| {
+            PersistError::Corrupt(format!("{what} {id:?}: {e}"))
+        };
+        let mut st = State::new(rows.config.seed);
+        st.ids = serde_json::from_str::<IdGen>(&rows.ids)
+            .map_err(|e| corrupt("the id generator", "", e))?;
+        let mut maps: BTreeMap<Kind, Vec<(String, String)>> = BTreeMap::new();
+        for (kind, id, json) in rows.entities {
+            maps.entry(kind).or_default().push((id, json));
+        }
+        st.subnets = Tracked::unchanged(read(Kind::Subnet, &mut maps)?);
+        let mut clusters: BTreeMap<String, Cluster> = read(Kind::Cluster, &mut maps)?;
+        st.backups = Tracked::unchanged(read(Kind::Backup, &mut maps)?);
+        st.stores = Tracked::unchanged(read(Kind::Store, &mut maps)?);
+        st.keys = Tracked::unchanged(read(Kind::Key, &mut maps)?);
+        st.aliases = Tracked::unchanged(read(Kind::Alias, &mut maps)?);
+        st.deleted_keys = Tracked::unchanged(read(Kind::DeletedKey, &mut maps)?);
+        let mut by_cluster: BTreeMap<String, BTreeMap<u64, HsmKey>> = BTreeMap::new();
+        for (cluster, json) in rows.materials {
+            let k: HsmKey =
+                serde_json::from_str(&json).map_err(|e| corrupt("key material of", &cluster, e))?;
+            by_cluster
+                .entry(cluster)
+                .or_default()
+                .insert(k.reference, k);
+        }
+        for (id, c) in &mut clusters {
+            let keys = by_cluster.remove(id).unwrap_or_default();
+            c.keys = KeyStoreOfCluster::from_parts(keys, c.keys.next_reference());
+        }
+        if let Some(orphan) = by_cluster.keys().next() {
+            return Err(PersistError::Corrupt(format!(
+                "key material of cluster {orphan:?}, which is not in the file"
+            )));
+        }
+        st.clusters = Tracked::unchanged(clusters);
+        let capacity = rows.config.trail_capacity;
+        let saved = rows.trail;
+        let mut engine = Engine::with_clock(rows.config, clock);
+        engine.trail = Trail::restored(saved.seed, saved.id, saved.next, saved.events, capacity);
+        engine.trail.mark_journaled(engine.trail.position());
+        *engine.links_written.lock() = st
+            .clusters
+            .iter()
+            .map(|(id, c)| (id.clone(), c.link.condition()))
+            .collect();
+        engine.reschedule(&st);
+        *engine.state.write() = st;
+        Ok(engine)
     }
 
     /// A mark to take before a call that does not mean to change the state
@@ -294,127 +506,25 @@ impl Engine {
     /// connect attempt judged, a key deleted at the end of its waiting
     /// period, a daily backup), or a flaky link may have spent a failure.
     /// Such work is a function of the state and the clock, so it is redone
-    /// the same way after a restore from an earlier snapshot; persisting it
+    /// the same way after a restore from an earlier state; persisting it
     /// keeps the restored clock from standing before what clients saw.
     pub fn may_have_changed_since(&self, mark: ReadMark) -> bool {
         mark.flaky || self.clock.now().as_millis() >= mark.due
     }
 }
 
-/// Reads a state file's bytes.
-pub(crate) fn parse(bytes: &[u8]) -> Result<SnapshotIn, PersistError> {
-    let header: Header =
-        serde_json::from_slice(bytes).map_err(|e| PersistError::Corrupt(e.to_string()))?;
-    if header.format != FORMAT {
-        return Err(PersistError::Corrupt(format!(
-            "format is {:?}, not {FORMAT:?}",
-            header.format
-        )));
+/// The entities of one kind among a partition's rows, taken out of `rows`.
+fn read<V: serde::de::DeserializeOwned>(
+    kind: Kind,
+    rows: &mut BTreeMap<Kind, Vec<(String, String)>>,
+) -> Result<BTreeMap<String, V>, PersistError> {
+    let mut map = BTreeMap::new();
+    for (id, json) in rows.remove(&kind).unwrap_or_default() {
+        let v = serde_json::from_str(&json)
+            .map_err(|e| PersistError::Corrupt(format!("{} row {id:?}: {e}", kind.table())))?;
+        map.insert(id, v);
     }
-    if !(OLDEST_VERSION..=VERSION).contains(&header.version) {
-        return Err(PersistError::Version {
-            found: header.version,
-        });
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let snapshot: SnapshotIn = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| PersistError::Corrupt(format!("at {}: {}", e.path(), e.inner())))?;
-    de.end().map_err(|e| PersistError::Corrupt(e.to_string()))?;
-    Ok(snapshot)
-}
-
-/// The engine a snapshot and the events of its journal make (its other
-/// partitions, if any, are `cloud::persist`'s to build).
-pub(crate) fn build(
-    snapshot: SnapshotIn,
-    journaled: Vec<TrailEvent>,
-    clock: impl FnOnce(SavedClock) -> Clock,
-) -> Engine {
-    let capacity = snapshot.config.trail_capacity;
-    let (trail, latest) = match snapshot.trail {
-        Some(saved) => {
-            let mut events = journaled;
-            events.extend(saved.events);
-            let latest = events.iter().map(|e| e.time).max();
-            let trail = Trail::restored(saved.seed, saved.id, saved.next, events, capacity);
-            (trail, latest)
-        }
-        None => {
-            // A version 1 file: the trail starts empty and its numbering
-            // from zero, so its ids need a fresh seed not to repeat earlier
-            // ones.
-            let seed =
-                random_u64().unwrap_or(snapshot.config.seed ^ snapshot.now.as_millis() as u64);
-            (Trail::new(seed, capacity), None)
-        }
-    };
-    // Events journaled after the last snapshot were seen by clients: the
-    // clock does not go back before them.
-    let saved = SavedClock {
-        now: latest.map_or(snapshot.now, |t| t.max(snapshot.now)),
-        is_virtual: snapshot.virtual_clock,
-    };
-    let mut engine = Engine::with_clock(snapshot.config, clock(saved));
-    engine.trail = trail;
-    {
-        let mut st = engine.state.write();
-        *st = snapshot.state;
-        engine.reschedule(&st);
-    }
-    engine
-}
-
-/// Replaces `path` with `bytes` atomically and durably: writes
-/// `<path>.tmp` (created afresh with mode 0600 on Unix), `fsync`s it,
-/// renames it over `path` and `fsync`s the folder, so that once this
-/// returns the new content survives a crash, and a crash before leaves the
-/// old content whole.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = tmp_path(path);
-    match fs::remove_file(&tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
-    drop(file);
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(path)
-}
-
-/// `<path>.tmp`.
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
-    PathBuf::from(name)
-}
-
-/// `fsync`s the folder holding `path`, so a rename in it is durable.
-fn sync_dir(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            Some(_) | None => Path::new("."),
-        };
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, File::open);
-        Ok(())
-    }
+    Ok(map)
 }
 
 /// `#[serde(with = "map_as_pairs")]`: a map whose keys are not strings (an
@@ -444,26 +554,16 @@ pub mod map_as_pairs {
     }
 }
 
-/// The bytes of the file at `path`, or `None` if there is none.
-pub(crate) fn read_if_any(path: &Path) -> Result<Option<Vec<u8>>, PersistError> {
-    match fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PersistError::Io {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
     use std::time::Duration;
 
     use serde_json::{json, Value};
 
     use super::*;
     use crate::engine::dispatch::Api;
+    use crate::engine::network::NetworkCondition;
     use crate::engine::world::{self, example};
     use crate::engine::EPOCH;
 
@@ -482,8 +582,7 @@ mod tests {
     }
 
     fn round_trip(e: &Engine) -> Engine {
-        let bytes = e.snapshot_json().unwrap();
-        Engine::restore(&bytes, SavedClock::resume).unwrap()
+        Engine::from_rows(e.rows().unwrap(), Clock::virtual_at(e.now())).unwrap()
     }
 
     fn create_key(e: &Engine) -> String {
@@ -661,16 +760,86 @@ mod tests {
         assert_eq!(state(&r)["ConnectionState"], "FAILED");
     }
 
+    /// The kinds and ids a delta puts, and those it deletes.
+    fn summary(d: &Delta) -> (Vec<String>, Vec<String>) {
+        let (mut put, mut deleted) = (Vec::new(), Vec::new());
+        for c in &d.changes {
+            match c {
+                RowChange::Put { kind, id, .. } => put.push(format!("{}/{id}", kind.table())),
+                RowChange::PutMaterial { cluster, .. } => put.push(format!("material/{cluster}")),
+                RowChange::Delete { kind, id } => deleted.push(format!("{}/{id}", kind.table())),
+                RowChange::DeleteMaterial { cluster, .. }
+                | RowChange::DeleteMaterialsOf { cluster } => {
+                    deleted.push(format!("material/{cluster}"))
+                }
+            }
+        }
+        (put, deleted)
+    }
+
     #[test]
-    fn the_snapshot_is_json_with_format_version_and_clock() {
+    fn a_delta_holds_only_what_changed() {
         let e = example();
-        let v: Value = serde_json::from_slice(&e.snapshot_json().unwrap()).unwrap();
-        assert_eq!(v["format"], FORMAT);
-        assert_eq!(v["version"], VERSION);
-        assert_eq!(v["now"], EPOCH.as_millis());
-        assert_eq!(v["virtual_clock"], true);
-        assert_eq!(v["config"]["seed"], 1);
-        assert!(v["state"]["clusters"][CLUSTER]["keys"]["keys"].is_object());
+        let first = e.take_delta(true).unwrap();
+        assert!(first.whole);
+        let (put, _) = summary(&first);
+        assert!(put.contains(&format!("keys/{KEY}")), "{put:?}");
+        assert!(put.contains(&format!("material/{CLUSTER}")), "{put:?}");
+        // Reads change nothing.
+        encrypt(&e, KEY, b"read");
+        kms(&e, "DescribeKey", json!({"KeyId": KEY}));
+        let d = e.take_delta(false).unwrap();
+        assert!(!d.whole);
+        assert_eq!(summary(&d), (vec![], vec![]));
+        // CreateKey: the key, its cluster's record and one material row,
+        // not the cluster's other material.
+        let key = create_key(&e);
+        let (put, deleted) = summary(&e.take_delta(false).unwrap());
+        let materials = put.iter().filter(|p| p.starts_with("material/")).count();
+        assert_eq!(materials, 1, "{put:?}");
+        assert!(put.contains(&format!("keys/{key}")), "{put:?}");
+        assert!(put.contains(&format!("clusters/{CLUSTER}")), "{put:?}");
+        assert!(deleted.is_empty(), "{deleted:?}");
+        // The cluster record does not carry the material.
+        let cluster_json = e
+            .rows()
+            .unwrap()
+            .entities
+            .into_iter()
+            .find(|(k, id, _)| *k == Kind::Cluster && id == CLUSTER)
+            .unwrap()
+            .2;
+        let v: Value = serde_json::from_str(&cluster_json).unwrap();
+        assert!(v["keys"]["next_reference"].is_u64(), "{v}");
+        assert!(v["keys"].get("keys").is_none(), "{v}");
+        // A deletion at the end of the waiting period deletes the key row
+        // and its material row.
+        kms(
+            &e,
+            "ScheduleKeyDeletion",
+            json!({"KeyId": key, "PendingWindowInDays": 7}),
+        );
+        e.take_delta(false).unwrap();
+        e.advance(Duration::from_secs(8 * 86_400));
+        let (put, deleted) = summary(&e.take_delta(false).unwrap());
+        assert!(deleted.contains(&format!("keys/{key}")), "{deleted:?}");
+        assert!(
+            deleted.contains(&format!("material/{CLUSTER}")),
+            "{deleted:?}"
+        );
+        assert!(put.contains(&format!("deleted_keys/{key}")), "{put:?}");
+        // A flaky link spends a failure through a shared handle: its
+        // cluster is in the next delta all the same.
+        e.set_network(CLUSTER, NetworkCondition::Flaky(1)).unwrap();
+        e.take_delta(false).unwrap();
+        let _ = e.call_api(
+            Api::Kms,
+            "Encrypt",
+            json!({"KeyId": KEY, "Plaintext": "aGk="}),
+        );
+        assert_eq!(e.network(CLUSTER).unwrap(), NetworkCondition::Ok);
+        let (put, _) = summary(&e.take_delta(false).unwrap());
+        assert!(put.contains(&format!("clusters/{CLUSTER}")), "{put:?}");
     }
 
     #[test]
@@ -694,26 +863,27 @@ mod tests {
     }
 
     #[test]
-    fn bad_files_are_refused_with_a_reason() {
+    fn rows_that_do_not_read_are_refused_with_a_reason() {
         let e = example();
-        let good = e.snapshot_json().unwrap();
-        let err = |bytes: &[u8]| {
-            Engine::restore(bytes, SavedClock::resume)
+        let err = |rows: Rows| {
+            Engine::from_rows(rows, Clock::virtual_at(EPOCH))
                 .unwrap_err()
                 .to_string()
         };
-        assert!(err(b"").starts_with("not a usable hsmdrill state file"));
-        assert!(err(&good[..good.len() / 2]).starts_with("not a usable"));
-        assert!(err(b"{\"format\": \"x\", \"version\": 1}").contains("format is \"x\""));
-        let mut v: Value = serde_json::from_slice(&good).unwrap();
-        v["version"] = json!(99);
-        assert_eq!(
-            err(v.to_string().as_bytes()),
-            "hsmdrill state file version 99, but this build reads versions 1 to 3"
+        let mut rows = e.rows().unwrap();
+        rows.entities.retain(|(k, _, _)| *k != Kind::Cluster);
+        assert!(err(rows).contains("key material of cluster"));
+        let mut rows = e.rows().unwrap();
+        for (k, _, json) in &mut rows.entities {
+            if *k == Kind::Key {
+                *json = "7".into();
+            }
+        }
+        let why = err(rows);
+        assert!(
+            why.starts_with("not a usable hsmdrill state file: keys row"),
+            "{why}"
         );
-        let mut v: Value = serde_json::from_slice(&good).unwrap();
-        v["state"]["keys"] = json!(7);
-        assert!(err(v.to_string().as_bytes()).contains("at state.keys"));
     }
 
     /// Every event as LookupEvents renders it, oldest first.
@@ -773,92 +943,5 @@ mod tests {
         encrypt(&e, KEY, b"y");
         assert_eq!(trail(&r).len(), 3);
         assert_eq!(trail(&r), trail(&e));
-    }
-
-    #[test]
-    fn restore_file_keeps_the_journal_s_events_and_the_file_s() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        let jpath = journal::journal_path(&path);
-        let e = example();
-        some_calls(&e);
-        // The journal holds the first events, the snapshot those after.
-        let (events, next) = e.trail().since(0);
-        let mut j =
-            journal::Journal::create(&jpath, e.trail().id(), &events, e.config().trail_capacity)
-                .unwrap();
-        e.trail().mark_journaled(next);
-        create_key(&e);
-        e.save_to(&path).unwrap();
-        let v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        assert_eq!(v["trail"]["events"].as_array().unwrap().len(), 1);
-        assert_eq!(v["trail"]["events"][0]["name"], "CreateKey");
-        // Events journaled after the last snapshot, later in time.
-        e.advance(Duration::from_secs(600));
-        let from = e.trail().position();
-        encrypt(&e, KEY, b"journaled only");
-        let (tail, _) = e.trail().since(from);
-        j.append(&tail).unwrap();
-        let r = Engine::restore_file(&path, SavedClock::resume)
-            .unwrap()
-            .unwrap();
-        assert_eq!(trail(&r), trail(&e));
-        // The clock resumes from the last event, not from the older
-        // snapshot: nothing new is dated before what clients saw.
-        assert_eq!(r.now(), e.now());
-        // A journal of another trail (another world) is not read.
-        journal::Journal::create(&jpath, e.trail().id() ^ 1, &events, 10).unwrap();
-        let r = Engine::restore_file(&path, SavedClock::resume)
-            .unwrap()
-            .unwrap();
-        assert_eq!(trail(&r).len(), 1);
-        // An unreadable journal is refused, and left as it is.
-        fs::write(&jpath, b"garbage\n").unwrap();
-        let err = Engine::restore_file(&path, SavedClock::resume).unwrap_err();
-        assert!(err.to_string().contains("state.json.trail"), "{err}");
-        assert_eq!(fs::read(&jpath).unwrap(), b"garbage\n");
-    }
-
-    #[test]
-    fn a_version_1_file_restores_with_an_empty_trail_and_fresh_ids() {
-        let e = example();
-        some_calls(&e);
-        let mut v: Value = serde_json::from_slice(&e.snapshot_json().unwrap()).unwrap();
-        v["version"] = json!(1);
-        v.as_object_mut().unwrap().remove("trail");
-        let r = Engine::restore(v.to_string().as_bytes(), SavedClock::resume).unwrap();
-        assert!(trail(&r).is_empty());
-        encrypt(&r, KEY, b"after");
-        let new = event_ids(&trail(&r));
-        assert!(!event_ids(&trail(&e)).contains(&new[0]));
-    }
-
-    #[test]
-    fn write_atomic_replaces_the_file_with_mode_0600_and_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
-        write_atomic(&path, b"one").unwrap();
-        // A temporary left by a crash is replaced, not appended to.
-        fs::write(tmp_path(&path), b"leftover").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert!(!tmp_path(&path).exists());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        assert!(
-            Engine::restore_file(&dir.path().join("none.json"), SavedClock::resume)
-                .unwrap()
-                .is_none()
-        );
-        let e = example();
-        e.save_to(&path).unwrap();
-        let r = Engine::restore_file(&path, SavedClock::resume)
-            .unwrap()
-            .unwrap();
-        assert_eq!(r.now(), e.now());
     }
 }

@@ -1,11 +1,11 @@
 //! Everything the engine holds, in one structure behind the engine's lock.
 //!
 //! Maps are `BTreeMap`s so that anything iterated into a response comes out
-//! in a stable order. The data plane reads this under a shared lock just long
+//! in a stable order, each inside a [`Tracked`] that records which entries
+//! changed, so that `hsmdrill serve --state` writes only those
+//! (`persist.rs`). The data plane reads this under a shared lock just long
 //! enough to resolve a key into `Arc`s (material, session pools, link), then
 //! works without it.
-
-use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,7 @@ use super::cloudhsm::cluster::Cluster;
 use super::ids::IdGen;
 use super::kms::key::Key;
 use super::kms::keystore::KeyStore;
+use super::tracked::Tracked;
 
 /// A VPC subnet a cluster can use.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -61,27 +62,27 @@ pub struct Alias {
     pub last_updated_date: Timestamp,
 }
 
-/// The engine's state (persisted whole by `hsmdrill serve --state`, see
-/// `persist.rs`).
+/// The engine's state (persisted entry by entry by `hsmdrill serve
+/// --state`, see `persist.rs`).
 #[derive(Debug, Deserialize, Serialize)]
 pub struct State {
     /// Seeded ids.
     pub ids: IdGen,
     /// Subnets of the account's VPC, by id.
-    pub subnets: BTreeMap<String, Subnet>,
+    pub subnets: Tracked<String, Subnet>,
     /// Clusters, by id.
-    pub clusters: BTreeMap<String, Cluster>,
+    pub clusters: Tracked<String, Cluster>,
     /// Backups, by id.
-    pub backups: BTreeMap<String, Backup>,
+    pub backups: Tracked<String, Backup>,
     /// Custom key stores, by id.
-    pub stores: BTreeMap<String, KeyStore>,
+    pub stores: Tracked<String, KeyStore>,
     /// KMS keys, by key id.
-    pub keys: BTreeMap<String, Key>,
+    pub keys: Tracked<String, Key>,
     /// Aliases, by name.
-    pub aliases: BTreeMap<String, Alias>,
+    pub aliases: Tracked<String, Alias>,
     /// Ids of keys deleted at the end of their waiting period, so that a
     /// blob naming one is told apart from a blob naming no key at all.
-    pub deleted_keys: BTreeSet<String>,
+    pub deleted_keys: Tracked<String, ()>,
 }
 
 impl State {
@@ -89,13 +90,13 @@ impl State {
     pub fn new(seed: u64) -> Self {
         Self {
             ids: IdGen::new(seed),
-            subnets: BTreeMap::new(),
-            clusters: BTreeMap::new(),
-            backups: BTreeMap::new(),
-            stores: BTreeMap::new(),
-            keys: BTreeMap::new(),
-            aliases: BTreeMap::new(),
-            deleted_keys: BTreeSet::new(),
+            subnets: Tracked::new(),
+            clusters: Tracked::new(),
+            backups: Tracked::new(),
+            stores: Tracked::new(),
+            keys: Tracked::new(),
+            aliases: Tracked::new(),
+            deleted_keys: Tracked::new(),
         }
     }
 }

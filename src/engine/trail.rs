@@ -11,8 +11,8 @@
 //! and the trail's seed make the `eventID`. For `hsmdrill serve --state`
 //! a trail can be saved and restored with its seed and numbering
 //! ([`Trail::restored`]), and keeps a mark of how far its events have been
-//! written to the trail journal (`engine::journal`) by the front end that
-//! keeps one: the state file carries only the events past the mark.
+//! written to the state file by the front end that keeps one
+//! ([`Trail::journaled`]): each write carries only the events past it.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -101,11 +101,12 @@ pub struct TrailEvent {
 #[derive(Debug)]
 pub struct Trail {
     seed: u64,
-    /// Names the journal that holds this trail's events, so a journal left
-    /// by another world is never read into this one.
+    /// Names this trail in a state file, so that a server restored from a
+    /// file knows the file holds this very world.
     id: u64,
     next: AtomicU64,
-    /// Events numbered below this are in the journal (see [`Trail::journaled`]).
+    /// Events numbered below this are in the state file (see
+    /// [`Trail::journaled`]).
     journaled: AtomicU64,
     capacity: usize,
     events: Mutex<VecDeque<TrailEvent>>,
@@ -115,14 +116,13 @@ pub struct Trail {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedTrail {
-    /// The journal's name for it ([`Trail::id`]).
+    /// Its name in a state file ([`Trail::id`]).
     pub id: u64,
     /// The seed of its event ids.
     pub seed: u64,
     /// The number the next event gets.
     pub next: u64,
-    /// Its events not yet in the journal (all of them, without one),
-    /// oldest first.
+    /// Its events, oldest first.
     pub events: Vec<TrailEvent>,
 }
 
@@ -165,7 +165,7 @@ impl Trail {
         self.seed
     }
 
-    /// Its name for a journal: random, made when the trail is.
+    /// Its name in a state file: random, made when the trail is.
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -185,27 +185,15 @@ impl Trail {
         (events, self.next.load(Ordering::SeqCst))
     }
 
-    /// How far events are in the journal: those numbered below it are (or
-    /// were dropped from the trail before they could be).
+    /// How far events are in the state file: those numbered below it are
+    /// (or were dropped from the trail before they could be).
     pub fn journaled(&self) -> u64 {
         self.journaled.load(Ordering::SeqCst)
     }
 
-    /// Says events numbered below `upto` are in the journal.
+    /// Says events numbered below `upto` are in the state file.
     pub fn mark_journaled(&self, upto: u64) {
         self.journaled.fetch_max(upto, Ordering::SeqCst);
-    }
-
-    /// The trail for a state file: everything [`Trail::since`] the
-    /// journal's mark.
-    pub fn saved(&self) -> SavedTrail {
-        let (events, next) = self.since(self.journaled());
-        SavedTrail {
-            id: self.id,
-            seed: self.seed,
-            next,
-            events,
-        }
     }
 
     /// Appends an event.
@@ -378,8 +366,8 @@ impl Trail {
     }
 }
 
-/// A trail's journal name: random, so that two worlds made with the same
-/// seed (a reset to the same world file) never share a journal.
+/// A trail's name in a state file: random, so that two worlds made with the
+/// same seed (a reset to the same world file) never pass for each other.
 fn fresh_id(seed: u64) -> u64 {
     random_u64().unwrap_or_else(|| {
         let nanos = std::time::SystemTime::now()

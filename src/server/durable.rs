@@ -1,44 +1,46 @@
 //! `hsmdrill serve --state FILE`: every acknowledged change and every
 //! acknowledged trail event on disk before the answer.
 //!
-//! Two files: FILE, the engine's whole snapshot (`engine::persist`), and
-//! FILE.trail, the trail journal (`engine::journal`), appended to and
-//! `fsync`ed. After an engine call that may have changed the state, the
-//! request thread writes the snapshot (temporary file with mode 0600,
-//! fsync, rename, fsync of the folder), then appends to the journal the
-//! trail events it does not hold yet, and only then answers. A call that
-//! only reads (Describe, List, the data plane, LookupEvents) appends its
-//! events to the journal and answers. Both go through one mutex (the
+//! FILE is an SQLite database (`store.rs`) holding each partition's rows
+//! (`engine::persist`) and the trail. After an engine call that may have
+//! changed the state, the request thread writes, in one transaction, what
+//! changed since the last write in every partition (the engine's
+//! [`Delta`](crate::engine::persist::Delta): the entities changed, not the
+//! world) and the trail events not written yet, and only then answers. A
+//! call that only reads (Describe, List, the data plane, LookupEvents)
+//! writes its events alone and answers. Both go through one mutex (the
 //! commit): each call takes a ticket *after* its engine work, and a write
-//! covers every ticket issued before its snapshot was taken, so a caller
+//! covers every ticket issued before it drained the changes, so a caller
 //! whose change a later write already holds returns at once; likewise a
-//! caller whose events a later append holds (group commit: one `fsync` for
-//! the events of every call that queued behind the one writing).
+//! caller whose events a later write holds (group commit: one transaction,
+//! one `fsync`, for every call that queued behind the one writing).
 //!
-//! The order is what keeps the two files in step. Events are taken from
-//! the trail before the snapshot, and a call records its event after its
-//! change, so the snapshot holds the change of every event taken; the
-//! snapshot also carries every event the journal does not hold yet, so a
-//! crash between the two writes loses neither. An append of events that
-//! include a change's (a control-plane call, a key deleted at the end of its
-//! waiting period) writes the snapshot first, so the journal never holds an
-//! event whose change a crash could undo (which would then be done, and
-//! recorded, again). Hence a `kill -9` at any moment loses nothing
-//! acknowledged, and no event comes back twice.
+//! The order keeps the trail and the state in step. A write takes each
+//! partition's unwritten events before draining its changes, and a call
+//! records its event after its change, so the transaction holds the change
+//! of every event it holds. A read's events are written alone only if none
+//! records a change (a control-plane call's, a key deleted at the end of
+//! its waiting period); otherwise the whole write runs, so the file never
+//! holds an event whose change a crash could undo (which would then be
+//! done, and recorded, again). Hence a `kill -9` at any moment loses
+//! nothing acknowledged, and no event comes back twice.
 //!
-//! Which requests write the snapshot: every AWS operation but the
-//! Describe/List and cryptographic ones, every control API call but health,
-//! a world reset (the new world is on disk before it replaces the old one in
-//! memory). A read writes it only if work fell due during it or a link is
-//! flaky (`Engine::read_mark`), or if a change it may have seen is not on
-//! disk yet: a change under way in another call, or one whose write failed.
-//! Such a read answers only once that change is on disk, so nothing a client
-//! is told (a key listed, a ciphertext under it) rests on a change a crash
-//! can lose. If a write fails the answer is 500 `InternalFailure`: the
-//! change (or the read) is not acknowledged. A failed append after a
-//! written snapshot fails nothing (the snapshot holds the events); the
-//! journal is written anew before the next append.
+//! Which requests write changes: every AWS operation but the Describe/List
+//! and cryptographic ones, every control API call but health, a world reset
+//! (the new world is on disk before it replaces the old one in memory). A
+//! read writes them only if work fell due during it or a link is flaky
+//! (`Engine::read_mark`), or if a change it may have seen is not on disk
+//! yet: a change under way in another call, or one whose write failed. Such
+//! a read answers only once that change is on disk, so nothing a client is
+//! told (a key listed, a ciphertext under it) rests on a change a crash can
+//! lose. If a write fails the answer is 500 `InternalFailure`: the change
+//! (or the read) is not acknowledged, and since its drained changes are no
+//! longer tracked, the next write writes every partition whole. So does a
+//! write that finds the file deleted or replaced behind the server's back
+//! (it writes a new file at the path) and the first write of a partition
+//! created since the last one.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -47,14 +49,14 @@ use axum::http::StatusCode;
 use parking_lot::Mutex;
 
 use super::protocol::WireError;
+use super::store::{PartitionWrite, Reader, Store, TrailQuery, Write, TRAIL_RETENTION_MILLIS};
 use super::ServerState;
-use crate::engine::cloud::Cloud;
+use crate::engine::cloud::{Cloud, Partition};
 use crate::engine::dispatch::Operation;
-use crate::engine::journal::{journal_path, Journal};
 use crate::engine::trail::{EventType, TrailEvent};
-use crate::engine::Engine;
+use crate::engine::{Engine, Timestamp};
 
-/// The state file, the trail journal and the group commit that writes them.
+/// The state file and the group commit that writes it.
 #[derive(Debug)]
 pub(super) struct Persister {
     path: PathBuf,
@@ -67,16 +69,50 @@ pub(super) struct Persister {
     /// Calls that may change the state, from before their engine work until
     /// their write returned: what they changed may be in memory only.
     changing: AtomicU64,
+    /// LookupEvents' connection to the file (opened when first needed).
+    reader: Mutex<Option<Reader>>,
+    /// Where the pages LookupEvents handed out ended (see [`PageEnd`]), so
+    /// the next page starts there instead of walking every event before it.
+    page_ends: Mutex<BTreeMap<PageEnd, u64>>,
 }
+
+/// A page of LookupEvents handed out: the trail (its id, so a world reset
+/// forgets it), the filter, and the offset the next page starts at (its
+/// `NextToken`); it maps to the number of the page's last event.
+type PageEnd = (u64, Option<String>, usize);
+
+/// Most page ends remembered; past it they are forgotten (the next pages
+/// then walk their offset, which is only slower).
+const PAGE_ENDS: usize = 4096;
 
 /// What the commit's lock guards.
 #[derive(Debug)]
 struct Commit {
     /// The highest ticket whose changes are on disk.
     written: u64,
-    /// The journal, open for appending; `None` when it must be written anew
-    /// first (an append failed, or a world reset could not write it).
-    journal: Option<Journal>,
+    /// The open file; `None` after it could not be opened.
+    store: Option<Store>,
+    /// The partitions whose rows the file holds: the others (new since the
+    /// last write, or all after a failed one) are written whole.
+    partitions: BTreeSet<Partition>,
+    /// Whether the file was opened anew at its path since the last write,
+    /// which then replaces whatever that file holds.
+    reopened: bool,
+    /// The retention cutoff (ms) of the last deletion of old events.
+    pruned: i64,
+}
+
+/// How far the retention cutoff moves before old events are deleted again.
+const PRUNE_EVERY_MILLIS: i64 = 3_600 * 1000;
+
+impl Commit {
+    /// The cutoff before which events are to be deleted now, if it moved
+    /// far enough since the last time.
+    fn prune_before(&self, now: Timestamp) -> Option<Timestamp> {
+        let cutoff = now.as_millis().saturating_sub(TRAIL_RETENTION_MILLIS);
+        (cutoff >= self.pruned.saturating_add(PRUNE_EVERY_MILLIS))
+            .then(|| Timestamp::from_millis(cutoff))
+    }
 }
 
 impl Persister {
@@ -86,6 +122,22 @@ impl Persister {
     fn behind(&self) -> bool {
         self.changing.load(Ordering::SeqCst) > 0
             || self.issued.load(Ordering::SeqCst) > self.durable.load(Ordering::SeqCst)
+    }
+}
+
+impl Commit {
+    /// The open file, opened anew (and to be written whole) if it is gone
+    /// or was replaced.
+    fn store(&mut self, path: &Path) -> Result<&mut Store, String> {
+        if !self.store.as_ref().is_some_and(Store::is_in_place) {
+            self.store = None;
+            self.partitions.clear();
+            self.store = Some(Store::open(path)?);
+            self.reopened = true;
+        }
+        self.store
+            .as_mut()
+            .ok_or_else(|| format!("{}: not open", path.display()))
     }
 }
 
@@ -180,7 +232,7 @@ pub(super) fn effect_of(operation: &str) -> Effect {
     }
 }
 
-/// The answer when the state file or the trail journal cannot be written.
+/// The answer when the state file cannot be written.
 pub(super) fn not_durable(e: &str) -> WireError {
     eprintln!("hsmdrill: cannot write the state file: {e}");
     WireError::client(
@@ -193,44 +245,90 @@ pub(super) fn not_durable(e: &str) -> WireError {
 }
 
 /// Whether an event records a change to the state (or may): its change must
-/// be on disk before the event is in the journal.
+/// be on disk before the event is.
 fn records_a_change(e: &TrailEvent) -> bool {
     e.event_type == EventType::ServiceEvent || effect_of(&e.name) == Effect::Changes
 }
 
+/// Every partition of `cloud`, drained (whole unless `written` holds it),
+/// with its unwritten events (every event it holds, for a file written
+/// anew) taken first (see the module docs), and where each partition's
+/// trail stood.
+fn drain<'a>(
+    cloud: &'a Cloud,
+    engines: &'a [Arc<Engine>],
+    written: &BTreeSet<Partition>,
+    anew: bool,
+) -> Result<(Vec<PartitionWrite<'a>>, Vec<u64>), String> {
+    let default = cloud.default_engine();
+    let mut out = Vec::with_capacity(engines.len());
+    let mut nexts = Vec::with_capacity(engines.len());
+    for engine in engines {
+        let partition = Partition::of(engine);
+        let trail = engine.trail();
+        let (events, next) = trail.since(if anew { 0 } else { trail.journaled() });
+        let delta = engine
+            .take_delta(!written.contains(&partition))
+            .map_err(|e| e.to_string())?;
+        nexts.push(next);
+        out.push(PartitionWrite {
+            partition,
+            is_default: Arc::ptr_eq(engine, default),
+            config: engine.config(),
+            trail: (trail.id(), trail.seed(), next),
+            delta: Some(delta),
+            events,
+        });
+    }
+    Ok((out, nexts))
+}
+
 impl ServerState {
-    /// Makes the server durable (`hsmdrill serve --state FILE`): writes the
-    /// trail journal (FILE.trail, with the events the engine holds) and the
-    /// engine's snapshot to `state_file` now, and from then on every change
-    /// and every trail event before answering. Blocks on file I/O. Fails if
-    /// a file cannot be written, or if the server already has a state file.
+    /// Makes the server durable (`hsmdrill serve --state FILE`): opens the
+    /// state file (creating it), writes the world to it now unless it holds
+    /// this very world already (the server was restored from it), and from
+    /// then on every change and every trail event before answering. Blocks
+    /// on file I/O. Fails if the file cannot be written or is not a state
+    /// file this build reads (it is then left as it is), or if the server
+    /// already has a state file.
     pub fn persist_to(&self, state_file: PathBuf) -> Result<(), String> {
-        let engine = self.engine();
-        let (events, next) = engine.trail().since(0);
-        // The journal first: a crash before the snapshot leaves the old
-        // snapshot with a journal of the same trail (a restored one), or no
-        // snapshot at all (a new world, whose journal is then ignored).
-        let journal = Journal::create(
-            &journal_path(&state_file),
-            engine.trail().id(),
-            &events,
-            engine.config().trail_capacity,
-        )
-        .map_err(|e| format!("{}: {e}", journal_path(&state_file).display()))?;
-        engine.trail().mark_journaled(next);
+        let store = Store::open(&state_file)?;
+        let cloud = self.cloud();
+        let engines = cloud.partitions();
+        // A restored cloud's trails keep their ids (random per world):
+        // the file holds this world if it names every partition's trail.
+        let on_file = store.trail_ids()?;
+        let restored = on_file.len() == engines.len()
+            && engines
+                .iter()
+                .all(|e| on_file.get(&Partition::of(e)) == Some(&e.trail().id()));
+        let partitions = if restored {
+            engines.iter().map(|e| Partition::of(e)).collect()
+        } else {
+            BTreeSet::new()
+        };
         self.persist
             .set(Persister {
                 path: state_file,
                 issued: AtomicU64::new(0),
                 commit: Mutex::new(Commit {
                     written: 0,
-                    journal: Some(journal),
+                    store: Some(store),
+                    partitions,
+                    reopened: false,
+                    pruned: i64::MIN,
                 }),
                 durable: AtomicU64::new(0),
                 changing: AtomicU64::new(0),
+                reader: Mutex::new(None),
+                page_ends: Mutex::new(BTreeMap::new()),
             })
             .map_err(|p| format!("already persisting to {}", p.path.display()))?;
-        self.save()
+        if restored {
+            return Ok(());
+        }
+        // Another world's rows (or none): replaced by this one's.
+        self.write_cloud(&cloud, true)
     }
 
     /// The state file, if the server has one.
@@ -238,11 +336,11 @@ impl ServerState {
         self.persist.get().map(|p| p.path.as_path())
     }
 
-    /// Writes the engine's snapshot to the state file and its new trail
-    /// events to the journal (a no-op without a state file). Blocks on file
-    /// I/O: call it off the async runtime. When it returns `Ok`, every
-    /// change made and every event recorded by an engine call that finished
-    /// before it was called is on disk.
+    /// Writes what changed in the engines and their new trail events to
+    /// the state file (a no-op without one). Blocks on file I/O: call it
+    /// off the async runtime. When it returns `Ok`, every change made and
+    /// every event recorded by an engine call that finished before it was
+    /// called is on disk.
     pub fn save(&self) -> Result<(), String> {
         let Some(p) = self.persist.get() else {
             return Ok(());
@@ -250,44 +348,83 @@ impl ServerState {
         let mine = p.issued.fetch_add(1, Ordering::SeqCst) + 1;
         let mut commit = p.commit.lock();
         if commit.written >= mine {
-            // A snapshot taken after this call's engine work is on disk,
-            // with this call's events (in it, or in the journal).
+            // A write that drained after this call's engine work is on
+            // disk, with this call's events.
             return Ok(());
         }
-        self.write(p, &mut commit)
+        self.write(p, &mut commit, &self.cloud(), false)
     }
 
-    /// The snapshot, then the events it carries into the journal. Every
-    /// ticket issued so far was taken after its engine call, so a snapshot
-    /// taken now holds all their changes.
-    fn write(&self, p: &Persister, commit: &mut Commit) -> Result<(), String> {
+    /// `cloud` whole, replacing whatever the file holds (a new file, a
+    /// world reset).
+    fn write_cloud(&self, cloud: &Cloud, reset: bool) -> Result<(), String> {
+        let Some(p) = self.persist.get() else {
+            return Ok(());
+        };
+        let mut commit = p.commit.lock();
+        commit.partitions.clear();
+        self.write(p, &mut commit, cloud, reset)
+    }
+
+    /// One transaction: every partition's changes (whole where the file
+    /// does not hold it) and unwritten events. Every ticket issued so far
+    /// was taken after its engine call, so the drain holds all their
+    /// changes. On failure every partition is written whole next time.
+    fn write(
+        &self,
+        p: &Persister,
+        commit: &mut Commit,
+        cloud: &Cloud,
+        reset: bool,
+    ) -> Result<(), String> {
         let upto = p.issued.load(Ordering::SeqCst);
-        let cloud = self.cloud();
-        let engine = cloud.default_engine().clone();
-        // Taken before the snapshot: their changes are in it. (Only the
-        // default partition has a journal; the others' events are all in
-        // the snapshot: `engine::cloud::persist`.)
-        let (events, next) = engine.trail().since(engine.trail().journaled());
-        cloud.save_to(&p.path).map_err(|e| e.to_string())?;
-        commit.written = upto;
-        p.durable.store(upto, Ordering::SeqCst);
-        if !events.is_empty() {
-            // The snapshot holds these events until the journal does: a
-            // failed append only means writing the journal anew next time.
-            if let Err(e) = append(p, &engine, commit, &events, next) {
-                eprintln!(
-                    "hsmdrill: cannot append to the trail journal (it will be written anew): {e}"
-                );
+        let engines = cloud.partitions();
+        let result = (|| {
+            commit.store(&p.path)?;
+            let anew = reset || commit.reopened;
+            let (writes, nexts) = drain(cloud, &engines, &commit.partitions, anew)?;
+            let any_whole = writes
+                .iter()
+                .any(|w| w.delta.as_ref().is_some_and(|d| d.whole));
+            let now = cloud.now();
+            let prune_before = commit.prune_before(now);
+            let write = Write {
+                reset: anew,
+                partitions: writes,
+                now,
+                virtual_clock: cloud.clock().is_virtual(),
+                access_keys: any_whole.then(|| cloud.access_keys()),
+                prune_before,
+            };
+            commit.store(&p.path)?.write(&write)?;
+            if let Some(cutoff) = prune_before {
+                commit.pruned = cutoff.as_millis();
+            }
+            Ok::<_, String>(nexts)
+        })();
+        match result {
+            Ok(nexts) => {
+                for (engine, next) in engines.iter().zip(nexts) {
+                    engine.trail().mark_journaled(next);
+                    commit.partitions.insert(Partition::of(engine));
+                }
+                commit.written = upto;
+                commit.reopened = false;
+                p.durable.store(upto, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) => {
+                commit.partitions.clear();
+                Err(e)
             }
         }
-        Ok(())
     }
 
     /// Makes the trail events `engine` recorded before `upto` durable, for
-    /// a call that changed nothing: appends them to the journal, or writes
-    /// the snapshot first if one of the events to append records a change
-    /// (another call's, or work that fell due), which must be on disk
-    /// before its event is. Blocks on file I/O.
+    /// a call that changed nothing: writes them alone, or runs the whole
+    /// write if one of them records a change (another call's, or work that
+    /// fell due), which must be on disk before its event is. Blocks on
+    /// file I/O.
     fn journal(&self, engine: &Arc<Engine>, upto: u64) -> Result<(), String> {
         let Some(p) = self.persist.get() else {
             return Ok(());
@@ -296,22 +433,136 @@ impl ServerState {
             return Ok(());
         }
         let mut commit = p.commit.lock();
-        if engine.trail().journaled() >= upto || !Arc::ptr_eq(engine, &self.engine()) {
-            // Appended while this call waited; or the world was reset and
+        let cloud = self.cloud();
+        let partition = Partition::of(engine);
+        let current = cloud
+            .existing(&partition)
+            .is_some_and(|e| Arc::ptr_eq(engine, &e));
+        if engine.trail().journaled() >= upto || !current {
+            // Written while this call waited; or the world was reset and
             // its trail went with it.
             return Ok(());
         }
-        let (events, next) = engine.trail().since(engine.trail().journaled());
-        if events.iter().any(records_a_change) {
+        let trail = engine.trail();
+        let (events, next) = trail.since(trail.journaled());
+        let in_place = commit.store.as_ref().is_some_and(Store::is_in_place);
+        if events.iter().any(records_a_change)
+            || !in_place
+            || !commit.partitions.contains(&partition)
+        {
             p.issued.fetch_add(1, Ordering::SeqCst);
-            return self.write(p, &mut commit);
+            return self.write(p, &mut commit, &cloud, false);
         }
-        append(p, engine, &mut commit, &events, next)
+        let now = cloud.now();
+        let prune_before = commit.prune_before(now);
+        let write = Write {
+            reset: false,
+            partitions: vec![PartitionWrite {
+                is_default: Arc::ptr_eq(engine, cloud.default_engine()),
+                partition,
+                config: engine.config(),
+                trail: (trail.id(), trail.seed(), next),
+                delta: None,
+                events,
+            }],
+            now,
+            virtual_clock: cloud.clock().is_virtual(),
+            access_keys: None,
+            prune_before,
+        };
+        commit.store(&p.path)?.write(&write)?;
+        if let Some(cutoff) = prune_before {
+            commit.pruned = cutoff.as_millis();
+        }
+        trail.mark_journaled(next);
+        Ok(())
     }
 
-    /// A world reset. With a state file the new world is written first and
-    /// replaces the old one in memory only once it is on disk; then its
-    /// journal. Blocks on file I/O.
+    /// One page of `engine`'s trail events named `name` (all if `None`),
+    /// newest first, rendered as CloudTrail records them, and how many
+    /// there are as far as a client paging through needs to know (more
+    /// than `skip + take` exactly when another page follows). With a state
+    /// file the page comes from the file's indexed trail table, which
+    /// keeps every event of the retention rather than the newest
+    /// `trail_capacity`; first, work that fell due is done and every event
+    /// the engine recorded is written, so the file shows what the engine
+    /// does. Blocks on file I/O.
+    pub(super) fn trail_page(
+        &self,
+        engine: &Arc<Engine>,
+        name: Option<&str>,
+        skip: usize,
+        take: usize,
+    ) -> (Vec<serde_json::Value>, usize) {
+        let Some(p) = self.persist.get() else {
+            return engine.trail_page(name, skip, take);
+        };
+        let trail = engine.trail();
+        let key: PageEnd = (trail.id(), name.map(str::to_owned), skip);
+        let before_seq = p.page_ends.lock().get(&key).copied();
+        let query = TrailQuery {
+            event_name: name,
+            before_seq,
+            skip: if before_seq.is_some() { 0 } else { skip },
+            take,
+            ..TrailQuery::default()
+        };
+        match self.lookup(engine, &query) {
+            Ok((events, more)) => {
+                if let Some(last) = events.last() {
+                    let mut ends = p.page_ends.lock();
+                    if ends.len() >= PAGE_ENDS {
+                        ends.clear();
+                    }
+                    ends.insert((key.0, key.1, skip.saturating_add(events.len())), last.seq);
+                }
+                let (account, region) = (&engine.config().account, &engine.config().region);
+                let page: Vec<_> = events
+                    .iter()
+                    .map(|e| trail.render(e, account, region))
+                    .collect();
+                let total = skip.saturating_add(page.len()) + usize::from(more);
+                (page, total)
+            }
+            Err(e) => {
+                eprintln!("hsmdrill: cannot read the trail from the state file (answering from memory): {e}");
+                engine.trail_page(name, skip, take)
+            }
+        }
+    }
+
+    /// The file's page for `query` (see [`ServerState::trail_page`]); an
+    /// error without a state file.
+    fn lookup(
+        &self,
+        engine: &Arc<Engine>,
+        query: &TrailQuery<'_>,
+    ) -> Result<(Vec<TrailEvent>, bool), String> {
+        let p = self
+            .persist
+            .get()
+            .ok_or_else(|| "no state file".to_owned())?;
+        engine.catch_up();
+        let position = engine.trail().position();
+        if engine.trail().journaled() < position {
+            self.journal(engine, position)?;
+        }
+        let mut reader = p.reader.lock();
+        if !reader.as_ref().is_some_and(Reader::is_in_place) {
+            *reader = Some(Reader::open(&p.path)?);
+        }
+        let reader = reader
+            .as_ref()
+            .ok_or_else(|| format!("{}: not open", p.path.display()))?;
+        reader
+            .lookup(&Partition::of(engine), query)
+            .map_err(|e| format!("{}: {e}", p.path.display()))
+    }
+
+    /// A world reset. With a state file the new world is written first
+    /// (replacing every row of the old one, its trail's included) and
+    /// replaces the old one in memory only once it is on disk. Blocks on
+    /// file I/O.
     pub(super) fn replace(&self, cloud: Cloud) -> Result<(), String> {
         let Some(p) = self.persist.get() else {
             *self.cloud.write() = Arc::new(cloud);
@@ -319,64 +570,13 @@ impl ServerState {
         };
         let mut commit = p.commit.lock();
         let upto = p.issued.load(Ordering::SeqCst);
-        let engine = cloud.default_engine().clone();
-        let (events, next) = engine.trail().since(0);
-        // The snapshot names the new trail and holds its events (none is
-        // journaled yet), so until the new journal is written the old one
-        // is not read into the new world.
-        cloud.save_to(&p.path).map_err(|e| e.to_string())?;
+        commit.partitions.clear();
+        self.write(p, &mut commit, &cloud, true)?;
         *self.cloud.write() = Arc::new(cloud);
         // Calls before the reset changed the old world, which is gone.
-        commit.written = upto;
-        p.durable.store(upto, Ordering::SeqCst);
-        commit.journal = None;
-        if let Err(e) = append(p, &engine, &mut commit, &events, next) {
-            eprintln!("hsmdrill: cannot write the trail journal (it will be written anew): {e}");
-        }
+        commit.written = commit.written.max(upto);
+        p.durable.store(commit.written, Ordering::SeqCst);
         Ok(())
-    }
-}
-
-/// Appends `events` (the trail's events from its journal mark up to `next`)
-/// to the journal and moves the mark; writes the journal anew instead, with
-/// every event the trail holds up to `next`, when it is full or must be (an
-/// append failed, or the file was deleted or replaced).
-fn append(
-    p: &Persister,
-    engine: &Engine,
-    commit: &mut Commit,
-    events: &[TrailEvent],
-    next: u64,
-) -> Result<(), String> {
-    let trail = engine.trail();
-    let appended = match commit
-        .journal
-        .as_mut()
-        .filter(|j| !j.is_full() && j.is_in_place())
-    {
-        Some(j) => j
-            .append(events)
-            .map_err(|e| format!("{}: {e}", j.path().display())),
-        None => {
-            let path = journal_path(&p.path);
-            let (all, _) = trail.since(0);
-            let upto: Vec<TrailEvent> = all.into_iter().filter(|e| e.seq < next).collect();
-            Journal::create(&path, trail.id(), &upto, engine.config().trail_capacity)
-                .map(|j| commit.journal = Some(j))
-                .map_err(|e| format!("{}: {e}", path.display()))
-        }
-    };
-    match appended {
-        Ok(()) => {
-            trail.mark_journaled(next);
-            Ok(())
-        }
-        Err(e) => {
-            // It may end in a torn record now: nothing is appended after
-            // one.
-            commit.journal = None;
-            Err(e)
-        }
     }
 }
 
@@ -411,14 +611,11 @@ pub(super) async fn on_engine_as<T: Send + 'static>(
             Effect::Reads => {
                 let mark = engine.read_mark();
                 let out = f(&engine);
-                // Outside the default partition there is no journal: the
-                // events this read recorded reach the disk in a snapshot.
-                let journaled = Arc::ptr_eq(&engine, server.cloud().default_engine());
                 // A change this read may have seen (the change counted
                 // itself before its engine work) is on disk before the
                 // answer; so are the events it recorded (or returned, for
                 // LookupEvents).
-                if !journaled || engine.may_have_changed_since(mark) || p.behind() {
+                if engine.may_have_changed_since(mark) || p.behind() {
                     server.save().map_err(|e| not_durable(&e))?;
                 } else {
                     let upto = engine.trail().position();
@@ -439,11 +636,11 @@ pub(super) async fn on_engine_as<T: Send + 'static>(
 mod tests {
     use std::fs;
 
-    use serde_json::{json, Value};
+    use rusqlite::Connection;
+    use serde_json::json;
 
     use super::*;
     use crate::engine::dispatch::Api;
-    use crate::engine::journal;
     use crate::engine::persist::SavedClock;
     use crate::engine::world;
 
@@ -456,20 +653,23 @@ mod tests {
     }
 
     /// A server started from the example world (and `extra`) that persists
-    /// to `state.json` in a new temporary folder, removed when dropped.
+    /// to `state.db` in a new temporary folder, removed when dropped.
     fn persisted(extra: &str) -> (tempfile::TempDir, PathBuf, Arc<ServerState>) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.json");
+        let path = dir.path().join("state.db");
         let server = ServerState::new(example(extra), None);
         server.persist_to(path.clone()).unwrap();
         (dir, path, server)
     }
 
-    /// The engine `hsmdrill serve --state` would restore from `path`.
-    fn restore(path: &Path) -> Engine {
-        Engine::restore_file(path, SavedClock::resume)
+    /// The default partition `hsmdrill serve --state` would restore from
+    /// `path`.
+    fn restore(path: &Path) -> Arc<Engine> {
+        super::super::store::read_cloud(path, SavedClock::resume)
             .unwrap()
             .unwrap()
+            .default_engine()
+            .clone()
     }
 
     fn encrypt(e: &Engine) {
@@ -481,93 +681,190 @@ mod tests {
         .unwrap();
     }
 
-    fn journaled(path: &Path) -> journal::Contents {
-        journal::read(&journal_path(path)).unwrap().unwrap()
-    }
-
-    fn names(c: &journal::Contents) -> Vec<String> {
-        c.events.iter().map(|e| e.name.to_string()).collect()
-    }
-
-    #[test]
-    fn an_event_is_journaled_only_once_its_change_is_on_disk() {
-        let (_dir, path, server) = persisted("");
-        let engine = server.engine();
-        // Events of reads alone are appended; the state file is left as it
-        // is.
-        let before = fs::read(&path).unwrap();
-        encrypt(&engine);
-        server.journal(&engine, engine.trail().position()).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), before);
-        assert_eq!(names(&journaled(&path)), ["Encrypt"]);
-        // A change not written yet (its call still under way) and a read
-        // after it: appending the read's events would carry the change's
-        // event, so the snapshot with the change is written first.
-        let out = engine
+    fn create_key(e: &Engine) -> String {
+        let out = e
             .call_api(
                 Api::Kms,
                 "CreateKey",
                 json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": "cks-1234567890abcdef0"}),
             )
             .unwrap();
-        let key = out["KeyMetadata"]["KeyId"].as_str().unwrap();
+        out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned()
+    }
+
+    /// The names of the trail's events in the file, oldest first.
+    fn names(path: &Path) -> Vec<String> {
+        let conn = Connection::open(path).unwrap();
+        let mut stmt = conn.prepare("SELECT name FROM trail ORDER BY seq").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn has_key(path: &Path, key: &str) -> bool {
+        let conn = Connection::open(path).unwrap();
+        conn.query_row("SELECT count(*) FROM keys WHERE id = ?1", [key], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+            == 1
+    }
+
+    #[test]
+    fn an_event_is_written_alone_only_if_its_change_is_on_disk() {
+        let (_dir, path, server) = persisted("");
+        let engine = server.engine();
+        // Events of reads alone are written.
         encrypt(&engine);
         server.journal(&engine, engine.trail().position()).unwrap();
-        let v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        assert!(v["state"]["keys"][key].is_object());
-        assert_eq!(
-            names(&journaled(&path)),
-            ["Encrypt", "CreateKey", "Encrypt"]
-        );
+        assert_eq!(names(&path), ["Encrypt"]);
+        // A change not written yet (its call still under way) and a read
+        // after it: writing the read's events would carry the change's
+        // event, so the change is written with them.
+        let key = create_key(&engine);
+        encrypt(&engine);
+        assert!(!has_key(&path, &key));
+        server.journal(&engine, engine.trail().position()).unwrap();
+        assert!(has_key(&path, &key));
+        assert_eq!(names(&path), ["Encrypt", "CreateKey", "Encrypt"]);
         let restored = restore(&path);
         assert_eq!(restored.trail_events(None), engine.trail_events(None));
-        // A world reset: the new world's journal is named for its trail,
-        // and the old world's events are gone with it.
+        // A world reset: the old world's rows and events are gone with it.
         server.replace(example("").into()).unwrap();
         let new = server.engine();
-        assert_eq!(journaled(&path).trail_id, new.trail().id());
         assert_ne!(new.trail().id(), engine.trail().id());
+        assert!(!has_key(&path, &key));
+        assert!(names(&path).is_empty());
         encrypt(&new);
         server.journal(&new, new.trail().position()).unwrap();
         let restored = restore(&path);
         assert_eq!(restored.trail_events(None), new.trail_events(None));
         assert_eq!(restored.trail_events(None).len(), 1);
-        // A call that ran on the old world appends nothing to the new one.
+        // A call that ran on the old world writes nothing to the new one.
         encrypt(&engine);
         server.journal(&engine, engine.trail().position()).unwrap();
-        assert_eq!(journaled(&path).events.len(), 1);
+        assert_eq!(names(&path).len(), 1);
     }
 
     #[test]
-    fn a_journal_deleted_behind_the_server_s_back_is_written_anew() {
+    fn a_state_file_deleted_behind_the_server_s_back_is_written_anew_whole() {
         let (_dir, path, server) = persisted("");
         let engine = server.engine();
+        let key = create_key(&engine);
+        server.save().unwrap();
         encrypt(&engine);
         server.journal(&engine, engine.trail().position()).unwrap();
-        fs::remove_file(journal_path(&path)).unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = fs::remove_file(PathBuf::from(name));
+        }
         encrypt(&engine);
         server.journal(&engine, engine.trail().position()).unwrap();
-        assert_eq!(names(&journaled(&path)), ["Encrypt", "Encrypt"]);
+        assert!(has_key(&path, &key));
         let restored = restore(&path);
         assert_eq!(restored.trail_events(None), engine.trail_events(None));
+        assert!(restored.with_state(|st| st.keys.contains_key(&key)));
     }
 
     #[test]
-    fn a_full_journal_is_written_anew_with_the_trail_s_events() {
+    fn a_restart_resumes_the_file_and_keeps_its_events_past_the_capacity() {
         let (_dir, path, server) = persisted("\ntrail_capacity: 10\n");
         let engine = server.engine();
-        let mut longest = 0;
-        for _ in 0..110 {
-            for _ in 0..10 {
-                encrypt(&engine);
-            }
+        for _ in 0..25 {
+            encrypt(&engine);
             server.journal(&engine, engine.trail().position()).unwrap();
-            longest = longest.max(journaled(&path).events.len());
         }
-        assert!(longest >= 1000, "{longest}");
-        assert!(journaled(&path).events.len() < 1000, "written anew");
+        assert_eq!(names(&path).len(), 25, "the file keeps every event");
         let restored = restore(&path);
         assert_eq!(restored.trail_events(None), engine.trail_events(None));
         assert_eq!(restored.trail_events(None).len(), 10);
+        // Persisting a restored world to its own file writes nothing anew:
+        // its events stay.
+        drop(server);
+        let again = ServerState::new(
+            super::super::store::read_cloud(&path, SavedClock::resume)
+                .unwrap()
+                .unwrap(),
+            None,
+        );
+        again.persist_to(path.clone()).unwrap();
+        assert_eq!(names(&path).len(), 25);
+        let e = again.engine();
+        encrypt(&e);
+        again.journal(&e, e.trail().position()).unwrap();
+        assert_eq!(names(&path).len(), 26);
+        // Another world persisted to it replaces it.
+        let other = ServerState::new(example(""), None);
+        other.persist_to(path.clone()).unwrap();
+        assert!(names(&path).is_empty());
+    }
+
+    #[test]
+    fn lookups_read_the_file_s_indexed_trail_which_keeps_the_retention() {
+        let (_dir, path, server) = persisted("\ntrail_capacity: 5\n");
+        let engine = server.engine();
+        let key = create_key(&engine);
+        server.save().unwrap();
+        for _ in 0..12 {
+            encrypt(&engine);
+            server.journal(&engine, engine.trail().position()).unwrap();
+        }
+        // Memory holds the newest 5; the file all 13.
+        assert_eq!(engine.trail().since(0).0.len(), 5);
+        let (page, total) = server.trail_page(&engine, None, 0, 50);
+        assert_eq!((page.len(), total), (13, 13));
+        assert_eq!(page[12]["eventName"], "CreateKey");
+        assert_eq!(page[0], engine.trail_events(None)[4], "rendered alike");
+        // Paging by name: a total past the page exactly when more follow.
+        let (page, total) = server.trail_page(&engine, Some("Encrypt"), 0, 5);
+        assert_eq!((page.len(), total), (5, 6));
+        // A page after one handed out starts where it ended (not walking
+        // the offset), so an event recorded meanwhile does not shift it.
+        let (first, _) = server.trail_page(&engine, Some("Encrypt"), 0, 5);
+        encrypt(&engine);
+        server.journal(&engine, engine.trail().position()).unwrap();
+        let (second, _) = server.trail_page(&engine, Some("Encrypt"), 5, 5);
+        let seq = |e: &serde_json::Value| e["eventID"].clone();
+        assert!(second
+            .iter()
+            .all(|e| !first.iter().any(|f| seq(f) == seq(e))));
+        let (page, total) = server.trail_page(&engine, Some("Encrypt"), 10, 5);
+        assert_eq!((page.len(), total), (2, 12), "continued from the second");
+        // An offset no page ended at is walked: now 13 Encrypts.
+        let (page, total) = server.trail_page(&engine, Some("Encrypt"), 11, 5);
+        assert_eq!((page.len(), total), (2, 13));
+        // By resource: the new key's events, and the world key's.
+        let by = |arn: &str| {
+            let q = TrailQuery {
+                resource_name: Some(arn),
+                take: 50,
+                ..TrailQuery::default()
+            };
+            server.lookup(&engine, &q).unwrap().0
+        };
+        let created = by(&engine.key_arn(&key));
+        assert_eq!(created.len(), 1);
+        assert_eq!(created[0].name, "CreateKey");
+        assert_eq!(by(&engine.key_arn(KEY)).len(), 13);
+        // Past the retention, events older than 90 days of the clock go.
+        engine.advance(std::time::Duration::from_secs(91 * 86_400));
+        encrypt(&engine);
+        server.journal(&engine, engine.trail().position()).unwrap();
+        let (page, _) = server.trail_page(&engine, None, 0, 50);
+        let cutoff = engine.now().as_millis() - TRAIL_RETENTION_MILLIS;
+        assert!(!page.is_empty() && page.len() < 14, "{}", page.len());
+        assert!(names(&path).len() < 14);
+        let conn = Connection::open(&path).unwrap();
+        let (oldest, resources): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT min(time) FROM trail), (SELECT count(*) FROM trail_resources)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(oldest >= cutoff);
+        assert!(resources < 14, "{resources}");
     }
 }

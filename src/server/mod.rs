@@ -31,20 +31,18 @@
 //! hold only long enough to clone the `Arc`. Shutdown: [`run`] stops accepting when `shutdown` completes and
 //! lets in-flight requests finish.
 //!
-//! Durability (`--state FILE`, [`ServerState::persist_to`], `durable.rs`):
-//! every request that may change the state (every operation but the
-//! Describe/List and cryptographic ones, and every control API call but
-//! health) writes the engine's snapshot to the file
-//! (`engine::persist::write_atomic`) after the engine call and before the
-//! answer; a read writes it only if scheduled work fell due during it, a
-//! link is flaky, or a change it may have seen is not on disk yet (it then
-//! answers once it is). Writers queue on a mutex and a write covers every call
+//! Durability (`--state FILE`, [`ServerState::persist_to`], `durable.rs`,
+//! `store.rs`): FILE is an SQLite database. Every request that may change
+//! the state (every operation but the Describe/List and cryptographic ones,
+//! and every control API call but health) writes what it changed (the
+//! entities, not the world) with its trail events in one transaction after
+//! the engine call and before the answer; a read writes its trail events,
+//! and writes changes only if scheduled work fell due during it, a link is
+//! flaky, or a change it may have seen is not on disk yet (it then answers
+//! once it is). Writers queue on a mutex and a write covers every call
 //! finished before it was taken (group commit), so the file always holds
-//! every change acknowledged so far. A failed write is answered 500
-//! `InternalFailure`: the change is not acknowledged. Every request's trail
-//! events are appended to the journal `FILE.trail` and `fsync`ed (with one
-//! `fsync` for the events of every request that queued meanwhile) before
-//! the answer too, so the trail survives a crash as well.
+//! every change and event acknowledged so far. A failed write is answered
+//! 500 `InternalFailure`: the change is not acknowledged.
 //!
 //! Every byte of a request is the client's to choose, so this module never
 //! slices a string by byte offsets or indexes past a check
@@ -64,6 +62,7 @@ mod durable;
 mod partition;
 mod protocol;
 mod serve;
+mod store;
 #[allow(
     clippy::indexing_slicing,
     reason = "indexes serde_json values only, which answer Null for a missing member"
@@ -280,8 +279,12 @@ async fn json_rpc_inner(
     };
     if let Some(op) = trail::operation(target) {
         let op = op.to_owned();
-        return durable::on_engine_as(state, partition.engine, durable::Effect::Reads, move |e| {
-            trail::call(e, &op, &input)
+        let server = state.clone();
+        let engine = partition.engine.clone();
+        return durable::on_engine_as(state, partition.engine, durable::Effect::Reads, move |_| {
+            trail::call(&op, &input, |name, skip, take| {
+                server.trail_page(&engine, name, skip, take)
+            })
         })
         .await?;
     }

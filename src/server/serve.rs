@@ -20,11 +20,10 @@ pub struct ServeOptions {
     pub world: Option<PathBuf>,
     /// Seconds a connect attempt takes.
     pub connect_seconds: u64,
-    /// `--state FILE`: restore from FILE (and its trail journal
-    /// `FILE.trail`) if it exists (`world` is then ignored), else start from
-    /// `world` and create FILE at once; from then on every acknowledged
-    /// change is written to FILE, and every trail event to `FILE.trail`,
-    /// before the answer.
+    /// `--state FILE`: restore from FILE (an SQLite database) if it exists
+    /// (`world` is then ignored), else start from `world` and create FILE at
+    /// once; from then on every acknowledged change and every trail event
+    /// is written to FILE before the answer.
     pub state_file: Option<PathBuf>,
     /// `--auth`: accept only requests signed with this key.
     pub auth: Option<super::Credentials>,
@@ -68,7 +67,7 @@ pub fn start_engine(opts: &ServeOptions) -> Result<(Cloud, Option<String>), Stri
     let Some(path) = &opts.state_file else {
         return engine_for(opts).map(|e| (e, None));
     };
-    match Cloud::restore_file(path, SavedClock::resume) {
+    match super::store::read_cloud(path, SavedClock::resume) {
         Ok(Some(engine)) => {
             let mut note = format!("hsmdrill: restored the state saved in {}", path.display());
             if let Some(world) = &opts.world {

@@ -5,7 +5,6 @@
 use serde_json::{json, Value};
 
 use super::protocol::WireError;
-use crate::engine::Engine;
 
 /// The CloudTrail `X-Amz-Target` prefix as botocore's model names it.
 pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
@@ -20,8 +19,15 @@ pub fn operation(target: &str) -> Option<&str> {
         .or_else(|| target.strip_prefix(SHORT_TARGET_PREFIX))
 }
 
-/// Runs a CloudTrail operation.
-pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError> {
+/// Runs a CloudTrail operation. `pages(name, skip, take)` is one page of
+/// the trail's events named `name`, newest first, with how many there are
+/// (`ServerState::trail_page`: the state file's trail table, or the
+/// engine's).
+pub fn call(
+    op: &str,
+    input: &Value,
+    pages: impl FnOnce(Option<&str>, usize, usize) -> (Vec<Value>, usize),
+) -> Result<Value, WireError> {
     if op != "LookupEvents" {
         return Err(WireError::client(
             "UnknownOperationException",
@@ -62,7 +68,7 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
             .and_then(|t| t.parse::<usize>().ok())
             .ok_or_else(|| WireError::client("InvalidNextTokenException", "Invalid NextToken."))?,
     };
-    let (events, total) = engine.trail_page(name.as_deref(), start, max);
+    let (events, total) = pages(name.as_deref(), start, max);
     let page: Vec<Value> = events
         .iter()
         .map(|e| {

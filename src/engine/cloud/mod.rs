@@ -33,8 +33,8 @@
 //!   writes its copy into another. [`Cloud::call`] routes every other
 //!   operation to the partition's engine unchanged.
 //!
-//! `persist.rs` is the cloud as a state file: the default partition in the
-//! engine's own layout, the others beside it.
+//! `persist.rs` builds a cloud back from its partitions' rows (the state
+//! file of `hsmdrill serve --state`).
 
 mod copy;
 pub mod persist;

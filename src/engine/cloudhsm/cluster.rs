@@ -67,6 +67,39 @@ mod pool_capacity {
     }
 }
 
+/// A cluster's keys as its own record holds them: the next reference only
+/// (the keys are rows of their own; `engine::persist` puts them back).
+mod keys_apart {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::KeyStoreOfCluster;
+
+    #[derive(Deserialize, Serialize)]
+    struct NextReference {
+        next_reference: u64,
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        keys: &KeyStoreOfCluster,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        NextReference {
+            next_reference: keys.next_reference(),
+        }
+        .serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<KeyStoreOfCluster, D::Error> {
+        let n = NextReference::deserialize(d)?;
+        Ok(KeyStoreOfCluster::from_parts(
+            Default::default(),
+            n.next_reference,
+        ))
+    }
+}
+
 impl Hsm {
     /// An HSM with a fresh session pool of `sessions`.
     pub fn new(
@@ -169,7 +202,10 @@ pub struct Cluster {
     pub hsms: Vec<Hsm>,
     /// Users.
     pub users: Users,
-    /// Key material.
+    /// Key material. Persisted apart from the cluster, one row per key
+    /// (`engine::persist`): the cluster's own record carries only the next
+    /// key reference, so adding a key does not rewrite every other.
+    #[serde(with = "keys_apart")]
     pub keys: KeyStoreOfCluster,
     /// The network path from KMS.
     pub link: Arc<Link>,

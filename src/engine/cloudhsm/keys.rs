@@ -23,6 +23,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::engine::error::{Error, ErrorKind, Result};
+use crate::engine::tracked::{Change, Tracked};
 
 /// A built AES-256-GCM key. Never printed; persisted (by `serde`) as the
 /// base64 of its 32 raw bytes.
@@ -239,7 +240,9 @@ impl HsmKey {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(from = "StoredKeys", into = "StoredKeys")]
 pub struct KeyStoreOfCluster {
-    keys: BTreeMap<u64, HsmKey>,
+    /// By reference; tracked, because a cluster's material is persisted
+    /// apart from the cluster, one entry per key (`engine::persist`).
+    keys: Tracked<u64, HsmKey>,
     next_reference: u64,
     /// Lower-case `id` attribute → key reference.
     by_id: BTreeMap<String, u64>,
@@ -261,7 +264,7 @@ impl From<StoredKeys> for KeyStoreOfCluster {
             .map(|k| (k.id.to_ascii_lowercase(), k.reference))
             .collect();
         KeyStoreOfCluster {
-            keys: s.keys,
+            keys: Tracked::unchanged(s.keys),
             next_reference: s.next_reference,
             by_id,
         }
@@ -271,7 +274,7 @@ impl From<StoredKeys> for KeyStoreOfCluster {
 impl From<KeyStoreOfCluster> for StoredKeys {
     fn from(k: KeyStoreOfCluster) -> Self {
         StoredKeys {
-            keys: k.keys,
+            keys: k.keys.into_map(),
             next_reference: k.next_reference,
         }
     }
@@ -392,6 +395,34 @@ impl KeyStoreOfCluster {
     pub fn owned_by(&self, username: &str) -> bool {
         let u = username.to_ascii_lowercase();
         self.keys.values().any(|k| k.owner == u)
+    }
+
+    /// The next reference handed out, for persisting the store apart from
+    /// its keys.
+    pub fn next_reference(&self) -> u64 {
+        self.next_reference
+    }
+
+    /// A store from persisted parts: its keys (already on disk, so
+    /// unchanged) and its next reference.
+    pub fn from_parts(keys: BTreeMap<u64, HsmKey>, next_reference: u64) -> Self {
+        StoredKeys {
+            keys,
+            next_reference,
+        }
+        .into()
+    }
+
+    /// The references of the keys added, changed or removed since the last
+    /// call, and forgets them (see [`Tracked::take_changes`]).
+    pub fn take_changes(&mut self) -> BTreeMap<u64, Change> {
+        self.keys.take_changes()
+    }
+
+    /// Whether the record of changed keys overflowed since the last
+    /// [`KeyStoreOfCluster::take_changes`] (see [`Tracked::overflowed`]).
+    pub fn overflowed(&self) -> bool {
+        self.keys.overflowed()
     }
 
     /// How many keys there are.

@@ -286,7 +286,9 @@ impl Engine {
             if let Some(named) = key_id {
                 self.resolve_key(&st, named)?;
             }
-            if !st.keys.contains_key(&header.key_id) && !st.deleted_keys.contains(&header.key_id) {
+            if !st.keys.contains_key(&header.key_id)
+                && !st.deleted_keys.contains_key(&header.key_id)
+            {
                 return Err(Error::new(
                     ErrorKind::InvalidCiphertext,
                     "The ciphertext refers to a KMS key that does not exist in this account and Region.",

@@ -642,7 +642,7 @@ impl Engine {
             return;
         };
         st.aliases.retain(|_, a| *a.target_key_id != *key.id);
-        st.deleted_keys.insert(key.id.to_string());
+        st.deleted_keys.insert(key.id.to_string(), ());
         // An AWS_KMS key's material goes with it; the service event
         // reports only a key store's best-effort attempt.
         let KeyOrigin::AwsCloudHsm(b) = &key.origin else {

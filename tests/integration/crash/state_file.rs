@@ -1,6 +1,7 @@
-//! The state file itself: a corrupt one is refused and left as it is; a
-//! change that cannot be written is not acknowledged and a read writes
-//! nothing; a read never answers from a change that is not on disk.
+//! The state file itself: a corrupt one, or one of an earlier build, is
+//! refused and left as it is; a change that cannot be written is not
+//! acknowledged and a read writes only its trail events; a read never
+//! answers from a change that is not on disk.
 
 use std::fs;
 use std::net::SocketAddr;
@@ -17,12 +18,12 @@ use crate::support::serve::InProcessServer;
 
 use super::{scratch, world, STORE};
 
-#[test]
-fn a_corrupt_state_file_is_refused_and_left_as_it_is() {
-    let dir = scratch("corrupt");
+/// `hsmdrill serve --state FILE` on a file it must refuse: exits 2 with one
+/// line naming the file and saying `says`, and leaves the file as it was.
+fn refused(name: &str, bytes: &[u8], says: &str) {
+    let dir = scratch(name);
     let state = dir.join("state.json");
-    let garbage = b"{\"format\": \"hsmdrill-state\", \"version\": 1, \"sta";
-    fs::write(&state, garbage).unwrap();
+    fs::write(&state, bytes).unwrap();
     let out = Command::new(bin())
         .args(["serve", "--port", "0", "--bind", "127.0.0.1"])
         .arg("--state")
@@ -34,8 +35,44 @@ fn a_corrupt_state_file_is_refused_and_left_as_it_is() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.contains("state.json"), "{stderr}");
-    assert_eq!(fs::read(&state).unwrap(), garbage);
+    assert!(stderr.contains(says), "{stderr}");
+    assert_eq!(fs::read(&state).unwrap(), bytes);
     let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_corrupt_state_file_is_refused_and_left_as_it_is() {
+    refused(
+        "corrupt",
+        b"{\"format\": \"hsmdrill-state\", \"vers",
+        "not a usable hsmdrill state file",
+    );
+    // An SQLite header over garbage.
+    let mut torn = b"SQLite format 3\0".to_vec();
+    torn.extend(std::iter::repeat_n(0xa5, 8192));
+    refused("torn", &torn, "not a usable hsmdrill state file");
+    // Another application's database.
+    let dir = scratch("foreign");
+    let other = dir.join("other.db");
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    drop(conn);
+    refused(
+        "foreign-db",
+        &fs::read(&other).unwrap(),
+        "an SQLite database of another application",
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_json_state_file_of_an_earlier_build_is_refused_by_its_version() {
+    refused(
+        "json-v3",
+        b"{\"format\": \"hsmdrill-state\", \"version\": 3, \"config\": {}}",
+        "hsmdrill state file version 3 is a JSON file of an earlier build",
+    );
 }
 
 /// CreateKey in the example's store: `(status, answer)`.
@@ -67,14 +104,42 @@ fn encrypt_if_acknowledged(
     }
 }
 
-/// The state file as JSON.
-fn state_json(state: &Path) -> Value {
-    serde_json::from_slice(&fs::read(state).unwrap()).unwrap()
+/// Whether the state file holds the key `key`.
+fn on_disk(state: &Path, key: &str) -> bool {
+    let conn = rusqlite::Connection::open(state).unwrap();
+    conn.query_row("SELECT count(*) FROM keys WHERE id = ?1", [key], |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap()
+        == 1
 }
 
-/// An in-process server with a state file, written once before it serves.
+/// How many rows the state file's `table` holds.
+fn count(state: &Path, table: &str) -> i64 {
+    let conn = rusqlite::Connection::open(state).unwrap();
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+/// The world's seed in the state file.
+fn seed(state: &Path) -> u64 {
+    let conn = rusqlite::Connection::open(state).unwrap();
+    let config: String = conn
+        .query_row(
+            "SELECT config FROM partitions WHERE is_default = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    serde_json::from_str::<Value>(&config).unwrap()["seed"]
+        .as_u64()
+        .unwrap()
+}
+
+/// An in-process server with a state file, restored from it if it exists
+/// (as `hsmdrill serve --state` does), written before it serves.
 fn in_process(state_file: &Path) -> InProcessServer {
-    use hsmdrill::server::{engine_for, ServeOptions, ServerState};
+    use hsmdrill::server::{start_engine, ServeOptions, ServerState};
     let opts = ServeOptions {
         bind: "127.0.0.1".parse().unwrap(),
         port: 0,
@@ -83,14 +148,32 @@ fn in_process(state_file: &Path) -> InProcessServer {
         state_file: Some(state_file.to_owned()),
         auth: None,
     };
-    let state = ServerState::new(engine_for(&opts).unwrap(), Some(2));
+    let (cloud, _) = start_engine(&opts).unwrap();
+    let state = ServerState::new(cloud, Some(2));
     state.persist_to(state_file.to_owned()).unwrap();
     assert_eq!(state.state_file(), Some(state_file));
     InProcessServer::start(state)
 }
 
+/// Makes every write to the state file fail while the server runs: the
+/// file is moved aside and a folder stands at its path, where no file can
+/// be written (even by root). [`unblock`] puts it back.
+fn block(state: &Path) {
+    fs::rename(state, aside(state)).unwrap();
+    fs::create_dir_all(state).unwrap();
+}
+
+fn unblock(state: &Path) {
+    fs::remove_dir_all(state).unwrap();
+    fs::rename(aside(state), state).unwrap();
+}
+
+fn aside(state: &Path) -> std::path::PathBuf {
+    state.with_extension("aside")
+}
+
 #[test]
-fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() {
+fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_write_only_events() {
     let dir = scratch("unwritable");
     let sub = dir.join("sub");
     fs::create_dir_all(&sub).unwrap();
@@ -98,23 +181,24 @@ fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() 
     let s = in_process(&state);
     assert!(state.exists(), "written at once");
     let create = || create_key(s.addr());
-    // A read writes nothing: the file, once gone, stays gone.
-    fs::remove_file(&state).unwrap();
+    // A read writes its trail event and nothing else.
+    let (keys, events) = (count(&state, "keys"), count(&state, "trail"));
     let (status, _) = kms(s.addr(), "DescribeCustomKeyStores", &json!({})).unwrap();
     assert_eq!(status, 200);
-    assert!(!state.exists(), "a read wrote the state file");
+    assert_eq!(count(&state, "keys"), keys);
+    assert_eq!(count(&state, "trail"), events + 1);
     // A change is written before the answer.
     let (status, out) = create();
     assert_eq!(status, 200, "{out}");
     let key = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
-    let on_disk = fs::read_to_string(&state).unwrap();
-    assert!(on_disk.contains(&key));
+    assert!(on_disk(&state, &key));
     // With the folder gone the write fails: 500, not acknowledged.
     fs::remove_dir_all(&sub).unwrap();
     let (status, out) = create();
     assert_eq!(status, 500, "{out}");
     assert_eq!(out["__type"], json!("InternalFailure"));
-    // Control API changes are written too, once the folder is back.
+    // Once the folder is back, the next change writes the file anew, whole;
+    // control API changes are written too.
     fs::create_dir_all(&sub).unwrap();
     let status = request(
         s.addr(),
@@ -126,9 +210,7 @@ fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() 
     .unwrap()
     .status;
     assert_eq!(status, 200);
-    let v = state_json(&state);
-    assert_eq!(v["format"], json!("hsmdrill-state"));
-    assert!(v["state"]["keys"][key.as_str()].is_object());
+    assert!(on_disk(&state, &key));
     // A world reset is on disk before it answers.
     let status = request(
         s.addr(),
@@ -140,9 +222,8 @@ fn a_change_that_cannot_be_written_is_not_acknowledged_and_reads_do_not_write() 
     .unwrap()
     .status;
     assert_eq!(status, 200);
-    let v = state_json(&state);
-    assert_eq!(v["config"]["seed"], json!(9));
-    assert_eq!(v["state"]["keys"], json!({}));
+    assert_eq!(seed(&state), 9);
+    assert_eq!(count(&state, "keys"), 0);
     drop(s);
     let _ = fs::remove_dir_all(&dir);
 }
@@ -173,10 +254,8 @@ fn a_read_never_answers_from_a_change_that_is_not_on_disk() {
         (status, out, ids)
     };
     let (_, _, before) = list(s.addr());
-    // A folder where the temporary file goes: every write fails (even for
-    // root), and the file keeps the last snapshot.
-    let tmp = dir.join("state.json.tmp");
-    fs::create_dir_all(&tmp).unwrap();
+    // Every write fails from now on, and the file keeps what it held.
+    block(&state);
     let (status, out) = create(s.addr());
     assert_eq!(status, 500, "not written, not acknowledged: {out}");
     // What the client is told now must survive a crash.
@@ -197,7 +276,7 @@ fn a_read_never_answers_from_a_change_that_is_not_on_disk() {
     encrypt_if_acknowledged(s.addr(), &durable_key, plain, &mut acked);
     // Crash: the server stops without another successful write.
     drop(s);
-    fs::remove_dir_all(&tmp).unwrap();
+    unblock(&state);
     let s = in_process(&state);
     for (blob, plain) in &acked {
         let (status, out) = kms(s.addr(), "Decrypt", &json!({"CiphertextBlob": blob})).unwrap();
@@ -214,18 +293,14 @@ fn a_read_never_answers_from_a_change_that_is_not_on_disk() {
     // the next call, read or not, and reads answer again.
     let (status, _) = create(s.addr());
     assert_eq!(status, 200);
-    fs::create_dir_all(&tmp).unwrap();
+    block(&state);
     let (status, _) = create(s.addr());
     assert_eq!(status, 500);
-    fs::remove_dir_all(&tmp).unwrap();
+    unblock(&state);
     let (status, out, ids) = list(s.addr());
     assert_eq!(status, 200, "{out}");
-    let on_disk = state_json(&state);
     for id in &ids {
-        assert!(
-            on_disk["state"]["keys"][id.as_str()].is_object(),
-            "listed key {id} is not on disk"
-        );
+        assert!(on_disk(&state, id), "listed key {id} is not on disk");
     }
     drop(s);
     let _ = fs::remove_dir_all(&dir);

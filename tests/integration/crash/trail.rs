@@ -4,10 +4,11 @@
 //!   data plane, the control plane, a failure), SIGKILL, restart:
 //!   LookupEvents returns every event, and again after a second restart
 //!   with the same EventIds, times and content; a new event takes a new id.
-//! - `a_torn_record_at_the_end_of_the_trail_journal_is_dropped`: the
-//!   journal cut in the middle of its last record, or followed by a record
-//!   never finished, as a crash during an append leaves it: the server
-//!   starts, loses only that record, and what it appends next survives.
+//! - `a_torn_transaction_at_the_end_of_the_write_ahead_log_is_dropped`:
+//!   the state file's write-ahead log cut in the middle of its last
+//!   transaction, or followed by bytes never finished, as a crash during a
+//!   commit leaves it: the server starts, loses only that transaction (a
+//!   request never answered), and what it writes next survives.
 //! - In the crash loop ([`check_trail`], after every restart, before any
 //!   other call): no EventId twice; every event listed after the previous
 //!   restart, and every event LookupEvents returned during the workload, is
@@ -220,62 +221,76 @@ fn the_trail_survives_sigkill_with_the_same_event_ids() {
     lives.finish(server);
 }
 
+/// Where each transaction of an SQLite write-ahead log ends (the byte
+/// after its commit frame), oldest first, and the size of a frame.
+fn wal_commits(wal: &[u8]) -> (Vec<usize>, usize) {
+    let page_size = u32::from_be_bytes(wal[8..12].try_into().unwrap()) as usize;
+    let frame = 24 + page_size;
+    let mut ends = Vec::new();
+    let mut at = 32;
+    while at + frame <= wal.len() {
+        let commit = u32::from_be_bytes(wal[at + 4..at + 8].try_into().unwrap());
+        at += frame;
+        if commit != 0 {
+            ends.push(at);
+        }
+    }
+    (ends, frame)
+}
+
 #[test]
-fn a_torn_record_at_the_end_of_the_trail_journal_is_dropped() {
+fn a_torn_transaction_at_the_end_of_the_write_ahead_log_is_dropped() {
     let mut lives = Lives::new("torn-trail");
-    let journal = lives.dir.join("state.json.trail");
+    let wal = lives.dir.join("state.json-wal");
     let (server, mut c) = lives.start();
     let baseline = lookup_all(&mut c);
-    // Three Encrypts: each is one record appended to the journal (and in
-    // no state file, which only changes write).
+    // Three Encrypts: each is one transaction of its event alone.
     for i in 0..3 {
         encrypt(&mut c, KEY, &format!("message {i}"));
     }
     server.kill();
 
-    // The last append cut in the middle, as a crash during it leaves it:
-    // its request was never answered.
-    let bytes = fs::read(&journal).unwrap();
-    assert_eq!(bytes.last(), Some(&b'\n'));
-    let last = bytes[..bytes.len() - 1]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .unwrap()
-        + 1;
-    let cut = last + (bytes.len() - last) / 2;
-    fs::write(&journal, &bytes[..cut]).unwrap();
+    // The last transaction cut in the middle of its first frame, as a crash
+    // during its commit leaves it: its request was never answered.
+    let bytes = fs::read(&wal).unwrap();
+    let (commits, frame) = wal_commits(&bytes);
+    assert!(commits.len() >= 4, "{} transactions", commits.len());
+    assert_eq!(commits.last(), Some(&bytes.len()), "nothing after the last");
+    let cut = commits[commits.len() - 2] + frame / 2;
+    fs::write(&wal, &bytes[..cut]).unwrap();
     let (server, mut c) = lives.start();
     let kept = lookup_all(&mut c);
     assert_eq!(
         kept.len(),
         baseline.len() + 2,
-        "only the torn record is lost"
+        "only the torn transaction is lost"
     );
     assert_eq!(kept[2..], baseline[..]);
     assert_eq!(names(&kept[..2]), ["Encrypt", "Encrypt"]);
     server.kill();
 
-    // A record that was never finished after the whole ones: nothing lost,
+    // Bytes of a frame never finished after the whole ones: nothing lost,
     // nothing made up.
-    let mut bytes = fs::read(&journal).unwrap();
-    bytes.extend_from_slice(b"0123456789abcdef {\"seq\": 9, \"ti");
-    fs::write(&journal, &bytes).unwrap();
+    let mut bytes = fs::read(&wal).unwrap_or_default();
+    bytes.extend(std::iter::repeat_n(0x5a, frame / 3));
+    fs::write(&wal, &bytes).unwrap();
     let (server, mut c) = lives.start();
     assert_eq!(lookup_all(&mut c), kept);
-    // The journal was written anew at the start: what is appended now is
-    // not lost behind the torn bytes.
-    encrypt(&mut c, KEY, "after the torn record");
+    // What is written now is not lost behind the torn bytes.
+    encrypt(&mut c, KEY, "after the torn transaction");
     server.kill();
     let (server, mut c) = lives.start();
     let after = lookup_all(&mut c);
     assert_eq!(after.len(), kept.len() + 1);
     assert_eq!(after[1..], kept[..]);
-    assert_unique(&after, "after the torn record");
+    assert_unique(&after, "after the torn transaction");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(&journal).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+        for file in [lives.dir.join("state.json"), wal] {
+            let mode = fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        }
     }
     lives.finish(server);
 }

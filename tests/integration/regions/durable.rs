@@ -124,13 +124,26 @@ fn every_partition_and_its_trail_survive_a_restart() {
         &json!({}),
     );
     assert!(own["Events"].as_array().unwrap().is_empty(), "{own}");
-    let v: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-    assert_eq!(v["version"], 3);
-    let regions: Vec<&str> = v["partitions"]
-        .as_array()
+    // The state file has a row per partition; the world's own is the
+    // default one.
+    let conn = rusqlite::Connection::open(&state).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 4);
+    let mut stmt = conn
+        .prepare("SELECT account, region, is_default FROM partitions ORDER BY is_default DESC, account, region")
+        .unwrap();
+    let partitions: Vec<(String, String, bool)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
-        .iter()
-        .map(|p| p["config"]["region"].as_str().unwrap())
+        .map(Result::unwrap)
         .collect();
-    assert_eq!(regions, ["ap-south-1", "eu-west-1", "us-west-2"]);
+    let regions: Vec<&str> = partitions.iter().skip(1).map(|p| p.1.as_str()).collect();
+    assert!(partitions[0].2, "{partitions:?}");
+    assert_eq!(
+        regions,
+        ["ap-south-1", "eu-west-1", "us-west-2"],
+        "{partitions:?}"
+    );
 }

@@ -48,7 +48,7 @@
 //! **Self-checks.** `the_scanner_finds_a_planted_secret_in_every_encoding`
 //! plants a key and a password in each encoding and checks they are found
 //! (and that nothing is found where nothing was planted). And after each
-//! scenario the engine's own state file (`Engine::snapshot_json`, which
+//! scenario the engine's own state file rows (`Engine::rows`, which
 //! legitimately holds every secret, as base64 and plain text) must show
 //! every secret of the engine to the scanner: a scanner or a harvest that
 //! missed secrets would fail there, not pass silently.
