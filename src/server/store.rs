@@ -704,7 +704,9 @@ impl Reader {
             .and_then(|b| i64::try_from(b).ok())
             .unwrap_or(i64::MAX);
         // ?3 and ?4 are the resource and event names, NULL when not
-        // filtered on; each form walks the one index that fits.
+        // filtered on; each form walks the one index that fits (named, for
+        // EventName: SQLite's planner would rather walk the trail in `seq`
+        // order and filter, which costs the whole trail for a rare name).
         let sql = match (q.resource_name, q.event_name) {
             (Some(_), _) => {
                 "SELECT t.value FROM trail_resources r JOIN trail t \
@@ -714,7 +716,7 @@ impl Reader {
                  AND r.seq < ?9 ORDER BY r.seq DESC LIMIT ?7 OFFSET ?8"
             }
             (None, Some(_)) => {
-                "SELECT value FROM trail WHERE account = ?1 AND region = ?2 \
+                "SELECT value FROM trail INDEXED BY trail_by_name WHERE account = ?1 AND region = ?2 \
                  AND ?3 IS NULL AND name = ?4 AND time BETWEEN ?5 AND ?6 \
                  AND seq < ?9 ORDER BY seq DESC LIMIT ?7 OFFSET ?8"
             }

@@ -223,12 +223,18 @@ pub(super) fn keys_worker(
         match created {
             Answer::Ok(out) => {
                 let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
-                model.lock().unwrap().keys.push(KeyModel {
-                    id: id.clone(),
-                    deletion: Deletion::None,
-                });
+                // The index is taken under the same lock as the push: other
+                // workers push too, and a later `len() - 1` could name their
+                // key (which then read as doomed while this one did not).
+                let index = {
+                    let mut m = model.lock().unwrap();
+                    m.keys.push(KeyModel {
+                        id: id.clone(),
+                        deletion: Deletion::None,
+                    });
+                    m.keys.len() - 1
+                };
                 if doomed && !stop.load(Ordering::SeqCst) {
-                    let index = model.lock().unwrap().keys.len() - 1;
                     model.lock().unwrap().keys[index].deletion = Deletion::InFlight;
                     let out = trail::traced(model, "ScheduleKeyDeletion", &id, || {
                         kms_call(
