@@ -18,7 +18,13 @@
 //!   with the entity as JSON; `materials`: one row per key of a cluster's
 //!   material, `(account, region, cluster, reference, value)`;
 //! - `trail`: one row per event, `(account, region, seq, time, name,
-//!   event_type, error_code, value)`, indexed by name and by time.
+//!   event_type, error_code, value)`, indexed by name and by time;
+//!   `trail_resources`: one row per `ResourceName` (key ARN) of an event.
+//!   Events older than [`TRAIL_RETENTION_MILLIS`] of the clock (90 days,
+//!   as CloudTrail's event history) are deleted as the clock passes them;
+//!   [`Reader::lookup`] answers LookupEvents from these tables
+//!   ([`TrailQuery`]: EventName, ResourceName, a time range, and where the
+//!   previous page ended).
 //!
 //! The file also says what it is in its header: `PRAGMA application_id` is
 //! `0x48534D44` ("HSMD") and `PRAGMA user_version` the schema version, so a
