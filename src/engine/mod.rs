@@ -79,6 +79,10 @@ pub struct Engine {
     simultaneous: AtomicUsize,
     /// Numbers simultaneous windows, so session schedules start afresh.
     window: AtomicU64,
+    /// When the engine last caught up, which every call does first: a key's
+    /// material found missing now went at or after this instant (R7,
+    /// `schedule::observe_material`).
+    last_seen: AtomicI64,
 }
 
 impl Engine {
@@ -97,6 +101,7 @@ impl Engine {
             quota_windows: Mutex::new(BTreeMap::new()),
             simultaneous: AtomicUsize::new(0),
             window: AtomicU64::new(0),
+            last_seen: AtomicI64::new(clock.now().as_millis()),
             config,
             clock,
         }

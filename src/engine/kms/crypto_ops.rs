@@ -22,10 +22,8 @@ use super::api::{
 };
 use super::crypto;
 use super::key::{Key, KeyOrigin, KeyStatus, MaterialVersion};
-use super::keystore::ConnectionState;
 use super::manage::grants::check_grant_tokens;
 use super::store_ops::find_store;
-use super::KMSUSER;
 use super::{
     add_present, check_enum, check_len, check_range, nothing_recorded, required,
     ENCRYPTION_ALGORITHMS,
@@ -231,6 +229,15 @@ impl Engine {
                                 .ok_or_else(|| {
                                     Error::new(ErrorKind::KmsInternal, super::CANNOT_COMMUNICATE)
                                 })?;
+                            // R4: random bytes from the cluster need
+                            // kmsuser's session; the exception from
+                            // GenerateRandom's list (docs/fidelity.md IB2).
+                            if super::kmsuser_locked(cluster) {
+                                return Err(Error::new(
+                                    ErrorKind::CustomKeyStoreInvalidState,
+                                    super::KMSUSER_LOCKED_OUT,
+                                ));
+                            }
                             cluster
                                 .active_hsms()
                                 .map(|h| h.pool.clone())
@@ -392,7 +399,7 @@ impl Engine {
             key_handle: b.key_handle,
         };
         *detail = Some(resolved.clone());
-        self.check_key_usable(st, key, store.state == ConnectionState::Connected)?;
+        self.check_key_usable(st, key, self.key_available(st, key))?;
         self.check_quota(&b.store_id)?;
         let cannot_communicate =
             || Error::new(ErrorKind::KmsInvalidState, super::CANNOT_COMMUNICATE);
@@ -404,11 +411,7 @@ impl Engine {
         if !cluster.security_group_ok || !cluster.link.cross() {
             return Err(cannot_communicate());
         }
-        if cluster
-            .users
-            .get(KMSUSER)
-            .is_some_and(|u| u.lockout.is_locked())
-        {
+        if super::kmsuser_locked(cluster) {
             return Err(Error::new(
                 ErrorKind::KmsInvalidState,
                 super::KMSUSER_LOCKED_OUT,

@@ -13,7 +13,9 @@ use super::api::{
     KeyListEntry, KeyMetadata, KeyMetadataResponse, ListAliasesResponse, ListKeysResponse,
     ListRequest, ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse,
 };
-use super::key::{Key, KeyOrigin, KeyState, KeyStatus, KmsMaterial, MaterialVersion, StoreBacking};
+use super::key::{
+    Key, KeyOrigin, KeyState, KeyStatus, KmsMaterial, Material, MaterialVersion, StoreBacking,
+};
 use super::manage;
 use super::store_ops::{check_cluster_for_store, find_store};
 use super::KMSUSER;
@@ -200,6 +202,15 @@ impl Engine {
                 super::CANNOT_COMMUNICATE,
             ));
         }
+        // R4: making the key material needs kmsuser's session, as crypto
+        // does; CreateKey's modelled errors have no KMSInvalidStateException
+        // (docs/fidelity.md IB2).
+        if super::kmsuser_locked(cluster) {
+            return Err(Error::new(
+                ErrorKind::CustomKeyStoreInvalidState,
+                super::KMSUSER_LOCKED_OUT,
+            ));
+        }
         let key_id = st.ids.uuid();
         let key = self.install_key(
             &mut st,
@@ -246,6 +257,7 @@ impl Engine {
                 store_id: Arc::from(store_id),
                 backing_key_id: Arc::from(backing_key_id),
                 key_handle,
+                material: Material::Present,
             }),
             tags: BTreeMap::new(),
             policy: self.default_key_policy(),
@@ -294,9 +306,7 @@ impl Engine {
     pub(crate) fn key_metadata(&self, st: &State, key: &Key) -> KeyMetadata {
         let store = key.store_id().and_then(|id| st.stores.get(&**id));
         // An AWS_KMS key has no store to lose (docs/fidelity.md F14).
-        let connected = key.store().is_none()
-            || store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
-        let state = key.status.visible(connected);
+        let state = key.status.visible(self.key_available(st, key));
         let (deletion_date, window) = match key.status {
             KeyStatus::PendingDeletion {
                 deletion_date,
@@ -399,9 +409,9 @@ impl Engine {
                 }
                 // The "Key states" table: not on a key pending deletion
                 // (docs/fidelity.md F15).
-                let connected = self.store_connected(&st, key);
+                let available = self.key_available(&st, key);
                 key.status
-                    .on_manage(Management::NotPendingDeletion, connected, &key.arn)?;
+                    .on_manage(Management::NotPendingDeletion, available, &key.arn)?;
                 let key_id = key.id.clone();
                 let arn = key.arn.to_string();
                 if st.aliases.contains_key(name) {

@@ -240,10 +240,13 @@ impl Engine {
             return Some(ConnectionErrorCode::UserLoggedIn);
         }
         let session = SessionId::Kms(store_id.to_owned());
-        match cluster
-            .users
-            .login(session, KMSUSER, Role::CryptoUser, &password)
-        {
+        match cluster.users.login_counting(
+            session,
+            KMSUSER,
+            Role::CryptoUser,
+            &password,
+            self.config.kms_failed_logins_count,
+        ) {
             Ok(_) | Err(LoginError::SessionAlreadyLoggedIn) => {}
             Err(LoginError::InvalidCredentials) => {
                 return Some(ConnectionErrorCode::InvalidCredentials)

@@ -3,7 +3,7 @@
 //! | Machine | AWS enum | File | Facts |
 //! |---|---|---|---|
 //! | key store connection | `ConnectionStateType` | `connection.rs` | docs/fidelity.md F2, I9, I15 |
-//! | KMS key | `KeyState` | `key.rs` | docs/fidelity.md F3, I5 |
+//! | KMS key | `KeyState` | `key.rs` | docs/fidelity.md F3, I5, FB1, IB1 |
 //! | CloudHSM cluster | `ClusterState` | `cluster.rs` | docs/fidelity.md F5, I16 |
 //! | HSM | `HsmState` | `hsm.rs` | docs/fidelity.md F5 |
 //! | backup | `BackupState` | `backup.rs` | docs/fidelity.md F5 |
@@ -35,7 +35,7 @@ pub use backup::BackupState;
 pub use cluster::ClusterState;
 pub use connection::{ConnectionErrorCode, ConnectionState};
 pub use hsm::HsmState;
-pub use key::{KeyState, KeyStatus};
+pub use key::{KeyState, KeyStatus, Material};
 pub use user::Lockout;
 
 use crate::engine::clock::Timestamp;
