@@ -53,7 +53,8 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
                 out.push((t, Work::Hsm(id.clone(), h.id.clone())));
             }
         }
-        if !transitional_only && c.state == ClusterState::Active {
+        // A DEGRADED cluster keeps its daily backups (docs/fidelity.md IB4).
+        if !transitional_only && c.state.serves_kms() {
             out.push((c.next_backup_at, Work::DailyBackup(id.clone())));
         }
     }
@@ -226,6 +227,7 @@ impl Engine {
                         // the cluster then shows no CSR, as before its HSM.
                         let _ = c.on_hsm_active(self.config.seed);
                     }
+                    c.sync_health();
                 }
             }
             Work::Backup(id) => {

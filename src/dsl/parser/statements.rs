@@ -421,6 +421,28 @@ impl Ctx<'_, '_> {
                     hsm: Some(hsm),
                 }
             }
+            Rule::hsms_degrade_all => Fault::DegradeHsm {
+                cluster: name(&mut c, Rule::cluster)?,
+                hsm: None,
+            },
+            Rule::hsm_degrade => {
+                let hsm = name(&mut c, Rule::hsm)?;
+                Fault::DegradeHsm {
+                    cluster: name(&mut c, Rule::cluster)?,
+                    hsm: Some(hsm),
+                }
+            }
+            Rule::hsms_repair_all => Fault::RepairHsm {
+                cluster: name(&mut c, Rule::cluster)?,
+                hsm: None,
+            },
+            Rule::hsm_repair => {
+                let hsm = name(&mut c, Rule::hsm)?;
+                Fault::RepairHsm {
+                    cluster: name(&mut c, Rule::cluster)?,
+                    hsm: Some(hsm),
+                }
+            }
             Rule::cluster_delete => Fault::DeleteCluster {
                 cluster: name(&mut c, Rule::cluster)?,
             },

@@ -163,7 +163,7 @@ impl Engine {
             // and the store stays DISCONNECTED. A deleted cluster is not one
             // of them: it shows as CLUSTER_NOT_FOUND.
             if let Some(cluster) = st.clusters.get(&store.cluster_id).filter(|c| c.exists()) {
-                if cluster.state != crate::engine::cloudhsm::cluster::ClusterState::Active {
+                if !cluster.state.serves_kms() {
                     return Err(not_active(cluster));
                 }
                 if !cluster.security_group_ok {
@@ -641,7 +641,8 @@ pub(crate) fn invalid_configuration(message: String) -> Error {
 /// in at least two Availability Zones; the security group rules; at least
 /// two active HSMs in different Availability Zones.
 pub(crate) fn check_cluster_for_store(st: &State, c: &Cluster, need_two_hsms: bool) -> Result<()> {
-    if c.state != crate::engine::cloudhsm::cluster::ClusterState::Active {
+    // A DEGRADED cluster counts by its active HSMs (docs/fidelity.md IB4).
+    if !c.state.serves_kms() {
         return Err(not_active(c));
     }
     let zones = c

@@ -194,9 +194,7 @@ impl Material {
                 }
                 .settled(at),
             ),
-            (Material::Missing { .. } | Material::Gone, true) => {
-                Transition::To(Material::Present)
-            }
+            (Material::Missing { .. } | Material::Gone, true) => Transition::To(Material::Present),
         }
     }
 
@@ -375,12 +373,21 @@ mod tests {
             |m| material_name(&m),
             &[
                 ("on_observed(present)", &|m| {
-                    cell(m.on_observed(true, Timestamp::from_millis(0), delay), material_name)
+                    cell(
+                        m.on_observed(true, Timestamp::from_millis(0), delay),
+                        material_name,
+                    )
                 }),
                 ("on_observed(missing)", &|m| {
-                    cell(m.on_observed(false, Timestamp::from_millis(0), delay), material_name)
+                    cell(
+                        m.on_observed(false, Timestamp::from_millis(0), delay),
+                        material_name,
+                    )
                 }),
-                ("on_clock(before)", &|m| cell(m.on_clock(BEFORE), material_name)),
+                ("on_clock(before)", &|m| cell(
+                    m.on_clock(BEFORE),
+                    material_name
+                )),
                 ("on_clock(due)", &|m| cell(m.on_clock(DUE), material_name)),
             ],
         ));

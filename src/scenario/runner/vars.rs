@@ -42,6 +42,14 @@ impl Ctx {
                 cluster: s(cluster)?,
                 hsm: hsm.as_ref().map(s).transpose()?,
             },
+            Fault::DegradeHsm { cluster, hsm } => Fault::DegradeHsm {
+                cluster: s(cluster)?,
+                hsm: hsm.as_ref().map(s).transpose()?,
+            },
+            Fault::RepairHsm { cluster, hsm } => Fault::RepairHsm {
+                cluster: s(cluster)?,
+                hsm: hsm.as_ref().map(s).transpose()?,
+            },
             Fault::DeleteCluster { cluster } => Fault::DeleteCluster {
                 cluster: s(cluster)?,
             },
