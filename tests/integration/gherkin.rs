@@ -2,7 +2,8 @@
 //! runbook statement it stands for; outlines, backgrounds, tables and doc
 //! strings; spans and diagnostics at the feature's lines; failures and
 //! undefined steps fail a cucumber run with the feature's file and line;
-//! and the parity of the R5 and R7 features with their runbooks.
+//! and the parity of the R5 (both), R7, AWS_KMS-keys and DEGRADED features
+//! with their runbooks.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -785,6 +786,16 @@ fn r7_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
 #[test]
 fn aws_kms_keys_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
     parity("aws-kms-keys");
+}
+
+#[test]
+fn r5_failed_logins_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
+    parity("r5-kms-failed-logins");
+}
+
+#[test]
+fn degraded_hsms_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
+    parity("degraded-hsms");
 }
 
 // --- The command line -------------------------------------------------------
