@@ -134,6 +134,84 @@ fn kms_over_json_1_1_round_trips_and_errors_carry_the_exception_name() {
 }
 
 #[test]
+fn the_faults_route_degrades_and_repairs_hsms() {
+    let s = Server::start();
+    let cluster = "cluster-1a23b4cdefg";
+    let states = |s: &Server| {
+        let (status, _, out) = s.json(
+            "BaldrApiService.DescribeClusters",
+            json!({"Filters": {"clusterIds": [cluster]}}),
+        );
+        assert_eq!(status, 200, "{out}");
+        let c = &out["Clusters"][0];
+        let hsms: Vec<Value> = c["Hsms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["State"].clone())
+            .collect();
+        (c["State"].clone(), hsms)
+    };
+    let encrypt = json!({"KeyId": "alias/app", "Plaintext": "aGk="});
+
+    // Every HSM degraded (IB4): the cluster reads DEGRADED and KMS has no
+    // HSM to use.
+    let (status, out) = s.control(
+        "/_hsmdrill/faults",
+        json!({"ClusterId": cluster, "DegradeHsm": "all"}),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        states(&s),
+        (
+            json!("DEGRADED"),
+            vec![json!("DEGRADED"), json!("DEGRADED")]
+        )
+    );
+    let body = s.kms_error("Encrypt", encrypt.clone(), 400, "KMSInvalidStateException");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("KMS cannot communicate with your CloudHSM cluster"));
+
+    // One repaired by id through the engine's fault route: KMS uses it.
+    let (_, _, out) = s.json(
+        "BaldrApiService.DescribeClusters",
+        json!({"Filters": {"clusterIds": [cluster]}}),
+    );
+    let hsm = out["Clusters"][0]["Hsms"][0]["HsmId"].clone();
+    let (status, out) = s.control(
+        "/_hsmdrill/fault",
+        json!({"RepairHsm": {"cluster": cluster, "hsm": hsm}}),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        states(&s),
+        (json!("DEGRADED"), vec![json!("ACTIVE"), json!("DEGRADED")])
+    );
+    assert_eq!(s.kms("Encrypt", encrypt.clone()).0, 200);
+
+    // The rest repaired: ACTIVE again.
+    let (status, out) = s.control(
+        "/_hsmdrill/faults",
+        json!({"ClusterId": cluster, "RepairHsm": "all"}),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        states(&s),
+        (json!("ACTIVE"), vec![json!("ACTIVE"), json!("ACTIVE")])
+    );
+
+    // A member that is neither an HSM id nor "all" is refused.
+    let (status, out) = s.control(
+        "/_hsmdrill/faults",
+        json!({"ClusterId": cluster, "DegradeHsm": 3}),
+    );
+    assert_eq!(status, 400, "{out}");
+    assert_eq!(out["__type"], json!("ValidationException"));
+}
+
+#[test]
 fn a_server_fault_is_500_and_a_validation_error_400() {
     let s = Server::start();
     let (status, out) = s.control(

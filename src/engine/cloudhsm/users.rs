@@ -330,6 +330,29 @@ mod tests {
     }
 
     #[test]
+    fn uncounted_failures_never_lock() {
+        let mut u = users();
+        let kms = SessionId::Kms("cks-1".into());
+        for _ in 0..6 {
+            assert_eq!(
+                u.login_counting(
+                    kms.clone(),
+                    "kmsuser",
+                    Role::CryptoUser,
+                    "wrongPass1",
+                    false
+                )
+                .err(),
+                Some(LoginError::InvalidCredentials)
+            );
+        }
+        assert!(!u.get("kmsuser").unwrap().lockout.is_locked());
+        assert!(u
+            .login_counting(kms, "kmsuser", Role::CryptoUser, "kmsPassword1", false)
+            .is_ok());
+    }
+
+    #[test]
     fn logged_in_user_password_cannot_be_changed() {
         let mut u = users();
         let kms = SessionId::Kms("cks-1".into());
