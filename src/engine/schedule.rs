@@ -79,7 +79,7 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
             if let Some(t) = k.status.completes_at() {
                 out.push((t, Work::KeyDeletion(id.clone())));
             }
-            if let Some(t) = k.store().and_then(|b| b.material.completes_at()) {
+            if let Some(t) = k.store().and_then(|b| b.material_in_cluster.completes_at()) {
                 out.push((t, Work::KeyMaterial(id.clone())));
             }
             // Automatic rotation of an enabled AWS_KMS key; a disabled key
@@ -116,7 +116,7 @@ fn material_news(st: &State) -> Vec<(String, bool)> {
             let b = k.store()?;
             let present = material_present(st, b);
             let seen = !matches!(
-                (b.material, present),
+                (b.material_in_cluster, present),
                 (Material::Present, false) | (Material::Missing { .. } | Material::Gone, true)
             );
             (!seen).then(|| (id.clone(), present))
@@ -174,9 +174,9 @@ impl Engine {
         let delay = Timing::secs(self.config.timing.key_material_unavailable_seconds);
         for (id, present) in material_news(st) {
             if let Some(KeyOrigin::AwsCloudHsm(b)) = st.keys.get_mut(&id).map(|k| &mut k.origin) {
-                b.material
+                b.material_in_cluster
                     .on_observed(present, since, delay)
-                    .apply(&mut b.material);
+                    .apply(&mut b.material_in_cluster);
             }
         }
     }
@@ -264,7 +264,9 @@ impl Engine {
                 if let Some(KeyOrigin::AwsCloudHsm(b)) =
                     st.keys.get_mut(&key_id).map(|k| &mut k.origin)
                 {
-                    b.material.on_clock(at).apply(&mut b.material);
+                    b.material_in_cluster
+                        .on_clock(at)
+                        .apply(&mut b.material_in_cluster);
                 }
             }
             Work::KeyDeletion(key_id) => {

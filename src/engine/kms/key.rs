@@ -60,9 +60,10 @@ pub struct StoreBacking {
     /// The CloudHSM key's handle when KMS created it.
     pub key_handle: u64,
     /// Whether the material is still in the store's cluster, as KMS sees
-    /// it (R7).
+    /// it (R7). Not named `material`: a state file's `material` members are
+    /// key material.
     #[serde(default)]
-    pub material: Material,
+    pub material_in_cluster: Material,
 }
 
 /// The material of an `AWS_KMS` key.

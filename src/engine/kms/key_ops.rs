@@ -257,7 +257,7 @@ impl Engine {
                 store_id: Arc::from(store_id),
                 backing_key_id: Arc::from(backing_key_id),
                 key_handle,
-                material: Material::Present,
+                material_in_cluster: Material::Present,
             }),
             tags: BTreeMap::new(),
             policy: self.default_key_policy(),

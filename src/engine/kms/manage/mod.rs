@@ -41,7 +41,7 @@ impl Engine {
     /// `Unavailable`.
     pub(crate) fn key_available(&self, st: &State, key: &Key) -> bool {
         key.store().is_none_or(|b| {
-            !b.material.is_gone()
+            !b.material_in_cluster.is_gone()
                 && st
                     .stores
                     .get(&*b.store_id)
