@@ -11,10 +11,10 @@
 //! state by itself.
 //!
 //! Catching up also looks for the material of every key in a CloudHSM key
-//! store (R7, [`Material`]): a deletion in the cluster (a CLI `key delete`)
-//! or a store moved to a cluster without it starts the key's delay to
-//! `Unavailable` at the previous catch-up, the instant of the call that
-//! made the change; material that is back ends it.
+//! store (R7, [`Material`](super::machines::Material)): a deletion in the
+//! cluster (a CLI `key delete`) or a store moved to a cluster without it
+//! starts the key's delay to `Unavailable` at the previous catch-up, the
+//! instant of the call that made the change; material that is back ends it.
 
 use std::sync::atomic::Ordering;
 
@@ -23,7 +23,7 @@ use super::cloudhsm::backup::{Backup, BackupContents, BackupState};
 use super::cloudhsm::cluster::{ClusterState, HsmState};
 use super::config::Timing;
 use super::ids::IdKind;
-use super::kms::key::{KeyOrigin, KeyStatus, Material, StoreBacking};
+use super::kms::key::{KeyOrigin, KeyStatus, StoreBacking};
 use super::machines::{Timed, Transition};
 use super::state::State;
 use super::Engine;
@@ -115,11 +115,14 @@ fn material_news(st: &State) -> Vec<(String, bool)> {
         .filter_map(|(id, k)| {
             let b = k.store()?;
             let present = material_present(st, b);
-            let seen = !matches!(
-                (b.material_in_cluster, present),
-                (Material::Present, false) | (Material::Missing { .. } | Material::Gone, true)
+            // News is what the machine would move on (the instant and the
+            // delay do not decide whether it moves).
+            let moves = b.material_in_cluster.on_observed(
+                present,
+                Timestamp::from_millis(0),
+                std::time::Duration::ZERO,
             );
-            (!seen).then(|| (id.clone(), present))
+            (moves != Transition::Unchanged).then(|| (id.clone(), present))
         })
         .collect()
 }
@@ -169,7 +172,7 @@ impl Engine {
 
     /// R7: KMS sees each key's material as it is now, as from `since` (the
     /// previous catch-up: the change was made by a call after it). The
-    /// transition is the key's [`Material`] machine's.
+    /// transition is the key's [`Material`](super::machines::Material) machine's.
     fn observe_material(&self, st: &mut State, since: Timestamp) {
         let delay = Timing::secs(self.config.timing.key_material_unavailable_seconds);
         for (id, present) in material_news(st) {
