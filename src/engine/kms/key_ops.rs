@@ -561,7 +561,7 @@ impl Engine {
                     json!({
                         "customKeyStoreId": b.store_id,
                         "clusterId": cluster,
-                        "backingKeys": backing_keys_json(b, None),
+                        "backingKeys": backing_keys_json(b),
                     })
                 });
                 (
@@ -652,7 +652,7 @@ impl Engine {
                 EventType::ServiceEvent,
                 EventDetail::Json(Box::new(JsonDetail {
                     request_parameters: Value::Null,
-                    response_elements: Value::Null,
+                    response_elements: json!({ "keyId": &*key.arn }),
                     additional_event_data: Value::Null,
                     resources: vec![key.arn.to_string()],
                 })),
@@ -688,13 +688,16 @@ impl Engine {
             "DeleteKey",
             EventType::ServiceEvent,
             EventDetail::Json(Box::new(JsonDetail {
+                // The key ARN in `responseElements` (recorded since December
+                // 2022) and backing keys named by id alone, as R6's page
+                // prints the event (docs/fidelity.md FT1).
                 request_parameters: Value::Null,
-                response_elements: Value::Null,
+                response_elements: json!({ "keyId": &*key.arn }),
                 additional_event_data: json!({
                     "customKeyStoreId": b.store_id,
                     "clusterId": cluster_id,
-                    "backingKeys": backing_keys_json(b, None),
-                    "backingKeysDeletionStatus": backing_keys_json(b, Some(status)),
+                    "backingKeys": deleted_backing_keys_json(b, None),
+                    "backingKeysDeletionStatus": deleted_backing_keys_json(b, Some(status)),
                 }),
                 resources: vec![key.arn.to_string()],
             })),
@@ -720,13 +723,20 @@ fn keep_tags_and_policy(
     }
 }
 
-/// `[{"keyHandle":"…","backingKeyId":"…"(,"deletionStatus":"…")}]` as the
-/// JSON string CloudTrail shows.
-fn backing_keys_json(key: &StoreBacking, status: Option<&str>) -> String {
-    let mut entry = json!({
+/// `[{"keyHandle":"…","backingKeyId":"…"}]` as the JSON string
+/// ScheduleKeyDeletion's event shows (docs/fidelity.md F7).
+fn backing_keys_json(key: &StoreBacking) -> String {
+    json!([{
         "keyHandle": key.key_handle.to_string(),
         "backingKeyId": key.backing_key_id,
-    });
+    }])
+    .to_string()
+}
+
+/// `[{"backingKeyId":"…"(,"deletionStatus":"…")}]` as the JSON string the
+/// `DeleteKey` service event shows: no `keyHandle` (docs/fidelity.md FT1).
+fn deleted_backing_keys_json(key: &StoreBacking, status: Option<&str>) -> String {
+    let mut entry = json!({ "backingKeyId": key.backing_key_id });
     if let Some(s) = status {
         entry["deletionStatus"] = json!(s);
     }
