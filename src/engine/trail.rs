@@ -15,7 +15,7 @@
 //! keeps one: the state file carries only the events past the mark.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -103,6 +103,11 @@ pub struct CryptoDetail {
     pub backing_key_id: Arc<str>,
     /// The backing key handle.
     pub key_handle: u64,
+    /// The request's encryption context, when it has one: the guide's
+    /// Encrypt and Decrypt examples record it in `requestParameters`
+    /// (docs/fidelity.md FT1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context: Option<Arc<BTreeMap<String, String>>>,
 }
 
 /// The JSON parts of a control-plane event.
@@ -335,7 +340,12 @@ impl Trail {
     /// as its rendered record would show it, so a lookup never renders the
     /// events it passes over.
     fn matches(&self, e: &TrailEvent, q: &Query<'_>) -> bool {
-        if q.start.is_some_and(|t| e.time < t) || q.end.is_some_and(|t| e.time > t) {
+        // `eventTime` has whole seconds, and a lookup sees the event at the
+        // second it shows: an event at 12:00:00.918 is in a range that
+        // ends at 12:00:00.
+        let shown =
+            Timestamp::from_millis(e.time.as_millis().div_euclid(1000).saturating_mul(1000));
+        if q.start.is_some_and(|t| shown < t) || q.end.is_some_and(|t| shown > t) {
             return false;
         }
         let Some(attribute) = &q.attribute else {
@@ -372,7 +382,14 @@ impl Trail {
                 j.resources.clone(),
             ),
             EventDetail::Crypto(c) => (
-                json!({"keyId": c.key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+                {
+                    let mut p =
+                        json!({"keyId": c.key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"});
+                    if let Some(context) = &c.encryption_context {
+                        p["encryptionContext"] = json!(&**context);
+                    }
+                    p
+                },
                 Value::Null,
                 match &c.custom_key_store_id {
                     Some(store) => json!({
@@ -480,6 +497,22 @@ pub fn backing_key_json(handle: u64, backing_key_id: &str) -> String {
     json!({"keyHandle": handle.to_string(), "backingKeyId": backing_key_id}).to_string()
 }
 
+/// A date in `responseElements` as the guide's ScheduleKeyDeletion example
+/// prints `deletionDate`: `Apr 12, 2021 18:58:30 PM` (a 24-hour clock and a
+/// period, as printed; docs/fidelity.md FT1). An instant outside the years
+/// 0000-9999 prints as its milliseconds.
+pub fn event_date(t: Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[month repr:short] [day padding:none], [year] [hour]:[minute]:[second] [period]"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| t.as_millis().to_string())
+}
+
 /// `userIdentity.invokedBy`, `sourceIPAddress` and `userAgent` of a
 /// service event.
 pub const AWS_INTERNAL: &str = "AWS Internal";
@@ -504,9 +537,23 @@ fn resources(e: &TrailEvent) -> Vec<&str> {
 }
 
 /// Whether an event is read-only (`readOnly`): KMS's Describe, List and Get
-/// operations.
+/// operations, and the cryptographic operations, which change no resource:
+/// the guide's Encrypt, Decrypt, ReEncrypt, GenerateDataKey and
+/// GenerateDataKeyWithoutPlaintext examples read `"readOnly": true`
+/// (docs/fidelity.md FT1); GenerateRandom is taken to be the same (IT4).
 pub fn is_read_only(name: &str) -> bool {
-    name.starts_with("Describe") || name.starts_with("List") || name.starts_with("Get")
+    name.starts_with("Describe")
+        || name.starts_with("List")
+        || name.starts_with("Get")
+        || matches!(
+            name,
+            "Encrypt"
+                | "Decrypt"
+                | "ReEncrypt"
+                | "GenerateDataKey"
+                | "GenerateDataKeyWithoutPlaintext"
+                | "GenerateRandom"
+        )
 }
 
 #[cfg(test)]
@@ -645,6 +692,30 @@ mod tests {
         assert_eq!(
             seqs(Some(Lookup::ReadOnly(true)), Some(1_500), Some(5_000)),
             [1]
+        );
+        // An event at 4.918 s shows `eventTime` 4 s, and a range that ends
+        // at 4 s holds it.
+        t.record(
+            Timestamp::from_millis(4_918),
+            "Encrypt",
+            EventType::ApiCall,
+            json(vec!["arn:k1".into()]),
+            None,
+        );
+        assert_eq!(seqs(None, Some(4_000), Some(4_000)), [3]);
+        assert!(seqs(None, Some(4_001), None).is_empty());
+    }
+
+    #[test]
+    fn an_event_date_reads_as_the_guide_prints_it() {
+        // 2021-04-12T18:58:30Z, the guide's ScheduleKeyDeletion example.
+        assert_eq!(
+            event_date(Timestamp::from_millis(1_618_253_910_000)),
+            "Apr 12, 2021 18:58:30 PM"
+        );
+        assert_eq!(
+            event_date(Timestamp::from_millis(1_499_288_695_918)),
+            "Jul 5, 2017 21:04:55 PM"
         );
     }
 

@@ -76,16 +76,24 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
         start: start_time,
         end: end_time,
     };
+    let insights = event_category(input)?;
     let start = match &input["NextToken"] {
         Value::Null => 0,
         v => v
             .as_str()
+            // No Insights lookup has a next page, so none takes a token.
+            .filter(|_| !insights)
             .and_then(|t| token_skip(t, &query))
             .ok_or_else(|| {
                 // docs/fidelity.md IT3
                 WireError::client("InvalidNextTokenException", "Invalid NextToken.")
             })?,
     };
+    if insights {
+        // hsmdrill records management events only, and a lookup of
+        // Insights events finds none (docs/fidelity.md IT3).
+        return Ok(json!({"Events": []}));
+    }
     let (events, total) = engine.trail_page(&query, start, max);
     let page: Vec<Value> = events
         .iter()
@@ -140,6 +148,13 @@ fn lookup_attribute(input: &Value) -> Result<Option<Lookup<'_>>, WireError> {
             "Each lookup attribute needs an AttributeKey and an AttributeValue.".into(),
         ));
     };
+    // `LookupAttributeValue`: min 1, max 2000 (CloudTrail model).
+    if value.is_empty() || weighted_len(value) > 2000 {
+        // docs/fidelity.md IT3
+        return Err(invalid(
+            "AttributeValue must be 1 to 2000 characters long.".into(),
+        ));
+    }
     Ok(Some(match key {
         "EventId" => Lookup::EventId(value),
         "EventName" => Lookup::EventName(value),
@@ -165,6 +180,42 @@ fn lookup_attribute(input: &Value) -> Result<Option<Lookup<'_>>, WireError> {
             )))
         }
     }))
+}
+
+/// Whether the request looks up Insights events (`EventCategory`
+/// `insight`, the one value the CloudTrail model's `EventCategory` enum
+/// has); without it, management events.
+fn event_category(input: &Value) -> Result<bool, WireError> {
+    match &input["EventCategory"] {
+        Value::Null => Ok(false),
+        Value::String(c) if c == "insight" => Ok(true),
+        // docs/fidelity.md IT3
+        other => Err(WireError::client(
+            "InvalidEventCategoryException",
+            format!(
+                "EventCategory must be insight, not {}.",
+                other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_owned)
+            ),
+        )),
+    }
+}
+
+/// How long an `AttributeValue` counts as: "The following characters
+/// ('_', ' ', ',', '\\n') count as two characters towards the 2000
+/// character limit" (CloudTrail model, `LookupAttribute`).
+fn weighted_len(value: &str) -> usize {
+    value
+        .chars()
+        .map(|c| {
+            if matches!(c, '_' | ' ' | ',' | '\n') {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 /// The `NextToken` that resumes `q` after `skip` events: the count and a
@@ -264,12 +315,50 @@ mod tests {
                 "InvalidTimeRangeException: Start time must be before end time.",
             ),
             (
+                json!({"LookupAttributes": [attr("EventName", "")]}),
+                "InvalidLookupAttributesException: AttributeValue must be 1 to 2000 characters long.",
+            ),
+            (
+                json!({"LookupAttributes": [attr("EventName", &"_".repeat(1001))]}),
+                "InvalidLookupAttributesException: AttributeValue must be 1 to 2000 characters long.",
+            ),
+            (
+                json!({"EventCategory": "data"}),
+                "InvalidEventCategoryException: EventCategory must be insight, not data.",
+            ),
+            (
+                json!({"EventCategory": "insight", "NextToken": token(1, &Query::default())}),
+                "InvalidNextTokenException: Invalid NextToken.",
+            ),
+            (
                 json!({"StartTime": "yesterday"}),
                 "InvalidTimeRangeException: StartTime must be a timestamp.",
             ),
         ] {
             assert_eq!(refusal(input.clone()), exception, "{input}");
         }
+    }
+
+    #[test]
+    fn an_insights_lookup_finds_nothing_and_a_long_value_counts_its_separators_twice() {
+        let e = Engine::new(EngineConfig::default());
+        let out = call(&e, "LookupEvents", &json!({"EventCategory": "insight"}));
+        assert_eq!(out.ok(), Some(json!({"Events": []})));
+        assert_eq!(weighted_len("a_b c,d\n"), 12);
+        let longest = "x".repeat(2000);
+        let input =
+            json!({"LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": longest}]});
+        assert!(call(&e, "LookupEvents", &input).is_ok());
+    }
+
+    #[test]
+    fn the_largest_token_is_an_empty_last_page_not_an_overflow() {
+        let e = Engine::new(EngineConfig::default());
+        let input = json!({"NextToken": token(usize::MAX, &Query::default()), "MaxResults": 50});
+        assert_eq!(
+            call(&e, "LookupEvents", &input).ok(),
+            Some(json!({"Events": []}))
+        );
     }
 
     #[test]

@@ -65,10 +65,16 @@ named = lookup("EventName", "Encrypt")
 expect("EventName finds the one Encrypt", [e["EventName"] for e in named] == ["Encrypt"])
 one = named[0]
 expect("EventId finds that event", [e["EventId"] for e in lookup("EventId", one["EventId"])] == [one["EventId"]])
-expect("ReadOnly true finds DescribeKey, not Encrypt",
-       "DescribeKey" in {e["EventName"] for e in lookup("ReadOnly", "true")}
-       and "Encrypt" not in {e["EventName"] for e in lookup("ReadOnly", "true")})
-expect("ReadOnly false finds Encrypt", "Encrypt" in {e["EventName"] for e in lookup("ReadOnly", "false")})
+# The guide's examples: Describe* and the cryptographic operations are
+# read-only, CreateKey and ScheduleKeyDeletion are not.
+read_only = {e["EventName"] for e in lookup("ReadOnly", "true")}
+expect("ReadOnly true finds DescribeKey and Encrypt, not CreateKey",
+       {"DescribeKey", "Encrypt"} <= read_only and "CreateKey" not in read_only)
+writes = {e["EventName"] for e in lookup("ReadOnly", "false")}
+expect("ReadOnly false finds CreateKey and ScheduleKeyDeletion, not Encrypt",
+       {"CreateKey", "ScheduleKeyDeletion"} <= writes and "Encrypt" not in writes)
+expect("each says so as the string LookupEvents uses",
+       all(e["ReadOnly"] == "true" for e in lookup("ReadOnly", "true")))
 by_key = lookup("ResourceName", arn)
 expect("ResourceName finds the key's events",
        {e["EventName"] for e in by_key} == {"CreateKey", "DescribeKey", "Encrypt", "ScheduleKeyDeletion", "DeleteKey"})

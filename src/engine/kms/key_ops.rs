@@ -25,7 +25,7 @@ use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::machines::key::Management;
 use crate::engine::machines::Transition;
 use crate::engine::state::{Alias, State};
-use crate::engine::trail::{backing_key_json, EventDetail, EventType, JsonDetail};
+use crate::engine::trail::{self, backing_key_json, EventDetail, EventType, JsonDetail};
 use crate::engine::Engine;
 
 const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
@@ -564,12 +564,15 @@ impl Engine {
                         "backingKeys": backing_keys_json(b),
                     })
                 });
+                // As the guide's example prints it: `deletionDate` as a
+                // date string, no `pendingWindowInDays` (docs/fidelity.md FT1).
+                let deletion_date =
+                    Timestamp::from_millis((r.deletion_date * 1000.0).round() as i64);
                 (
                     json!({
                         "keyId": r.key_id,
-                        "deletionDate": r.deletion_date,
                         "keyState": r.key_state,
-                        "pendingWindowInDays": r.pending_window_in_days,
+                        "deletionDate": trail::event_date(deletion_date),
                     }),
                     additional,
                     vec![key.arn.to_string()],
