@@ -513,6 +513,21 @@ pub fn event_date(t: Timestamp) -> String {
         .unwrap_or_else(|| t.as_millis().to_string())
 }
 
+/// A date in a recorded `keyMetadata` as the guide's CreateKey example
+/// prints `creationDate`: `Aug 10, 2022, 10:38:27 PM` (docs/fidelity.md
+/// FT1). An instant outside the years 0000-9999 prints as its milliseconds.
+pub fn metadata_date(t: Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[month repr:short] [day padding:none], [year], [hour repr:12 padding:none]:[minute]:[second] [period]"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| t.as_millis().to_string())
+}
+
 /// `userIdentity.invokedBy`, `sourceIPAddress` and `userAgent` of a
 /// service event.
 pub const AWS_INTERNAL: &str = "AWS Internal";
@@ -716,6 +731,15 @@ mod tests {
         assert_eq!(
             event_date(Timestamp::from_millis(1_499_288_695_918)),
             "Jul 5, 2017 21:04:55 PM"
+        );
+        // 2022-08-10T22:38:27Z, the guide's CreateKey example.
+        assert_eq!(
+            metadata_date(Timestamp::from_millis(1_660_171_107_000)),
+            "Aug 10, 2022, 10:38:27 PM"
+        );
+        assert_eq!(
+            metadata_date(Timestamp::from_millis(1_499_288_695_918)),
+            "Jul 5, 2017, 9:04:55 PM"
         );
     }
 

@@ -65,10 +65,19 @@ impl Engine {
     /// `kmsuser` and makes an AES-256 key in the store's cluster, labelled
     /// with the key ARN. `Tags` and `Policy` are kept (`kms/manage/`).
     pub fn create_key(&self, req: &CreateKeyRequest) -> Result<KeyMetadataResponse> {
+        // Every request parameter with a default is recorded, defaulted, as
+        // in the guide's example (docs/fidelity.md FT1).
+        let key_spec = req
+            .key_spec
+            .as_deref()
+            .or(req.customer_master_key_spec.as_deref())
+            .unwrap_or("SYMMETRIC_DEFAULT");
         let mut params = json!({
             "origin": req.origin.as_deref().unwrap_or("AWS_KMS"),
+            "bypassPolicyLockoutSafetyCheck": req.bypass_policy_lockout_safety_check.unwrap_or(false),
+            "customerMasterKeySpec": req.customer_master_key_spec.as_deref().unwrap_or(key_spec),
+            "keySpec": key_spec,
             "keyUsage": req.key_usage.as_deref().unwrap_or("ENCRYPT_DECRYPT"),
-            "keySpec": req.key_spec.as_deref().unwrap_or("SYMMETRIC_DEFAULT"),
         });
         add_present(
             &mut params,
@@ -83,7 +92,7 @@ impl Engine {
                 None => Value::Null,
             };
             (
-                json!({"keyMetadata": camel_case(serde_json::to_value(&r.key_metadata).unwrap_or(Value::Null))}),
+                json!({"keyMetadata": key_metadata_json(serde_json::to_value(&r.key_metadata).unwrap_or(Value::Null))}),
                 additional,
                 vec![key.arn.to_string()],
             )
@@ -774,14 +783,29 @@ pub(super) fn check_alias_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// CloudTrail writes response elements in camel case.
+/// `keyMetadata` as CloudTrail records it in CreateKey's response elements:
+/// members in camel case but `AWSAccountId`, dates as date strings
+/// (`"creationDate": "Aug 10, 2022, 10:38:27 PM"`, docs/fidelity.md FT1).
+fn key_metadata_json(metadata: Value) -> Value {
+    let mut m = camel_case(metadata);
+    for member in ["creationDate", "deletionDate", "validTo"] {
+        if let Some(seconds) = m[member].as_f64() {
+            let at = Timestamp::from_millis((seconds * 1000.0).round() as i64);
+            m[member] = json!(trail::metadata_date(at));
+        }
+    }
+    m
+}
+
+/// CloudTrail writes response elements in camel case, but for
+/// `AWSAccountId`, which the guide's CreateKey example prints as is.
 fn camel_case(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.into_iter()
                 .map(|(k, v)| {
                     let k = if k == "AWSAccountId" {
-                        "aWSAccountId".to_owned()
+                        k
                     } else {
                         let mut c = k.chars();
                         c.next()

@@ -35,10 +35,17 @@ const SERVICE_FIXED: &[&str] = &["/userIdentity/invokedBy", "/sourceIPAddress", 
 const NOT_RECORDED: &[&str] = &["/userIdentity/accessKeyId"];
 
 /// Members hsmdrill records that older examples lack: `eventCategory` and
-/// `managementEvent` (in every newer example, e.g. DeleteKey's), and the
-/// `resources` list, empty for a key store operation. Each is let pass only
-/// where the example does not have it.
-const ADDED: &[&str] = &["/eventCategory", "/managementEvent", "/resources"];
+/// `managementEvent` (in every newer example, e.g. DeleteKey's), the
+/// `resources` list, empty for a key store operation, and members KMS added
+/// to its responses since. Each is let pass only where the example does not
+/// have it.
+const ADDED: &[&str] = &[
+    "/eventCategory",
+    "/managementEvent",
+    "/resources",
+    // KeyMetadata's `CurrentKeyMaterialId`, which KMS added in 2025.
+    "/responseElements/keyMetadata/currentKeyMaterialId",
+];
 
 /// The `eventVersion` hsmdrill records, that of the 2021-2022 examples; an
 /// older example (Decrypt's `1.05`) is compared member by member all the
@@ -63,6 +70,7 @@ fn example_event(name: &str) -> Value {
         "delete_custom_key_store" => include_str!("trail_examples/delete_custom_key_store.json"),
         "schedule_key_deletion" => include_str!("trail_examples/schedule_key_deletion.json"),
         "decrypt" => include_str!("trail_examples/decrypt.json"),
+        "create_key" => include_str!("trail_examples/create_key.json"),
         other => panic!("no example {other}"),
     };
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -329,4 +337,24 @@ fn decrypt_event_of_an_aws_kms_key_matches_the_guide() {
     let mut example = example_event("decrypt");
     example["requestParameters"]["keyId"] = json!(arn);
     assert_like(&ours, &example);
+}
+
+/// The guide's CreateKey example creates a key for imported material
+/// (`EXTERNAL`, `PendingImport`); hsmdrill's is `AWS_KMS`, which changes
+/// only the values that say so.
+#[test]
+fn create_key_event_matches_the_guide() {
+    let e = example();
+    call(&e, "CreateKey", json!({"Description": ""}));
+    let ours = only_event(&e, "CreateKey");
+    let mut example = example_event("create_key");
+    example["requestParameters"]["origin"] = json!("AWS_KMS");
+    assert_like(&ours, &example);
+    let metadata = &ours["responseElements"]["keyMetadata"];
+    assert_eq!(metadata["AWSAccountId"], json!("111122223333"));
+    assert_eq!(metadata["origin"], json!("AWS_KMS"));
+    assert_eq!(metadata["keyState"], json!("Enabled"));
+    // The virtual clock's start, 2017-07-05T21:04:55Z, as the example
+    // prints a date in keyMetadata.
+    assert_eq!(metadata["creationDate"], json!("Jul 5, 2017, 9:04:55 PM"));
 }
