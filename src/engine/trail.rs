@@ -108,6 +108,20 @@ pub struct CryptoDetail {
     /// (docs/fidelity.md FT1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<Arc<BTreeMap<String, String>>>,
+    /// A GenerateDataKey request's length, recorded in place of
+    /// `encryptionAlgorithm` as the guide's example records `keySpec`
+    /// (docs/fidelity.md FT1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_key: Option<DataKeyLength>,
+}
+
+/// How a GenerateDataKey request says how long a data key it wants.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub enum DataKeyLength {
+    /// `KeySpec` (`keySpec` in the event).
+    KeySpec(Arc<str>),
+    /// `NumberOfBytes` (`numberOfBytes` in the event).
+    NumberOfBytes(i64),
 }
 
 /// The JSON parts of a control-plane event.
@@ -383,8 +397,17 @@ impl Trail {
             ),
             EventDetail::Crypto(c) => (
                 {
-                    let mut p =
-                        json!({"keyId": c.key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"});
+                    let mut p = match &c.data_key {
+                        None => {
+                            json!({"keyId": c.key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"})
+                        }
+                        Some(DataKeyLength::KeySpec(spec)) => {
+                            json!({"keyId": c.key_id, "keySpec": &**spec})
+                        }
+                        Some(DataKeyLength::NumberOfBytes(n)) => {
+                            json!({"keyId": c.key_id, "numberOfBytes": n})
+                        }
+                    };
                     if let Some(context) = &c.encryption_context {
                         p["encryptionContext"] = json!(&**context);
                     }

@@ -34,7 +34,7 @@ use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::pkcs11::{Session, SessionPool};
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::state::State;
-use crate::engine::trail::{CryptoDetail, EventDetail, EventType};
+use crate::engine::trail::{CryptoDetail, DataKeyLength, EventDetail, EventType};
 use crate::engine::Engine;
 
 /// A key resolved for one cryptographic operation, holding no lock.
@@ -197,7 +197,14 @@ impl Engine {
                         ))
                     }
                 };
-                let u = self.usable(key_id, None, detail)?;
+                let u = self.usable(key_id, None, detail);
+                if let Some(d) = detail.as_mut() {
+                    d.data_key = Some(match (&req.key_spec, req.number_of_bytes) {
+                        (Some(spec), _) => DataKeyLength::KeySpec(Arc::from(spec.as_str())),
+                        (None, n) => DataKeyLength::NumberOfBytes(n.unwrap_or_default()),
+                    });
+                }
+                let u = u?;
                 if req.dry_run == Some(true) {
                     return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
                 }
@@ -401,6 +408,7 @@ impl Engine {
                     backing_key_id: current.id.clone(),
                     key_handle: 0,
                     encryption_context: None,
+                    data_key: None,
                 };
                 *detail = Some(resolved.clone());
                 self.check_key_usable(st, key, true)?;
@@ -421,6 +429,7 @@ impl Engine {
             backing_key_id: b.backing_key_id.clone(),
             key_handle: b.key_handle,
             encryption_context: None,
+            data_key: None,
         };
         *detail = Some(resolved.clone());
         self.check_key_usable(st, key, store.state == ConnectionState::Connected)?;

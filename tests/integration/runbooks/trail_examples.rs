@@ -71,6 +71,8 @@ fn example_event(name: &str) -> Value {
         "schedule_key_deletion" => include_str!("trail_examples/schedule_key_deletion.json"),
         "decrypt" => include_str!("trail_examples/decrypt.json"),
         "create_key" => include_str!("trail_examples/create_key.json"),
+        "encrypt" => include_str!("trail_examples/encrypt.json"),
+        "generate_data_key" => include_str!("trail_examples/generate_data_key.json"),
         other => panic!("no example {other}"),
     };
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -144,6 +146,31 @@ fn assert_like(ours: &Value, example: &Value) {
             assert_eq!(ours.pointer(path), Some(want), "{path}");
         }
     }
+}
+
+/// What the 2025 examples (event version 1.11) have that hsmdrill's 1.08
+/// events do not (docs/fidelity.md IT5): the key material id, the TLS
+/// details, and resources without a `type`.
+const NEWER: &[&str] = &["/additionalEventData", "/tlsDetails"];
+
+/// Asserts `ours` matches a 2025 example but for its newer form: the
+/// members in [`NEWER`] are dropped from the example, `type` from our
+/// resources, and the event versions are not compared.
+fn assert_like_newer(ours: &Value, example: &Value) {
+    let mut example = example.clone();
+    let mut ours = ours.clone();
+    for path in NEWER {
+        if let Some(m) = example.as_object_mut() {
+            m.remove(path.trim_start_matches('/'));
+        }
+    }
+    example["eventVersion"] = json!(EVENT_VERSION);
+    for r in ours["resources"].as_array_mut().into_iter().flatten() {
+        if let Some(m) = r.as_object_mut() {
+            m.remove("type");
+        }
+    }
+    assert_like(&ours, &example);
 }
 
 /// The one event named `name`.
@@ -357,4 +384,52 @@ fn create_key_event_matches_the_guide() {
     // The virtual clock's start, 2017-07-05T21:04:55Z, as the example
     // prints a date in keyMetadata.
     assert_eq!(metadata["creationDate"], json!("Jul 5, 2017, 9:04:55 PM"));
+}
+
+/// The guide's Encrypt example (2025), with its encryption context.
+#[test]
+fn encrypt_event_matches_the_guide() {
+    let e = example();
+    let created = call(&e, "CreateKey", json!({}));
+    let arn = created["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+    call(
+        &e,
+        "Encrypt",
+        json!({"KeyId": arn, "Plaintext": "aGk=", "EncryptionContext": {"Department": "Engineering"}}),
+    );
+    let ours = only_event(&e, "Encrypt");
+    let mut example = example_event("encrypt");
+    example["requestParameters"]["keyId"] = json!(arn);
+    assert_like_newer(&ours, &example);
+}
+
+/// The guide's GenerateDataKey example (2025): `keySpec` in place of
+/// `encryptionAlgorithm`.
+#[test]
+fn generate_data_key_event_matches_the_guide() {
+    let e = example();
+    let created = call(&e, "CreateKey", json!({}));
+    let id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let context = json!({"Department": "Engineering", "Project": "Alpha"});
+    call(
+        &e,
+        "GenerateDataKey",
+        json!({"KeyId": id, "KeySpec": "AES_256", "EncryptionContext": context}),
+    );
+    let ours = only_event(&e, "GenerateDataKey");
+    let mut example = example_event("generate_data_key");
+    example["requestParameters"]["keyId"] = json!(id);
+    assert_like_newer(&ours, &example);
+    // NumberOfBytes is recorded as given, in the same place.
+    call(
+        &e,
+        "GenerateDataKeyWithoutPlaintext",
+        json!({"KeyId": id, "NumberOfBytes": 64}),
+    );
+    let ours = only_event(&e, "GenerateDataKeyWithoutPlaintext");
+    assert_eq!(
+        ours["requestParameters"],
+        json!({"keyId": id, "numberOfBytes": 64})
+    );
+    assert_eq!(ours["readOnly"], json!(true));
 }
