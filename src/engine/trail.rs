@@ -5,7 +5,12 @@
 //! with a CloudHSM-store key carries `customKeyStoreId` and `backingKey` in
 //! `additionalEventData`. Events are kept compact ([`TrailEvent`]) and
 //! rendered to CloudTrail's JSON record only when looked up, so the data
-//! plane pays for a push onto a bounded queue, not for JSON.
+//! plane pays for a push onto a bounded queue, not for JSON. A lookup
+//! ([`Query`]: one CloudTrail `LookupAttributes` entry and a time range) is
+//! matched against the compact events too; only the page it returns is
+//! rendered. The rendered members follow the AWS examples field by field
+//! (docs/fidelity.md FT1; the examples themselves are test data in
+//! `tests/integration/runbooks/trail_examples/`).
 //!
 //! Events are numbered in the order they are recorded; the number (`seq`)
 //! and the trail's seed make the `eventID`. For `hsmdrill serve --state`
