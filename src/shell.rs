@@ -216,20 +216,26 @@ mod tests {
         ))
     }
 
-    #[test]
-    fn interactive_prints_prompts_and_envelopes_and_logs_out_at_the_end() {
-        let b = backend();
-        let input = "login --username admin --role admin --password adminPassword1\nuser list\n";
+    /// `interactive` on the example cluster with `input`, echoing lines:
+    /// whether the last command succeeded, and what it printed.
+    fn run_lines(b: &Backend, input: &str) -> (bool, String) {
         let mut out = Vec::new();
         let ok = interactive(
-            &b,
+            b,
             "cluster-1a23b4cdefg",
             input.as_bytes(),
             &mut out,
             Echo::Lines,
         )
         .unwrap();
-        let text = String::from_utf8(out).unwrap();
+        (ok, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn interactive_prints_prompts_and_envelopes_and_logs_out_at_the_end() {
+        let b = backend();
+        let input = "login --username admin --role admin --password adminPassword1\nuser list\n";
+        let (ok, text) = run_lines(&b, input);
         assert!(ok);
         assert_eq!(text.matches("aws-cloudhsm > ").count(), 3);
         assert!(text.contains("\"username\": \"admin\""));
@@ -242,16 +248,7 @@ mod tests {
     fn interactive_prompts_read_the_password_from_the_next_line() {
         let b = backend();
         let input = "login --username admin --role admin\nadminPassword1\nuser change-password --username admin --role admin\nnewPassword1\nnewPassword2\n";
-        let mut out = Vec::new();
-        let last_ok = interactive(
-            &b,
-            "cluster-1a23b4cdefg",
-            input.as_bytes(),
-            &mut out,
-            Echo::Lines,
-        )
-        .unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let (last_ok, text) = run_lines(&b, input);
         assert!(!last_ok, "{text}");
         assert!(
             text.starts_with("aws-cloudhsm > Enter password:\n{\n  \"error_code\": 0,"),

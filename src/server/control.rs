@@ -40,7 +40,7 @@ use serde_json::{json, Value};
 use super::protocol::{Protocol, WireError};
 use super::{on_engine, partition, read_body, ServerState};
 use crate::engine::faults::Fault;
-use crate::engine::{world, Clock, ErrorKind, NetworkCondition, EPOCH};
+use crate::engine::{world, Clock, Engine, ErrorKind, NetworkCondition, EPOCH};
 
 type Part = Query<PartitionQuery>;
 
@@ -149,35 +149,35 @@ async fn advance(State(state): State<Arc<ServerState>>, body: Body) -> Response 
     .await
 }
 
-async fn backup(
-    State(state): State<Arc<ServerState>>,
-    Query(part): Part,
-    Path(cluster): Path<String>,
-) -> Response {
-    let r = async {
-        let engine = part.route(&state)?.engine;
-        on_engine(&state, engine, move |e| e.take_backup(&cluster))
-            .await
-            .and_then(|r| r.map(|id| json!({"BackupId": id})).map_err(engine_error))
-    }
-    .await;
-    reply(r)
+async fn backup(state: State<Arc<ServerState>>, part: Part, cluster: Path<String>) -> Response {
+    on_cluster(state, part, cluster, |e, c| {
+        e.take_backup(c).map(|id| json!({"BackupId": id}))
+    })
+    .await
 }
 
 /// The cluster's CSR signed by its drill CA, for InitializeCluster.
-async fn sign_csr(
+async fn sign_csr(state: State<Arc<ServerState>>, part: Part, cluster: Path<String>) -> Response {
+    on_cluster(state, part, cluster, |e, c| {
+        e.sign_cluster_csr(c)
+            .map(|s| json!({"SignedCert": s.signed_cert, "TrustAnchor": s.trust_anchor}))
+    })
+    .await
+}
+
+/// A call on the cluster the path names, in the engine of the partition
+/// the query names, answered as JSON.
+async fn on_cluster(
     State(state): State<Arc<ServerState>>,
     Query(part): Part,
     Path(cluster): Path<String>,
+    f: impl FnOnce(&Engine, &str) -> crate::engine::Result<Value> + Send + 'static,
 ) -> Response {
     let r = async {
         let engine = part.route(&state)?.engine;
-        on_engine(&state, engine, move |e| e.sign_cluster_csr(&cluster))
+        on_engine(&state, engine, move |e| f(e, &cluster))
             .await
-            .and_then(|r| {
-                r.map(|s| json!({"SignedCert": s.signed_cert, "TrustAnchor": s.trust_anchor}))
-                    .map_err(engine_error)
-            })
+            .and_then(|r| r.map_err(engine_error))
     }
     .await;
     reply(r)

@@ -311,33 +311,23 @@ fn cloudhsm_cli_exits_1_when_its_command_fails_and_2_without_a_world() {
 
 /// `hsmdrill cloudhsm-cli` with `stdin` piped in.
 fn cloudhsm_cli_with_input(command: &str, stdin: &str) -> Run {
-    use std::io::Write as _;
     let example = world();
-    let mut child = crate::support::hsmdrill()
-        .args([
-            "cloudhsm-cli",
-            "--world",
-            &example,
-            "--cluster-id",
-            "cluster-1a23b4cdefg",
-        ])
-        .arg(command)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
     let Output {
         status,
         stdout,
         stderr,
-    } = child.wait_with_output().unwrap();
+    } = crate::support::with_stdin(
+        crate::support::hsmdrill()
+            .args([
+                "cloudhsm-cli",
+                "--world",
+                &example,
+                "--cluster-id",
+                "cluster-1a23b4cdefg",
+            ])
+            .arg(command),
+        stdin.as_bytes(),
+    );
     Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),

@@ -9,7 +9,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::programs::available;
+use crate::support::programs::{aws_cli, boto3, run_client};
 use crate::support::serve::ServeProcess;
 use crate::support::{example_world, hsmdrill};
 
@@ -20,31 +20,18 @@ fn serve(extra: &[&str]) -> ServeProcess {
     ServeProcess::start(args)
 }
 
-const PIP_INSTALL: &str = "python3 -m pip install boto3 awscli";
-
 #[test]
 fn boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4() {
-    if !available(
-        "python3 with boto3",
-        "python3",
-        &["-c", "import boto3"],
-        PIP_INSTALL,
-    ) {
+    if !boto3() {
         return;
     }
     let open = serve(&[]);
     let signed = serve(&["--auth", "AKIDTEST:s3cretKey"]);
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/clients/boto3_drill.py"
-        ))
-        .args([open.url(), signed.url()])
-        .output()
-        .unwrap();
-    let text = crate::support::output_text(&out);
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("boto3 drill held"), "{text}");
+    run_client(
+        "boto3_drill.py",
+        &[open.url(), signed.url()],
+        "boto3 drill held",
+    );
 }
 
 /// LookupEvents through boto3: every attribute key, the time range, the
@@ -75,25 +62,11 @@ fn boto3_looks_up_the_trail_by_every_attribute() {
 
 #[test]
 fn the_aws_cli_works_as_the_readme_shows() {
-    if !available(
-        "the aws CLI",
-        "python3",
-        &["-m", "awscli", "--version"],
-        PIP_INSTALL,
-    ) {
+    if !aws_cli() {
         return;
     }
     let s = serve(&[]);
-    let out = Command::new("bash")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/clients/awscli_drill.sh"
-        ))
-        .arg(s.url())
-        .output()
-        .unwrap();
-    let text = crate::support::output_text(&out);
-    assert!(out.status.success(), "{text}");
+    run_client("awscli_drill.sh", &[s.url()], "aws CLI drill held");
 }
 
 /// `hsmdrill run --endpoint` runs shipped runbooks against a server process
@@ -154,20 +127,10 @@ fn the_cloudhsm_cli_shell_talks_to_a_server() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stdout).contains("\"error_code\": 1"));
 
-    let mut child = cloudhsm_cli()
-        .arg("interactive")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"login --username admin --role admin\nadminPassword1\nuser list\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::support::with_stdin(
+        cloudhsm_cli().arg("interactive"),
+        b"login --username admin --role admin\nadminPassword1\nuser list\n",
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert_eq!(text.matches("aws-cloudhsm > ").count(), 3, "{text}");

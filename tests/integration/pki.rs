@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use serde_json::{json, Value};
 
 use crate::support::http;
-use crate::support::programs::available;
+use crate::support::programs::{available, aws_cli};
 use crate::support::serve::ServeProcess;
 
 /// An `UNINITIALIZED` cluster with one active HSM: its CSR is waiting.
@@ -116,17 +116,14 @@ fn public_key(dir: &Path, kind: &str, file: &str) -> String {
 
 #[test]
 fn openssl_signs_the_cluster_csr_and_the_aws_cli_initializes_the_cluster() {
-    if !available(
-        "the aws CLI",
-        "python3",
-        &["-m", "awscli", "--version"],
-        "python3 -m pip install awscli",
-    ) || !available(
-        "openssl",
-        "openssl",
-        &["version"],
-        "apt-get install -y openssl",
-    ) {
+    if !aws_cli()
+        || !available(
+            "openssl",
+            "openssl",
+            &["version"],
+            "apt-get install -y openssl",
+        )
+    {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

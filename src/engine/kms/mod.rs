@@ -81,6 +81,23 @@ impl Engine {
         result
     }
 
+    /// A control-plane call on the one key its `KeyId` names that records
+    /// only its request parameters: `run` gets the id once it is checked.
+    fn on_key<T>(
+        &self,
+        name: &'static str,
+        request_parameters: Value,
+        key_id: &Option<String>,
+        run: impl FnOnce(&str) -> Result<T>,
+    ) -> Result<T> {
+        self.audited(
+            name,
+            request_parameters,
+            || run(required("KeyId", key_id, 1, 2048)?),
+            nothing_recorded,
+        )
+    }
+
     /// Records a control-plane call in the trail.
     fn audit(
         &self,

@@ -173,9 +173,18 @@ pub(crate) fn example() -> Engine {
 /// standing at [`EPOCH`]. A file that cannot be read is a [`WorldError`]
 /// naming it.
 pub fn load_file(path: &Path) -> Result<Engine, WorldError> {
+    read_then(path, load_str)
+}
+
+/// Reads the world file at `path` and hands its text and name to `load`;
+/// a file that cannot be read is a [`WorldError`] naming it.
+fn read_then<T>(
+    path: &Path,
+    load: impl FnOnce(&str, &str) -> Result<T, WorldError>,
+) -> Result<T, WorldError> {
     let origin = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&text, &origin),
+        Ok(text) => load(&text, &origin),
         Err(e) => Err(WorldError {
             file: origin,
             path: String::new(),

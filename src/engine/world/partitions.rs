@@ -27,17 +27,7 @@ use crate::engine::cloud::{is_account_id, regions, Cloud, Partition};
 
 /// [`load_file`], for a world of any number of partitions.
 pub fn load_cloud_file(path: &Path) -> Result<Cloud, WorldError> {
-    let origin = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_cloud_str(&text, &origin),
-        Err(e) => Err(WorldError {
-            file: origin,
-            path: String::new(),
-            line: None,
-            column: None,
-            message: format!("cannot read the world file: {e}"),
-        }),
-    }
+    read_then(path, load_cloud_str)
 }
 
 /// [`load_str`], for a world of any number of partitions.
@@ -192,26 +182,24 @@ regions:
     #[test]
     fn bad_partitions_are_refused_where_they_are_written() {
         let err = |yaml: &str| load_cloud_str(yaml, "w.yaml").unwrap_err();
-        assert_eq!(
-            err("regions: [{region: xx-nowhere-1}]\n").path(),
-            "regions[0].region"
-        );
-        assert_eq!(
-            err("regions: [{region: us-west-2}]\n").path(),
-            "regions[0].region"
-        );
-        assert_eq!(
-            err("regions: [{region: eu-west-1, account: \"12\"}]\n").path(),
-            "regions[0].account"
-        );
-        assert_eq!(
-            err("regions: [{region: eu-west-1, clusters: [{id: nope}]}]\n").path(),
-            "regions[0].clusters[0].id"
-        );
-        assert_eq!(
-            err("accounts: [{id: \"444455556666\", access_keys: [A, A]}]\n").path(),
-            "accounts[0].access_keys[1]"
-        );
+        for (yaml, path) in [
+            ("regions: [{region: xx-nowhere-1}]\n", "regions[0].region"),
+            ("regions: [{region: us-west-2}]\n", "regions[0].region"),
+            (
+                "regions: [{region: eu-west-1, account: \"12\"}]\n",
+                "regions[0].account",
+            ),
+            (
+                "regions: [{region: eu-west-1, clusters: [{id: nope}]}]\n",
+                "regions[0].clusters[0].id",
+            ),
+            (
+                "accounts: [{id: \"444455556666\", access_keys: [A, A]}]\n",
+                "accounts[0].access_keys[1]",
+            ),
+        ] {
+            assert_eq!(err(yaml).path(), path, "{yaml}");
+        }
         assert_eq!(
             load_str("regions: [{region: eu-west-1}]\n", "w")
                 .unwrap_err()

@@ -54,3 +54,49 @@ pub fn decide(
         )),
     }
 }
+
+/// How `.ci/run` installs the AWS clients.
+const PIP_INSTALL: &str = "python3 -m pip install boto3 awscli";
+
+/// python3 with boto3, or the calling test is skipped (see [`available`]).
+pub fn boto3() -> bool {
+    available(
+        "python3 with boto3",
+        "python3",
+        &["-c", "import boto3"],
+        PIP_INSTALL,
+    )
+}
+
+/// The aws CLI, or the calling test is skipped (see [`available`]).
+pub fn aws_cli() -> bool {
+    available(
+        "the aws CLI",
+        "python3",
+        &["-m", "awscli", "--version"],
+        PIP_INSTALL,
+    )
+}
+
+/// Runs the client script `tests/clients/<script>` (a `.py` with python3,
+/// anything else with bash) with `args`, asserts that it ran to the end
+/// (exit status 0) and that its output says `held`, and returns the output.
+pub fn run_client(script: &str, args: &[String], held: &str) -> String {
+    let program = if script.ends_with(".py") {
+        "python3"
+    } else {
+        "bash"
+    };
+    let out = Command::new(program)
+        .arg(format!(
+            "{}/tests/clients/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = super::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(held), "{text}");
+    text
+}

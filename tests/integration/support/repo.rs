@@ -44,6 +44,20 @@ pub fn hsmdrill() -> Command {
     cmd
 }
 
+/// Runs `cmd` with `stdin` piped in (and its output captured) to the end.
+pub fn with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// What a finished program printed: its stdout, then its stderr.
 pub fn output_text(out: &Output) -> String {
     format!(

@@ -139,7 +139,7 @@ impl Engine {
     /// CreateGrant. A second CreateGrant with the same `Name` and the same
     /// grant gets the same grant id and token back (docs/fidelity.md F18).
     pub fn create_grant(&self, req: &CreateGrantRequest) -> Result<CreateGrantResponse> {
-        self.audited(
+        self.on_key(
             "CreateGrant",
             json!({
                 "keyId": req.key_id,
@@ -148,8 +148,8 @@ impl Engine {
                 "operations": req.operations,
                 "name": req.name,
             }),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 let operations = req
                     .operations
                     .as_deref()
@@ -229,46 +229,44 @@ impl Engine {
                     })
                 })
             },
-            nothing_recorded,
         )
     }
 
     /// ListGrants of one key, by grant id; `Limit` 1–100, default 50.
     pub fn list_grants(&self, req: &ListGrantsRequest) -> Result<ListGrantsResponse> {
-        self.audited(
+        self.on_key(
             "ListGrants",
             json!({"keyId": req.key_id}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 if let Some(id) = &req.grant_id {
                     check_len("GrantId", id, 1, 128)?;
                 }
                 if let Some(p) = &req.grantee_principal {
                     check_principal("GranteePrincipal", p)?;
                 }
-                let st = self.state.read();
-                let key = self.resolve_key(&st, key_id)?;
-                let entries: Vec<(String, GrantListEntry)> = key
-                    .grants
-                    .values()
-                    .filter(|g| req.grant_id.as_ref().is_none_or(|id| *id == g.id))
-                    .filter(|g| {
-                        req.grantee_principal
-                            .as_ref()
-                            .is_none_or(|p| g.grantee_principal.as_ref() == Some(p))
+                self.read_key(key_id, |_, key| {
+                    let entries: Vec<(String, GrantListEntry)> = key
+                        .grants
+                        .values()
+                        .filter(|g| req.grant_id.as_ref().is_none_or(|id| *id == g.id))
+                        .filter(|g| {
+                            req.grantee_principal
+                                .as_ref()
+                                .is_none_or(|p| g.grantee_principal.as_ref() == Some(p))
+                        })
+                        .filter(|_| req.grantee_service_principal.is_none())
+                        .map(|g| (g.id.clone(), self.grant_entry(key, g)))
+                        .collect();
+                    let (grants, next) =
+                        page_within(&entries, req.limit, req.marker.as_deref(), 50, 100)?;
+                    Ok(ListGrantsResponse {
+                        grants,
+                        truncated: next.is_some(),
+                        next_marker: next,
                     })
-                    .filter(|_| req.grantee_service_principal.is_none())
-                    .map(|g| (g.id.clone(), self.grant_entry(key, g)))
-                    .collect();
-                let (grants, next) =
-                    page_within(&entries, req.limit, req.marker.as_deref(), 50, 100)?;
-                Ok(ListGrantsResponse {
-                    grants,
-                    truncated: next.is_some(),
-                    next_marker: next,
                 })
             },
-            nothing_recorded,
         )
     }
 
@@ -336,23 +334,21 @@ impl Engine {
 
     /// RevokeGrant.
     pub fn revoke_grant(&self, req: &RevokeGrantRequest) -> Result<Empty> {
-        self.audited(
+        self.on_key(
             "RevokeGrant",
             json!({"keyId": req.key_id, "grantId": req.grant_id}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 let grant_id = required("GrantId", &req.grant_id, 1, 128)?;
                 check_grant_id(grant_id)?;
                 self.remove_grant(key_id, grant_id, req.dry_run == Some(true))
             },
-            nothing_recorded,
         )
     }
 
     /// Deletes a grant of a key in any state.
     fn remove_grant(&self, key_id: &str, grant_id: &str, dry_run: bool) -> Result<Empty> {
-        let mut st = self.state.write();
-        self.managed(&mut st, key_id, Management::AnyState, |key| {
+        self.manage_key(key_id, Management::AnyState, |key| {
             if !key.grants.contains_key(grant_id) {
                 return Err(grant_not_found(grant_id));
             }

@@ -63,6 +63,28 @@ impl Engine {
             .ok_or_else(|| Error::new(ErrorKind::KmsInternal, "key vanished"))?;
         f(key)
     }
+
+    /// [`Engine::managed`] under the state's write lock, for a change
+    /// that touches nothing but the key.
+    pub(crate) fn manage_key<T>(
+        &self,
+        key_id: &str,
+        rule: Management,
+        f: impl FnOnce(&mut Key) -> Result<T>,
+    ) -> Result<T> {
+        self.managed(&mut self.state.write(), key_id, rule, f)
+    }
+
+    /// Resolves `key_id` under the state's read lock, in every key state,
+    /// and hands the key (and the state it is in) to `f` to read.
+    pub(crate) fn read_key<T>(
+        &self,
+        key_id: &str,
+        f: impl FnOnce(&State, &Key) -> Result<T>,
+    ) -> Result<T> {
+        let st = self.state.read();
+        f(&st, self.resolve_key(&st, key_id)?)
+    }
 }
 
 #[cfg(test)]

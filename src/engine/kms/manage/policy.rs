@@ -11,7 +11,7 @@ use super::shapes::{
 };
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::kms::api::Empty;
-use crate::engine::kms::{check_len, nothing_recorded, page, required};
+use crate::engine::kms::{check_len, page};
 use crate::engine::machines::key::Management;
 use crate::engine::Engine;
 
@@ -73,52 +73,45 @@ impl Engine {
     /// GetKeyPolicy; `PolicyName` defaults to `default`. Works in every
     /// key state.
     pub fn get_key_policy(&self, req: &GetKeyPolicyRequest) -> Result<GetKeyPolicyResponse> {
-        self.audited(
-            "GetKeyPolicy",
-            json!({"keyId": req.key_id, "policyName": req.policy_name.as_deref().unwrap_or(DEFAULT)}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-                check_policy_name(req.policy_name.as_deref())?;
-                let st = self.state.read();
-                let key = self.resolve_key(&st, key_id)?;
+        let name = req.policy_name.as_deref();
+        let params = json!({"keyId": req.key_id, "policyName": name.unwrap_or(DEFAULT)});
+        self.on_key("GetKeyPolicy", params, &req.key_id, |key_id| {
+            check_policy_name(name)?;
+            self.read_key(key_id, |_, key| {
                 Ok(GetKeyPolicyResponse {
                     policy: key.policy.clone(),
                     policy_name: DEFAULT.into(),
                 })
-            },
-            nothing_recorded,
-        )
+            })
+        })
     }
 
     /// PutKeyPolicy: replaces the key's policy.
     pub fn put_key_policy(&self, req: &PutKeyPolicyRequest) -> Result<Empty> {
-        self.audited(
-            "PutKeyPolicy",
-            json!({"keyId": req.key_id, "policyName": req.policy_name.as_deref().unwrap_or(DEFAULT), "policy": req.policy}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-                check_policy_name(req.policy_name.as_deref())?;
-                let policy = req.policy.as_deref().ok_or_else(|| Error::missing("Policy"))?;
-                let policy = checked_policy(policy)?;
-                let mut st = self.state.write();
-                self.managed(&mut st, key_id, Management::AnyState, |key| {
-                    key.policy = policy.to_owned();
-                    Ok(Empty {})
-                })
-            },
-            nothing_recorded,
-        )
+        let name = req.policy_name.as_deref();
+        let params = json!({"keyId": req.key_id, "policyName": name.unwrap_or(DEFAULT), "policy": req.policy});
+        self.on_key("PutKeyPolicy", params, &req.key_id, |key_id| {
+            check_policy_name(name)?;
+            let policy = req
+                .policy
+                .as_deref()
+                .ok_or_else(|| Error::missing("Policy"))?;
+            let policy = checked_policy(policy)?;
+            self.manage_key(key_id, Management::AnyState, |key| {
+                key.policy = policy.to_owned();
+                Ok(Empty {})
+            })
+        })
     }
 
     /// ListKeyPolicies: `["default"]`.
     pub fn list_key_policies(&self, req: &KeyListRequest) -> Result<ListKeyPoliciesResponse> {
-        self.audited(
+        self.on_key(
             "ListKeyPolicies",
             json!({"keyId": req.key_id}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-                let st = self.state.read();
-                self.resolve_key(&st, key_id)?;
+            &req.key_id,
+            |key_id| {
+                self.read_key(key_id, |_, _| Ok(()))?;
                 let names = [(DEFAULT.to_owned(), DEFAULT.to_owned())];
                 let (policy_names, next) = page(&names, req.limit, req.marker.as_deref(), 100)?;
                 Ok(ListKeyPoliciesResponse {
@@ -127,7 +120,6 @@ impl Engine {
                     next_marker: next,
                 })
             },
-            nothing_recorded,
         )
     }
 }

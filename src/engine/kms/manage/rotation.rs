@@ -25,7 +25,7 @@ use crate::engine::kms::api::{Empty, KeyIdRequest, KeyIdResponse};
 use crate::engine::kms::key::{
     AutoRotation, Key, KeyOrigin, KmsMaterial, MaterialVersion, RotationType,
 };
-use crate::engine::kms::{check_enum, check_range, nothing_recorded, page, required};
+use crate::engine::kms::{check_enum, check_range, page};
 use crate::engine::machines::key::Management;
 use crate::engine::state::State;
 use crate::engine::Engine;
@@ -98,11 +98,11 @@ impl Engine {
     /// one period after the last one (or the key's creation), and never
     /// in the past.
     pub fn enable_key_rotation(&self, req: &EnableKeyRotationRequest) -> Result<Empty> {
-        self.audited(
+        self.on_key(
             "EnableKeyRotation",
             json!({"keyId": req.key_id, "rotationPeriodInDays": req.rotation_period_in_days}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 let period = req
                     .rotation_period_in_days
                     .unwrap_or(i64::from(DEFAULT_PERIOD_DAYS));
@@ -129,17 +129,16 @@ impl Engine {
                 self.reschedule(&st);
                 Ok(Empty {})
             },
-            nothing_recorded,
         )
     }
 
     /// DisableKeyRotation.
     pub fn disable_key_rotation(&self, req: &KeyIdRequest) -> Result<Empty> {
-        self.audited(
+        self.on_key(
             "DisableKeyRotation",
             json!({"keyId": req.key_id}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 let mut st = self.state.write();
                 self.refuse_store_key(&st, key_id)?;
                 self.managed(&mut st, key_id, Management::NotDisabled, |key| {
@@ -149,7 +148,6 @@ impl Engine {
                 self.reschedule(&st);
                 Ok(Empty {})
             },
-            nothing_recorded,
         )
     }
 
@@ -158,36 +156,35 @@ impl Engine {
         &self,
         req: &KeyIdRequest,
     ) -> Result<GetKeyRotationStatusResponse> {
-        self.audited(
+        self.on_key(
             "GetKeyRotationStatus",
             json!({"keyId": req.key_id}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-                let st = self.state.read();
-                let key = self.resolve_key(&st, key_id)?;
-                let KeyOrigin::AwsKms(m) = &key.origin else {
-                    return Err(not_rotatable(&key.arn, key.origin_name()));
-                };
-                Ok(GetKeyRotationStatusResponse {
-                    key_rotation_enabled: m.rotation.is_some(),
-                    key_id: key.arn.to_string(),
-                    rotation_period_in_days: m.rotation.map(|r| r.period_days),
-                    next_rotation_date: m.rotation.map(|r| r.next.as_epoch_seconds()),
-                    on_demand_rotation_start_date: None,
+            &req.key_id,
+            |key_id| {
+                self.read_key(key_id, |_, key| {
+                    let KeyOrigin::AwsKms(m) = &key.origin else {
+                        return Err(not_rotatable(&key.arn, key.origin_name()));
+                    };
+                    Ok(GetKeyRotationStatusResponse {
+                        key_rotation_enabled: m.rotation.is_some(),
+                        key_id: key.arn.to_string(),
+                        rotation_period_in_days: m.rotation.map(|r| r.period_days),
+                        next_rotation_date: m.rotation.map(|r| r.next.as_epoch_seconds()),
+                        on_demand_rotation_start_date: None,
+                    })
                 })
             },
-            nothing_recorded,
         )
     }
 
     /// RotateKeyOnDemand: a new version at once, at most 10 per key; the
     /// automatic schedule is unchanged.
     pub fn rotate_key_on_demand(&self, req: &KeyIdRequest) -> Result<KeyIdResponse> {
-        self.audited(
+        self.on_key(
             "RotateKeyOnDemand",
             json!({"keyId": req.key_id}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 let now = self.clock.now();
                 let mut st = self.state.write();
                 self.refuse_store_key(&st, key_id)?;
@@ -212,7 +209,6 @@ impl Engine {
                 st.ids = ids;
                 Ok(out)
             },
-            nothing_recorded,
         )
     }
 
@@ -222,11 +218,11 @@ impl Engine {
         &self,
         req: &ListKeyRotationsRequest,
     ) -> Result<ListKeyRotationsResponse> {
-        self.audited(
+        self.on_key(
             "ListKeyRotations",
             json!({"keyId": req.key_id}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 let include = req
                     .include_key_material
                     .as_deref()
@@ -236,35 +232,34 @@ impl Engine {
                     include,
                     &["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"],
                 )?;
-                let st = self.state.read();
-                let key = self.resolve_key(&st, key_id)?;
-                let KeyOrigin::AwsKms(m) = &key.origin else {
-                    return Err(not_rotatable(&key.arn, key.origin_name()));
-                };
-                let entries: Vec<(String, RotationsListEntry)> = m
-                    .versions
-                    .iter()
-                    .filter(|v| include == "ALL_KEY_MATERIAL" || v.rotation.is_some())
-                    .map(|v| {
-                        (
-                            v.id.to_string(),
-                            RotationsListEntry {
-                                key_id: key.id.to_string(),
-                                key_material_id: v.id.to_string(),
-                                rotation_date: v.rotation.map(|_| v.created.as_epoch_seconds()),
-                                rotation_type: v.rotation.map(|r| r.as_str().to_owned()),
-                            },
-                        )
+                self.read_key(key_id, |_, key| {
+                    let KeyOrigin::AwsKms(m) = &key.origin else {
+                        return Err(not_rotatable(&key.arn, key.origin_name()));
+                    };
+                    let entries: Vec<(String, RotationsListEntry)> = m
+                        .versions
+                        .iter()
+                        .filter(|v| include == "ALL_KEY_MATERIAL" || v.rotation.is_some())
+                        .map(|v| {
+                            (
+                                v.id.to_string(),
+                                RotationsListEntry {
+                                    key_id: key.id.to_string(),
+                                    key_material_id: v.id.to_string(),
+                                    rotation_date: v.rotation.map(|_| v.created.as_epoch_seconds()),
+                                    rotation_type: v.rotation.map(|r| r.as_str().to_owned()),
+                                },
+                            )
+                        })
+                        .collect();
+                    let (rotations, next) = page(&entries, req.limit, req.marker.as_deref(), 100)?;
+                    Ok(ListKeyRotationsResponse {
+                        rotations,
+                        truncated: next.is_some(),
+                        next_marker: next,
                     })
-                    .collect();
-                let (rotations, next) = page(&entries, req.limit, req.marker.as_deref(), 100)?;
-                Ok(ListKeyRotationsResponse {
-                    rotations,
-                    truncated: next.is_some(),
-                    next_marker: next,
                 })
             },
-            nothing_recorded,
         )
     }
 

@@ -9,7 +9,7 @@ use super::shapes::KeyListRequest;
 use super::shapes::{ListResourceTagsResponse, TagResourceRequest, UntagResourceRequest};
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::kms::api::{Empty, Tag};
-use crate::engine::kms::{check_len, nothing_recorded, page_within, required};
+use crate::engine::kms::{check_len, page_within};
 use crate::engine::machines::key::Management;
 use crate::engine::Engine;
 
@@ -65,15 +65,14 @@ impl Engine {
     /// TagResource: adds tags, or replaces the value of a tag key the key
     /// already has.
     pub fn tag_resource(&self, req: &TagResourceRequest) -> Result<Empty> {
-        self.audited(
+        self.on_key(
             "TagResource",
             json!({"keyId": req.key_id, "tags": req.tags}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 let tags = req.tags.as_deref().ok_or_else(|| Error::missing("Tags"))?;
                 let tags = checked_tags(tags)?;
-                let mut st = self.state.write();
-                self.managed(&mut st, key_id, Management::NotPendingDeletion, |key| {
+                self.manage_key(key_id, Management::NotPendingDeletion, |key| {
                     let mut merged = key.tags.clone();
                     merged.extend(tags);
                     too_many(merged.len())?;
@@ -81,17 +80,16 @@ impl Engine {
                     Ok(Empty {})
                 })
             },
-            nothing_recorded,
         )
     }
 
     /// UntagResource: a tag key the key does not have is no error.
     pub fn untag_resource(&self, req: &UntagResourceRequest) -> Result<Empty> {
-        self.audited(
+        self.on_key(
             "UntagResource",
             json!({"keyId": req.key_id, "tagKeys": req.tag_keys}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 let keys = req
                     .tag_keys
                     .as_deref()
@@ -99,48 +97,46 @@ impl Engine {
                 for (i, k) in keys.iter().enumerate() {
                     check_tag_key(&format!("TagKeys.{}.member", i + 1), k)?;
                 }
-                let mut st = self.state.write();
-                self.managed(&mut st, key_id, Management::NotPendingDeletion, |key| {
+                self.manage_key(key_id, Management::NotPendingDeletion, |key| {
                     for k in keys {
                         key.tags.remove(k);
                     }
                     Ok(Empty {})
                 })
             },
-            nothing_recorded,
         )
     }
 
     /// ListResourceTags, by tag key; `Limit` 1–50, default 50.
     pub fn list_resource_tags(&self, req: &KeyListRequest) -> Result<ListResourceTagsResponse> {
-        self.audited(
+        self.on_key(
             "ListResourceTags",
             json!({"keyId": req.key_id}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-                let st = self.state.read();
-                let key = self.resolve_key(&st, key_id)?;
-                let entries: Vec<(String, Tag)> = key
-                    .tags
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            Tag {
-                                tag_key: k.clone(),
-                                tag_value: v.clone(),
-                            },
-                        )
+            &req.key_id,
+            |key_id| {
+                self.read_key(key_id, |_, key| {
+                    let entries: Vec<(String, Tag)> = key
+                        .tags
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                Tag {
+                                    tag_key: k.clone(),
+                                    tag_value: v.clone(),
+                                },
+                            )
+                        })
+                        .collect();
+                    let (tags, next) =
+                        page_within(&entries, req.limit, req.marker.as_deref(), 50, 50)?;
+                    Ok(ListResourceTagsResponse {
+                        tags,
+                        truncated: next.is_some(),
+                        next_marker: next,
                     })
-                    .collect();
-                let (tags, next) = page_within(&entries, req.limit, req.marker.as_deref(), 50, 50)?;
-                Ok(ListResourceTagsResponse {
-                    tags,
-                    truncated: next.is_some(),
-                    next_marker: next,
                 })
             },
-            nothing_recorded,
         )
     }
 }

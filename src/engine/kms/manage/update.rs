@@ -51,23 +51,21 @@ impl Engine {
 
     /// UpdateKeyDescription: 0–8192 characters; not while pending deletion.
     pub fn update_key_description(&self, req: &UpdateKeyDescriptionRequest) -> Result<Empty> {
-        self.audited(
+        self.on_key(
             "UpdateKeyDescription",
             json!({"keyId": req.key_id, "description": req.description}),
-            || {
-                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+            &req.key_id,
+            |key_id| {
                 let description = req
                     .description
                     .as_deref()
                     .ok_or_else(|| Error::missing("Description"))?;
                 check_len("Description", description, 0, 8192)?;
-                let mut st = self.state.write();
-                self.managed(&mut st, key_id, Management::NotPendingDeletion, |k| {
+                self.manage_key(key_id, Management::NotPendingDeletion, |k| {
                     k.description = description.to_owned();
                     Ok(Empty {})
                 })
             },
-            nothing_recorded,
         )
     }
 }
