@@ -38,26 +38,11 @@ fn boto3_drives_r5_cloudhsmv2_cloudtrail_and_sigv4() {
 /// paginator and the exceptions (`tests/clients/boto3_trail.py`).
 #[test]
 fn boto3_looks_up_the_trail_by_every_attribute() {
-    if !available(
-        "python3 with boto3",
-        "python3",
-        &["-c", "import boto3"],
-        PIP_INSTALL,
-    ) {
+    if !boto3() {
         return;
     }
-    let server = serve(&[]);
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/clients/boto3_trail.py"
-        ))
-        .arg(server.url())
-        .output()
-        .unwrap();
-    let text = crate::support::output_text(&out);
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("boto3 trail held"), "{text}");
+    let s = serve(&[]);
+    run_client("boto3_trail.py", &[s.url()], "boto3 trail held");
 }
 
 #[test]
