@@ -207,18 +207,17 @@ impl Engine {
             .collect()
     }
 
-    /// One page of the trail events named `name` (all if `None`) as
-    /// CloudTrail records them, newest first (`skip` passed over, at most
-    /// `take`), and how many such events there are: only the page is
-    /// rendered.
+    /// One page of the trail events `q` looks up, as CloudTrail records
+    /// them, newest first (`skip` passed over, at most `take`), and how many
+    /// such events there are: only the page is rendered.
     pub fn trail_page(
         &self,
-        name: Option<&str>,
+        q: &trail::Query<'_>,
         skip: usize,
         take: usize,
     ) -> (Vec<serde_json::Value>, usize) {
         self.catch_up();
-        let (page, total) = self.trail.page(name, skip, take);
+        let (page, total) = self.trail.page(q, skip, take);
         let rendered = page
             .iter()
             .map(|e| {
