@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::ast::{
-    Answer, BlockKind, ExpectAst, Item, Runbook, Stmt, SubjectAst, Tok, Val, ValKind,
+    Answer, BlockKind, ExpectAst, Item, PathAst, Runbook, Stmt, SubjectAst, Tok, Val, ValKind,
 };
+use super::shapes::Root;
 use super::source::Source;
 use super::words::closest;
 use crate::engine::cloud::{self, regions};
@@ -44,6 +45,8 @@ pub(crate) fn check(runbooks: &[Runbook], src: &Source<'_>, dir: &Path) -> Vec<D
             vars: BTreeSet::new(),
             created_stores: Vec::new(),
             created_aliases: BTreeSet::new(),
+            last: Root::Free,
+            here: rb.span.clone(),
         };
         c.runbook(rb);
     }
@@ -94,6 +97,10 @@ struct Checker<'a, 's> {
     vars: BTreeSet<String>,
     created_stores: Vec<String>,
     created_aliases: BTreeSet<String>,
+    /// What the last action answers, as far as it is known before the run.
+    last: Root,
+    /// The statement being checked (where a path without spans is reported).
+    here: Span,
 }
 
 impl Checker<'_, '_> {
@@ -229,6 +236,7 @@ impl Checker<'_, '_> {
     }
 
     fn item(&mut self, item: &Item) {
+        self.here = item.span.clone();
         match &item.stmt {
             Stmt::World(_) | Stmt::WorldYaml { .. } => self.error(
                 Diagnostic::new(item.span.clone(), "`world` cannot be inside a block")
@@ -279,8 +287,13 @@ impl Checker<'_, '_> {
                 }
             }
             Stmt::Expect(e) => self.expect(e),
-            Stmt::Capture { name, subject, .. } => {
+            Stmt::Capture {
+                name,
+                subject,
+                path,
+            } => {
                 self.subject(subject);
+                self.path(subject, path);
                 self.vars.insert(name.text.clone());
             }
             Stmt::Block { kind, body } => {
@@ -309,6 +322,9 @@ impl Checker<'_, '_> {
                 for i in body {
                     self.item(i);
                 }
+                if let BlockKind::Burst(_) = kind {
+                    self.last = Root::tally();
+                }
             }
             Stmt::Broken { defines, world } => {
                 if *world {
@@ -318,6 +334,47 @@ impl Checker<'_, '_> {
             }
         }
         self.postfix(item);
+        if let Some(root) = produces(&item.stmt) {
+            self.last = root;
+        }
+    }
+
+    /// A path must exist in what its subject is (docs/fidelity.md IL1).
+    fn path(&mut self, subject: &SubjectAst, path: &PathAst) {
+        let root = match subject {
+            SubjectAst::Last => self.last.clone(),
+            SubjectAst::Store(_) => Root::kms_shape(
+                "CustomKeyStoresListEntry",
+                "DescribeCustomKeyStores entry",
+            ),
+            SubjectAst::Key(_) => Root::kms_shape("KeyMetadata", "DescribeKey KeyMetadata"),
+            SubjectAst::Trail(event) => Root::trail(&event.text),
+            // A variable holds whatever was captured: checked when it runs.
+            SubjectAst::Var(_) => Root::Free,
+        };
+        self.walk(&root, path);
+    }
+
+    fn walk(&mut self, root: &Root, path: &PathAst) {
+        let Err(e) = root.walk(&path.path.0) else {
+            return;
+        };
+        let span = path
+            .spans
+            .get(e.at)
+            .cloned()
+            .unwrap_or_else(|| self.here.clone());
+        let wrong = match path.path.0.get(e.at) {
+            Some(Segment::Field(f)) => f.as_str(),
+            Some(Segment::Index(_)) | None => "",
+        };
+        let mut d = Diagnostic::new(span, e.message).with_label(e.label);
+        d = d.with_guess(closest(wrong, e.candidates.iter().map(String::as_str)));
+        if !e.candidates.is_empty() {
+            let names: Vec<&str> = e.candidates.iter().map(String::as_str).collect();
+            d = d.with_note(format!("note: the members are {}", list(&names, 12)));
+        }
+        self.error(d);
     }
 
     /// The answer lines under a CLI line must answer the prompts the real
@@ -476,11 +533,15 @@ impl Checker<'_, '_> {
                 path,
                 comparison,
                 value,
+                time,
             } => {
                 self.subject(subject);
+                self.path(subject, path);
                 if let Some(v) = value {
                     self.val(v);
-                    if matches!(comparison, Comparison::Equals | Comparison::NotEquals) {
+                    if time.is_none()
+                        && matches!(comparison, Comparison::Equals | Comparison::NotEquals)
+                    {
                         self.enum_value(&path.path, v);
                     }
                 }
@@ -493,8 +554,9 @@ impl Checker<'_, '_> {
                 }
             }
             ExpectAst::CliError { .. } => {}
-            ExpectAst::Trail { fields, .. } => {
+            ExpectAst::Trail { event, fields } => {
                 for (path, v) in fields {
+                    self.walk(&Root::trail(&event.text), path);
                     self.val(v);
                     self.enum_value(&path.path, v);
                 }
@@ -514,6 +576,7 @@ impl Checker<'_, '_> {
             SubjectAst::Last | SubjectAst::Trail(_) => {}
             SubjectAst::Store(t) => self.store(t),
             SubjectAst::Key(t) => self.key(t),
+            SubjectAst::Var(t) => self.vars_in(&format!("${{{}}}", t.text), &t.span),
         }
     }
 
@@ -719,6 +782,34 @@ fn load_world(path: &Path) -> Result<Facts, WorldFailure> {
                 location,
             }
         })
+}
+
+/// What a statement leaves as the last response, where it sets one (blocks
+/// leave their body's, a burst its tally: see `item`).
+fn produces(stmt: &Stmt) -> Option<Root> {
+    Some(match stmt {
+        Stmt::Call { op, .. } => Root::operation(&op.text),
+        Stmt::Connect(_) => Root::operation("ConnectCustomKeyStore"),
+        Stmt::Disconnect(_) => Root::operation("DisconnectCustomKeyStore"),
+        Stmt::Encrypt { .. } => Root::operation("Encrypt"),
+        Stmt::Decrypt { .. } => Root::operation("Decrypt"),
+        Stmt::Tag { .. } => Root::operation("TagResource"),
+        Stmt::Settle => Root::empty("settle response"),
+        Stmt::Wait(_) => Root::empty("wait response"),
+        Stmt::Cli { .. } => Root::cli(),
+        Stmt::Fault { fault, .. } => match fault {
+            Fault::Backup { .. } => Root::backup(),
+            Fault::SignCsr { .. } => Root::sign_csr(),
+            _ => Root::Free,
+        },
+        Stmt::Broken { .. } => Root::Free,
+        Stmt::World(_)
+        | Stmt::WorldYaml { .. }
+        | Stmt::Answer(_)
+        | Stmt::Expect(_)
+        | Stmt::Capture { .. }
+        | Stmt::Block { .. } => return None,
+    })
 }
 
 fn is_world(s: &Stmt) -> bool {

@@ -179,6 +179,14 @@ impl Target for RemoteTarget {
         let _ = self.control("/_hsmdrill/clock/settle", json!({}));
     }
 
+    fn now(&self) -> Option<i64> {
+        // Advancing by nothing answers the server's now.
+        let v = self
+            .control("/_hsmdrill/clock/advance", json!({"seconds": 0}))
+            .ok()?;
+        v["Now"].as_f64().map(|s| (s * 1000.0).round() as i64)
+    }
+
     fn trail(&self, event: &str) -> Vec<Value> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;

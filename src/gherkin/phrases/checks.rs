@@ -360,6 +360,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 path: deletion_status("deletionStatus"),
                 comparison: Comparison::Equals,
                 value: Some(a.value(1)?),
+                time: None,
             }))
         },
     ),

@@ -59,6 +59,7 @@ fn fixed_path(fields: &[&str]) -> PathAst {
                 .map(|f| Segment::Field((*f).to_owned()))
                 .collect(),
         ),
+        spans: Vec::new(),
     }
 }
 
@@ -79,6 +80,7 @@ fn expect_member(
         path: fixed_path(fields),
         comparison,
         value,
+        time: None,
     }))
 }
 
@@ -196,6 +198,7 @@ fn field(a: &mut Args<'_, '_>, of: Of, cmp: Cmp) -> Res {
         path,
         comparison,
         value,
+        time: None,
     }))
 }
 

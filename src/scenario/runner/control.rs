@@ -10,6 +10,14 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Ctx, Last, StepFailure};
+
+/// SplitMix64's finalizer: a well-spread 64-bit hash.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 use crate::scenario::ir::{Control, Step};
 
 impl Ctx {
@@ -21,6 +29,23 @@ impl Ctx {
             }
             None => self.target.wait(d),
         }
+    }
+
+    /// The wait before retry `i` (0-based) of a `retry` block: the AWS
+    /// SDKs' standard backoff, exponential with full jitter, a uniform
+    /// draw in `[0, min(20 × base, base × 2^i))`; the SDKs' 1 s base and
+    /// 20 s cap scaled to `every D` (docs/fidelity.md IL3). The draw comes
+    /// from the world's seed, the step's place and the burst copy, so a
+    /// rerun waits the same and copies of a burst do not retry in step.
+    fn backoff(&self, step: &Step, base: Duration, i: u32) -> Duration {
+        let ceiling = base
+            .saturating_mul(1u32 << i.min(20))
+            .min(base.saturating_mul(20));
+        let r = mix(
+            mix(self.target.seed() ^ step.span.offset as u64) ^ mix(self.copy ^ u64::from(i)),
+        );
+        // 53 random bits as a fraction in [0, 1).
+        ceiling.mul_f64((r >> 11) as f64 / (1u64 << 53) as f64)
     }
 
     pub(super) async fn control(
@@ -40,7 +65,6 @@ impl Ctx {
                 base,
                 body,
             } => {
-                let mut delay = *base;
                 let mut attempt = 1;
                 loop {
                     match self.steps(body).await {
@@ -52,8 +76,8 @@ impl Ctx {
                             }))
                         }
                         Err(_) => {
-                            self.sleep(delay).await;
-                            delay = delay.saturating_mul(2);
+                            let d = self.backoff(step, *base, attempt - 1);
+                            self.sleep(d).await;
                             attempt += 1;
                         }
                     }
@@ -64,8 +88,9 @@ impl Ctx {
                 let start = tokio::time::Instant::now();
                 let body: Arc<[Step]> = body.clone().into();
                 let mut tasks = Vec::new();
-                for _ in 0..*count {
+                for i in 0..*count {
                     let mut copy = self.clone();
+                    copy.copy = mix(self.copy ^ u64::from(i).wrapping_add(1));
                     copy.burst = Some(start);
                     copy.last = Last::Nothing;
                     let body = body.clone();
@@ -86,6 +111,7 @@ impl Ctx {
                 }
                 self.target.end_burst();
                 self.last = Last::Response(json!({"Succeeded": succeeded, "Failed": failed}));
+                self.last_from = "burst tally".into();
                 let _ = step;
                 Ok(())
             }
