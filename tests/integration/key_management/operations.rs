@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use hsmdrill::engine::dispatch::{Api, Operation, NOT_SUPPORTED};
 use hsmdrill::engine::cloud::{self, Cloud};
+use hsmdrill::engine::dispatch::{Api, Operation, NOT_SUPPORTED};
 use hsmdrill::engine::Engine;
 use serde_json::{json, Value};
 
