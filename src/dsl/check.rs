@@ -293,7 +293,7 @@ impl Checker<'_, '_> {
                 path,
             } => {
                 self.subject(subject);
-                self.path(subject, path);
+                self.path_of(subject, path, false);
                 self.vars.insert(name.text.clone());
             }
             Stmt::Block { kind, body } => {
@@ -340,22 +340,25 @@ impl Checker<'_, '_> {
     }
 
     /// A path must exist in what its subject is (docs/fidelity.md IL1).
-    fn path(&mut self, subject: &SubjectAst, path: &PathAst) {
+    /// `is absent` on a member the shape does not have holds by the model
+    /// (`.ConnectionState is absent` after ConnectCustomKeyStore, whose
+    /// answer is empty), so it is accepted unless the name is a likely
+    /// misspelling of a member the shape has.
+    fn path_of(&mut self, subject: &SubjectAst, path: &PathAst, absent: bool) {
         let root = match subject {
             SubjectAst::Last => self.last.clone(),
-            SubjectAst::Store(_) => Root::kms_shape(
-                "CustomKeyStoresListEntry",
-                "DescribeCustomKeyStores entry",
-            ),
+            SubjectAst::Store(_) => {
+                Root::kms_shape("CustomKeyStoresListEntry", "DescribeCustomKeyStores entry")
+            }
             SubjectAst::Key(_) => Root::kms_shape("KeyMetadata", "DescribeKey KeyMetadata"),
             SubjectAst::Trail(event) => Root::trail(&event.text),
             // A variable holds whatever was captured: checked when it runs.
             SubjectAst::Var(_) => Root::Free,
         };
-        self.walk(&root, path);
+        self.walk(&root, path, absent);
     }
 
-    fn walk(&mut self, root: &Root, path: &PathAst) {
+    fn walk(&mut self, root: &Root, path: &PathAst, absent: bool) {
         let Err(e) = root.walk(&path.path.0) else {
             return;
         };
@@ -368,8 +371,12 @@ impl Checker<'_, '_> {
             Some(Segment::Field(f)) => f.as_str(),
             Some(Segment::Index(_)) | None => "",
         };
+        let guess = closest(wrong, e.candidates.iter().map(String::as_str));
+        if absent && guess.is_none() && !wrong.is_empty() {
+            return;
+        }
         let mut d = Diagnostic::new(span, e.message).with_label(e.label);
-        d = d.with_guess(closest(wrong, e.candidates.iter().map(String::as_str)));
+        d = d.with_guess(guess);
         if !e.candidates.is_empty() {
             let names: Vec<&str> = e.candidates.iter().map(String::as_str).collect();
             d = d.with_note(format!("note: the members are {}", list(&names, 12)));
@@ -536,7 +543,7 @@ impl Checker<'_, '_> {
                 time,
             } => {
                 self.subject(subject);
-                self.path(subject, path);
+                self.path_of(subject, path, *comparison == Comparison::Absent);
                 if let Some(v) = value {
                     self.val(v);
                     if time.is_none()
@@ -556,7 +563,7 @@ impl Checker<'_, '_> {
             ExpectAst::CliError { .. } => {}
             ExpectAst::Trail { event, fields } => {
                 for (path, v) in fields {
-                    self.walk(&Root::trail(&event.text), path);
+                    self.walk(&Root::trail(&event.text), path, false);
                     self.val(v);
                     self.enum_value(&path.path, v);
                 }

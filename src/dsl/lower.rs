@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::ast::{BlockKind, ExpectAst, Item, PathAst, Runbook, Stmt, SubjectAst, Tok, Val};
 use crate::scenario::ir::{
-    Action, Capture, Control, Expect, Fault, Operand, Path as IrPath, Scenario, ScenarioFile, Segment,
-    Setup, Step, StepKind, Subject,
+    Action, Capture, Control, Expect, Fault, Operand, Path as IrPath, Scenario, ScenarioFile,
+    Segment, Setup, Step, StepKind, Subject,
 };
 
 /// The member `-> name` captures after `call <Operation>`; other operations

@@ -135,7 +135,11 @@ impl Root {
             let Some(o) = model.json.get("operations").and_then(|o| o.get(op)) else {
                 continue;
             };
-            return match o.get("output").and_then(|x| x.get("shape")).and_then(Value::as_str) {
+            return match o
+                .get("output")
+                .and_then(|x| x.get("shape"))
+                .and_then(Value::as_str)
+            {
                 Some(shape) => Root::Shape {
                     model,
                     shape: shape.to_owned(),
@@ -250,13 +254,17 @@ fn walk_shape(model: &Model, root: &str, what: &str, path: &[Segment]) -> Result
                 let members = shape.get("members").and_then(Value::as_object);
                 match members.and_then(|m| m.get(f)) {
                     Some(m) => {
-                        here = format!("`{f}` ({})", shape_name(m));
+                        here = format!("`{f}`");
                         shape_name(m)
                     }
                     None => {
                         return Err(PathError {
                             at,
-                            message: format!("no member `{f}` in {here} ({name})"),
+                            message: if here == format!("`{name}`") {
+                                format!("no member `{f}` in {here}")
+                            } else {
+                                format!("no member `{f}` in {here} ({name})")
+                            },
                             label: format!("not a member of {name}"),
                             candidates: members
                                 .map(|m| m.keys().cloned().collect())
@@ -350,12 +358,60 @@ mod tests {
         assert!(root
             .walk(&[field("Clusters"), field("State")])
             .is_err_and(|e| e.at == 1));
-        assert!(root
-            .walk(&[field("Clusters"), Segment::Index(0), field("State"), field("X")])
-            .is_ok(), "a string may hold JSON");
+        assert!(
+            root.walk(&[
+                field("Clusters"),
+                Segment::Index(0),
+                field("State"),
+                field("X")
+            ])
+            .is_ok(),
+            "a string may hold JSON"
+        );
         let tags = Root::operation("ListResourceTags");
         assert!(tags.walk(&[field("Truncated")]).is_ok() || tags.walk(&[]).is_ok());
         assert!(Root::operation("TagResource").walk(&[field("X")]).is_err());
-        assert!(Root::operation("NoSuchOperation").walk(&[field("X")]).is_ok());
+        assert!(Root::operation("NoSuchOperation")
+            .walk(&[field("X")])
+            .is_ok());
+    }
+
+    /// Every operation a runbook can `call` has its output shape in the
+    /// models, the key management and Region operations included, so no
+    /// path into their answers is left to the run.
+    #[test]
+    fn every_operation_the_engine_answers_has_an_output_in_the_models() {
+        let names = crate::engine::dispatch::Operation::ALL
+            .iter()
+            .map(|op| op.name())
+            .chain(["CopyBackupToRegion"]);
+        for name in names {
+            assert!(
+                !matches!(Root::operation(name), Root::Free),
+                "{name} is in no model"
+            );
+        }
+        let grants = Root::operation("ListGrants");
+        let grant = |f: &str| [field("Grants"), Segment::Index(0), field(f)];
+        assert!(grants.walk(&grant("GrantId")).is_ok());
+        let e = grants.walk(&grant("GrantID")).err();
+        let e = e.map(|e| (e.at, e.candidates.contains(&"GrantId".to_owned())));
+        assert_eq!(e, Some((2, true)));
+        let tags = Root::operation("ListResourceTags");
+        assert!(tags
+            .walk(&[field("Tags"), Segment::Index(0), field("TagKey")])
+            .is_ok());
+        assert!(tags.walk(&[field("Tags"), field("TagKey")]).is_err());
+        // The policy is a string holding JSON: walked into at run time.
+        let policy = Root::operation("GetKeyPolicy");
+        assert!(policy.walk(&[field("Policy"), field("Version")]).is_ok());
+        assert!(policy.walk(&[field("Policie")]).is_err());
+        let copy = Root::operation("CopyBackupToRegion");
+        assert!(copy
+            .walk(&[field("DestinationBackup"), field("SourceRegion")])
+            .is_ok());
+        assert!(Root::operation("RotateKeyOnDemand")
+            .walk(&[field("KeyId")])
+            .is_ok());
     }
 }

@@ -156,13 +156,31 @@ impl fmt::Display for Operand {
         };
         match offset {
             0 => f.write_str(&base),
-            o if o < 0 => write!(f, "{base} - {}ms", o.unsigned_abs()),
-            o => write!(f, "{base} + {o}ms"),
+            o if o < 0 => write!(f, "{base} - {}", duration(o.unsigned_abs())),
+            o => write!(f, "{base} + {}", duration(o.unsigned_abs())),
         }
     }
 }
 
 /// Strings bare, the rest as JSON.
+/// A shift as the runbook writes it, in the largest unit that divides it
+/// (`3600000` ms is `1h`).
+fn duration(ms: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ];
+    UNITS
+        .iter()
+        .find(|(size, _)| ms.is_multiple_of(*size))
+        .map_or_else(
+            || format!("{ms}ms"),
+            |(size, unit)| format!("{}{unit}", ms / size),
+        )
+}
+
 fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),

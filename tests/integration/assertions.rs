@@ -52,7 +52,10 @@ fn a_comparison_on_an_absent_member_fails_with_no_such_field() {
     // says what is missing instead of calling it "not equal".
     let o = run("block network to cluster-1a23b4cdefg\nexpect .ConectionState != FAILED\n");
     let f = o.failure.expect("an absent member fails `!=`");
-    assert_eq!(f.actual, "no such field `ConectionState` in fault's response");
+    assert_eq!(
+        f.actual,
+        "no such field `ConectionState` in fault's response"
+    );
     assert_eq!(f.span.line, 4);
     // `is absent` is the way to ask.
     let o = run("block network to cluster-1a23b4cdefg\nexpect .ConectionState is absent\n");
@@ -86,4 +89,73 @@ fn one_line_blocks_nest_and_retry_jitter_repeats_run_after_run() {
     let o = run(body);
     assert!(o.passed(), "{:?}", o.failure);
     assert_eq!(format!("{:?}", run(body)), format!("{o:?}"));
+}
+
+#[test]
+fn paths_after_region_blocks_are_checked_against_the_blocks_last_response() {
+    // The block form: the body's last call is what `.Path` looks at.
+    let text =
+        check_errors("in region eu-west-1 {\n  call DescribeBackups\n}\nexpect .Backupz == []\n");
+    assert!(
+        text.contains("no member `Backupz` in the DescribeBackups response"),
+        "{text}"
+    );
+    assert!(text.contains("scenarios/test.runbook:6:8"), "{text}");
+    assert!(text.contains("did you mean `Backups`?"), "{text}");
+    // The one-line form, alone and nested in a burst and a retry.
+    assert_eq!(
+        check_errors("in region eu-west-1: call DescribeClusters\nexpect .Clusters == []\n"),
+        ""
+    );
+    let text = check_errors(
+        "burst 2: in region eu-west-1: retry 2 every 10ms: call DescribeClusters\n\
+         expect .Succeeded == 2\nexpect .Clusters == []\n",
+    );
+    assert!(
+        text.contains("no member `Clusters` in the burst tally"),
+        "{text}"
+    );
+    assert!(text.contains("scenarios/test.runbook:5:8"), "{text}");
+    // A `$variable` subject is checked when it runs.
+    assert_eq!(
+        check_errors(
+            "in region eu-west-1: call ListKeys\ncapture keys = .Keys\nexpect $keys == []\n"
+        ),
+        ""
+    );
+}
+
+#[test]
+fn paths_into_key_management_answers_are_checked() {
+    let text = check_errors(
+        "call ListGrants { KeyId: alias/app }\nexpect .Grants[0].GrantID is present\n\
+         call ListResourceTags { KeyId: alias/app }\nexpect .Tags[0].TagKy == env\n\
+         call GetKeyRotationStatus { KeyId: alias/app }\nexpect .KeyRotationEnabeld == false\n",
+    );
+    for guess in ["GrantId", "TagKey", "KeyRotationEnabled"] {
+        assert!(text.contains(&format!("did you mean `{guess}`?")), "{text}");
+    }
+    // A policy is a string holding JSON: its members are the run's to check.
+    assert_eq!(
+        check_errors(
+            "call GetKeyPolicy { KeyId: alias/app, PolicyName: default }\n\
+             expect .Policy.Version == \"2012-10-17\"\n"
+        ),
+        ""
+    );
+}
+
+#[test]
+fn is_absent_on_a_member_the_shape_lacks_holds_unless_it_is_a_misspelling() {
+    // ConnectCustomKeyStore answers `{}`: saying so is a valid check.
+    assert_eq!(
+        check_errors(
+            "call ConnectCustomKeyStore { CustomKeyStoreId: $ExampleKeyStore } => ok\n\
+             expect .ConnectionState is absent\n"
+        ),
+        ""
+    );
+    let text = check_errors("expect ExampleKeyStore.ConectionState is absent\n");
+    assert!(text.contains("did you mean `ConnectionState`?"), "{text}");
+    assert!(text.contains("scenarios/test.runbook:3:23"), "{text}");
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hsmdrill::scenario::ir::{
-    Action, Comparison, Control, Expect, Fault, Operand, Path as JsonPath, Scenario, Segment, Setup, Span,
-    Step, StepKind, Subject,
+    Action, Comparison, Control, Expect, Fault, Operand, Path as JsonPath, Scenario, Segment,
+    Setup, Span, Step, StepKind, Subject,
 };
 use hsmdrill::scenario::outcome::Outcome;
 use hsmdrill::scenario::runner::run;

@@ -61,7 +61,9 @@ impl Ctx<'_, '_> {
                 c.finish()?;
                 Ok(LineItem::Open { kind, span, text })
             }
-            Rule::block_line => Ok(LineItem::Stmt(Box::new(self.block_line(inner, span, text)?))),
+            Rule::block_line => Ok(LineItem::Stmt(Box::new(
+                self.block_line(inner, span, text)?,
+            ))),
             Rule::statement => Ok(LineItem::Stmt(Box::new(self.statement(inner)?))),
             other => Err(internal(&span, &format!("unexpected {other:?} on a line"))),
         }

@@ -81,16 +81,17 @@ impl Ctx<'_, '_> {
 
     /// `now - 1h`, `$t + 7d`: the base (none for `now`) and the shift.
     fn time_expr(&self, p: Pair<'_, Rule>) -> Res<(Option<Val>, Option<TimeAst>)> {
+        // `now`, `+` and `-` are words the cursor skips: look for them
+        // among the raw children.
+        let now = p.clone().into_inner().any(|q| q.as_rule() == Rule::kw_now);
         let mut c = self.cursor(p);
-        let mut now = false;
-        let mut value = None;
-        if c.optional(Rule::kw_now).is_some() {
-            now = true;
+        let value = if now {
+            None
         } else if let Some(v) = c.optional(Rule::variable) {
-            value = Some(Val {
+            Some(Val {
                 span: self.span(&v),
                 kind: ValKind::Var(v.as_str().to_owned()),
-            });
+            })
         } else {
             let n = c.expect(Rule::number)?;
             let span = self.span(&n);
@@ -98,19 +99,19 @@ impl Ctx<'_, '_> {
                 .as_str()
                 .parse::<serde_json::Number>()
                 .map_err(|_| Diagnostic::new(span.clone(), "not a number"))?;
-            value = Some(Val {
+            Some(Val {
                 span,
                 kind: ValKind::Num(num),
-            });
-        }
+            })
+        };
         let mut offset_ms: i64 = 0;
         while let Some(shift) = c.next_of(Rule::shift)? {
             let span = self.span(&shift);
+            let minus = shift
+                .clone()
+                .into_inner()
+                .any(|q| q.as_rule() == Rule::op_minus);
             let mut sc = self.cursor(shift);
-            let minus = sc.optional(Rule::op_minus).is_some();
-            if !minus {
-                sc.expect(Rule::op_plus)?;
-            }
             let d = self.duration(sc.expect(Rule::duration)?)?;
             sc.finish()?;
             let ms = i64::try_from(d.as_millis())
@@ -144,7 +145,13 @@ impl Ctx<'_, '_> {
                 .unwrap_or(name)
                 .to_owned();
             let subject = SubjectAst::Var(Tok { text: name, ..tok });
-            return Ok((subject, PathAst { path: Path::default(), spans: Vec::new() }));
+            return Ok((
+                subject,
+                PathAst {
+                    path: Path::default(),
+                    spans: Vec::new(),
+                },
+            ));
         }
         let subject = match rule {
             Rule::subject_last => SubjectAst::Last,

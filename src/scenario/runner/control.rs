@@ -10,14 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{Ctx, Last, StepFailure};
-
-/// SplitMix64's finalizer: a well-spread 64-bit hash.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use crate::engine::ids::IdGen;
 use crate::scenario::ir::{Control, Step};
 
 impl Ctx {
@@ -41,9 +34,8 @@ impl Ctx {
         let ceiling = base
             .saturating_mul(1u32 << i.min(20))
             .min(base.saturating_mul(20));
-        let r = mix(
-            mix(self.target.seed() ^ step.span.offset as u64) ^ mix(self.copy ^ u64::from(i)),
-        );
+        let r =
+            mix(mix(self.target.seed() ^ step.span.offset as u64) ^ mix(self.copy ^ u64::from(i)));
         // 53 random bits as a fraction in [0, 1).
         ceiling.mul_f64((r >> 11) as f64 / (1u64 << 53) as f64)
     }
@@ -131,4 +123,10 @@ impl Ctx {
             }
         }
     }
+}
+
+/// One splitmix64 step from `z`: the engine's id generator's draw, used here
+/// as a well-spread 64-bit hash of the jitter's inputs.
+fn mix(z: u64) -> u64 {
+    IdGen::new(z).next_u64()
 }

@@ -315,7 +315,11 @@ impl Ctx {
             Operand::Value(v) => return self.subst(v).map_err(undefined),
             Operand::Now { offset_ms } => {
                 let now = self.target.now().ok_or_else(|| {
-                    Self::fail(step, "the target's clock", "the target cannot tell the time")
+                    Self::fail(
+                        step,
+                        "the target's clock",
+                        "the target cannot tell the time",
+                    )
                 })?;
                 (now, *offset_ms)
             }
