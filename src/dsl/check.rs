@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use super::ast::{
     Answer, BlockKind, ExpectAst, Item, PathAst, Runbook, Stmt, SubjectAst, Tok, Val, ValKind,
 };
-use super::shapes::Root;
+use super::shapes::{produces, Root};
 use super::source::Source;
 use super::words::closest;
 use crate::engine::cloud::{self, regions};
@@ -293,7 +293,7 @@ impl Checker<'_, '_> {
                 path,
             } => {
                 self.subject(subject);
-                self.path_of(subject, path, false);
+                self.path_of(subject, path, None);
                 self.vars.insert(name.text.clone());
             }
             Stmt::Block { kind, body } => {
@@ -344,7 +344,9 @@ impl Checker<'_, '_> {
     /// (`.ConnectionState is absent` after ConnectCustomKeyStore, whose
     /// answer is empty), so it is accepted unless the name is a likely
     /// misspelling of a member the shape has.
-    fn path_of(&mut self, subject: &SubjectAst, path: &PathAst, absent: bool) {
+    /// `<`, `<=`, `>`, `>=` need a number or a timestamp where the model
+    /// says what the member is (docs/fidelity.md IL4).
+    fn path_of(&mut self, subject: &SubjectAst, path: &PathAst, comparison: Option<Comparison>) {
         let root = match subject {
             SubjectAst::Last => self.last.clone(),
             SubjectAst::Store(_) => {
@@ -355,12 +357,47 @@ impl Checker<'_, '_> {
             // A variable holds whatever was captured: checked when it runs.
             SubjectAst::Var(_) => Root::Free,
         };
-        self.walk(&root, path, absent);
+        let absent = comparison == Some(Comparison::Absent);
+        if !self.walk(&root, path, absent) {
+            return;
+        }
+        let Some(c) = comparison.filter(|c| {
+            matches!(
+                c,
+                Comparison::Less
+                    | Comparison::LessOrEqual
+                    | Comparison::Greater
+                    | Comparison::GreaterOrEqual
+            )
+        }) else {
+            return;
+        };
+        let Some(leaf) = root.leaf(&path.path.0).filter(|l| !l.is_ordered()) else {
+            return;
+        };
+        let span = path
+            .spans
+            .last()
+            .cloned()
+            .unwrap_or_else(|| self.here.clone());
+        let symbol = c.symbol().unwrap_or("<");
+        let d = Diagnostic::new(
+            span,
+            format!(
+                "`{symbol}` compares numbers and timestamps, and `{}` is a {} ({})",
+                path.path, leaf.kind, leaf.shape
+            ),
+        )
+        .with_label(format!("a {}", leaf.kind))
+        .with_note("help: compare it with `==`, `!=` or `contains`");
+        self.error(d);
     }
 
-    fn walk(&mut self, root: &Root, path: &PathAst, absent: bool) {
+    /// Reports the first segment of `path` that `root` cannot have; `true`
+    /// when there is none (or it is accepted, see `path_of`).
+    fn walk(&mut self, root: &Root, path: &PathAst, absent: bool) -> bool {
         let Err(e) = root.walk(&path.path.0) else {
-            return;
+            return true;
         };
         let span = path
             .spans
@@ -373,7 +410,7 @@ impl Checker<'_, '_> {
         };
         let guess = closest(wrong, e.candidates.iter().map(String::as_str));
         if absent && guess.is_none() && !wrong.is_empty() {
-            return;
+            return true;
         }
         let mut d = Diagnostic::new(span, e.message).with_label(e.label);
         d = d.with_guess(guess);
@@ -382,6 +419,7 @@ impl Checker<'_, '_> {
             d = d.with_note(format!("note: the members are {}", list(&names, 12)));
         }
         self.error(d);
+        false
     }
 
     /// The answer lines under a CLI line must answer the prompts the real
@@ -543,7 +581,7 @@ impl Checker<'_, '_> {
                 time,
             } => {
                 self.subject(subject);
-                self.path_of(subject, path, *comparison == Comparison::Absent);
+                self.path_of(subject, path, Some(*comparison));
                 if let Some(v) = value {
                     self.val(v);
                     if time.is_none()
@@ -789,34 +827,6 @@ fn load_world(path: &Path) -> Result<Facts, WorldFailure> {
                 location,
             }
         })
-}
-
-/// What a statement leaves as the last response, where it sets one (blocks
-/// leave their body's, a burst its tally: see `item`).
-fn produces(stmt: &Stmt) -> Option<Root> {
-    Some(match stmt {
-        Stmt::Call { op, .. } => Root::operation(&op.text),
-        Stmt::Connect(_) => Root::operation("ConnectCustomKeyStore"),
-        Stmt::Disconnect(_) => Root::operation("DisconnectCustomKeyStore"),
-        Stmt::Encrypt { .. } => Root::operation("Encrypt"),
-        Stmt::Decrypt { .. } => Root::operation("Decrypt"),
-        Stmt::Tag { .. } => Root::operation("TagResource"),
-        Stmt::Settle => Root::empty("settle response"),
-        Stmt::Wait(_) => Root::empty("wait response"),
-        Stmt::Cli { .. } => Root::cli(),
-        Stmt::Fault { fault, .. } => match fault {
-            Fault::Backup { .. } => Root::backup(),
-            Fault::SignCsr { .. } => Root::sign_csr(),
-            _ => Root::Free,
-        },
-        Stmt::Broken { .. } => Root::Free,
-        Stmt::World(_)
-        | Stmt::WorldYaml { .. }
-        | Stmt::Answer(_)
-        | Stmt::Expect(_)
-        | Stmt::Capture { .. }
-        | Stmt::Block { .. } => return None,
-    })
 }
 
 fn is_world(s: &Stmt) -> bool {

@@ -3,17 +3,20 @@
 //! check works in a fresh clone) and the documented fields of the CloudHSM
 //! CLI's envelope, CloudTrail events and a burst's tally.
 //!
-//! `check.rs` knows which statement produced the response an `expect` or
-//! `capture` looks at and asks [`Root::walk`] whether the path exists in
-//! it. Where the producer cannot be known before the run (a fault without a
-//! response, no action yet), the root is [`Root::Free`] and the runner
-//! checks the path when it runs (docs/fidelity.md IL1).
+//! `check.rs` follows the statements in order, keeps the [`Root`] of the
+//! last one that answers ([`produces`]), and asks [`Root::walk`] whether
+//! the path of an `expect` or `capture` exists in it, and [`Root::leaf`]
+//! what it ends at (for `<` and its kin). Where the producer cannot be
+//! known before the run (a fault without a response, no action yet), the
+//! root is [`Root::Free`] and the runner checks the path when it runs
+//! (docs/fidelity.md IL1, IL4).
 
 use std::sync::LazyLock;
 
 use serde_json::Value;
 
-use crate::scenario::ir::Segment;
+use super::ast::Stmt;
+use crate::scenario::ir::{Fault, Segment};
 
 /// One botocore service model, parsed once.
 pub(crate) struct Model {
@@ -199,6 +202,15 @@ impl Root {
         Root::Empty { what: what.into() }
     }
 
+    /// Where `path` ends, if it ends at a shape of a model (`None`: free
+    /// form, inside a string holding JSON, or a path that cannot exist).
+    pub(crate) fn leaf(&self, path: &[Segment]) -> Option<Leaf> {
+        match self {
+            Root::Shape { model, shape, what } => walk_shape(model, shape, what, path).ok()?,
+            Root::Fields { .. } | Root::Empty { .. } | Root::Free => None,
+        }
+    }
+
     /// Follows `path`; `Err` names the first segment that cannot exist.
     pub(crate) fn walk(&self, path: &[Segment]) -> Result<(), PathError> {
         match self {
@@ -227,9 +239,37 @@ impl Root {
                 }),
                 Some(Segment::Field(_)) | None => Ok(()),
             },
-            Root::Shape { model, shape, what } => walk_shape(model, shape, what, path),
+            Root::Shape { model, shape, what } => walk_shape(model, shape, what, path).map(|_| ()),
         }
     }
+}
+
+/// What a statement leaves as the last response, where it sets one (blocks
+/// leave their body's, a burst its tally: see `check.rs`).
+pub(crate) fn produces(stmt: &Stmt) -> Option<Root> {
+    Some(match stmt {
+        Stmt::Call { op, .. } => Root::operation(&op.text),
+        Stmt::Connect(_) => Root::operation("ConnectCustomKeyStore"),
+        Stmt::Disconnect(_) => Root::operation("DisconnectCustomKeyStore"),
+        Stmt::Encrypt { .. } => Root::operation("Encrypt"),
+        Stmt::Decrypt { .. } => Root::operation("Decrypt"),
+        Stmt::Tag { .. } => Root::operation("TagResource"),
+        Stmt::Settle => Root::empty("settle response"),
+        Stmt::Wait(_) => Root::empty("wait response"),
+        Stmt::Cli { .. } => Root::cli(),
+        Stmt::Fault { fault, .. } => match fault {
+            Fault::Backup { .. } => Root::backup(),
+            Fault::SignCsr { .. } => Root::sign_csr(),
+            _ => Root::Free,
+        },
+        Stmt::Broken { .. } => Root::Free,
+        Stmt::World(_)
+        | Stmt::WorldYaml { .. }
+        | Stmt::Answer(_)
+        | Stmt::Expect(_)
+        | Stmt::Capture { .. }
+        | Stmt::Block { .. } => return None,
+    })
 }
 
 fn show(seg: &Segment) -> String {
@@ -239,14 +279,36 @@ fn show(seg: &Segment) -> String {
     }
 }
 
-fn walk_shape(model: &Model, root: &str, what: &str, path: &[Segment]) -> Result<(), PathError> {
+/// Where a path ends in a model: the shape's `type` (`string`,
+/// `timestamp`, `structure`, …) and name.
+pub(crate) struct Leaf {
+    pub kind: String,
+    pub shape: String,
+}
+
+impl Leaf {
+    /// Whether `<`, `<=`, `>`, `>=` can compare it.
+    pub(crate) fn is_ordered(&self) -> bool {
+        matches!(
+            self.kind.as_str(),
+            "integer" | "long" | "float" | "double" | "timestamp"
+        )
+    }
+}
+
+fn walk_shape(
+    model: &Model,
+    root: &str,
+    what: &str,
+    path: &[Segment],
+) -> Result<Option<Leaf>, PathError> {
     let mut name = root.to_owned();
     // What the current shape is, for messages: the response, or the member
     // that led here.
     let mut here = format!("the {what}");
     for (at, seg) in path.iter().enumerate() {
         let Some(shape) = model.shape(&name) else {
-            return Ok(());
+            return Ok(None);
         };
         let kind = shape.get("type").and_then(Value::as_str).unwrap_or("");
         let next = match (kind, seg) {
@@ -283,7 +345,7 @@ fn walk_shape(model: &Model, root: &str, what: &str, path: &[Segment]) -> Result
             }
             // A string may hold JSON (a key policy); the runner walks into
             // it, so nothing below it is known.
-            ("string", _) => return Ok(()),
+            ("string", _) => return Ok(None),
             ("list", Segment::Field(f)) => {
                 return Err(PathError {
                     at,
@@ -312,7 +374,14 @@ fn walk_shape(model: &Model, root: &str, what: &str, path: &[Segment]) -> Result
         };
         name = next;
     }
-    Ok(())
+    Ok(model.shape(&name).map(|shape| Leaf {
+        kind: shape
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        shape: name,
+    }))
 }
 
 fn shape_name(member: &Value) -> String {

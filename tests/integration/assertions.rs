@@ -73,11 +73,19 @@ fn ordering_comparisons_and_time() {
     let f = o.failure.expect("the store was not created in the future");
     assert_eq!(f.expected, ".CreationDate > 1499288695.918");
     assert_eq!(f.actual, ".CreationDate is 1499288695.918");
-    let o = run("expect ExampleKeyStore.ConnectionState > 1\n");
+    // The model says a state is a string: `check` refuses `>` on it ...
+    let text = check_errors("expect ExampleKeyStore.ConnectionState > 1\n");
+    assert!(
+        text.contains("`>` compares numbers and timestamps, and `.ConnectionState` is a string (ConnectionStateType)"),
+        "{text}"
+    );
+    // ... and where only the run knows, the run says so.
+    let o = run("capture s = ExampleKeyStore.ConnectionState\nexpect $s > 1\n");
     let f = o.failure.expect("a state is not a number");
+    assert_eq!(f.expected, "$s > 1");
     assert_eq!(
         f.actual,
-        ".ConnectionState is CONNECTED, which is not a number or a timestamp"
+        "$s is CONNECTED, which is not a number or a timestamp"
     );
 }
 

@@ -96,6 +96,16 @@ impl Ctx {
                 };
                 let whole = self.subject(step, subject)?;
                 let found = find(&whole, path);
+                // What the messages call the value: the path, or `$name`
+                // for a variable's whole value.
+                let shown = match subject {
+                    Subject::Var(v) if path.0.is_empty() => format!("${v}"),
+                    Subject::Var(_)
+                    | Subject::Last
+                    | Subject::Store(_)
+                    | Subject::Key(_)
+                    | Subject::Trail(_) => path.to_string(),
+                };
                 let fail = |want: String, actual: String| {
                     Box::new(StepFailure {
                         store_ref: store_ref.clone(),
@@ -105,12 +115,12 @@ impl Ctx {
                 let (ok, want, actual) = match comparison {
                     Comparison::Absent => (
                         found.as_ref().map_or(true, Value::is_null),
-                        format!("{path} is absent"),
+                        format!("{shown} is absent"),
                         found.as_ref().ok().cloned(),
                     ),
                     Comparison::Present => (
                         found.as_ref().is_ok_and(|v| !v.is_null()),
-                        format!("{path} is present"),
+                        format!("{shown} is present"),
                         found.as_ref().ok().cloned(),
                     ),
                     Comparison::Equals
@@ -122,7 +132,7 @@ impl Ctx {
                     | Comparison::GreaterOrEqual => {
                         let expected = self.operand(step, value)?;
                         let symbol = comparison.symbol().unwrap_or("==");
-                        let want = format!("{path} {symbol} {}", show(&expected));
+                        let want = format!("{shown} {symbol} {}", show(&expected));
                         // A member that is not there is a mistake in the
                         // path, not a value that differs (docs/fidelity.md IL2).
                         let actual = match found {
@@ -151,7 +161,7 @@ impl Ctx {
                                     return Err(fail(
                                         want,
                                         format!(
-                                            "{path} is {}, which is not a number or a timestamp",
+                                            "{shown} is {}, which is not a number or a timestamp",
                                             show(&actual)
                                         ),
                                     ))
@@ -167,8 +177,8 @@ impl Ctx {
                     Err(fail(
                         want,
                         match actual {
-                            Some(a) => format!("{path} is {}", show(&a)),
-                            None => format!("{path} is absent"),
+                            Some(a) => format!("{shown} is {}", show(&a)),
+                            None => format!("{shown} is absent"),
                         },
                     ))
                 }
