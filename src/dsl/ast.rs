@@ -204,7 +204,11 @@ pub(crate) enum ExpectAst {
         subject: SubjectAst,
         path: PathAst,
         comparison: Comparison,
+        /// The value, or the base of a shifted instant (`None` for `now`
+        /// and for `is absent` / `is present`).
         value: Option<Val>,
+        /// `now …` or `<value> ± duration`: an instant.
+        time: Option<TimeAst>,
     },
     Ok,
     /// `None`: any AWS exception (a bare `=> error`).
@@ -226,6 +230,13 @@ pub(crate) enum ExpectAst {
     },
 }
 
+/// An instant in a comparison: `now` or the value, moved by `offset_ms`.
+#[derive(Clone, Debug)]
+pub(crate) struct TimeAst {
+    pub now: bool,
+    pub offset_ms: i64,
+}
+
 /// What a check or capture looks at, with the name as written.
 #[derive(Clone, Debug)]
 pub(crate) enum SubjectAst {
@@ -233,12 +244,17 @@ pub(crate) enum SubjectAst {
     Store(Tok),
     Key(Tok),
     Trail(Tok),
+    /// `$name`.
+    Var(Tok),
 }
 
 /// A path as written.
 #[derive(Clone, Debug)]
 pub(crate) struct PathAst {
     pub path: Path,
+    /// Where each segment is written (empty for a path a Gherkin phrase
+    /// fixes).
+    pub spans: Vec<Span>,
 }
 
 /// A value as written.

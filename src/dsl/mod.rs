@@ -35,6 +35,7 @@ pub(crate) mod check;
 mod grammar;
 pub(crate) mod lower;
 pub(crate) mod parser;
+pub(crate) mod shapes;
 pub(crate) mod source;
 pub(crate) mod words;
 

@@ -119,7 +119,17 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::subject_trail => "`trail <Event>.Path`",
         Rule::subject_store => "`<store>.Path`",
         Rule::subject_last => "`.Path`",
-        Rule::comparison => "a comparison: `==`, `!=`, `contains`, `is absent` or `is present`",
+        Rule::subject_var => "`$name`",
+        Rule::comparison => {
+            "a comparison: `==`, `!=`, `<`, `<=`, `>`, `>=`, `contains`, `is absent` or `is present`"
+        }
+        Rule::cmp_le => "`<=`",
+        Rule::cmp_ge => "`>=`",
+        Rule::cmp_lt => "`<`",
+        Rule::cmp_gt => "`>`",
+        Rule::time_expr => "an instant like `now - 1h`",
+        Rule::operand => "a value or an instant like `now - 1h`",
+        Rule::shift => "`+ <duration>` or `- <duration>`",
         Rule::cmp_eq => "`==`",
         Rule::cmp_ne => "`!=`",
         Rule::cmp_contains => "`contains`",
@@ -174,6 +184,12 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::assign => "`=`",
         Rule::op_eq => "`==`",
         Rule::op_ne => "`!=`",
+        Rule::op_le => "`<=`",
+        Rule::op_ge => "`>=`",
+        Rule::op_lt => "`<`",
+        Rule::op_gt => "`>`",
+        Rule::op_plus => "`+`",
+        Rule::op_minus => "`-`",
         Rule::thin_arrow => "`->`",
         Rule::fat_arrow => "`=>`",
         Rule::kw_runbook => "`runbook`",
@@ -232,6 +248,7 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::kw_is => "`is`",
         Rule::kw_absent => "`absent`",
         Rule::kw_present => "`present`",
+        Rule::kw_now => "`now`",
         Rule::kw_capture => "`capture`",
         Rule::kw_repeat => "`repeat`",
         Rule::kw_retry => "`retry`",
@@ -291,6 +308,12 @@ pub(crate) fn is_noise(rule: Rule) -> bool {
                 | Rule::assign
                 | Rule::op_eq
                 | Rule::op_ne
+                | Rule::op_le
+                | Rule::op_ge
+                | Rule::op_lt
+                | Rule::op_gt
+                | Rule::op_plus
+                | Rule::op_minus
                 | Rule::thin_arrow
                 | Rule::fat_arrow
         )

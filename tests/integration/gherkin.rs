@@ -192,6 +192,14 @@ fn each_phrase_lowers_to_the_ir_of_its_statement() {
              expect trail DeleteKey.additionalEventData.backingKeysDeletionStatus[0].deletionStatus == SUCCESS\n\
              capture backing = trail DeleteKey.additionalEventData.backingKeysDeletionStatus[0].backingKeyId",
         ),
+        (
+            "    When 3 clients at once: I retry up to 2 times every 10 ms: I encrypt \"x\" with \"alias/app\"\n    Then the response has \"Succeeded\" greater than \"0\"\n    And the response has \"Succeeded\" at least \"1\"\n    And the response has \"Succeeded\" less than \"4\"\n    And the response has \"Succeeded\" at most \"3\"\n",
+            "burst 3: retry 2 every 10ms: encrypt \"x\" with alias/app\nexpect .Succeeded > 0\nexpect .Succeeded >= 1\nexpect .Succeeded < 4\nexpect .Succeeded <= 3",
+        ),
+        (
+            "    When 2 clients at once: in region \"eu-west-1\" I call DescribeBackups\n",
+            "burst 2: in region eu-west-1: call DescribeBackups",
+        ),
     ];
     for (gherkin, statements) in pairs {
         same_ir(gherkin, statements);
