@@ -5,7 +5,7 @@ Feature: DEGRADED HSMs and clusters
   neither its cause nor what KMS does with it. In hsmdrill a fault degrades an
   HSM: the HSM reads DEGRADED and is not used, and its ACTIVE cluster reads
   DEGRADED until no HSM is. KMS goes on through the cluster's active HSMs; with
-  none left the store behaves as with no HSM at all (R2). docs/fidelity.md IB4.
+  none left the store behaves as with no HSM at all (R2). docs/fidelity.md I56.
 
   @R2
   Scenario: a degraded HSM is not used; with every HSM degraded the store cannot serve; repair brings it back

@@ -178,7 +178,7 @@ Feature: R2. Failed KMS keys
     And the connection attempt completes
 
     # The store connects and the key still reads Enabled (Unavailable only
-    # after a delay: docs/fidelity.md FB1, IB1), yet no cryptographic
+    # after a delay: docs/fidelity.md F25, I53), yet no cryptographic
     # operation works, old ciphertext included.
     Then the ConnectionState of "ExampleKeyStore" is CONNECTED
     And the KeyState of "alias/app" is Enabled

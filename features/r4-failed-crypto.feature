@@ -101,7 +101,7 @@ Feature: R4. Failed cryptographic operations
       | KeySpec | AES_256   |
     Then it fails with KMSInvalidStateException "because the kmsuser is locked out"
     # CreateKey in the store and GenerateRandom from it need kmsuser's session
-    # too; neither lists KMSInvalidStateException (docs/fidelity.md IB2).
+    # too; neither lists KMSInvalidStateException (docs/fidelity.md I54).
     When I call CreateKey with:
       | Origin           | AWS_CLOUDHSM     |
       | CustomKeyStoreId | $ExampleKeyStore |

@@ -4,7 +4,7 @@ Feature: R5. KMS's failed logins and kmsuser's lockout
   block. Whether KMS's own connects with a wrong kmsuser password count towards
   CloudHSM's five-try lockout: AWS does not say; by default they do
   (docs/fidelity.md I10), and a world can say they do not
-  (kms_failed_logins_count: false, docs/fidelity.md IB3).
+  (kms_failed_logins_count: false, docs/fidelity.md I55).
 
   # Five connects with a wrong password are five failed logins; the sixth
   # finds kmsuser locked.

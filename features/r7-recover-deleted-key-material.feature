@@ -11,7 +11,7 @@ Feature: R7. Recovering deleted key material
   Ciphertext made before the deletion decrypts again.
 
   The key's KeyState eventually reads Unavailable after the deletion
-  (docs/fidelity.md FB1, IB1), and its previous state once recovered.
+  (docs/fidelity.md F25, I53), and its previous state once recovered.
 
   @R6 @R8 @R9
   Scenario: deleted key material is recovered from a backup taken while the key existed
@@ -317,8 +317,8 @@ Feature: R7. Recovering deleted key material
     Then it succeeds
 
   # The key's KeyState "eventually" becomes Unavailable once its material is
-  # gone (docs/fidelity.md FB1): after the world's
-  # timing.key_material_unavailable_seconds, 5 minutes by default (IB1).
+  # gone (docs/fidelity.md F25): after the world's
+  # timing.key_material_unavailable_seconds, 5 minutes by default (I53).
   Scenario: a key whose material is deleted reads Unavailable after a delay, and Enabled once recovered
     Given the world "../scenarios/worlds/example.yaml"
 

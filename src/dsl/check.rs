@@ -339,13 +339,13 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// A path must exist in what its subject is (docs/fidelity.md IL1).
+    /// A path must exist in what its subject is (docs/fidelity.md I62).
     /// `is absent` on a member the shape does not have holds by the model
     /// (`.ConnectionState is absent` after ConnectCustomKeyStore, whose
     /// answer is empty), so it is accepted unless the name is a likely
     /// misspelling of a member the shape has.
     /// `<`, `<=`, `>`, `>=` need a number or a timestamp where the model
-    /// says what the member is (docs/fidelity.md IL4).
+    /// says what the member is (docs/fidelity.md I65).
     fn path_of(&mut self, subject: &SubjectAst, path: &PathAst, comparison: Option<Comparison>) {
         let root = match subject {
             SubjectAst::Last => self.last.clone(),

@@ -9,7 +9,7 @@
 //! what it ends at (for `<` and its kin). Where the producer cannot be
 //! known before the run (a fault without a response, no action yet), the
 //! root is [`Root::Free`] and the runner checks the path when it runs
-//! (docs/fidelity.md IL1, IL4).
+//! (docs/fidelity.md I62, I65).
 
 use std::sync::LazyLock;
 

@@ -28,7 +28,7 @@ pub struct EngineConfig {
     pub trail_capacity: usize,
     /// Whether a connect attempt KMS makes with a wrong kmsuser password
     /// counts toward kmsuser's five-try lockout, like a CLI login does
-    /// (AWS does not say; docs/fidelity.md I10, IB3). Default: it counts.
+    /// (AWS does not say; docs/fidelity.md I10, I55). Default: it counts.
     pub kms_failed_logins_count: bool,
 }
 
@@ -83,7 +83,7 @@ pub struct Timing {
     /// DeleteBackup until `DELETED` (AWS: 7 days).
     pub backup_pending_deletion_seconds: u64,
     /// From the deletion of a KMS key's material in its cluster until the
-    /// key reads `Unavailable` (AWS: "eventually"; docs/fidelity.md IB1).
+    /// key reads `Unavailable` (AWS: "eventually"; docs/fidelity.md I53).
     pub key_material_unavailable_seconds: u64,
 }
 

@@ -5,7 +5,7 @@
 //! make: an egress rule that drops KMS traffic, a deleted subnet, a subnet
 //! out of addresses, a burst that holds every PKCS #11 session, a KMS-side
 //! internal error on the next connects, a cluster torn down with its HSMs,
-//! an HSM degraded (docs/fidelity.md IB4).
+//! an HSM degraded (docs/fidelity.md I56).
 //! What follows from them (ConnectionErrorCodes, exceptions) is the
 //! engine's ordinary behaviour.
 
@@ -47,7 +47,7 @@ pub enum Fault {
     },
     /// An `ACTIVE` HSM (`hsm: Some`) or every active HSM of the cluster
     /// reads `DEGRADED` and is not used; the cluster reads `DEGRADED`
-    /// (docs/fidelity.md IB4).
+    /// (docs/fidelity.md I56).
     DegradeHsm {
         /// Cluster id.
         cluster: String,
@@ -224,7 +224,7 @@ impl Engine {
 
     /// Degrades (`degrade`) or repairs one HSM of the cluster, or all of
     /// them (`hsm: None`: every active HSM, or every degraded one), then
-    /// lets the cluster's state follow (docs/fidelity.md IB4). An unknown
+    /// lets the cluster's state follow (docs/fidelity.md I56). An unknown
     /// HSM is CloudHsmResourceNotFoundException; one being created or
     /// deleted CloudHsmInvalidRequestException.
     pub fn set_hsm_degraded(

@@ -53,7 +53,7 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
                 out.push((t, Work::Hsm(id.clone(), h.id.clone())));
             }
         }
-        // A DEGRADED cluster keeps its daily backups (docs/fidelity.md IB4).
+        // A DEGRADED cluster keeps its daily backups (docs/fidelity.md I56).
         if !transitional_only && c.state.serves_kms() {
             out.push((c.next_backup_at, Work::DailyBackup(id.clone())));
         }
@@ -97,7 +97,7 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
 /// R7: whether the material of a CloudHSM key store key is in its store's
 /// cluster. A store or cluster that is gone tells KMS nothing about the
 /// material (it cannot reach the cluster at all, R2): present, as far as the
-/// key's state goes (docs/fidelity.md IB1).
+/// key's state goes (docs/fidelity.md I53).
 fn material_present(st: &State, b: &StoreBacking) -> bool {
     let Some(store) = st.stores.get(&*b.store_id) else {
         return true;

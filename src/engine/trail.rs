@@ -9,7 +9,7 @@
 //! ([`Query`]: one CloudTrail `LookupAttributes` entry and a time range) is
 //! matched against the compact events too; only the page it returns is
 //! rendered. The rendered members follow the AWS examples field by field
-//! (docs/fidelity.md FT1; the examples themselves are test data in
+//! (docs/fidelity.md F26; the examples themselves are test data in
 //! `tests/integration/runbooks/trail_examples/`).
 //!
 //! Events are numbered in the order they are recorded; the number (`seq`)
@@ -47,7 +47,7 @@ pub const EVENT_SOURCE: &str = "kms.amazonaws.com";
 /// `type` of every resource an event names: all are KMS keys.
 pub const RESOURCE_TYPE: &str = "AWS::KMS::Key";
 
-/// `userIdentity.userName` of every API call (docs/fidelity.md IT1).
+/// `userIdentity.userName` of every API call (docs/fidelity.md I57).
 pub const USER_NAME: &str = "hsmdrill";
 
 /// The one attribute a CloudTrail `LookupEvents` filters by
@@ -110,12 +110,12 @@ pub struct CryptoDetail {
     pub key_handle: u64,
     /// The request's encryption context, when it has one: the guide's
     /// Encrypt and Decrypt examples record it in `requestParameters`
-    /// (docs/fidelity.md FT1).
+    /// (docs/fidelity.md F26).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<Arc<BTreeMap<String, String>>>,
     /// A GenerateDataKey request's length, recorded in place of
     /// `encryptionAlgorithm` as the guide's example records `keySpec`
-    /// (docs/fidelity.md FT1).
+    /// (docs/fidelity.md F26).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_key: Option<DataKeyLength>,
 }
@@ -376,7 +376,7 @@ impl Trail {
             Lookup::ReadOnly(read_only) => is_read_only(&e.name) == *read_only,
             Lookup::Username(user) => username(e.event_type) == *user,
             Lookup::EventSource(source) => *source == EVENT_SOURCE,
-            // hsmdrill records no access key (docs/fidelity.md IT2).
+            // hsmdrill records no access key (docs/fidelity.md I58).
             Lookup::AccessKeyId(_) => false,
             Lookup::ResourceType(kind) => *kind == RESOURCE_TYPE && !resources(e).is_empty(),
             Lookup::ResourceName(name) => resources(e).iter().any(|arn| arn == name),
@@ -463,7 +463,7 @@ impl Trail {
                 m.insert("userAgent".into(), json!("hsmdrill"));
             }
             // Both fields read `AWS Internal` in a service event
-            // (docs/fidelity.md FT1).
+            // (docs/fidelity.md F26).
             EventType::ServiceEvent => {
                 m.insert("sourceIPAddress".into(), json!(AWS_INTERNAL));
                 m.insert("userAgent".into(), json!(AWS_INTERNAL));
@@ -479,7 +479,7 @@ impl Trail {
             m.insert("additionalEventData".into(), additional);
         }
         // A service event answers no request: AWS's examples have no
-        // `requestID` (docs/fidelity.md FT1).
+        // `requestID` (docs/fidelity.md F26).
         if e.event_type == EventType::ApiCall {
             m.insert("requestID".into(), json!(request_id));
         }
@@ -527,7 +527,7 @@ pub fn backing_key_json(handle: u64, backing_key_id: &str) -> String {
 
 /// A date in `responseElements` as the guide's ScheduleKeyDeletion example
 /// prints `deletionDate`: `Apr 12, 2021 18:58:30 PM` (a 24-hour clock and a
-/// period, as printed; docs/fidelity.md FT1). An instant outside the years
+/// period, as printed; docs/fidelity.md F26). An instant outside the years
 /// 0000-9999 prints as its milliseconds.
 pub fn event_date(t: Timestamp) -> String {
     time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
@@ -543,7 +543,7 @@ pub fn event_date(t: Timestamp) -> String {
 
 /// A date in a recorded `keyMetadata` as the guide's CreateKey example
 /// prints `creationDate`: `Aug 10, 2022, 10:38:27 PM` (docs/fidelity.md
-/// FT1). An instant outside the years 0000-9999 prints as its milliseconds.
+/// F26). An instant outside the years 0000-9999 prints as its milliseconds.
 pub fn metadata_date(t: Timestamp) -> String {
     time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
         .ok()
@@ -562,7 +562,7 @@ pub const AWS_INTERNAL: &str = "AWS Internal";
 
 /// The user name `LookupEvents` shows for an event of this type: the caller
 /// of an API call; `AWS Internal` for a service event, which has no user
-/// (docs/fidelity.md IT1).
+/// (docs/fidelity.md I57).
 pub fn username(event_type: EventType) -> &'static str {
     match event_type {
         EventType::ApiCall => USER_NAME,
@@ -583,7 +583,7 @@ fn resources(e: &TrailEvent) -> Vec<&str> {
 /// operations, and the cryptographic operations, which change no resource:
 /// the guide's Encrypt, Decrypt, ReEncrypt, GenerateDataKey and
 /// GenerateDataKeyWithoutPlaintext examples read `"readOnly": true`
-/// (docs/fidelity.md FT1); GenerateRandom is taken to be the same (IT4).
+/// (docs/fidelity.md F26); GenerateRandom is taken to be the same (I60).
 pub fn is_read_only(name: &str) -> bool {
     name.starts_with("Describe")
         || name.starts_with("List")

@@ -417,7 +417,7 @@ pub enum Control {
     /// Run the body until it passes, at most `attempts` times, waiting
     /// between attempts as the AWS SDKs' standard retry mode does
     /// (exponential backoff with full jitter from `base`, capped at 20 ×
-    /// `base`; docs/fidelity.md IL3) on virtual time (R4: "retry first").
+    /// `base`; docs/fidelity.md I64) on virtual time (R4: "retry first").
     Retry {
         /// At most this many attempts.
         attempts: u32,

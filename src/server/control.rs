@@ -217,7 +217,7 @@ async fn faults(State(state): State<Arc<ServerState>>, Query(part): Part, body: 
             }
         };
         let exhaust = v["ExhaustSessions"].as_bool();
-        // An HSM id, or "all" for every HSM of the cluster (IB4).
+        // An HSM id, or "all" for every HSM of the cluster (I56).
         let hsm = |member: &str| -> Result<Option<Option<String>>, WireError> {
             match &v[member] {
                 Value::Null => Ok(None),

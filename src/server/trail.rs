@@ -54,7 +54,7 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
     let (start_time, end_time) = (time("StartTime")?, time("EndTime")?);
     if let (Some(s), Some(e)) = (start_time, end_time) {
         if s > e {
-            // docs/fidelity.md IT3
+            // docs/fidelity.md I59
             return Err(WireError::client(
                 "InvalidTimeRangeException",
                 "Start time must be before end time.",
@@ -64,7 +64,7 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
     let max = match &input["MaxResults"] {
         Value::Null => 50,
         v => v.as_u64().filter(|n| (1..=50).contains(n)).ok_or_else(|| {
-            // docs/fidelity.md IT3
+            // docs/fidelity.md I59
             WireError::client(
                 "InvalidMaxResultsException",
                 "Value for parameter MaxResults is invalid. MaxResults must be between 1 and 50.",
@@ -85,13 +85,13 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
             .filter(|_| !insights)
             .and_then(|t| token_skip(t, &query))
             .ok_or_else(|| {
-                // docs/fidelity.md IT3
+                // docs/fidelity.md I59
                 WireError::client("InvalidNextTokenException", "Invalid NextToken.")
             })?,
     };
     if insights {
         // hsmdrill records management events only, and a lookup of
-        // Insights events finds none (docs/fidelity.md IT3).
+        // Insights events finds none (docs/fidelity.md I59).
         return Ok(json!({"Events": []}));
     }
     let (events, total) = engine.trail_page(&query, start, max);
@@ -122,7 +122,7 @@ pub fn call(engine: &Engine, op: &str, input: &Value) -> Result<Value, WireError
 }
 
 /// The one `LookupAttributes` entry of a request (CloudTrail takes at most
-/// one: "Currently the list can contain only one item", docs/fidelity.md FT2).
+/// one: "Currently the list can contain only one item", docs/fidelity.md F27).
 fn lookup_attribute(input: &Value) -> Result<Option<Lookup<'_>>, WireError> {
     let invalid = |message: String| WireError::client("InvalidLookupAttributesException", message);
     let attributes = match &input["LookupAttributes"] {
@@ -133,7 +133,7 @@ fn lookup_attribute(input: &Value) -> Result<Option<Lookup<'_>>, WireError> {
     let attr = match attributes.as_slice() {
         [] => return Ok(None),
         [one] => one,
-        // docs/fidelity.md IT3
+        // docs/fidelity.md I59
         _ => {
             return Err(invalid(
                 "You cannot specify more than one lookup attribute.".into(),
@@ -150,7 +150,7 @@ fn lookup_attribute(input: &Value) -> Result<Option<Lookup<'_>>, WireError> {
     };
     // `LookupAttributeValue`: min 1, max 2000 (CloudTrail model).
     if value.is_empty() || weighted_len(value) > 2000 {
-        // docs/fidelity.md IT3
+        // docs/fidelity.md I59
         return Err(invalid(
             "AttributeValue must be 1 to 2000 characters long.".into(),
         ));
@@ -161,7 +161,7 @@ fn lookup_attribute(input: &Value) -> Result<Option<Lookup<'_>>, WireError> {
         "ReadOnly" => match value {
             "true" => Lookup::ReadOnly(true),
             "false" => Lookup::ReadOnly(false),
-            // docs/fidelity.md IT3
+            // docs/fidelity.md I59
             _ => {
                 return Err(invalid(format!(
                     "ReadOnly must be true or false, not {value}."
@@ -173,7 +173,7 @@ fn lookup_attribute(input: &Value) -> Result<Option<Lookup<'_>>, WireError> {
         "ResourceName" => Lookup::ResourceName(value),
         "EventSource" => Lookup::EventSource(value),
         "AccessKeyId" => Lookup::AccessKeyId(value),
-        // docs/fidelity.md IT3
+        // docs/fidelity.md I59
         other => {
             return Err(invalid(format!(
                 "{other} is not a valid lookup attribute key."
@@ -189,7 +189,7 @@ fn event_category(input: &Value) -> Result<bool, WireError> {
     match &input["EventCategory"] {
         Value::Null => Ok(false),
         Value::String(c) if c == "insight" => Ok(true),
-        // docs/fidelity.md IT3
+        // docs/fidelity.md I59
         other => Err(WireError::client(
             "InvalidEventCategoryException",
             format!(

@@ -154,7 +154,7 @@ fn the_faults_route_degrades_and_repairs_hsms() {
     };
     let encrypt = json!({"KeyId": "alias/app", "Plaintext": "aGk="});
 
-    // Every HSM degraded (IB4): the cluster reads DEGRADED and KMS has no
+    // Every HSM degraded (I56): the cluster reads DEGRADED and KMS has no
     // HSM to use.
     let (status, out) = s.control(
         "/_hsmdrill/faults",

@@ -196,7 +196,7 @@ impl Users {
 
     /// [`Self::login`], where a wrong password counts toward the lockout
     /// only if `count_failure` (KMS's own attempts, by the world setting
-    /// `kms_failed_logins_count`: docs/fidelity.md IB3).
+    /// `kms_failed_logins_count`: docs/fidelity.md I55).
     pub fn login_counting(
         &mut self,
         session: SessionId,

@@ -258,7 +258,7 @@ impl Engine {
                                 })?;
                             // R4: random bytes from the cluster need
                             // kmsuser's session; the exception from
-                            // GenerateRandom's list (docs/fidelity.md IB2).
+                            // GenerateRandom's list (docs/fidelity.md I54).
                             if super::kmsuser_locked(cluster) {
                                 return Err(Error::new(
                                     ErrorKind::CustomKeyStoreInvalidState,
@@ -329,7 +329,7 @@ impl Engine {
             let usable = self.usable_in(&st, &header.key_id, key_id, detail);
             // A request that names no key is recorded with the ARN of the
             // key the blob names, as the guide's Decrypt example shows it
-            // (docs/fidelity.md FT1).
+            // (docs/fidelity.md F26).
             if key_id.is_none() {
                 if let Some(d) = detail.as_mut() {
                     d.key_id = d.key_arn.clone();

@@ -68,7 +68,7 @@ impl Engine {
     /// with the key ARN. `Tags` and `Policy` are kept (`kms/manage/`).
     pub fn create_key(&self, req: &CreateKeyRequest) -> Result<KeyMetadataResponse> {
         // Every request parameter with a default is recorded, defaulted, as
-        // in the guide's example (docs/fidelity.md FT1).
+        // in the guide's example (docs/fidelity.md F26).
         let key_spec = req
             .key_spec
             .as_deref()
@@ -213,7 +213,7 @@ impl Engine {
         }
         // R4: making the key material needs kmsuser's session, as crypto
         // does; CreateKey's modelled errors have no KMSInvalidStateException
-        // (docs/fidelity.md IB2).
+        // (docs/fidelity.md I54).
         if super::kmsuser_locked(cluster) {
             return Err(Error::new(
                 ErrorKind::CustomKeyStoreInvalidState,
@@ -584,7 +584,7 @@ impl Engine {
                     })
                 });
                 // As the guide's example prints it: `deletionDate` as a
-                // date string, no `pendingWindowInDays` (docs/fidelity.md FT1).
+                // date string, no `pendingWindowInDays` (docs/fidelity.md F26).
                 let deletion_date =
                     Timestamp::from_millis((r.deletion_date * 1000.0).round() as i64);
                 (
@@ -712,7 +712,7 @@ impl Engine {
             EventDetail::Json(Box::new(JsonDetail {
                 // The key ARN in `responseElements` (recorded since December
                 // 2022) and backing keys named by id alone, as R6's page
-                // prints the event (docs/fidelity.md FT1).
+                // prints the event (docs/fidelity.md F26).
                 request_parameters: Value::Null,
                 response_elements: json!({ "keyId": &*key.arn }),
                 additional_event_data: json!({
@@ -756,7 +756,7 @@ fn backing_keys_json(key: &StoreBacking) -> String {
 }
 
 /// `[{"backingKeyId":"…"(,"deletionStatus":"…")}]` as the JSON string the
-/// `DeleteKey` service event shows: no `keyHandle` (docs/fidelity.md FT1).
+/// `DeleteKey` service event shows: no `keyHandle` (docs/fidelity.md F26).
 fn deleted_backing_keys_json(key: &StoreBacking, status: Option<&str>) -> String {
     let mut entry = json!({ "backingKeyId": key.backing_key_id });
     if let Some(s) = status {
@@ -795,7 +795,7 @@ pub(super) fn check_alias_name(name: &str) -> Result<()> {
 
 /// `keyMetadata` as CloudTrail records it in CreateKey's response elements:
 /// members in camel case but `AWSAccountId`, dates as date strings
-/// (`"creationDate": "Aug 10, 2022, 10:38:27 PM"`, docs/fidelity.md FT1).
+/// (`"creationDate": "Aug 10, 2022, 10:38:27 PM"`, docs/fidelity.md F26).
 fn key_metadata_json(metadata: Value) -> Value {
     let mut m = camel_case(metadata);
     for member in ["creationDate", "deletionDate", "validTo"] {

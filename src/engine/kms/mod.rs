@@ -44,7 +44,7 @@ pub const KMSUSER_LOCKED_OUT: &str = "KMS cannot communicate with your AWS Cloud
 
 /// R4: whether `kmsuser` is locked out in `cluster`. KMS's session is then
 /// of no use: crypto, CreateKey and GenerateRandom in the store fail with
-/// [`KMSUSER_LOCKED_OUT`] (docs/fidelity.md IB2).
+/// [`KMSUSER_LOCKED_OUT`] (docs/fidelity.md I54).
 pub(crate) fn kmsuser_locked(cluster: &super::cloudhsm::cluster::Cluster) -> bool {
     cluster
         .users

@@ -641,7 +641,7 @@ pub(crate) fn invalid_configuration(message: String) -> Error {
 /// in at least two Availability Zones; the security group rules; at least
 /// two active HSMs in different Availability Zones.
 pub(crate) fn check_cluster_for_store(st: &State, c: &Cluster, need_two_hsms: bool) -> Result<()> {
-    // A DEGRADED cluster counts by its active HSMs (docs/fidelity.md IB4).
+    // A DEGRADED cluster counts by its active HSMs (docs/fidelity.md I56).
     if !c.state.serves_kms() {
         return Err(not_active(c));
     }

@@ -12,7 +12,7 @@
 //! degraded HSM (a fault, `machines/hsm.rs`) reads `DEGRADED` until no HSM
 //! is (repaired or deleted). AWS documents the state, not its cause; KMS
 //! uses a `DEGRADED` cluster as an `ACTIVE` one through its active HSMs
-//! (docs/fidelity.md IB4).
+//! (docs/fidelity.md I56).
 #![deny(clippy::wildcard_enum_match_arm)]
 
 use serde::{Deserialize, Serialize};
@@ -56,7 +56,7 @@ pub enum ClusterState {
     },
     /// Deleted; still listed by DescribeClusters.
     Deleted,
-    /// Active with an HSM `DEGRADED` (docs/fidelity.md IB4).
+    /// Active with an HSM `DEGRADED` (docs/fidelity.md I56).
     Degraded,
 }
 
@@ -154,7 +154,7 @@ impl ClusterState {
     /// An HSM of the cluster degraded (`any_degraded`) or the last degraded
     /// one was repaired or deleted: an `ACTIVE` cluster reads `DEGRADED`
     /// while one of its HSMs does, and `ACTIVE` again after (the model's
-    /// `ClusterState`; the cause is inferred, docs/fidelity.md IB4). A
+    /// `ClusterState`; the cause is inferred, docs/fidelity.md I56). A
     /// cluster in any other state keeps it: its life cycle comes first.
     pub fn on_hsm_health(self, any_degraded: bool) -> Transition<Self> {
         match (self, any_degraded) {
@@ -178,7 +178,7 @@ impl ClusterState {
     }
 
     /// Whether KMS can use the cluster for a key store: `ACTIVE`, or
-    /// `DEGRADED` through its active HSMs (docs/fidelity.md IB4); any other
+    /// `DEGRADED` through its active HSMs (docs/fidelity.md I56); any other
     /// state is CloudHsmClusterNotActiveException.
     pub fn serves_kms(self) -> bool {
         match self {

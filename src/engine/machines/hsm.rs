@@ -11,7 +11,7 @@
 //!
 //! `DEGRADED` is in the model's `HsmState` but AWS documents no cause nor
 //! effect: hsmdrill enters it only by a fault (`degrade hsm …`), and a
-//! degraded HSM is not used (docs/fidelity.md IB4).
+//! degraded HSM is not used (docs/fidelity.md I56).
 #![deny(clippy::wildcard_enum_match_arm)]
 
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ pub enum HsmState {
     },
     /// Serving requests.
     Active,
-    /// Not working properly, by a fault (docs/fidelity.md IB4): not one of
+    /// Not working properly, by a fault (docs/fidelity.md I56): not one of
     /// the cluster's active HSMs (KMS's sessions and crypto, the two HSMs a
     /// key store needs) until repaired.
     Degraded,
@@ -69,7 +69,7 @@ impl HsmState {
 impl HsmState {
     /// The `degrade hsm` fault: an `ACTIVE` HSM stops working properly and
     /// reads `DEGRADED` (the model's `HsmState`; what it means for KMS is
-    /// inferred, docs/fidelity.md IB4). Only an active HSM can degrade.
+    /// inferred, docs/fidelity.md I56). Only an active HSM can degrade.
     pub fn on_degrade(self) -> Result<Transition<Self>> {
         match self {
             HsmState::Active => Ok(Transition::To(HsmState::Degraded)),
@@ -81,7 +81,7 @@ impl HsmState {
     }
 
     /// The `repair hsm` fault: a `DEGRADED` HSM is `ACTIVE` again
-    /// (docs/fidelity.md IB4).
+    /// (docs/fidelity.md I56).
     pub fn on_repair(self) -> Result<Transition<Self>> {
         match self {
             HsmState::Degraded => Ok(Transition::To(HsmState::Active)),

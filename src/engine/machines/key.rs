@@ -17,8 +17,8 @@
 //!
 //! R7: a key in a CloudHSM key store also has its material, in the store's
 //! cluster ([`Material`]). Once the material is deleted from the cluster the
-//! key "eventually" reads `Unavailable` (docs/fidelity.md FB1), after the
-//! world's `timing.key_material_unavailable_seconds` (IB1); when the material
+//! key "eventually" reads `Unavailable` (docs/fidelity.md F25), after the
+//! world's `timing.key_material_unavailable_seconds` (I53); when the material
 //! is back (the store updated to a cluster restored from a backup that holds
 //! it) the key reads its stored status again.
 //!
@@ -155,7 +155,7 @@ impl KeyStatus {
 }
 
 /// R7: whether a CloudHSM key store key's material is in its store's
-/// cluster, as KMS comes to see it (docs/fidelity.md FB1, IB1).
+/// cluster, as KMS comes to see it (docs/fidelity.md F25, I53).
 #[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
 pub enum Material {
     /// In the cluster (or KMS cannot tell: the cluster is gone, R2).
@@ -175,9 +175,9 @@ impl Material {
     /// KMS looked for the material in the store's cluster at `at` and found
     /// it (`present`) or not. "If you delete the key material … the key
     /// state of the KMS key eventually changes to Unavailable"
-    /// (docs/fidelity.md FB1); when it is back, "the KMS key … is usable
-    /// again" with its previous state (R7's recovery, FB1). `delay` is the
-    /// world's `timing.key_material_unavailable_seconds` (IB1).
+    /// (docs/fidelity.md F25); when it is back, "the KMS key … is usable
+    /// again" with its previous state (R7's recovery, F25). `delay` is the
+    /// world's `timing.key_material_unavailable_seconds` (I53).
     pub fn on_observed(
         self,
         present: bool,
@@ -208,8 +208,8 @@ impl Material {
 }
 
 impl Timed for Material {
-    /// "Eventually" (docs/fidelity.md FB1): at the end of the world's delay
-    /// (IB1).
+    /// "Eventually" (docs/fidelity.md F25): at the end of the world's delay
+    /// (I53).
     fn due(self) -> Option<(Timestamp, Transition<Self>)> {
         match self {
             Material::Missing { unavailable_at } => {

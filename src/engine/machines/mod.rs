@@ -3,9 +3,9 @@
 //! | Machine | AWS enum | File | Facts |
 //! |---|---|---|---|
 //! | key store connection | `ConnectionStateType` | `connection.rs` | docs/fidelity.md F2, I9, I15 |
-//! | KMS key | `KeyState` | `key.rs` | docs/fidelity.md F3, I5, FB1, IB1 |
-//! | CloudHSM cluster | `ClusterState` | `cluster.rs` | docs/fidelity.md F5, I16, IB4 |
-//! | HSM | `HsmState` | `hsm.rs` | docs/fidelity.md F5, IB4 |
+//! | KMS key | `KeyState` | `key.rs` | docs/fidelity.md F3, I5, F25, I53 |
+//! | CloudHSM cluster | `ClusterState` | `cluster.rs` | docs/fidelity.md F5, I16, I56 |
+//! | HSM | `HsmState` | `hsm.rs` | docs/fidelity.md F5, I56 |
 //! | backup | `BackupState` | `backup.rs` | docs/fidelity.md F5 |
 //! | CloudHSM user login | (lockout) | `user.rs` | docs/fidelity.md F5, I10, I11 |
 //!

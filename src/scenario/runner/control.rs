@@ -27,7 +27,7 @@ impl Ctx {
     /// The wait before retry `i` (0-based) of a `retry` block: the AWS
     /// SDKs' standard backoff, exponential with full jitter, a uniform
     /// draw in `[0, min(20 × base, base × 2^i)]`; the SDKs' 1 s base and
-    /// 20 s cap scaled to `every D` (docs/fidelity.md IL3). The draw comes
+    /// 20 s cap scaled to `every D` (docs/fidelity.md I64). The draw comes
     /// from the world's seed, the step's place and the burst copy, so a
     /// rerun waits the same and copies of a burst do not retry in step.
     fn backoff(&self, step: &Step, base: Duration, i: u32) -> Duration {

@@ -134,7 +134,7 @@ impl Ctx {
                         let symbol = comparison.symbol().unwrap_or("==");
                         let want = format!("{shown} {symbol} {}", show(&expected));
                         // A member that is not there is a mistake in the
-                        // path, not a value that differs (docs/fidelity.md IL2).
+                        // path, not a value that differs (docs/fidelity.md I63).
                         let actual = match found {
                             Ok(a) => a,
                             Err(at) => {

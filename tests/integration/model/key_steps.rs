@@ -31,7 +31,7 @@ impl Run {
             } else if !c.cross() {
                 Err(KMS_INTERNAL)
             } else if c.kmsuser.locked {
-                // R4: kmsuser's session is of no use (docs/fidelity.md IB2).
+                // R4: kmsuser's session is of no use (docs/fidelity.md I54).
                 Err(STORE_STATE)
             } else {
                 Ok(())
@@ -146,7 +146,7 @@ impl Run {
             let c = self.m.store_cluster();
             let reachable = c.exists() && c.sg_ok && c.cross();
             if reachable && c.kmsuser.locked {
-                // R4: kmsuser's session is of no use (docs/fidelity.md IB2).
+                // R4: kmsuser's session is of no use (docs/fidelity.md I54).
                 Err(STORE_STATE)
             } else if reachable && c.active_hsms().any(|h| !h.exhausted) {
                 Ok(())

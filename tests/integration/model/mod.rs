@@ -30,7 +30,7 @@
 //! - DescribeKey's KeyState follows R1 (`Unavailable` while the store is not
 //!   CONNECTED unless `PendingDeletion`) and R7 (`Unavailable` too once the
 //!   key's material has been missing from the store's cluster for
-//!   `timing.key_material_unavailable_seconds`, docs/fidelity.md IB1);
+//!   `timing.key_material_unavailable_seconds`, docs/fidelity.md I53);
 //! - DescribeCustomKeyStores carries `ConnectionErrorCode` exactly when
 //!   ConnectionState is `FAILED`, and state and code are the model's;
 //! - clusters, HSMs, backups and `kmsuser`'s lockout are the model's;
@@ -124,7 +124,7 @@ const BACKUP_INTERVAL_MS: i64 = DAY;
 const BACKUP_PENDING_MS: i64 = 7 * DAY;
 const MAX_HSMS_PER_CLUSTER: usize = 28;
 /// Deleted key material until the key reads Unavailable (docs/fidelity.md
-/// IB1).
+/// I53).
 const MATERIAL_UNAVAILABLE_MS: i64 = 300 * SECOND;
 
 // Exception names the model predicts.
@@ -313,7 +313,7 @@ struct MKey {
     status: KStatus,
     deleted: bool,
     /// R7: since when the key's material is missing from the store's
-    /// cluster (docs/fidelity.md FB1, IB1); `None` while it is there.
+    /// cluster (docs/fidelity.md F25, I53); `None` while it is there.
     missing_since: Option<i64>,
 }
 

@@ -291,7 +291,7 @@ impl Model {
 
     /// R7: KMS looks for each key's material in the store's cluster after
     /// every call; a key whose material went missing starts its delay then,
-    /// and one whose material is back ends it (docs/fidelity.md IB1). A
+    /// and one whose material is back ends it (docs/fidelity.md I53). A
     /// store whose cluster is gone tells KMS nothing.
     pub(super) fn observe_material(&mut self) {
         let now = self.now;
@@ -307,7 +307,7 @@ impl Model {
     }
 
     /// Whether key `k`'s material has been missing long enough to read
-    /// Unavailable (docs/fidelity.md FB1, IB1).
+    /// Unavailable (docs/fidelity.md F25, I53).
     pub(super) fn material_gone(&self, k: usize) -> bool {
         self.keys[k]
             .missing_since

@@ -86,7 +86,7 @@ fn locked_kmsuser_fails_crypto_with_the_locked_out_message() {
 fn locked_kmsuser_refuses_create_key_and_generate_random_in_the_store() {
     let e = example();
     lock_kmsuser(&e, CLUSTER);
-    // Neither operation lists KMSInvalidStateException (docs/fidelity.md IB2).
+    // Neither operation lists KMSInvalidStateException (docs/fidelity.md I54).
     let locked_out = error("CustomKeyStoreInvalidStateException", KMSUSER_LOCKED_OUT);
     let create = json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE});
     assert_eq!(fail(&e, "CreateKey", create.clone()), locked_out);

@@ -90,8 +90,8 @@ fn move_store_to(e: &Engine, cluster: &str) {
 fn deleted_key_material_makes_crypto_fail_with_kms_invalid_state() {
     let (e, blob) = material_deleted();
     assert_crypto_fails(&e, &blob, unavailable(KEY_ARN));
-    // The reported state does not change at once (docs/fidelity.md FB1,
-    // IB1: "eventually"), and the store is connected.
+    // The reported state does not change at once (docs/fidelity.md F25,
+    // I53: "eventually"), and the store is connected.
     assert_eq!(key_state(&e, KEY_ID), "Enabled");
     assert_eq!(store_state(&e, STORE), state("CONNECTED"));
 }
@@ -99,7 +99,7 @@ fn deleted_key_material_makes_crypto_fail_with_kms_invalid_state() {
 #[test]
 fn deleted_key_material_makes_the_key_unavailable_after_the_worlds_delay() {
     let (e, blob) = material_deleted();
-    // timing.key_material_unavailable_seconds: 300 by default (IB1), from
+    // timing.key_material_unavailable_seconds: 300 by default (I53), from
     // the deletion; the reconnect after it took 2 of them.
     e.advance(std::time::Duration::from_secs(290));
     assert_eq!(key_state(&e, KEY_ID), "Enabled");

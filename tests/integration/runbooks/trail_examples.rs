@@ -31,7 +31,7 @@ const FIXED: &[&str] = &[
 const SERVICE_FIXED: &[&str] = &["/userIdentity/invokedBy", "/sourceIPAddress", "/userAgent"];
 
 /// Members of an API call's record that hsmdrill leaves out: it does not
-/// record the caller's access key (docs/fidelity.md IT2).
+/// record the caller's access key (docs/fidelity.md I58).
 const NOT_RECORDED: &[&str] = &["/userIdentity/accessKeyId"];
 
 /// Members hsmdrill records that older examples lack: `eventCategory` and
@@ -149,7 +149,7 @@ fn assert_like(ours: &Value, example: &Value) {
 }
 
 /// What the 2025 examples (event version 1.11) have that hsmdrill's 1.08
-/// events do not (docs/fidelity.md IT5): the key material id, the TLS
+/// events do not (docs/fidelity.md I61): the key material id, the TLS
 /// details, and resources without a `type`.
 const NEWER: &[&str] = &["/additionalEventData", "/tlsDetails"];
 

@@ -171,7 +171,7 @@ fn needs_active_cluster(command: Command) -> bool {
 fn require_active(state: ClusterState) -> Result<(), String> {
     match state {
         // A DEGRADED cluster works through its active HSMs
-        // (docs/fidelity.md IB4).
+        // (docs/fidelity.md I56).
         ClusterState::Active | ClusterState::Degraded => Ok(()),
         ClusterState::Initialized => {
             Err("The cluster is not activated yet; run 'cluster activate' first".into())

@@ -37,7 +37,7 @@ impl Engine {
     /// Whether `key` is available as far as its store goes: an `AWS_KMS`
     /// key always is; a key in a key store while the store is `CONNECTED`
     /// and its material has not been gone from the cluster for the world's
-    /// delay (R7, docs/fidelity.md FB1, IB1). An unavailable key reads
+    /// delay (R7, docs/fidelity.md F25, I53). An unavailable key reads
     /// `Unavailable`.
     pub(crate) fn key_available(&self, st: &State, key: &Key) -> bool {
         key.store().is_none_or(|b| {
