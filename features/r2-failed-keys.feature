@@ -177,8 +177,9 @@ Feature: R2. Failed KMS keys
     And I reconnect the custom key store "ExampleKeyStore"
     And the connection attempt completes
 
-    # The store connects and the key reads Enabled (docs/fidelity.md I4),
-    # yet no cryptographic operation works, old ciphertext included.
+    # The store connects and the key still reads Enabled (Unavailable only
+    # after a delay: docs/fidelity.md F25, I53), yet no cryptographic
+    # operation works, old ciphertext included.
     Then the ConnectionState of "ExampleKeyStore" is CONNECTED
     And the KeyState of "alias/app" is Enabled
     And encrypting with "alias/app" fails with KMSInvalidStateException "is unavailable."

@@ -100,6 +100,16 @@ Feature: R4. Failed cryptographic operations
       | KeyId   | alias/app |
       | KeySpec | AES_256   |
     Then it fails with KMSInvalidStateException "because the kmsuser is locked out"
+    # CreateKey in the store and GenerateRandom from it need kmsuser's session
+    # too; neither lists KMSInvalidStateException (docs/fidelity.md I54).
+    When I call CreateKey with:
+      | Origin           | AWS_CLOUDHSM     |
+      | CustomKeyStoreId | $ExampleKeyStore |
+    Then it fails with CustomKeyStoreInvalidStateException "because the kmsuser is locked out"
+    When I call GenerateRandom with:
+      | NumberOfBytes    | 16               |
+      | CustomKeyStoreId | $ExampleKeyStore |
+    Then it fails with CustomKeyStoreInvalidStateException "because the kmsuser is locked out"
     # Retrying does not help: only a password change unlocks kmsuser.
     When I repeat 2 times:
       """
@@ -123,4 +133,12 @@ Feature: R4. Failed cryptographic operations
     Then the ConnectionState of "ExampleKeyStore" is CONNECTED
     And "$before" decrypts to "made before the lockout"
     When I encrypt "after the repair" with "alias/app"
+    Then it succeeds
+    When I call CreateKey with:
+      | Origin           | AWS_CLOUDHSM     |
+      | CustomKeyStoreId | $ExampleKeyStore |
+    Then it succeeds
+    When I call GenerateRandom with:
+      | NumberOfBytes    | 16               |
+      | CustomKeyStoreId | $ExampleKeyStore |
     Then it succeeds

@@ -45,7 +45,12 @@ Feature: R6. Orphaned key material
     And the DeleteKey event has "additionalEventData.customKeyStoreId" equal to "$ExampleKeyStore"
     And the DeleteKey event has "additionalEventData.clusterId" equal to "cluster-1a23b4cdefg"
     And the DeleteKey event has "additionalEventData.backingKeys[0].backingKeyId"
-    And the DeleteKey event has "additionalEventData.backingKeys[0].keyHandle"
+    # As R6's page prints the event: backing keys by id alone, the key ARN in
+    # responseElements, AWS Internal as the address and the agent.
+    And the DeleteKey event has no "additionalEventData.backingKeys[0].keyHandle"
+    And the DeleteKey event has "responseElements.keyId" equal to "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    And the DeleteKey event has "sourceIPAddress" equal to "AWS Internal"
+    And the DeleteKey event has "userAgent" equal to "AWS Internal"
     And the DeleteKey event shows backingKeysDeletionStatus FAILURE
     And I remember the backingKeyId as "backingKeyId"
     And the DeleteKey event has "additionalEventData.backingKeys[0].backingKeyId" equal to "$backingKeyId"

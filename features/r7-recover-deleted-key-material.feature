@@ -10,8 +10,8 @@ Feature: R7. Recovering deleted key material
   cluster (which must share backup history with the old one), reconnect.
   Ciphertext made before the deletion decrypts again.
 
-  The key's reported KeyState after the deletion is left unasserted, as in the
-  runbook (docs/fidelity.md I4).
+  The key's KeyState eventually reads Unavailable after the deletion
+  (docs/fidelity.md F25, I53), and its previous state once recovered.
 
   @R6 @R8 @R9
   Scenario: deleted key material is recovered from a backup taken while the key existed
@@ -315,3 +315,136 @@ Feature: R7. Recovering deleted key material
     Then the ConnectionState of "ExampleKeyStore" is CONNECTED
     When I encrypt "still here" with "alias/app"
     Then it succeeds
+
+  # The key's KeyState "eventually" becomes Unavailable once its material is
+  # gone (docs/fidelity.md F25): after the world's
+  # timing.key_material_unavailable_seconds, 5 minutes by default (I53).
+  Scenario: a key whose material is deleted reads Unavailable after a delay, and Enabled once recovered
+    Given the world "../scenarios/worlds/example.yaml"
+
+    When I wait 1 hour
+    And I take a backup of cluster "cluster-1a23b4cdefg" as "b"
+    And pending work settles
+    And I encrypt "before" with "alias/app" as "before"
+
+    # The deletion, as kmsuser, while the store is disconnected (R6's steps).
+    When I disconnect the custom key store "ExampleKeyStore"
+    And I run "login --username admin --role admin --password adminPassword1" on cluster "cluster-1a23b4cdefg" as "admin"
+    And I run "user change-password --username kmsuser --role crypto-user --password tempPass123" on cluster "cluster-1a23b4cdefg" as "admin"
+    And I run "logout" on cluster "cluster-1a23b4cdefg" as "admin"
+    And I run "login --username kmsuser --role crypto-user --password tempPass123" on cluster "cluster-1a23b4cdefg" as "kms"
+    And I run "key delete --filter attr.label=arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" on cluster "cluster-1a23b4cdefg" as "kms"
+    And I run "logout" on cluster "cluster-1a23b4cdefg" as "kms"
+    And I call UpdateCustomKeyStore with:
+      | CustomKeyStoreId | $ExampleKeyStore |
+      | KeyStorePassword | tempPass123      |
+    And I connect the custom key store "ExampleKeyStore"
+    And the connection attempt completes
+    Then the ConnectionState of "ExampleKeyStore" is CONNECTED
+
+    # At first the key still reads Enabled, though its crypto fails.
+    And the KeyState of "alias/app" is Enabled
+    When I encrypt "after" with "alias/app"
+    Then it fails with KMSInvalidStateException "is unavailable."
+    When I wait 4 minutes
+    Then the KeyState of "alias/app" is Enabled
+    # Eventually (5 minutes after the deletion) it reads Unavailable, and
+    # stays so: the material does not come back by itself.
+    When I wait 1 minute
+    Then the KeyState of "alias/app" is Unavailable
+    And the key "alias/app" has "Enabled" equal to "false"
+    When I wait 30 days
+    Then the KeyState of "alias/app" is Unavailable
+    When I decrypt "$before"
+    Then it fails with KMSInvalidStateException "is unavailable."
+
+    # Recovery from the backup taken while the key existed.
+    When I call DescribeClusters with:
+      """
+      Filters: { clusterIds: [cluster-1a23b4cdefg] }
+      """
+    And I remember "Clusters[0].SubnetMapping."us-west-2a"" of the response as "subnetA"
+    And I remember "Clusters[0].SubnetMapping."us-west-2b"" of the response as "subnetB"
+    And I call CreateCluster with:
+      """
+      HsmType: hsm2m.medium, SubnetIds: [$subnetA, $subnetB], SourceBackupId: $b
+      """
+    And I remember "Cluster.ClusterId" of the response as "newCluster"
+    And pending work settles
+    And I call CreateHsm with:
+      | ClusterId        | $newCluster |
+      | AvailabilityZone | us-west-2a  |
+    And I call CreateHsm with:
+      | ClusterId        | $newCluster |
+      | AvailabilityZone | us-west-2b  |
+    And pending work settles
+    And I disconnect the custom key store "ExampleKeyStore"
+    And I run "login --username admin --role admin --password adminPassword1" on cluster "$newCluster" as "admin"
+    And I run "user change-password --username kmsuser --role crypto-user --password recoverPass1" on cluster "$newCluster" as "admin"
+    And I run "logout" on cluster "$newCluster" as "admin"
+    And I call UpdateCustomKeyStore with:
+      | CustomKeyStoreId  | $ExampleKeyStore |
+      | CloudHsmClusterId | $newCluster      |
+      | KeyStorePassword  | recoverPass1     |
+    And I connect the custom key store "ExampleKeyStore"
+    And the connection attempt completes
+    Then the ConnectionState of "ExampleKeyStore" is CONNECTED
+    # The material is back: the key reads its previous state again.
+    And the KeyState of "alias/app" is Enabled
+    And "$before" decrypts to "before"
+
+  Scenario: a key disabled before its material is deleted reads Disabled again after the recovery
+    Given the world "../scenarios/worlds/example.yaml"
+
+    When I wait 1 hour
+    And I take a backup of cluster "cluster-1a23b4cdefg" as "b"
+    And pending work settles
+    And I call DisableKey with:
+      | KeyId | alias/app |
+    When I disconnect the custom key store "ExampleKeyStore"
+    And I run "login --username admin --role admin --password adminPassword1" on cluster "cluster-1a23b4cdefg" as "admin"
+    And I run "user change-password --username kmsuser --role crypto-user --password tempPass123" on cluster "cluster-1a23b4cdefg" as "admin"
+    And I run "logout" on cluster "cluster-1a23b4cdefg" as "admin"
+    And I run "login --username kmsuser --role crypto-user --password tempPass123" on cluster "cluster-1a23b4cdefg" as "kms"
+    And I run "key delete --filter attr.label=arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" on cluster "cluster-1a23b4cdefg" as "kms"
+    And I run "logout" on cluster "cluster-1a23b4cdefg" as "kms"
+    And I call UpdateCustomKeyStore with:
+      | CustomKeyStoreId | $ExampleKeyStore |
+      | KeyStorePassword | tempPass123      |
+    And I connect the custom key store "ExampleKeyStore"
+    And the connection attempt completes
+    Then the KeyState of "alias/app" is Disabled
+    When I wait 10 minutes
+    Then the KeyState of "alias/app" is Unavailable
+
+    When I call DescribeClusters with:
+      """
+      Filters: { clusterIds: [cluster-1a23b4cdefg] }
+      """
+    And I remember "Clusters[0].SubnetMapping."us-west-2a"" of the response as "subnetA"
+    And I remember "Clusters[0].SubnetMapping."us-west-2b"" of the response as "subnetB"
+    And I call CreateCluster with:
+      """
+      HsmType: hsm2m.medium, SubnetIds: [$subnetA, $subnetB], SourceBackupId: $b
+      """
+    And I remember "Cluster.ClusterId" of the response as "newCluster"
+    And pending work settles
+    And I call CreateHsm with:
+      | ClusterId        | $newCluster |
+      | AvailabilityZone | us-west-2a  |
+    And I call CreateHsm with:
+      | ClusterId        | $newCluster |
+      | AvailabilityZone | us-west-2b  |
+    And pending work settles
+    And I disconnect the custom key store "ExampleKeyStore"
+    And I run "login --username admin --role admin --password adminPassword1" on cluster "$newCluster" as "admin"
+    And I run "user change-password --username kmsuser --role crypto-user --password recoverPass1" on cluster "$newCluster" as "admin"
+    And I run "logout" on cluster "$newCluster" as "admin"
+    And I call UpdateCustomKeyStore with:
+      | CustomKeyStoreId  | $ExampleKeyStore |
+      | CloudHsmClusterId | $newCluster      |
+      | KeyStorePassword  | recoverPass1     |
+    And I connect the custom key store "ExampleKeyStore"
+    And the connection attempt completes
+    Then the ConnectionState of "ExampleKeyStore" is CONNECTED
+    And the KeyState of "alias/app" is Disabled

@@ -63,8 +63,9 @@ Feature: R9. Logging out and reconnecting
   Scenario: poll DescribeCustomKeyStores until the store is CONNECTED
     When I disconnect the custom key store "ExampleKeyStore"
     And I reconnect the custom key store "ExampleKeyStore"
-    # No settle: polling lets virtual time pass between attempts (1 s, 2 s, …)
-    # until the attempt (2 s in this world) has completed.
+    # No settle: polling lets virtual time pass between attempts (the SDKs'
+    # backoff: a seeded random wait of up to 1 s, 2 s, 4 s, …) until the
+    # attempt (2 s in this world) has completed.
     And I retry up to 5 times every 1 second: the ConnectionState of "ExampleKeyStore" is CONNECTED
     And I encrypt "connected" with "alias/app"
     Then it succeeds

@@ -169,6 +169,10 @@ fn fault_keyword(fault: &Fault) -> &'static str {
         Fault::SecurityGroup { ok: false, .. } => "break security group",
         Fault::DeleteHsm { hsm: Some(_), .. } => "delete hsm",
         Fault::DeleteHsm { hsm: None, .. } => "delete all hsms",
+        Fault::DegradeHsm { hsm: Some(_), .. } => "degrade hsm",
+        Fault::DegradeHsm { hsm: None, .. } => "degrade all hsms",
+        Fault::RepairHsm { hsm: Some(_), .. } => "repair hsm",
+        Fault::RepairHsm { hsm: None, .. } => "repair all hsms",
         Fault::DeleteCluster { .. } => "delete cluster",
         Fault::DeleteSubnet { .. } => "delete subnet",
         Fault::FreeAddresses { .. } => "set free addresses",
@@ -200,7 +204,11 @@ pub(crate) enum ExpectAst {
         subject: SubjectAst,
         path: PathAst,
         comparison: Comparison,
+        /// The value, or the base of a shifted instant (`None` for `now`
+        /// and for `is absent` / `is present`).
         value: Option<Val>,
+        /// `now …` or `<value> ± duration`: an instant.
+        time: Option<TimeAst>,
     },
     Ok,
     /// `None`: any AWS exception (a bare `=> error`).
@@ -222,6 +230,13 @@ pub(crate) enum ExpectAst {
     },
 }
 
+/// An instant in a comparison: `now` or the value, moved by `offset_ms`.
+#[derive(Clone, Debug)]
+pub(crate) struct TimeAst {
+    pub now: bool,
+    pub offset_ms: i64,
+}
+
 /// What a check or capture looks at, with the name as written.
 #[derive(Clone, Debug)]
 pub(crate) enum SubjectAst {
@@ -229,12 +244,17 @@ pub(crate) enum SubjectAst {
     Store(Tok),
     Key(Tok),
     Trail(Tok),
+    /// `$name`.
+    Var(Tok),
 }
 
 /// A path as written.
 #[derive(Clone, Debug)]
 pub(crate) struct PathAst {
     pub path: Path,
+    /// Where each segment is written (empty for a path a Gherkin phrase
+    /// fixes).
+    pub spans: Vec<Span>,
 }
 
 /// A value as written.

@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::ast::{
-    Answer, BlockKind, ExpectAst, Item, Runbook, Stmt, SubjectAst, Tok, Val, ValKind,
+    Answer, BlockKind, ExpectAst, Item, PathAst, Runbook, Stmt, SubjectAst, Tok, Val, ValKind,
 };
+use super::shapes::{produces, Root};
 use super::source::Source;
 use super::words::closest;
 use crate::engine::cloud::{self, regions};
@@ -44,6 +45,8 @@ pub(crate) fn check(runbooks: &[Runbook], src: &Source<'_>, dir: &Path) -> Vec<D
             vars: BTreeSet::new(),
             created_stores: Vec::new(),
             created_aliases: BTreeSet::new(),
+            last: Root::Free,
+            here: rb.span.clone(),
         };
         c.runbook(rb);
     }
@@ -94,6 +97,10 @@ struct Checker<'a, 's> {
     vars: BTreeSet<String>,
     created_stores: Vec<String>,
     created_aliases: BTreeSet<String>,
+    /// What the last action answers, as far as it is known before the run.
+    last: Root,
+    /// The statement being checked (where a path without spans is reported).
+    here: Span,
 }
 
 impl Checker<'_, '_> {
@@ -229,6 +236,7 @@ impl Checker<'_, '_> {
     }
 
     fn item(&mut self, item: &Item) {
+        self.here = item.span.clone();
         match &item.stmt {
             Stmt::World(_) | Stmt::WorldYaml { .. } => self.error(
                 Diagnostic::new(item.span.clone(), "`world` cannot be inside a block")
@@ -279,8 +287,13 @@ impl Checker<'_, '_> {
                 }
             }
             Stmt::Expect(e) => self.expect(e),
-            Stmt::Capture { name, subject, .. } => {
+            Stmt::Capture {
+                name,
+                subject,
+                path,
+            } => {
                 self.subject(subject);
+                self.path_of(subject, path, None);
                 self.vars.insert(name.text.clone());
             }
             Stmt::Block { kind, body } => {
@@ -309,6 +322,9 @@ impl Checker<'_, '_> {
                 for i in body {
                     self.item(i);
                 }
+                if let BlockKind::Burst(_) = kind {
+                    self.last = Root::tally();
+                }
             }
             Stmt::Broken { defines, world } => {
                 if *world {
@@ -318,6 +334,92 @@ impl Checker<'_, '_> {
             }
         }
         self.postfix(item);
+        if let Some(root) = produces(&item.stmt) {
+            self.last = root;
+        }
+    }
+
+    /// A path must exist in what its subject is (docs/fidelity.md I62).
+    /// `is absent` on a member the shape does not have holds by the model
+    /// (`.ConnectionState is absent` after ConnectCustomKeyStore, whose
+    /// answer is empty), so it is accepted unless the name is a likely
+    /// misspelling of a member the shape has.
+    /// `<`, `<=`, `>`, `>=` need a number or a timestamp where the model
+    /// says what the member is (docs/fidelity.md I65).
+    fn path_of(&mut self, subject: &SubjectAst, path: &PathAst, comparison: Option<Comparison>) {
+        let root = match subject {
+            SubjectAst::Last => self.last.clone(),
+            SubjectAst::Store(_) => {
+                Root::kms_shape("CustomKeyStoresListEntry", "DescribeCustomKeyStores entry")
+            }
+            SubjectAst::Key(_) => Root::kms_shape("KeyMetadata", "DescribeKey KeyMetadata"),
+            SubjectAst::Trail(event) => Root::trail(&event.text),
+            // A variable holds whatever was captured: checked when it runs.
+            SubjectAst::Var(_) => Root::Free,
+        };
+        let absent = comparison == Some(Comparison::Absent);
+        if !self.walk(&root, path, absent) {
+            return;
+        }
+        let Some(c) = comparison.filter(|c| {
+            matches!(
+                c,
+                Comparison::Less
+                    | Comparison::LessOrEqual
+                    | Comparison::Greater
+                    | Comparison::GreaterOrEqual
+            )
+        }) else {
+            return;
+        };
+        let Some(leaf) = root.leaf(&path.path.0).filter(|l| !l.is_ordered()) else {
+            return;
+        };
+        let span = path
+            .spans
+            .last()
+            .cloned()
+            .unwrap_or_else(|| self.here.clone());
+        let symbol = c.symbol().unwrap_or("<");
+        let d = Diagnostic::new(
+            span,
+            format!(
+                "`{symbol}` compares numbers and timestamps, and `{}` is a {} ({})",
+                path.path, leaf.kind, leaf.shape
+            ),
+        )
+        .with_label(format!("a {}", leaf.kind))
+        .with_note("help: compare it with `==`, `!=` or `contains`");
+        self.error(d);
+    }
+
+    /// Reports the first segment of `path` that `root` cannot have; `true`
+    /// when there is none (or it is accepted, see `path_of`).
+    fn walk(&mut self, root: &Root, path: &PathAst, absent: bool) -> bool {
+        let Err(e) = root.walk(&path.path.0) else {
+            return true;
+        };
+        let span = path
+            .spans
+            .get(e.at)
+            .cloned()
+            .unwrap_or_else(|| self.here.clone());
+        let wrong = match path.path.0.get(e.at) {
+            Some(Segment::Field(f)) => f.as_str(),
+            Some(Segment::Index(_)) | None => "",
+        };
+        let guess = closest(wrong, e.candidates.iter().map(String::as_str));
+        if absent && guess.is_none() && !wrong.is_empty() {
+            return true;
+        }
+        let mut d = Diagnostic::new(span, e.message).with_label(e.label);
+        d = d.with_guess(guess);
+        if !e.candidates.is_empty() {
+            let names: Vec<&str> = e.candidates.iter().map(String::as_str).collect();
+            d = d.with_note(format!("note: the members are {}", list(&names, 12)));
+        }
+        self.error(d);
+        false
     }
 
     /// The answer lines under a CLI line must answer the prompts the real
@@ -476,11 +578,15 @@ impl Checker<'_, '_> {
                 path,
                 comparison,
                 value,
+                time,
             } => {
                 self.subject(subject);
+                self.path_of(subject, path, Some(*comparison));
                 if let Some(v) = value {
                     self.val(v);
-                    if matches!(comparison, Comparison::Equals | Comparison::NotEquals) {
+                    if time.is_none()
+                        && matches!(comparison, Comparison::Equals | Comparison::NotEquals)
+                    {
                         self.enum_value(&path.path, v);
                     }
                 }
@@ -493,8 +599,9 @@ impl Checker<'_, '_> {
                 }
             }
             ExpectAst::CliError { .. } => {}
-            ExpectAst::Trail { fields, .. } => {
+            ExpectAst::Trail { event, fields } => {
                 for (path, v) in fields {
+                    self.walk(&Root::trail(&event.text), path, false);
                     self.val(v);
                     self.enum_value(&path.path, v);
                 }
@@ -514,6 +621,7 @@ impl Checker<'_, '_> {
             SubjectAst::Last | SubjectAst::Trail(_) => {}
             SubjectAst::Store(t) => self.store(t),
             SubjectAst::Key(t) => self.key(t),
+            SubjectAst::Var(t) => self.vars_in(&format!("${{{}}}", t.text), &t.span),
         }
     }
 

@@ -14,8 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::ast::{BlockKind, ExpectAst, Item, PathAst, Runbook, Stmt, SubjectAst, Tok, Val};
 use crate::scenario::ir::{
-    Action, Capture, Control, Expect, Fault, Path as IrPath, Scenario, ScenarioFile, Segment,
-    Setup, Step, StepKind, Subject,
+    Action, Capture, Control, Expect, Fault, Operand, Path as IrPath, Scenario, ScenarioFile,
+    Segment, Setup, Step, StepKind, Subject,
 };
 
 /// The member `-> name` captures after `call <Operation>`; other operations
@@ -243,6 +243,7 @@ fn subject(s: &SubjectAst) -> Subject {
         SubjectAst::Store(t) => Subject::Store(t.text.clone()),
         SubjectAst::Key(t) => Subject::Key(t.text.clone()),
         SubjectAst::Trail(t) => Subject::Trail(t.text.clone()),
+        SubjectAst::Var(t) => Subject::Var(t.text.clone()),
     }
 }
 
@@ -253,11 +254,24 @@ fn expect(e: &ExpectAst) -> Expect {
             path,
             comparison,
             value,
+            time,
         } => Expect::Field {
             subject: subject(s),
             path: path.path.clone(),
             comparison: *comparison,
-            value: value.as_ref().map_or(Value::Null, Val::to_json),
+            value: {
+                let v = value.as_ref().map_or(Value::Null, Val::to_json);
+                match time {
+                    None => Operand::Value(v),
+                    Some(t) if t.now => Operand::Now {
+                        offset_ms: t.offset_ms,
+                    },
+                    Some(t) => Operand::Shifted {
+                        value: v,
+                        offset_ms: t.offset_ms,
+                    },
+                }
+            },
         },
         ExpectAst::Ok => Expect::Success,
         ExpectAst::Error {

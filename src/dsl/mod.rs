@@ -35,6 +35,7 @@ pub(crate) mod check;
 mod grammar;
 pub(crate) mod lower;
 pub(crate) mod parser;
+pub(crate) mod shapes;
 pub(crate) mod source;
 pub(crate) mod words;
 
@@ -159,6 +160,22 @@ const CATALOG: &[StatementHelp] = &[
     ),
     s("delete hsm <hsm> of <cluster>", "Deletes one HSM of the cluster."),
     s("delete all hsms of <cluster>", "Deletes every HSM of the cluster."),
+    s(
+        "degrade hsm <hsm> of <cluster>",
+        "The HSM reads DEGRADED and is not used; so does its cluster.",
+    ),
+    s(
+        "degrade all hsms of <cluster>",
+        "Every active HSM of the cluster reads DEGRADED.",
+    ),
+    s(
+        "repair hsm <hsm> of <cluster>",
+        "A degraded HSM is ACTIVE again; the cluster once none is degraded.",
+    ),
+    s(
+        "repair all hsms of <cluster>",
+        "Every degraded HSM of the cluster is ACTIVE again.",
+    ),
     s(
         "delete cluster <cluster>",
         "Deletes the cluster with all its HSMs.",

@@ -24,6 +24,8 @@ pub(crate) const STATEMENT_KEYWORDS: &[&str] = &[
     "break",
     "mend",
     "delete",
+    "degrade",
+    "repair",
     "set",
     "exhaust",
     "release",
@@ -92,6 +94,10 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::sg_mend => "`mend security group of <cluster>`",
         Rule::hsms_delete_all => "`delete all hsms of <cluster>`",
         Rule::hsm_delete => "`delete hsm <hsm> of <cluster>`",
+        Rule::hsms_degrade_all => "`degrade all hsms of <cluster>`",
+        Rule::hsm_degrade => "`degrade hsm <hsm> of <cluster>`",
+        Rule::hsms_repair_all => "`repair all hsms of <cluster>`",
+        Rule::hsm_repair => "`repair hsm <hsm> of <cluster>`",
         Rule::cluster_delete => "`delete cluster <cluster>`",
         Rule::subnet_delete => "`delete subnet <subnet>`",
         Rule::subnet_free => "`set free addresses of <subnet> to N`",
@@ -113,7 +119,17 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::subject_trail => "`trail <Event>.Path`",
         Rule::subject_store => "`<store>.Path`",
         Rule::subject_last => "`.Path`",
-        Rule::comparison => "a comparison: `==`, `!=`, `contains`, `is absent` or `is present`",
+        Rule::subject_var => "`$name`",
+        Rule::comparison => {
+            "a comparison: `==`, `!=`, `<`, `<=`, `>`, `>=`, `contains`, `is absent` or `is present`"
+        }
+        Rule::cmp_le => "`<=`",
+        Rule::cmp_ge => "`>=`",
+        Rule::cmp_lt => "`<`",
+        Rule::cmp_gt => "`>`",
+        Rule::time_expr => "an instant like `now - 1h`",
+        Rule::operand => "a value or an instant like `now - 1h`",
+        Rule::shift => "`+ <duration>` or `- <duration>`",
         Rule::cmp_eq => "`==`",
         Rule::cmp_ne => "`!=`",
         Rule::cmp_contains => "`contains`",
@@ -168,6 +184,12 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::assign => "`=`",
         Rule::op_eq => "`==`",
         Rule::op_ne => "`!=`",
+        Rule::op_le => "`<=`",
+        Rule::op_ge => "`>=`",
+        Rule::op_lt => "`<`",
+        Rule::op_gt => "`>`",
+        Rule::op_plus => "`+`",
+        Rule::op_minus => "`-`",
         Rule::thin_arrow => "`->`",
         Rule::fat_arrow => "`=>`",
         Rule::kw_runbook => "`runbook`",
@@ -193,6 +215,8 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::kw_calls => "`calls`",
         Rule::kw_break => "`break`",
         Rule::kw_mend => "`mend`",
+        Rule::kw_degrade => "`degrade`",
+        Rule::kw_repair => "`repair`",
         Rule::kw_security => "`security`",
         Rule::kw_group => "`group`",
         Rule::kw_of => "`of`",
@@ -224,6 +248,7 @@ pub(crate) fn describe(rule: Rule) -> &'static str {
         Rule::kw_is => "`is`",
         Rule::kw_absent => "`absent`",
         Rule::kw_present => "`present`",
+        Rule::kw_now => "`now`",
         Rule::kw_capture => "`capture`",
         Rule::kw_repeat => "`repeat`",
         Rule::kw_retry => "`retry`",
@@ -283,6 +308,12 @@ pub(crate) fn is_noise(rule: Rule) -> bool {
                 | Rule::assign
                 | Rule::op_eq
                 | Rule::op_ne
+                | Rule::op_le
+                | Rule::op_ge
+                | Rule::op_lt
+                | Rule::op_gt
+                | Rule::op_plus
+                | Rule::op_minus
                 | Rule::thin_arrow
                 | Rule::fat_arrow
         )

@@ -26,6 +26,10 @@ pub struct EngineConfig {
     pub max_custom_key_stores: usize,
     /// Events the trail keeps before dropping the oldest.
     pub trail_capacity: usize,
+    /// Whether a connect attempt KMS makes with a wrong kmsuser password
+    /// counts toward kmsuser's five-try lockout, like a CLI login does
+    /// (AWS does not say; docs/fidelity.md I10, I55). Default: it counts.
+    pub kms_failed_logins_count: bool,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +43,7 @@ impl Default for EngineConfig {
             key_store_request_quota: None,
             max_custom_key_stores: 10,
             trail_capacity: 100_000,
+            kms_failed_logins_count: true,
         }
     }
 }
@@ -77,6 +82,9 @@ pub struct Timing {
     pub backup_interval_seconds: u64,
     /// DeleteBackup until `DELETED` (AWS: 7 days).
     pub backup_pending_deletion_seconds: u64,
+    /// From the deletion of a KMS key's material in its cluster until the
+    /// key reads `Unavailable` (AWS: "eventually"; docs/fidelity.md I53).
+    pub key_material_unavailable_seconds: u64,
 }
 
 impl Default for Timing {
@@ -92,6 +100,7 @@ impl Default for Timing {
             backup_seconds: 60,
             backup_interval_seconds: 86_400,
             backup_pending_deletion_seconds: 7 * 86_400,
+            key_material_unavailable_seconds: 300,
         }
     }
 }

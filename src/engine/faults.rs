@@ -4,7 +4,8 @@
 //! Each fault is a plain change to the world that a real incident would
 //! make: an egress rule that drops KMS traffic, a deleted subnet, a subnet
 //! out of addresses, a burst that holds every PKCS #11 session, a KMS-side
-//! internal error on the next connects, a cluster torn down with its HSMs.
+//! internal error on the next connects, a cluster torn down with its HSMs,
+//! an HSM degraded (docs/fidelity.md I56).
 //! What follows from them (ConnectionErrorCodes, exceptions) is the
 //! engine's ordinary behaviour.
 
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::cloudhsm::cli;
-use super::cloudhsm::cluster::Cluster;
+use super::cloudhsm::cluster::{Cluster, HsmState};
 use super::cloudhsm::pki::{self, SignedCsr};
 use super::error::{Error, ErrorKind, Result};
 use super::network::NetworkCondition;
@@ -39,6 +40,23 @@ pub enum Fault {
     },
     /// Delete one HSM (`hsm: Some`) or every HSM of the cluster.
     DeleteHsm {
+        /// Cluster id.
+        cluster: String,
+        /// The HSM id, or all.
+        hsm: Option<String>,
+    },
+    /// An `ACTIVE` HSM (`hsm: Some`) or every active HSM of the cluster
+    /// reads `DEGRADED` and is not used; the cluster reads `DEGRADED`
+    /// (docs/fidelity.md I56).
+    DegradeHsm {
+        /// Cluster id.
+        cluster: String,
+        /// The HSM id, or all.
+        hsm: Option<String>,
+    },
+    /// A `DEGRADED` HSM (`hsm: Some`) or every degraded HSM of the cluster
+    /// is `ACTIVE` again; the cluster too once none is degraded.
+    RepairHsm {
         /// Cluster id.
         cluster: String,
         /// The HSM id, or all.
@@ -204,6 +222,56 @@ impl Engine {
         })
     }
 
+    /// Degrades (`degrade`) or repairs one HSM of the cluster, or all of
+    /// them (`hsm: None`: every active HSM, or every degraded one), then
+    /// lets the cluster's state follow (docs/fidelity.md I56). An unknown
+    /// HSM is CloudHsmResourceNotFoundException; one being created or
+    /// deleted CloudHsmInvalidRequestException.
+    pub fn set_hsm_degraded(
+        &self,
+        cluster_id: &str,
+        hsm: Option<&str>,
+        degrade: bool,
+    ) -> Result<()> {
+        self.mutate_state(|st| {
+            let c = st
+                .clusters
+                .get_mut(cluster_id)
+                .filter(|c| c.exists())
+                .ok_or_else(|| no_cluster(cluster_id))?;
+            let event = |s: HsmState| {
+                if degrade {
+                    s.on_degrade()
+                } else {
+                    s.on_repair()
+                }
+            };
+            match hsm {
+                Some(id) => {
+                    let h = c.hsms.iter_mut().find(|h| h.id == id).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::CloudHsmResourceNotFound,
+                            format!("No such HSM {id} in cluster {cluster_id}."),
+                        )
+                    })?;
+                    event(h.state)?.apply(&mut h.state);
+                }
+                None => {
+                    let from = if degrade {
+                        HsmState::Active
+                    } else {
+                        HsmState::Degraded
+                    };
+                    for h in c.hsms.iter_mut().filter(|h| h.state == from) {
+                        event(h.state)?.apply(&mut h.state);
+                    }
+                }
+            }
+            c.sync_health();
+            Ok(())
+        })
+    }
+
     /// Signs the CSR of an `UNINITIALIZED` cluster with its drill CA.
     pub fn sign_cluster_csr(&self, cluster_id: &str) -> Result<SignedCsr> {
         let csr = self
@@ -247,6 +315,12 @@ impl Engine {
                 Ok(json!({}))
             }
             Fault::DeleteCluster { cluster } => done(self.destroy_cluster(cluster)),
+            Fault::DegradeHsm { cluster, hsm } => {
+                done(self.set_hsm_degraded(cluster, hsm.as_deref(), true))
+            }
+            Fault::RepairHsm { cluster, hsm } => {
+                done(self.set_hsm_degraded(cluster, hsm.as_deref(), false))
+            }
             Fault::DeleteSubnet { subnet } => done(self.delete_subnet(subnet)),
             Fault::FreeAddresses { subnet, count } => done(self.set_free_addresses(subnet, *count)),
             Fault::ExhaustSessions { cluster } => self

@@ -84,6 +84,10 @@ pub struct Engine {
     simultaneous: AtomicUsize,
     /// Numbers simultaneous windows, so session schedules start afresh.
     window: AtomicU64,
+    /// When the engine last caught up, which every call does first: a key's
+    /// material found missing now went at or after this instant (R7,
+    /// `schedule::observe_material`).
+    last_seen: AtomicI64,
 }
 
 impl Engine {
@@ -103,6 +107,7 @@ impl Engine {
             links_written: Mutex::new(BTreeMap::new()),
             simultaneous: AtomicUsize::new(0),
             window: AtomicU64::new(0),
+            last_seen: AtomicI64::new(clock.now().as_millis()),
             config,
             clock,
         }
@@ -208,18 +213,17 @@ impl Engine {
             .collect()
     }
 
-    /// One page of the trail events named `name` (all if `None`) as
-    /// CloudTrail records them, newest first (`skip` passed over, at most
-    /// `take`), and how many such events there are: only the page is
-    /// rendered.
+    /// One page of the trail events `q` looks up, as CloudTrail records
+    /// them, newest first (`skip` passed over, at most `take`), and how many
+    /// such events there are: only the page is rendered.
     pub fn trail_page(
         &self,
-        name: Option<&str>,
+        q: &trail::Query<'_>,
         skip: usize,
         take: usize,
     ) -> (Vec<serde_json::Value>, usize) {
         self.catch_up();
-        let (page, total) = self.trail.page(name, skip, take);
+        let (page, total) = self.trail.page(q, skip, take);
         let rendered = page
             .iter()
             .map(|e| {

@@ -9,6 +9,12 @@
 //! Every piece of work is the `on_clock` transition of its machine
 //! (`machines/`), applied here with its effects; nothing here decides a
 //! state by itself.
+//!
+//! Catching up also looks for the material of every key in a CloudHSM key
+//! store (R7, [`Material`](super::machines::Material)): a deletion in the
+//! cluster (a CLI `key delete`) or a store moved to a cluster without it
+//! starts the key's delay to `Unavailable` at the previous catch-up, the
+//! instant of the call that made the change; material that is back ends it.
 
 use std::sync::atomic::Ordering;
 
@@ -17,7 +23,7 @@ use super::cloudhsm::backup::{Backup, BackupContents, BackupState};
 use super::cloudhsm::cluster::{ClusterState, HsmState};
 use super::config::Timing;
 use super::ids::IdKind;
-use super::kms::key::{KeyOrigin, KeyStatus};
+use super::kms::key::{KeyOrigin, KeyStatus, StoreBacking};
 use super::machines::{Timed, Transition};
 use super::state::State;
 use super::Engine;
@@ -32,6 +38,7 @@ enum Work {
     Store(String),
     KeyDeletion(String),
     KeyRotation(String),
+    KeyMaterial(String),
 }
 
 /// Every pending piece of work with its instant.
@@ -46,7 +53,8 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
                 out.push((t, Work::Hsm(id.clone(), h.id.clone())));
             }
         }
-        if !transitional_only && c.state == ClusterState::Active {
+        // A DEGRADED cluster keeps its daily backups (docs/fidelity.md I56).
+        if !transitional_only && c.state.serves_kms() {
             out.push((c.next_backup_at, Work::DailyBackup(id.clone())));
         }
     }
@@ -71,6 +79,9 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
             if let Some(t) = k.status.completes_at() {
                 out.push((t, Work::KeyDeletion(id.clone())));
             }
+            if let Some(t) = k.store().and_then(|b| b.material_in_cluster.completes_at()) {
+                out.push((t, Work::KeyMaterial(id.clone())));
+            }
             // Automatic rotation of an enabled AWS_KMS key; a disabled key
             // or one pending deletion waits (docs/fidelity.md F19).
             if let (KeyOrigin::AwsKms(m), KeyStatus::Enabled) = (&k.origin, k.status) {
@@ -83,6 +94,39 @@ fn pending(st: &State, transitional_only: bool) -> Vec<(Timestamp, Work)> {
     out
 }
 
+/// R7: whether the material of a CloudHSM key store key is in its store's
+/// cluster. A store or cluster that is gone tells KMS nothing about the
+/// material (it cannot reach the cluster at all, R2): present, as far as the
+/// key's state goes (docs/fidelity.md I53).
+fn material_present(st: &State, b: &StoreBacking) -> bool {
+    let Some(store) = st.stores.get(&*b.store_id) else {
+        return true;
+    };
+    match st.clusters.get(&store.cluster_id).filter(|c| c.exists()) {
+        Some(c) => c.keys.by_id(&b.backing_key_id).is_some(),
+        None => true,
+    }
+}
+
+/// The keys whose material KMS would see differently now, with what it sees.
+fn material_news(st: &State) -> Vec<(String, bool)> {
+    st.keys
+        .iter()
+        .filter_map(|(id, k)| {
+            let b = k.store()?;
+            let present = material_present(st, b);
+            // News is what the machine would move on (the instant and the
+            // delay do not decide whether it moves).
+            let moves = b.material_in_cluster.on_observed(
+                present,
+                Timestamp::from_millis(0),
+                std::time::Duration::ZERO,
+            );
+            (moves != Transition::Unchanged).then(|| (id.clone(), present))
+        })
+        .collect()
+}
+
 /// The earliest instant at which transitional work completes.
 pub(super) fn next_transitional(st: &State) -> Option<Timestamp> {
     pending(st, true).into_iter().map(|(t, _)| t).min()
@@ -92,7 +136,10 @@ impl Engine {
     /// Does all work due by now.
     pub(crate) fn catch_up(&self) {
         let now = self.clock.now();
-        if now.as_millis() < self.next_due.load(Ordering::Acquire) {
+        if now.as_millis() < self.next_due.load(Ordering::Acquire)
+            && material_news(&self.state.read()).is_empty()
+        {
+            self.last_seen.store(now.as_millis(), Ordering::Release);
             return;
         }
         let mut st = self.state.write();
@@ -102,6 +149,8 @@ impl Engine {
     /// Does all work due by `now` on a state already locked for writing, and
     /// recomputes when work is next due.
     pub(crate) fn catch_up_locked(&self, st: &mut State, now: Timestamp) {
+        let since = self.last_seen.swap(now.as_millis(), Ordering::AcqRel);
+        self.observe_material(st, Timestamp::from_millis(since.min(now.as_millis())));
         // Each piece of work can create or move others (a daily backup
         // schedules the next), so take the earliest one at a time.
         let mut last = None;
@@ -119,6 +168,20 @@ impl Engine {
             self.do_work(st, at, work);
         }
         self.reschedule(st);
+    }
+
+    /// R7: KMS sees each key's material as it is now, as from `since` (the
+    /// previous catch-up: the change was made by a call after it). The
+    /// transition is the key's [`Material`](super::machines::Material) machine's.
+    fn observe_material(&self, st: &mut State, since: Timestamp) {
+        let delay = Timing::secs(self.config.timing.key_material_unavailable_seconds);
+        for (id, present) in material_news(st) {
+            if let Some(KeyOrigin::AwsCloudHsm(b)) = st.keys.get_mut(&id).map(|k| &mut k.origin) {
+                b.material_in_cluster
+                    .on_observed(present, since, delay)
+                    .apply(&mut b.material_in_cluster);
+            }
+        }
     }
 
     /// Called after a control-plane change that may have created work.
@@ -167,6 +230,7 @@ impl Engine {
                         // the cluster then shows no CSR, as before its HSM.
                         let _ = c.on_hsm_active(self.config.seed);
                     }
+                    c.sync_health();
                 }
             }
             Work::Backup(id) => {
@@ -199,6 +263,15 @@ impl Engine {
                 }
             }
             Work::KeyRotation(key_id) => self.rotate_on_schedule(st, &key_id, at),
+            Work::KeyMaterial(key_id) => {
+                if let Some(KeyOrigin::AwsCloudHsm(b)) =
+                    st.keys.get_mut(&key_id).map(|k| &mut k.origin)
+                {
+                    b.material_in_cluster
+                        .on_clock(at)
+                        .apply(&mut b.material_in_cluster);
+                }
+            }
             Work::KeyDeletion(key_id) => {
                 let Some(status) = st.keys.get(&key_id).map(|k| k.status) else {
                     return;

@@ -5,7 +5,12 @@
 //! with a CloudHSM-store key carries `customKeyStoreId` and `backingKey` in
 //! `additionalEventData`. Events are kept compact ([`TrailEvent`]) and
 //! rendered to CloudTrail's JSON record only when looked up, so the data
-//! plane pays for a push onto a bounded queue, not for JSON.
+//! plane pays for a push onto a bounded queue, not for JSON. A lookup
+//! ([`Query`]: one CloudTrail `LookupAttributes` entry and a time range) is
+//! matched against the compact events too; only the page it returns is
+//! rendered. The rendered members follow the AWS examples field by field
+//! (docs/fidelity.md F26; the examples themselves are test data in
+//! `tests/integration/runbooks/trail_examples/`).
 //!
 //! Events are numbered in the order they are recorded; the number (`seq`)
 //! and the trail's seed make the `eventID`. For `hsmdrill serve --state`
@@ -15,7 +20,7 @@
 //! ([`Trail::journaled`]): each write carries only the events past it.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -36,6 +41,126 @@ pub enum EventType {
     ServiceEvent,
 }
 
+/// `eventSource` of every event: all are KMS's.
+pub const EVENT_SOURCE: &str = "kms.amazonaws.com";
+
+/// `type` of every resource an event names: all are KMS keys.
+pub const RESOURCE_TYPE: &str = "AWS::KMS::Key";
+
+/// `userIdentity.userName` of every API call (docs/fidelity.md I57).
+pub const USER_NAME: &str = "hsmdrill";
+
+/// The one attribute a CloudTrail `LookupEvents` filters by
+/// (`LookupAttributeKey` in the CloudTrail model), with its value.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Lookup<'a> {
+    /// `eventID`.
+    EventId(&'a str),
+    /// `eventName`.
+    EventName(&'a str),
+    /// `readOnly`.
+    ReadOnly(bool),
+    /// `userIdentity.userName`.
+    Username(&'a str),
+    /// A resource's `type`.
+    ResourceType(&'a str),
+    /// A resource's `ARN`.
+    ResourceName(&'a str),
+    /// `eventSource`.
+    EventSource(&'a str),
+    /// `userIdentity.accessKeyId`.
+    AccessKeyId(&'a str),
+}
+
+/// Which events a lookup wants: at most one attribute, and a time range
+/// (both ends included, as `LookupEvents` documents `StartTime` and
+/// `EndTime`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Query<'a> {
+    /// The attribute to match (every event if `None`).
+    pub attribute: Option<Lookup<'a>>,
+    /// Events at or after it.
+    pub start: Option<Timestamp>,
+    /// Events at or before it.
+    pub end: Option<Timestamp>,
+}
+
+impl<'a> Query<'a> {
+    /// Events named `name` (every event if `None`).
+    pub fn named(name: Option<&'a str>) -> Self {
+        Self {
+            attribute: name.map(Lookup::EventName),
+            ..Self::default()
+        }
+    }
+
+    /// The instants, in milliseconds and both ends included, of the events
+    /// the time range takes. `eventTime` has whole seconds, and a lookup
+    /// sees an event at the second it shows: an event at 12:00:00.918 is
+    /// in a range that ends at 12:00:00, and not in one that starts at
+    /// 12:00:00.500.
+    pub fn millis(&self) -> (i64, i64) {
+        let start = self.start.map_or(i64::MIN, |t| {
+            t.as_millis()
+                .div_euclid(1000)
+                .saturating_add(i64::from(t.as_millis().rem_euclid(1000) != 0))
+                .saturating_mul(1000)
+        });
+        let end = self.end.map_or(i64::MAX, |t| {
+            t.as_millis()
+                .div_euclid(1000)
+                .saturating_mul(1000)
+                .saturating_add(999)
+        });
+        (start, end)
+    }
+
+    /// What the attribute asks of an event's own fields (every event when
+    /// there is none).
+    pub fn criterion(&self) -> Criterion<'a> {
+        match self.attribute {
+            None => Criterion::Every,
+            Some(Lookup::EventId(id)) => Criterion::EventId(id),
+            Some(Lookup::EventName(name)) => Criterion::EventName(name),
+            Some(Lookup::ReadOnly(read_only)) => Criterion::ReadOnly(read_only),
+            Some(Lookup::Username(user)) => [EventType::ApiCall, EventType::ServiceEvent]
+                .into_iter()
+                .find(|t| username(*t) == user)
+                .map_or(Criterion::Nothing, Criterion::EventType),
+            Some(Lookup::EventSource(source)) if source == EVENT_SOURCE => Criterion::Every,
+            Some(Lookup::EventSource(_)) => Criterion::Nothing,
+            // hsmdrill records no access key (docs/fidelity.md I58).
+            Some(Lookup::AccessKeyId(_)) => Criterion::Nothing,
+            Some(Lookup::ResourceType(kind)) if kind == RESOURCE_TYPE => Criterion::AnyResource,
+            Some(Lookup::ResourceType(_)) => Criterion::Nothing,
+            Some(Lookup::ResourceName(name)) => Criterion::ResourceName(name),
+        }
+    }
+}
+
+/// A lookup attribute brought down to the fields of a compact event
+/// ([`TrailEvent`]): what both the in-memory trail and the state file's
+/// trail table (a column or an index each) test.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Criterion<'a> {
+    /// Every event.
+    Every,
+    /// No event.
+    Nothing,
+    /// The event numbered so that its `eventID` is this.
+    EventId(&'a str),
+    /// Events with this name.
+    EventName(&'a str),
+    /// Events whose name [`is_read_only`] (or not).
+    ReadOnly(bool),
+    /// Events of this type (what decides `Username`).
+    EventType(EventType),
+    /// Events naming this key ARN.
+    ResourceName(&'a str),
+    /// Events naming any key.
+    AnyResource,
+}
+
 /// Data of a cryptographic operation on a CloudHSM-store key, kept cheap.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct CryptoDetail {
@@ -49,6 +174,25 @@ pub struct CryptoDetail {
     pub backing_key_id: Arc<str>,
     /// The backing key handle.
     pub key_handle: u64,
+    /// The request's encryption context, when it has one: the guide's
+    /// Encrypt and Decrypt examples record it in `requestParameters`
+    /// (docs/fidelity.md F26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_context: Option<Arc<BTreeMap<String, String>>>,
+    /// A GenerateDataKey request's length, recorded in place of
+    /// `encryptionAlgorithm` as the guide's example records `keySpec`
+    /// (docs/fidelity.md F26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_key: Option<DataKeyLength>,
+}
+
+/// How a GenerateDataKey request says how long a data key it wants.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub enum DataKeyLength {
+    /// `KeySpec` (`keySpec` in the event).
+    KeySpec(Arc<str>),
+    /// `NumberOfBytes` (`numberOfBytes` in the event).
+    NumberOfBytes(i64),
 }
 
 /// The JSON parts of a control-plane event.
@@ -239,29 +383,50 @@ impl Trail {
             .collect()
     }
 
-    /// One page of the events named `name` (all events if `None`), newest
-    /// first: the `skip` newest are passed over and at most `take` follow;
-    /// with how many such events there are in all. Only the page is copied.
-    pub fn page(&self, name: Option<&str>, skip: usize, take: usize) -> (Vec<TrailEvent>, usize) {
-        let q = self.events.lock();
-        let Some(name) = name else {
-            let end = q.len().saturating_sub(skip);
-            let page = q
+    /// One page of the events that match `q`, newest first: the `skip`
+    /// newest matches are passed over and at most `take` follow; with how
+    /// many matches there are in all. Only the page is copied.
+    pub fn page(&self, q: &Query<'_>, skip: usize, take: usize) -> (Vec<TrailEvent>, usize) {
+        let q_all = q.attribute.is_none() && q.start.is_none() && q.end.is_none();
+        let events = self.events.lock();
+        if q_all {
+            let end = events.len().saturating_sub(skip);
+            let page = events
                 .range(end.saturating_sub(take)..end)
                 .rev()
                 .cloned()
                 .collect();
-            return (page, q.len());
-        };
+            return (page, events.len());
+        }
         let mut total = 0;
         let mut page = Vec::new();
-        for e in q.iter().rev().filter(|e| e.name == name) {
+        for e in events.iter().rev().filter(|e| self.matches(e, q)) {
             if total >= skip && page.len() < take {
                 page.push(e.clone());
             }
             total += 1;
         }
         (page, total)
+    }
+
+    /// Whether `e` is one that `q` looks up. Computed from the compact event
+    /// as its rendered record would show it, so a lookup never renders the
+    /// events it passes over.
+    fn matches(&self, e: &TrailEvent, q: &Query<'_>) -> bool {
+        let (start, end) = q.millis();
+        if !(start..=end).contains(&e.time.as_millis()) {
+            return false;
+        }
+        match q.criterion() {
+            Criterion::Every => true,
+            Criterion::Nothing => false,
+            Criterion::EventId(id) => event_uuid(self.seed, e.seq) == id,
+            Criterion::EventName(name) => e.name == name,
+            Criterion::ReadOnly(read_only) => is_read_only(&e.name) == read_only,
+            Criterion::EventType(t) => e.event_type == t,
+            Criterion::ResourceName(name) => resources(e).contains(&name),
+            Criterion::AnyResource => !resources(e).is_empty(),
+        }
     }
 
     /// Drops every event (a world reset).
@@ -282,7 +447,23 @@ impl Trail {
                 j.resources.clone(),
             ),
             EventDetail::Crypto(c) => (
-                json!({"keyId": c.key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+                {
+                    let mut p = match &c.data_key {
+                        None => {
+                            json!({"keyId": c.key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"})
+                        }
+                        Some(DataKeyLength::KeySpec(spec)) => {
+                            json!({"keyId": c.key_id, "keySpec": &**spec})
+                        }
+                        Some(DataKeyLength::NumberOfBytes(n)) => {
+                            json!({"keyId": c.key_id, "numberOfBytes": n})
+                        }
+                    };
+                    if let Some(context) = &c.encryption_context {
+                        p["encryptionContext"] = json!(&**context);
+                    }
+                    p
+                },
                 Value::Null,
                 match &c.custom_key_store_id {
                     Some(store) => json!({
@@ -310,16 +491,16 @@ impl Trail {
                     "principalId": "AIDACKCEVSQ6C2EXAMPLE",
                     "arn": format!("arn:aws:iam::{account}:user/hsmdrill"),
                     "accountId": account,
-                    "userName": "hsmdrill",
+                    "userName": USER_NAME,
                 }),
                 EventType::ServiceEvent => json!({
                     "accountId": account,
-                    "invokedBy": "AWS Internal",
+                    "invokedBy": AWS_INTERNAL,
                 }),
             },
         );
         m.insert("eventTime".into(), json!(e.time.to_iso8601()));
-        m.insert("eventSource".into(), json!("kms.amazonaws.com"));
+        m.insert("eventSource".into(), json!(EVENT_SOURCE));
         m.insert("eventName".into(), json!(e.name));
         m.insert("awsRegion".into(), json!(region));
         match e.event_type {
@@ -327,8 +508,11 @@ impl Trail {
                 m.insert("sourceIPAddress".into(), json!("127.0.0.1"));
                 m.insert("userAgent".into(), json!("hsmdrill"));
             }
+            // Both fields read `AWS Internal` in a service event
+            // (docs/fidelity.md F26).
             EventType::ServiceEvent => {
-                m.insert("sourceIPAddress".into(), json!("AWS Internal"));
+                m.insert("sourceIPAddress".into(), json!(AWS_INTERNAL));
+                m.insert("userAgent".into(), json!(AWS_INTERNAL));
             }
         }
         if let Some((code, message)) = &e.error {
@@ -340,7 +524,11 @@ impl Trail {
         if !additional.is_null() {
             m.insert("additionalEventData".into(), additional);
         }
-        m.insert("requestID".into(), json!(request_id));
+        // A service event answers no request: AWS's examples have no
+        // `requestID` (docs/fidelity.md F26).
+        if e.event_type == EventType::ApiCall {
+            m.insert("requestID".into(), json!(request_id));
+        }
         m.insert("eventID".into(), json!(id));
         m.insert("readOnly".into(), json!(is_read_only(&e.name)));
         m.insert(
@@ -348,7 +536,7 @@ impl Trail {
             Value::Array(
                 resources
                     .iter()
-                    .map(|arn| json!({"accountId": account, "type": "AWS::KMS::Key", "ARN": arn}))
+                    .map(|arn| json!({"accountId": account, "type": RESOURCE_TYPE, "ARN": arn}))
                     .collect(),
             ),
         );
@@ -383,8 +571,78 @@ pub fn backing_key_json(handle: u64, backing_key_id: &str) -> String {
     json!({"keyHandle": handle.to_string(), "backingKeyId": backing_key_id}).to_string()
 }
 
-fn is_read_only(name: &str) -> bool {
-    name.starts_with("Describe") || name.starts_with("List") || name.starts_with("Get")
+/// A date in `responseElements` as the guide's ScheduleKeyDeletion example
+/// prints `deletionDate`: `Apr 12, 2021 18:58:30 PM` (a 24-hour clock and a
+/// period, as printed; docs/fidelity.md F26). An instant outside the years
+/// 0000-9999 prints as its milliseconds.
+pub fn event_date(t: Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[month repr:short] [day padding:none], [year] [hour]:[minute]:[second] [period]"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| t.as_millis().to_string())
+}
+
+/// A date in a recorded `keyMetadata` as the guide's CreateKey example
+/// prints `creationDate`: `Aug 10, 2022, 10:38:27 PM` (docs/fidelity.md
+/// F26). An instant outside the years 0000-9999 prints as its milliseconds.
+pub fn metadata_date(t: Timestamp) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[month repr:short] [day padding:none], [year], [hour repr:12 padding:none]:[minute]:[second] [period]"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| t.as_millis().to_string())
+}
+
+/// `userIdentity.invokedBy`, `sourceIPAddress` and `userAgent` of a
+/// service event.
+pub const AWS_INTERNAL: &str = "AWS Internal";
+
+/// The user name `LookupEvents` shows for an event of this type: the caller
+/// of an API call; `AWS Internal` for a service event, which has no user
+/// (docs/fidelity.md I57).
+pub fn username(event_type: EventType) -> &'static str {
+    match event_type {
+        EventType::ApiCall => USER_NAME,
+        EventType::ServiceEvent => AWS_INTERNAL,
+    }
+}
+
+/// The ARNs of the keys `e` names (its `resources`).
+pub fn resources(e: &TrailEvent) -> Vec<&str> {
+    match &e.detail {
+        EventDetail::Json(j) => j.resources.iter().map(String::as_str).collect(),
+        EventDetail::Crypto(c) => vec![&*c.key_arn],
+        EventDetail::Bare { .. } => Vec::new(),
+    }
+}
+
+/// Whether an event is read-only (`readOnly`): KMS's Describe, List and Get
+/// operations, and the cryptographic operations, which change no resource:
+/// the guide's Encrypt, Decrypt, ReEncrypt, GenerateDataKey and
+/// GenerateDataKeyWithoutPlaintext examples read `"readOnly": true`
+/// (docs/fidelity.md F26); GenerateRandom is taken to be the same (I60).
+pub fn is_read_only(name: &str) -> bool {
+    name.starts_with("Describe")
+        || name.starts_with("List")
+        || name.starts_with("Get")
+        || matches!(
+            name,
+            "Encrypt"
+                | "Decrypt"
+                | "ReEncrypt"
+                | "GenerateDataKey"
+                | "GenerateDataKeyWithoutPlaintext"
+                | "GenerateRandom"
+        )
 }
 
 #[cfg(test)]
@@ -410,12 +668,18 @@ mod tests {
         let seqs = |(page, total): (Vec<TrailEvent>, usize)| {
             (page.iter().map(|e| e.seq).collect::<Vec<_>>(), total)
         };
-        assert_eq!(seqs(t.page(None, 0, 1)), (vec![2], 2));
-        assert_eq!(seqs(t.page(None, 1, 5)), (vec![1], 2));
-        assert_eq!(seqs(t.page(None, 0, 5)), (vec![2, 1], 2));
-        assert_eq!(seqs(t.page(None, 5, 5)), (vec![], 2));
-        assert_eq!(seqs(t.page(Some("Encrypt"), 0, 5)), (vec![2], 1));
-        assert_eq!(seqs(t.page(Some("Decrypt"), 1, 5)), (vec![], 1));
+        assert_eq!(seqs(t.page(&Query::default(), 0, 1)), (vec![2], 2));
+        assert_eq!(seqs(t.page(&Query::default(), 1, 5)), (vec![1], 2));
+        assert_eq!(seqs(t.page(&Query::default(), 0, 5)), (vec![2, 1], 2));
+        assert_eq!(seqs(t.page(&Query::default(), 5, 5)), (vec![], 2));
+        assert_eq!(
+            seqs(t.page(&Query::named(Some("Encrypt")), 0, 5)),
+            (vec![2], 1)
+        );
+        assert_eq!(
+            seqs(t.page(&Query::named(Some("Decrypt")), 1, 5)),
+            (vec![], 1)
+        );
     }
 
     #[test]
@@ -446,6 +710,111 @@ mod tests {
         assert_eq!(render(&r, &r.events(None)[0]), render(&t, &all[2]));
         assert_eq!(Trail::restored(7, 1, 9, events, 4).position(), 9);
         assert_ne!(Trail::new(7, 1).id(), Trail::new(7, 1).id());
+    }
+
+    #[test]
+    fn a_lookup_matches_by_each_attribute_and_time() {
+        let t = Trail::new(3, 100);
+        let json = |resources: Vec<String>| {
+            EventDetail::Json(Box::new(JsonDetail {
+                request_parameters: Value::Null,
+                response_elements: Value::Null,
+                additional_event_data: Value::Null,
+                resources,
+            }))
+        };
+        t.record(
+            Timestamp::from_millis(1_000),
+            "DescribeKey",
+            EventType::ApiCall,
+            json(vec!["arn:k1".into()]),
+            None,
+        );
+        t.record(
+            Timestamp::from_millis(2_000),
+            "ListAliases",
+            EventType::ApiCall,
+            json(Vec::new()),
+            None,
+        );
+        t.record(
+            Timestamp::from_millis(3_000),
+            "DeleteKey",
+            EventType::ServiceEvent,
+            json(vec!["arn:k2".into()]),
+            None,
+        );
+        let seqs = |attribute: Option<Lookup<'_>>, start: Option<i64>, end: Option<i64>| {
+            let q = Query {
+                attribute,
+                start: start.map(Timestamp::from_millis),
+                end: end.map(Timestamp::from_millis),
+            };
+            t.page(&q, 0, 10)
+                .0
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        };
+        let id = event_uuid(3, 1);
+        assert_eq!(seqs(Some(Lookup::EventId(&id)), None, None), [1]);
+        assert_eq!(seqs(Some(Lookup::EventName("DeleteKey")), None, None), [2]);
+        assert_eq!(seqs(Some(Lookup::ReadOnly(true)), None, None), [1, 0]);
+        assert_eq!(seqs(Some(Lookup::ReadOnly(false)), None, None), [2]);
+        assert_eq!(seqs(Some(Lookup::Username(USER_NAME)), None, None), [1, 0]);
+        assert_eq!(seqs(Some(Lookup::Username(AWS_INTERNAL)), None, None), [2]);
+        assert_eq!(
+            seqs(Some(Lookup::ResourceType(RESOURCE_TYPE)), None, None),
+            [2, 0]
+        );
+        assert!(seqs(Some(Lookup::ResourceType("AWS::S3::Bucket")), None, None).is_empty());
+        assert_eq!(seqs(Some(Lookup::ResourceName("arn:k1")), None, None), [0]);
+        assert_eq!(
+            seqs(Some(Lookup::EventSource(EVENT_SOURCE)), None, None),
+            [2, 1, 0]
+        );
+        assert!(seqs(Some(Lookup::EventSource("s3.amazonaws.com")), None, None).is_empty());
+        assert!(seqs(Some(Lookup::AccessKeyId("AKIDTEST")), None, None).is_empty());
+        assert_eq!(seqs(None, Some(2_000), None), [2, 1]);
+        assert_eq!(seqs(None, None, Some(2_000)), [1, 0]);
+        assert_eq!(seqs(None, Some(2_000), Some(2_000)), [1]);
+        assert_eq!(
+            seqs(Some(Lookup::ReadOnly(true)), Some(1_500), Some(5_000)),
+            [1]
+        );
+        // An event at 4.918 s shows `eventTime` 4 s, and a range that ends
+        // at 4 s holds it.
+        t.record(
+            Timestamp::from_millis(4_918),
+            "Encrypt",
+            EventType::ApiCall,
+            json(vec!["arn:k1".into()]),
+            None,
+        );
+        assert_eq!(seqs(None, Some(4_000), Some(4_000)), [3]);
+        assert!(seqs(None, Some(4_001), None).is_empty());
+    }
+
+    #[test]
+    fn an_event_date_reads_as_the_guide_prints_it() {
+        // 2021-04-12T18:58:30Z, the guide's ScheduleKeyDeletion example.
+        assert_eq!(
+            event_date(Timestamp::from_millis(1_618_253_910_000)),
+            "Apr 12, 2021 18:58:30 PM"
+        );
+        assert_eq!(
+            event_date(Timestamp::from_millis(1_499_288_695_918)),
+            "Jul 5, 2017 21:04:55 PM"
+        );
+        // 2022-08-10T22:38:27Z, the guide's CreateKey example.
+        assert_eq!(
+            metadata_date(Timestamp::from_millis(1_660_171_107_000)),
+            "Aug 10, 2022, 10:38:27 PM"
+        );
+        assert_eq!(
+            metadata_date(Timestamp::from_millis(1_499_288_695_918)),
+            "Jul 5, 2017, 9:04:55 PM"
+        );
     }
 
     #[test]

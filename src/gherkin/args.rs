@@ -346,7 +346,11 @@ impl Respan for Val {
 }
 
 impl Respan for PathAst {
-    fn respan(&mut self, _: &Span) {}
+    fn respan(&mut self, span: &Span) {
+        for s in &mut self.spans {
+            *s = span.clone();
+        }
+    }
 }
 
 /// Parses a fragment where it stands, or else on its own with every span

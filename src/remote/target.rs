@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::http::{Endpoint, Response};
 use crate::engine::cloud::{self, regions};
+use crate::engine::config::EngineConfig;
 use crate::engine::dispatch::{Api, Operation};
 use crate::engine::faults::Fault;
 use crate::scenario::target::{unknown_region, AwsError, Target, World};
@@ -26,6 +27,10 @@ pub struct RemoteTarget {
     /// The Region steps act in (`None`: the world's own): AWS calls carry
     /// it in their credential scope, control calls as `?region=`.
     region: Arc<Mutex<Option<String>>>,
+    /// The world's `seed` (the engine's default when it has none), which
+    /// retry jitter derives from, so a run against a server waits as an
+    /// embedded run of the same world does.
+    seed: u64,
 }
 
 fn transport(e: impl std::fmt::Display) -> AwsError {
@@ -90,9 +95,16 @@ impl RemoteTarget {
             )
             .map_err(|e| format!("cannot reach the hsmdrill server: {e}"))?;
         answer(r).map_err(|e| format!("{}: {}", e.exception, e.message))?;
+        // The server has just accepted the world, so its `seed` is a
+        // number if it is there at all.
+        let seed = serde_yaml::from_str::<serde_yaml::Value>(yaml)
+            .ok()
+            .and_then(|doc| doc.get("seed").and_then(serde_yaml::Value::as_u64))
+            .unwrap_or(EngineConfig::default().seed);
         Ok(RemoteTarget {
             endpoint,
             region: Arc::default(),
+            seed,
         })
     }
 
@@ -177,6 +189,18 @@ impl Target for RemoteTarget {
 
     fn settle(&self) {
         let _ = self.control("/_hsmdrill/clock/settle", json!({}));
+    }
+
+    fn now(&self) -> Option<i64> {
+        // Advancing by nothing answers the server's now.
+        let v = self
+            .control("/_hsmdrill/clock/advance", json!({"seconds": 0}))
+            .ok()?;
+        v["Now"].as_f64().map(|s| (s * 1000.0).round() as i64)
+    }
+
+    fn seed(&self) -> u64 {
+        self.seed
     }
 
     fn trail(&self, event: &str) -> Vec<Value> {

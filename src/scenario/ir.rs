@@ -119,12 +119,10 @@ impl StepKind {
                 comparison,
                 value,
             }) => {
-                let op = match comparison {
-                    Comparison::Equals => format!("== {}", plain(value)),
-                    Comparison::NotEquals => format!("!= {}", plain(value)),
-                    Comparison::Contains => format!("contains {}", plain(value)),
-                    Comparison::Absent => "is absent".into(),
-                    Comparison::Present => "is present".into(),
+                let op = match comparison.symbol() {
+                    Some(symbol) => format!("{symbol} {value}"),
+                    None if *comparison == Comparison::Absent => "is absent".into(),
+                    None => "is present".into(),
                 };
                 format!("expect {}{path} {op}", subject.canonical())
             }
@@ -144,11 +142,45 @@ impl Subject {
             Subject::Store(s) => s.clone(),
             Subject::Key(k) => format!("key {k}"),
             Subject::Trail(e) => format!("trail {e}"),
+            Subject::Var(v) => format!("${v}"),
+        }
+    }
+}
+
+impl fmt::Display for Operand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (base, offset) = match self {
+            Operand::Value(v) => return f.write_str(&plain(v)),
+            Operand::Now { offset_ms } => ("now".to_owned(), *offset_ms),
+            Operand::Shifted { value, offset_ms } => (plain(value), *offset_ms),
+        };
+        match offset {
+            0 => f.write_str(&base),
+            o if o < 0 => write!(f, "{base} - {}", duration(o.unsigned_abs())),
+            o => write!(f, "{base} + {}", duration(o.unsigned_abs())),
         }
     }
 }
 
 /// Strings bare, the rest as JSON.
+/// A shift as the runbook writes it, in the largest unit that divides it
+/// (`3600000` ms is `1h`).
+fn duration(ms: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ];
+    UNITS
+        .iter()
+        .find(|(size, _)| ms.is_multiple_of(*size))
+        .map_or_else(
+            || format!("{ms}ms"),
+            |(size, unit)| format!("{}{unit}", ms / size),
+        )
+}
+
 fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -215,6 +247,8 @@ pub enum Subject {
     Key(String),
     /// The newest trail event with this name.
     Trail(String),
+    /// A variable's value (`expect $failures > 0`).
+    Var(String),
 }
 
 /// A path into a JSON value: `.KeyMetadata.KeyState`, `[0].backingKeyId`.
@@ -257,6 +291,52 @@ pub enum Comparison {
     Absent,
     /// The member is present (`is present`).
     Present,
+    /// Less than (`<`), on numbers (timestamps are epoch seconds).
+    Less,
+    /// At most (`<=`).
+    LessOrEqual,
+    /// Greater than (`>`).
+    Greater,
+    /// At least (`>=`).
+    GreaterOrEqual,
+}
+
+impl Comparison {
+    /// How the runbook language writes it (`None`: `is absent` / `is
+    /// present`, which take no value).
+    pub fn symbol(self) -> Option<&'static str> {
+        match self {
+            Comparison::Equals => Some("=="),
+            Comparison::NotEquals => Some("!="),
+            Comparison::Contains => Some("contains"),
+            Comparison::Less => Some("<"),
+            Comparison::LessOrEqual => Some("<="),
+            Comparison::Greater => Some(">"),
+            Comparison::GreaterOrEqual => Some(">="),
+            Comparison::Absent | Comparison::Present => None,
+        }
+    }
+}
+
+/// What a member is compared with.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Operand {
+    /// A value (template).
+    Value(Value),
+    /// The target's clock, moved by `offset_ms` (negative: earlier), as
+    /// epoch seconds like the AWS JSON timestamps (`now - 1h`).
+    Now {
+        /// The shift in milliseconds.
+        offset_ms: i64,
+    },
+    /// A value (usually `$var`) taken as epoch seconds, moved by
+    /// `offset_ms` (`$created + 7d`).
+    Shifted {
+        /// The value (template).
+        value: Value,
+        /// The shift in milliseconds.
+        offset_ms: i64,
+    },
 }
 
 /// A check. A failed check stops the scenario.
@@ -271,7 +351,7 @@ pub enum Expect {
         /// How to compare.
         comparison: Comparison,
         /// The expected value (ignored for absent / present).
-        value: Value,
+        value: Operand,
     },
     /// The last action succeeded.
     Success,
@@ -335,8 +415,9 @@ pub enum Control {
         body: Vec<Step>,
     },
     /// Run the body until it passes, at most `attempts` times, waiting
-    /// `base`, 2×`base`, 4×`base`, … of virtual time in between (R4: "retry
-    /// first").
+    /// between attempts as the AWS SDKs' standard retry mode does
+    /// (exponential backoff with full jitter from `base`, capped at 20 ×
+    /// `base`; docs/fidelity.md I64) on virtual time (R4: "retry first").
     Retry {
         /// At most this many attempts.
         attempts: u32,

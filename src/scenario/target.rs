@@ -120,6 +120,14 @@ pub trait Target: Send + Sync {
     fn wait(&self, d: Duration);
     /// Lets pending work finish.
     fn settle(&self);
+    /// The clock's now, in milliseconds since the Unix epoch (`None`: the
+    /// target cannot say).
+    fn now(&self) -> Option<i64>;
+    /// The world's seed, which retry jitter derives from (0 when the target
+    /// cannot say).
+    fn seed(&self) -> u64 {
+        0
+    }
     /// CloudTrail events with this name, oldest first.
     fn trail(&self, event: &str) -> Vec<Value>;
     /// Opens a window in which calls happen at once (a burst).
@@ -229,6 +237,14 @@ impl Target for EngineTarget {
 
     fn settle(&self) {
         self.cloud.settle();
+    }
+
+    fn now(&self) -> Option<i64> {
+        Some(self.cloud.now().as_millis())
+    }
+
+    fn seed(&self) -> u64 {
+        self.cloud.default_engine().config().seed
     }
 
     fn trail(&self, event: &str) -> Vec<Value> {

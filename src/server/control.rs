@@ -8,7 +8,8 @@
 //!   "TrustAnchor": …}`: the cluster's CSR signed by its drill CA;
 //! - `POST /_hsmdrill/faults {"ClusterId": …, "Network": "blocked" | "ok" |
 //!   {"Flaky": N}, "SecurityGroup": "broken" | "ok", "ExhaustSessions":
-//!   true | false, "FailNextConnects": N}`;
+//!   true | false, "FailNextConnects": N, "DegradeHsm": HsmId | "all",
+//!   "RepairHsm": HsmId | "all"}`;
 //! - `POST /_hsmdrill/cloudhsm-cli {"ClusterId", "Session", "Command"}` →
 //!   the CloudHSM CLI's JSON envelope;
 //! - `POST /_hsmdrill/fault` (one `engine::faults::Fault` as JSON),
@@ -216,6 +217,20 @@ async fn faults(State(state): State<Arc<ServerState>>, Query(part): Part, body: 
             }
         };
         let exhaust = v["ExhaustSessions"].as_bool();
+        // An HSM id, or "all" for every HSM of the cluster (I56).
+        let hsm = |member: &str| -> Result<Option<Option<String>>, WireError> {
+            match &v[member] {
+                Value::Null => Ok(None),
+                Value::String(s) if s == "all" => Ok(Some(None)),
+                Value::String(s) => Ok(Some(Some(s.clone()))),
+                _ => Err(WireError::client(
+                    "ValidationException",
+                    format!("{member} must be an HSM id or \"all\"."),
+                )),
+            }
+        };
+        let degrade = hsm("DegradeHsm")?;
+        let repair = hsm("RepairHsm")?;
         let fail_connects = v["FailNextConnects"]
             .as_u64()
             .and_then(|n| u32::try_from(n).ok());
@@ -238,6 +253,12 @@ async fn faults(State(state): State<Arc<ServerState>>, Query(part): Part, body: 
                 }
                 if let Some(n) = fail_connects {
                     e.inject_internal_errors(&cluster, n)?;
+                }
+                if let Some(h) = &degrade {
+                    e.set_hsm_degraded(&cluster, h.as_deref(), true)?;
+                }
+                if let Some(h) = &repair {
+                    e.set_hsm_degraded(&cluster, h.as_deref(), false)?;
                 }
                 let network = match e.network(&cluster)? {
                     NetworkCondition::Ok => json!("ok"),

@@ -53,7 +53,7 @@ use super::store::{PartitionWrite, Reader, Store, TrailQuery, Write, TRAIL_RETEN
 use super::ServerState;
 use crate::engine::cloud::{Cloud, Partition};
 use crate::engine::dispatch::Operation;
-use crate::engine::trail::{EventType, TrailEvent};
+use crate::engine::trail::{EventType, Query, TrailEvent};
 use crate::engine::{Engine, Timestamp};
 
 /// The state file and the group commit that writes it.
@@ -77,9 +77,9 @@ pub(super) struct Persister {
 }
 
 /// A page of LookupEvents handed out: the trail (its id, so a world reset
-/// forgets it), the filter, and the offset the next page starts at (its
+/// forgets it), the query (its debug form), and the offset the next page starts at (its
 /// `NextToken`); it maps to the number of the page's last event.
-type PageEnd = (u64, Option<String>, usize);
+type PageEnd = (u64, String, usize);
 
 /// Most page ends remembered; past it they are forgotten (the next pages
 /// then walk their offset, which is only slower).
@@ -490,22 +490,21 @@ impl ServerState {
     pub(super) fn trail_page(
         &self,
         engine: &Arc<Engine>,
-        name: Option<&str>,
+        q: &Query<'_>,
         skip: usize,
         take: usize,
     ) -> (Vec<serde_json::Value>, usize) {
         let Some(p) = self.persist.get() else {
-            return engine.trail_page(name, skip, take);
+            return engine.trail_page(q, skip, take);
         };
         let trail = engine.trail();
-        let key: PageEnd = (trail.id(), name.map(str::to_owned), skip);
+        let key: PageEnd = (trail.id(), format!("{q:?}"), skip);
         let before_seq = p.page_ends.lock().get(&key).copied();
         let query = TrailQuery {
-            event_name: name,
+            query: *q,
             before_seq,
             skip: if before_seq.is_some() { 0 } else { skip },
             take,
-            ..TrailQuery::default()
         };
         match self.lookup(engine, &query) {
             Ok((events, more)) => {
@@ -526,7 +525,7 @@ impl ServerState {
             }
             Err(e) => {
                 eprintln!("hsmdrill: cannot read the trail from the state file (answering from memory): {e}");
-                engine.trail_page(name, skip, take)
+                engine.trail_page(q, skip, take)
             }
         }
     }
@@ -642,6 +641,7 @@ mod tests {
     use super::*;
     use crate::engine::dispatch::Api;
     use crate::engine::persist::SavedClock;
+    use crate::engine::trail::Lookup;
     use crate::engine::world;
 
     const KEY: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -813,34 +813,38 @@ mod tests {
         }
         // Memory holds the newest 5; the file all 13.
         assert_eq!(engine.trail().since(0).0.len(), 5);
-        let (page, total) = server.trail_page(&engine, None, 0, 50);
+        let (page, total) = server.trail_page(&engine, &Query::default(), 0, 50);
         assert_eq!((page.len(), total), (13, 13));
         assert_eq!(page[12]["eventName"], "CreateKey");
         assert_eq!(page[0], engine.trail_events(None)[4], "rendered alike");
         // Paging by name: a total past the page exactly when more follow.
-        let (page, total) = server.trail_page(&engine, Some("Encrypt"), 0, 5);
+        let (page, total) = server.trail_page(&engine, &Query::named(Some("Encrypt")), 0, 5);
         assert_eq!((page.len(), total), (5, 6));
         // A page after one handed out starts where it ended (not walking
         // the offset), so an event recorded meanwhile does not shift it.
-        let (first, _) = server.trail_page(&engine, Some("Encrypt"), 0, 5);
+        let (first, _) = server.trail_page(&engine, &Query::named(Some("Encrypt")), 0, 5);
         encrypt(&engine);
         server.journal(&engine, engine.trail().position()).unwrap();
-        let (second, _) = server.trail_page(&engine, Some("Encrypt"), 5, 5);
+        let (second, _) = server.trail_page(&engine, &Query::named(Some("Encrypt")), 5, 5);
         let seq = |e: &serde_json::Value| e["eventID"].clone();
         assert!(second
             .iter()
             .all(|e| !first.iter().any(|f| seq(f) == seq(e))));
-        let (page, total) = server.trail_page(&engine, Some("Encrypt"), 10, 5);
+        let (page, total) = server.trail_page(&engine, &Query::named(Some("Encrypt")), 10, 5);
         assert_eq!((page.len(), total), (2, 12), "continued from the second");
         // An offset no page ended at is walked: now 13 Encrypts.
-        let (page, total) = server.trail_page(&engine, Some("Encrypt"), 11, 5);
+        let (page, total) = server.trail_page(&engine, &Query::named(Some("Encrypt")), 11, 5);
         assert_eq!((page.len(), total), (2, 13));
         // By resource: the new key's events, and the world key's.
         let by = |arn: &str| {
             let q = TrailQuery {
-                resource_name: Some(arn),
+                query: Query {
+                    attribute: Some(Lookup::ResourceName(arn)),
+                    ..Query::default()
+                },
+                before_seq: None,
+                skip: 0,
                 take: 50,
-                ..TrailQuery::default()
             };
             server.lookup(&engine, &q).unwrap().0
         };
@@ -852,7 +856,7 @@ mod tests {
         engine.advance(std::time::Duration::from_secs(91 * 86_400));
         encrypt(&engine);
         server.journal(&engine, engine.trail().position()).unwrap();
-        let (page, _) = server.trail_page(&engine, None, 0, 50);
+        let (page, _) = server.trail_page(&engine, &Query::default(), 0, 50);
         let cutoff = engine.now().as_millis() - TRAIL_RETENTION_MILLIS;
         assert!(!page.is_empty() && page.len() < 14, "{}", page.len());
         assert!(names(&path).len() < 14);
@@ -866,5 +870,80 @@ mod tests {
             .unwrap();
         assert!(oldest >= cutoff);
         assert!(resources < 14, "{resources}");
+    }
+
+    #[test]
+    fn every_lookup_attribute_finds_in_the_file_what_it_finds_in_memory() {
+        let (_dir, _path, server) = persisted("");
+        let engine = server.engine();
+        let key = create_key(&engine);
+        encrypt(&engine);
+        engine.advance(std::time::Duration::from_millis(1500));
+        engine.call_api(Api::Kms, "ListKeys", json!({})).unwrap();
+        encrypt(&engine);
+        engine
+            .call_api(
+                Api::Kms,
+                "ScheduleKeyDeletion",
+                json!({"KeyId": key, "PendingWindowInDays": 7}),
+            )
+            .unwrap();
+        // The waiting period ends: KMS's own DeleteKey (AWS Internal).
+        engine.advance(std::time::Duration::from_secs(8 * 86_400));
+        encrypt(&engine);
+        server.journal(&engine, engine.trail().position()).unwrap();
+        let all = engine.trail_events(None);
+        assert!(all.iter().any(|e| e["eventName"] == "DeleteKey"), "{all:?}");
+        let first_id = all[0]["eventID"].as_str().unwrap().to_owned();
+        let arn = engine.key_arn(&key);
+        let second = |e: &serde_json::Value| {
+            time::OffsetDateTime::parse(
+                e["eventTime"].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+            .unix_timestamp()
+                * 1000
+        };
+        let (t0, t1) = (second(&all[1]), second(&all[3]));
+        let attributes = [
+            None,
+            Some(Lookup::EventId(&first_id)),
+            Some(Lookup::EventId("no-such-id")),
+            Some(Lookup::EventName("Encrypt")),
+            Some(Lookup::ReadOnly(true)),
+            Some(Lookup::ReadOnly(false)),
+            Some(Lookup::Username("hsmdrill")),
+            Some(Lookup::Username("AWS Internal")),
+            Some(Lookup::Username("somebody")),
+            Some(Lookup::ResourceType("AWS::KMS::Key")),
+            Some(Lookup::ResourceType("AWS::S3::Bucket")),
+            Some(Lookup::ResourceName(&arn)),
+            Some(Lookup::EventSource("kms.amazonaws.com")),
+            Some(Lookup::EventSource("s3.amazonaws.com")),
+            Some(Lookup::AccessKeyId("AKIAIOSFODNN7EXAMPLE")),
+        ];
+        let ranges = [
+            (None, None),
+            (Some(t0), None),
+            // Half a second in: the events shown at second t0 are before it.
+            (Some(t0 + 500), Some(t1)),
+            (None, Some(t1 + 999)),
+        ];
+        let mut found = 0;
+        for attribute in attributes {
+            for (start, end) in ranges {
+                let q = Query {
+                    attribute,
+                    start: start.map(Timestamp::from_millis),
+                    end: end.map(Timestamp::from_millis),
+                };
+                let memory = engine.trail_page(&q, 0, 50);
+                let file = server.trail_page(&engine, &q, 0, 50);
+                assert_eq!(file.0, memory.0, "{q:?}");
+                found += memory.0.len();
+            }
+        }
+        assert!(found > 40, "{found}");
     }
 }

@@ -282,8 +282,8 @@ async fn json_rpc_inner(
         let server = state.clone();
         let engine = partition.engine.clone();
         return durable::on_engine_as(state, partition.engine, durable::Effect::Reads, move |_| {
-            trail::call(&op, &input, |name, skip, take| {
-                server.trail_page(&engine, name, skip, take)
+            trail::call(&op, &input, |query, skip, take| {
+                server.trail_page(&engine, query, skip, take)
             })
         })
         .await?;

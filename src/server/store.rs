@@ -18,13 +18,15 @@
 //!   with the entity as JSON; `materials`: one row per key of a cluster's
 //!   material, `(account, region, cluster, reference, value)`;
 //! - `trail`: one row per event, `(account, region, seq, time, name,
-//!   event_type, error_code, value)`, indexed by name and by time;
-//!   `trail_resources`: one row per `ResourceName` (key ARN) of an event.
-//!   Events older than [`TRAIL_RETENTION_MILLIS`] of the clock (90 days,
-//!   as CloudTrail's event history) are deleted as the clock passes them;
+//!   event_type, error_code, event_id, read_only, resources, value)`,
+//!   indexed by each column a `LookupAttributes` key comes down to (name,
+//!   event id, read-only, event type) and by time; `trail_resources`: one
+//!   row per `ResourceName` (key ARN) of an event. Events older than
+//!   [`TRAIL_RETENTION_MILLIS`] of the clock (90 days, as CloudTrail's
+//!   event history) are deleted as the clock passes them;
 //!   [`Reader::lookup`] answers LookupEvents from these tables
-//!   ([`TrailQuery`]: EventName, ResourceName, a time range, and where the
-//!   previous page ended).
+//!   ([`TrailQuery`]: the engine's [`Query`], brought down to one column
+//!   by [`Query::criterion`], and where the previous page ended).
 //!
 //! The file also says what it is in its header: `PRAGMA application_id` is
 //! `0x48534D44` ("HSMD") and `PRAGMA user_version` the schema version, so a
@@ -49,8 +51,9 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 
 use crate::engine::cloud::{Cloud, Partition};
 use crate::engine::config::EngineConfig;
+use crate::engine::ids::event_uuid;
 use crate::engine::persist::{Delta, Kind, RowChange, Rows, SavedClock};
-use crate::engine::trail::{EventDetail, SavedTrail, TrailEvent};
+use crate::engine::trail::{self, Criterion, EventType, Query, SavedTrail, TrailEvent};
 use crate::engine::{Clock, Timestamp};
 
 /// `PRAGMA application_id` of a state file: "HSMD".
@@ -93,9 +96,13 @@ CREATE TABLE materials (account TEXT NOT NULL, region TEXT NOT NULL, cluster TEX
   PRIMARY KEY (account, region, cluster, reference)) WITHOUT ROWID;
 CREATE TABLE trail (account TEXT NOT NULL, region TEXT NOT NULL, seq INTEGER NOT NULL,
   time INTEGER NOT NULL, name TEXT NOT NULL, event_type TEXT NOT NULL, error_code TEXT,
+  event_id TEXT NOT NULL, read_only INTEGER NOT NULL, resources INTEGER NOT NULL,
   value TEXT NOT NULL, PRIMARY KEY (account, region, seq)) WITHOUT ROWID;
 CREATE INDEX trail_by_name ON trail (account, region, name, seq);
 CREATE INDEX trail_by_time ON trail (account, region, time);
+CREATE INDEX trail_by_event_id ON trail (account, region, event_id);
+CREATE INDEX trail_by_read_only ON trail (account, region, read_only, seq);
+CREATE INDEX trail_by_type ON trail (account, region, event_type, seq);
 CREATE TABLE trail_resources (account TEXT NOT NULL, region TEXT NOT NULL,
   name TEXT NOT NULL, seq INTEGER NOT NULL,
   PRIMARY KEY (account, region, name, seq)) WITHOUT ROWID;
@@ -410,13 +417,14 @@ fn write_partition(tx: &rusqlite::Transaction<'_>, p: &PartitionWrite<'_>) -> ru
         .execute(params![account, region, trail_next as i64])?;
     }
     let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO trail (account, region, seq, time, name, event_type, error_code, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR IGNORE INTO trail (account, region, seq, time, name, event_type, error_code, event_id, read_only, resources, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     let mut resource = tx.prepare_cached(
         "INSERT OR IGNORE INTO trail_resources (account, region, name, seq) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for e in &p.events {
-        for name in resource_names(e) {
+        let resources = trail::resources(e);
+        for name in &resources {
             resource.execute(params![account, region, name, e.seq as i64])?;
         }
         let json = serde_json::to_string(e)
@@ -427,21 +435,22 @@ fn write_partition(tx: &rusqlite::Transaction<'_>, p: &PartitionWrite<'_>) -> ru
             e.seq as i64,
             e.time.as_millis(),
             &*e.name,
-            format!("{:?}", e.event_type),
+            event_type_column(e.event_type),
             e.error.as_ref().map(|(code, _)| code.to_string()),
+            event_uuid(trail_seed, e.seq),
+            trail::is_read_only(&e.name),
+            resources.len() as i64,
             json
         ])?;
     }
     Ok(())
 }
 
-/// The `ResourceName`s LookupEvents shows for an event: the ARNs of the
-/// keys it names.
-fn resource_names(e: &TrailEvent) -> Vec<&str> {
-    match &e.detail {
-        EventDetail::Json(j) => j.resources.iter().map(String::as_str).collect(),
-        EventDetail::Crypto(c) => vec![&*c.key_arn],
-        EventDetail::Bare { .. } => Vec::new(),
+/// The `event_type` column of an event of this type.
+fn event_type_column(t: EventType) -> &'static str {
+    match t {
+        EventType::ApiCall => "ApiCall",
+        EventType::ServiceEvent => "ServiceEvent",
     }
 }
 
@@ -641,21 +650,15 @@ fn read_rows(conn: &Connection, p: PartitionRow) -> Result<Rows, String> {
 }
 
 /// What LookupEvents asks of the trail table: newest first, `skip` passed
-/// over, at most `take`, filtered by any of these. Each filter is an
-/// equality on an index (the time range is checked on the rows the index
-/// gives), so a page costs about the same with a thousand events or
-/// millions; `skip` is walked, so a client paging through starts each page
-/// where the last ended (`before_seq`) instead.
+/// over, at most `take`, the events that match `query`. Each attribute is
+/// an equality on an index of its own (the time range is checked on the
+/// rows the index gives), so a page costs about the same with a thousand
+/// events or millions; `skip` is walked, so a client paging through starts
+/// each page where the last ended (`before_seq`) instead.
 #[derive(Clone, Debug, Default)]
 pub(super) struct TrailQuery<'a> {
-    /// `EventName` equals this.
-    pub event_name: Option<&'a str>,
-    /// A `ResourceName` of the event equals this (a key ARN).
-    pub resource_name: Option<&'a str>,
-    /// At or after this instant (`StartTime`).
-    pub start: Option<Timestamp>,
-    /// At or before this instant (`EndTime`).
-    pub end: Option<Timestamp>,
+    /// The attribute and time range.
+    pub query: Query<'a>,
     /// Only events numbered below this: where the previous page ended,
     /// so that the next one starts there without walking `skip` events.
     pub before_seq: Option<u64>,
@@ -701,45 +704,60 @@ impl Reader {
         partition: &Partition,
         q: &TrailQuery<'_>,
     ) -> rusqlite::Result<(Vec<TrailEvent>, bool)> {
-        let start = q.start.map_or(i64::MIN, |t| t.as_millis());
-        let end = q.end.map_or(i64::MAX, |t| t.as_millis());
+        let (start, end) = q.query.millis();
         let limit = i64::try_from(q.take.saturating_add(1)).unwrap_or(i64::MAX);
         let offset = i64::try_from(q.skip).unwrap_or(i64::MAX);
         let before = q
             .before_seq
             .and_then(|b| i64::try_from(b).ok())
             .unwrap_or(i64::MAX);
-        // ?3 and ?4 are the resource and event names, NULL when not
-        // filtered on; each form walks the one index that fits (named, for
-        // EventName: SQLite's planner would rather walk the trail in `seq`
-        // order and filter, which costs the whole trail for a rare name).
-        let sql = match (q.resource_name, q.event_name) {
-            (Some(_), _) => {
+        // ?3 is the criterion's value; each form walks the one index that
+        // fits, named (SQLite's planner would rather walk the trail in `seq`
+        // order and filter, which costs the whole trail for a rare match).
+        const PAGE: &str =
+            "AND time BETWEEN ?4 AND ?5 AND seq < ?8 ORDER BY seq DESC LIMIT ?6 OFFSET ?7";
+        let (sql, value): (String, rusqlite::types::Value) = match q.query.criterion() {
+            Criterion::Nothing => return Ok((Vec::new(), false)),
+            Criterion::Every => (
+                format!("SELECT value FROM trail WHERE account = ?1 AND region = ?2 {PAGE}"),
+                rusqlite::types::Value::Null,
+            ),
+            Criterion::AnyResource => (
+                format!("SELECT value FROM trail WHERE account = ?1 AND region = ?2 AND resources > 0 {PAGE}"),
+                rusqlite::types::Value::Null,
+            ),
+            Criterion::EventName(name) => (
+                format!("SELECT value FROM trail INDEXED BY trail_by_name WHERE account = ?1 AND region = ?2 AND name = ?3 {PAGE}"),
+                name.to_owned().into(),
+            ),
+            Criterion::EventId(id) => (
+                format!("SELECT value FROM trail INDEXED BY trail_by_event_id WHERE account = ?1 AND region = ?2 AND event_id = ?3 {PAGE}"),
+                id.to_owned().into(),
+            ),
+            Criterion::ReadOnly(read_only) => (
+                format!("SELECT value FROM trail INDEXED BY trail_by_read_only WHERE account = ?1 AND region = ?2 AND read_only = ?3 {PAGE}"),
+                i64::from(read_only).into(),
+            ),
+            Criterion::EventType(t) => (
+                format!("SELECT value FROM trail INDEXED BY trail_by_type WHERE account = ?1 AND region = ?2 AND event_type = ?3 {PAGE}"),
+                event_type_column(t).to_owned().into(),
+            ),
+            Criterion::ResourceName(name) => (
                 "SELECT t.value FROM trail_resources r JOIN trail t \
                  ON t.account = r.account AND t.region = r.region AND t.seq = r.seq \
                  WHERE r.account = ?1 AND r.region = ?2 AND r.name = ?3 \
-                 AND (?4 IS NULL OR t.name = ?4) AND t.time BETWEEN ?5 AND ?6 \
-                 AND r.seq < ?9 ORDER BY r.seq DESC LIMIT ?7 OFFSET ?8"
-            }
-            (None, Some(_)) => {
-                "SELECT value FROM trail INDEXED BY trail_by_name WHERE account = ?1 AND region = ?2 \
-                 AND ?3 IS NULL AND name = ?4 AND time BETWEEN ?5 AND ?6 \
-                 AND seq < ?9 ORDER BY seq DESC LIMIT ?7 OFFSET ?8"
-            }
-            (None, None) => {
-                "SELECT value FROM trail WHERE account = ?1 AND region = ?2 \
-                 AND ?3 IS NULL AND ?4 IS NULL AND time BETWEEN ?5 AND ?6 \
-                 AND seq < ?9 ORDER BY seq DESC LIMIT ?7 OFFSET ?8"
-            }
+                 AND t.time BETWEEN ?4 AND ?5 AND r.seq < ?8 ORDER BY r.seq DESC LIMIT ?6 OFFSET ?7"
+                    .to_owned(),
+                name.to_owned().into(),
+            ),
         };
-        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let values: Vec<String> = stmt
             .query_map(
                 params![
                     partition.account,
                     partition.region,
-                    q.resource_name,
-                    q.event_name,
+                    value,
                     start,
                     end,
                     limit,

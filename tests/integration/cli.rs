@@ -169,6 +169,29 @@ fn check_prints_every_error_with_file_line_and_column() {
     run.assert_line("1 file, 1 runbook, 0 errors");
 }
 
+/// Issue 15: a misspelt member would make `!=` pass by accident, so `check`
+/// rejects it at its place, with the member the store entry does have.
+#[test]
+fn check_rejects_a_misspelt_response_path_with_a_suggestion() {
+    let dir = TempDir::new("misspelt-path");
+    let path = dir.write(
+        "misspelt.runbook",
+        &format!(
+            "runbook \"typo\"\nworld \"{}\"\nexpect ExampleKeyStore.ConectionState != FAILED\n",
+            world()
+        ),
+    );
+    let run = hsmdrill(&["check", path.to_str().unwrap()]);
+    run.assert_code(2);
+    run.assert_stdout_contains(&format!("{}:3:23", path.display()));
+    run.assert_stdout_contains(
+        "no member `ConectionState` in the DescribeCustomKeyStores entry (CustomKeyStoresListEntry)",
+    );
+    run.assert_stdout_contains("did you mean `ConnectionState`?");
+    // The runbook does not count: it does not pass its checks.
+    run.assert_line("1 file, 0 runbooks, 1 error");
+}
+
 #[test]
 fn an_unreadable_runbook_is_one_error_line() {
     let dir = TempDir::new("unreadable");

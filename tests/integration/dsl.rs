@@ -261,15 +261,15 @@ expect decrypt "AAAA" == "x"
             .collect::<Vec<_>>(),
         vec![
             json!({ "Expect": { "Field": { "subject": { "Store": "ExampleKeyStore" },
-                "path": [{ "Field": "ConnectionState" }], "comparison": "Equals", "value": "CONNECTED" } } }),
+                "path": [{ "Field": "ConnectionState" }], "comparison": "Equals", "value": { "Value": "CONNECTED" } } } }),
             json!({ "Expect": { "Field": { "subject": { "Store": "$ExampleKeyStore" },
-                "path": [{ "Field": "ConnectionErrorCode" }], "comparison": "Absent", "value": null } } }),
+                "path": [{ "Field": "ConnectionErrorCode" }], "comparison": "Absent", "value": { "Value": null } } } }),
             json!({ "Expect": { "Field": { "subject": { "Key": "alias/app" },
-                "path": [{ "Field": "KeyState" }], "comparison": "NotEquals", "value": "Disabled" } } }),
+                "path": [{ "Field": "KeyState" }], "comparison": "NotEquals", "value": { "Value": "Disabled" } } } }),
             json!({ "Expect": { "Field": { "subject": "Last",
-                "path": [{ "Field": "Clusters" }, { "Index": 0 }, { "Field": "Hsms" }], "comparison": "Present", "value": null } } }),
+                "path": [{ "Field": "Clusters" }, { "Index": 0 }, { "Field": "Hsms" }], "comparison": "Present", "value": { "Value": null } } } }),
             json!({ "Expect": { "Field": { "subject": { "Trail": "DeleteKey" },
-                "path": [{ "Field": "additionalEventData" }, { "Field": "clusterId" }], "comparison": "Contains", "value": "cluster-" } } }),
+                "path": [{ "Field": "additionalEventData" }, { "Field": "clusterId" }], "comparison": "Contains", "value": { "Value": "cluster-" } } } }),
             json!({ "Expect": { "Trail": { "event": "DeleteKey", "fields": [
                 [[{ "Field": "additionalEventData" }, { "Field": "backingKeysDeletionStatus" }, { "Index": 0 }, { "Field": "deletionStatus" }], "FAILURE"],
                 [[{ "Field": "eventName" }], "DeleteKey"],
@@ -298,6 +298,10 @@ break security group of cluster-1a23b4cdefg
 mend security group of cluster-1a23b4cdefg
 delete hsm hsm-abc123 of cluster-1a23b4cdefg
 delete all hsms of cluster-1a23b4cdefg
+degrade hsm hsm-abc123 of cluster-1a23b4cdefg
+degrade all hsms of cluster-1a23b4cdefg
+repair hsm hsm-abc123 of cluster-1a23b4cdefg
+repair all hsms of cluster-1a23b4cdefg
 delete cluster cluster-1a23b4cdefg
 delete subnet subnet-0a1b2c3d4e5f60001
 set free addresses of subnet-0a1b2c3d4e5f60001 to 0
@@ -319,6 +323,10 @@ backup cluster-1a23b4cdefg -> b
             json!({ "Action": { "Fault": { "SecurityGroup": { "cluster": c, "ok": true } } } }),
             json!({ "Action": { "Fault": { "DeleteHsm": { "cluster": c, "hsm": "hsm-abc123" } } } }),
             json!({ "Action": { "Fault": { "DeleteHsm": { "cluster": c, "hsm": null } } } }),
+            json!({ "Action": { "Fault": { "DegradeHsm": { "cluster": c, "hsm": "hsm-abc123" } } } }),
+            json!({ "Action": { "Fault": { "DegradeHsm": { "cluster": c, "hsm": null } } } }),
+            json!({ "Action": { "Fault": { "RepairHsm": { "cluster": c, "hsm": "hsm-abc123" } } } }),
+            json!({ "Action": { "Fault": { "RepairHsm": { "cluster": c, "hsm": null } } } }),
             json!({ "Action": { "Fault": { "DeleteCluster": { "cluster": c } } } }),
             json!({ "Action": { "Fault": { "DeleteSubnet": { "subnet": s } } } }),
             json!({ "Action": { "Fault": { "FreeAddresses": { "subnet": s, "count": 0 } } } }),
@@ -602,6 +610,10 @@ fn the_catalog_has_every_statement() {
         "mend security group",
         "delete hsm",
         "delete all hsms",
+        "degrade hsm",
+        "degrade all hsms",
+        "repair hsm",
+        "repair all hsms",
         "delete cluster",
         "delete subnet",
         "set free addresses",

@@ -2,7 +2,8 @@
 //! runbook statement it stands for; outlines, backgrounds, tables and doc
 //! strings; spans and diagnostics at the feature's lines; failures and
 //! undefined steps fail a cucumber run with the feature's file and line;
-//! and the parity of the R5 and R7 features with their runbooks.
+//! and the parity of the R5 (both), R7, AWS_KMS-keys and DEGRADED features
+//! with their runbooks.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -190,6 +191,14 @@ fn each_phrase_lowers_to_the_ir_of_its_statement() {
             "call ScheduleKeyDeletion { KeyId: alias/app, PendingWindowInDays: 7 }\nwait 7 days\n\
              expect trail DeleteKey.additionalEventData.backingKeysDeletionStatus[0].deletionStatus == SUCCESS\n\
              capture backing = trail DeleteKey.additionalEventData.backingKeysDeletionStatus[0].backingKeyId",
+        ),
+        (
+            "    When 3 clients at once: I retry up to 2 times every 10 ms: I encrypt \"x\" with \"alias/app\"\n    Then the response has \"Succeeded\" greater than \"0\"\n    And the response has \"Succeeded\" at least \"1\"\n    And the response has \"Succeeded\" less than \"4\"\n    And the response has \"Succeeded\" at most \"3\"\n",
+            "burst 3: retry 2 every 10ms: encrypt \"x\" with alias/app\nexpect .Succeeded > 0\nexpect .Succeeded >= 1\nexpect .Succeeded < 4\nexpect .Succeeded <= 3",
+        ),
+        (
+            "    When 2 clients at once: in region \"eu-west-1\" I call DescribeBackups\n",
+            "burst 2: in region eu-west-1: call DescribeBackups",
         ),
     ];
     for (gherkin, statements) in pairs {
@@ -785,6 +794,16 @@ fn r7_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
 #[test]
 fn aws_kms_keys_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
     parity("aws-kms-keys");
+}
+
+#[test]
+fn r5_failed_logins_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
+    parity("r5-kms-failed-logins");
+}
+
+#[test]
+fn degraded_hsms_feature_and_runbook_lower_to_the_same_ir_and_snapshots() {
+    parity("degraded-hsms");
 }
 
 // --- The command line -------------------------------------------------------

@@ -49,6 +49,7 @@
 
 mod support;
 
+mod assertions;
 mod cli;
 mod clients;
 mod concurrency;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hsmdrill::scenario::ir::{
-    Action, Comparison, Control, Expect, Fault, Path as JsonPath, Scenario, Segment, Setup, Span,
-    Step, StepKind, Subject,
+    Action, Comparison, Control, Expect, Fault, Operand, Path as JsonPath, Scenario, Segment,
+    Setup, Span, Step, StepKind, Subject,
 };
 use hsmdrill::scenario::outcome::Outcome;
 use hsmdrill::scenario::runner::run;
@@ -71,7 +71,7 @@ fn expect_store(line: usize, field: &str, value: &str) -> Step {
             subject: Subject::Store("ExampleKeyStore".into()),
             path: path(field),
             comparison: Comparison::Equals,
-            value: json!(value),
+            value: Operand::Value(json!(value)),
         }),
     )
 }
@@ -287,7 +287,7 @@ fn burst_tallies_are_deterministic_and_retries_deliver_everything() {
                     subject: Subject::Last,
                     path: path("Succeeded"),
                     comparison: Comparison::Equals,
-                    value: json!(-1),
+                    value: Operand::Value(json!(-1)),
                 }),
             ),
         ])

@@ -134,6 +134,84 @@ fn kms_over_json_1_1_round_trips_and_errors_carry_the_exception_name() {
 }
 
 #[test]
+fn the_faults_route_degrades_and_repairs_hsms() {
+    let s = Server::start();
+    let cluster = "cluster-1a23b4cdefg";
+    let states = |s: &Server| {
+        let (status, _, out) = s.json(
+            "BaldrApiService.DescribeClusters",
+            json!({"Filters": {"clusterIds": [cluster]}}),
+        );
+        assert_eq!(status, 200, "{out}");
+        let c = &out["Clusters"][0];
+        let hsms: Vec<Value> = c["Hsms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["State"].clone())
+            .collect();
+        (c["State"].clone(), hsms)
+    };
+    let encrypt = json!({"KeyId": "alias/app", "Plaintext": "aGk="});
+
+    // Every HSM degraded (I56): the cluster reads DEGRADED and KMS has no
+    // HSM to use.
+    let (status, out) = s.control(
+        "/_hsmdrill/faults",
+        json!({"ClusterId": cluster, "DegradeHsm": "all"}),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        states(&s),
+        (
+            json!("DEGRADED"),
+            vec![json!("DEGRADED"), json!("DEGRADED")]
+        )
+    );
+    let body = s.kms_error("Encrypt", encrypt.clone(), 400, "KMSInvalidStateException");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("KMS cannot communicate with your CloudHSM cluster"));
+
+    // One repaired by id through the engine's fault route: KMS uses it.
+    let (_, _, out) = s.json(
+        "BaldrApiService.DescribeClusters",
+        json!({"Filters": {"clusterIds": [cluster]}}),
+    );
+    let hsm = out["Clusters"][0]["Hsms"][0]["HsmId"].clone();
+    let (status, out) = s.control(
+        "/_hsmdrill/fault",
+        json!({"RepairHsm": {"cluster": cluster, "hsm": hsm}}),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        states(&s),
+        (json!("DEGRADED"), vec![json!("ACTIVE"), json!("DEGRADED")])
+    );
+    assert_eq!(s.kms("Encrypt", encrypt.clone()).0, 200);
+
+    // The rest repaired: ACTIVE again.
+    let (status, out) = s.control(
+        "/_hsmdrill/faults",
+        json!({"ClusterId": cluster, "RepairHsm": "all"}),
+    );
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        states(&s),
+        (json!("ACTIVE"), vec![json!("ACTIVE"), json!("ACTIVE")])
+    );
+
+    // A member that is neither an HSM id nor "all" is refused.
+    let (status, out) = s.control(
+        "/_hsmdrill/faults",
+        json!({"ClusterId": cluster, "DegradeHsm": 3}),
+    );
+    assert_eq!(status, 400, "{out}");
+    assert_eq!(out["__type"], json!("ValidationException"));
+}
+
+#[test]
 fn a_server_fault_is_500_and_a_validation_error_400() {
     let s = Server::start();
     let (status, out) = s.control(
@@ -290,18 +368,116 @@ fn cloudtrail_lookup_events_returns_the_record_as_a_json_string() {
         record["additionalEventData"]["customKeyStoreId"],
         json!("cks-1234567890abcdef0")
     );
-    // A NextToken is whatever the client sends back: the largest number is
-    // an empty last page, never an overflow; a non-number is refused.
+    // A NextToken is the one a previous page gave for the same query: a
+    // bare number, a made-up string or another query's token is refused.
     let lookup = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+    s.kms(
+        "Encrypt",
+        json!({"KeyId": "alias/app", "Plaintext": "aGk="}),
+    );
+    let (status, _, out) = s.json(lookup, json!({"MaxResults": 1}));
+    assert_eq!(status, 200, "{out}");
+    let token = out["NextToken"].clone();
+    assert!(token.is_string(), "{out}");
+    let (status, _, out) = s.json(lookup, json!({"MaxResults": 1, "NextToken": token}));
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["Events"].as_array().map(Vec::len), Some(1), "{out}");
     let (status, _, out) = s.json(
         lookup,
         json!({"NextToken": usize::MAX.to_string(), "MaxResults": 50}),
     );
-    assert_eq!(status, 200, "{out}");
-    assert_eq!(out, json!({"Events": []}));
+    assert_eq!(status, 400, "{out}");
+    assert_eq!(out["__type"], json!("InvalidNextTokenException"));
     let (status, _, out) = s.json(lookup, json!({"NextToken": "x"}));
     assert_eq!(status, 400, "{out}");
     assert_eq!(out["__type"], json!("InvalidNextTokenException"));
+}
+
+/// LookupEvents over the wire: a lookup by each kind of attribute and by
+/// time, and CloudTrail's exception for each kind of bad request, with its
+/// status and `x-amzn-ErrorType`.
+#[test]
+fn cloudtrail_lookup_events_filters_by_attribute_and_time_and_refuses_bad_requests() {
+    let s = Server::start();
+    let lookup = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
+    s.kms("DescribeKey", json!({"KeyId": "alias/app"}));
+    let (status, _) = s.control("/_hsmdrill/clock/advance", json!({"seconds": 5}));
+    assert_eq!(status, 200);
+    s.kms(
+        "Encrypt",
+        json!({"KeyId": "alias/app", "Plaintext": "aGk=", "EncryptionContext": {"Project": "Alpha"}}),
+    );
+    let names = |input: Value| -> Vec<String> {
+        let (status, _, out) = s.json(lookup, input);
+        assert_eq!(status, 200, "{out}");
+        out["Events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["EventName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let attr =
+        |k: &str, v: &str| json!({"LookupAttributes": [{"AttributeKey": k, "AttributeValue": v}]});
+    let arn = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    assert_eq!(names(attr("ResourceName", arn)), ["Encrypt", "DescribeKey"]);
+    assert_eq!(
+        names(attr("ResourceType", "AWS::KMS::Key")),
+        ["Encrypt", "DescribeKey"]
+    );
+    assert_eq!(names(attr("ReadOnly", "true")), ["Encrypt", "DescribeKey"]);
+    assert!(names(attr("ReadOnly", "false")).is_empty());
+    assert_eq!(
+        names(attr("Username", "hsmdrill")),
+        ["Encrypt", "DescribeKey"]
+    );
+    assert_eq!(names(attr("EventSource", "kms.amazonaws.com")).len(), 2);
+    assert!(names(attr("AccessKeyId", "AKIAIOSFODNN7EXAMPLE")).is_empty());
+    let (_, _, out) = s.json(lookup, attr("EventName", "Encrypt"));
+    let encrypt = &out["Events"][0];
+    let id = encrypt["EventId"].as_str().unwrap();
+    assert_eq!(names(attr("EventId", id)), ["Encrypt"]);
+    let record: Value = serde_json::from_str(encrypt["CloudTrailEvent"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        record["requestParameters"]["encryptionContext"],
+        json!({"Project": "Alpha"})
+    );
+    let at = encrypt["EventTime"].as_f64().unwrap();
+    assert_eq!(names(json!({"StartTime": at, "EndTime": at})), ["Encrypt"]);
+    assert_eq!(names(json!({"EndTime": at - 1.0})), ["DescribeKey"]);
+    assert!(names(json!({"EventCategory": "insight"})).is_empty());
+
+    for (input, exception) in [
+        (
+            json!({"LookupAttributes": [
+                {"AttributeKey": "EventName", "AttributeValue": "Encrypt"},
+                {"AttributeKey": "ReadOnly", "AttributeValue": "true"},
+            ]}),
+            "InvalidLookupAttributesException",
+        ),
+        (attr("Colour", "blue"), "InvalidLookupAttributesException"),
+        (attr("ReadOnly", "yes"), "InvalidLookupAttributesException"),
+        (attr("EventName", ""), "InvalidLookupAttributesException"),
+        (
+            json!({"StartTime": at, "EndTime": at - 1.0}),
+            "InvalidTimeRangeException",
+        ),
+        (json!({"MaxResults": 0}), "InvalidMaxResultsException"),
+        (json!({"MaxResults": 51}), "InvalidMaxResultsException"),
+        (json!({"NextToken": "1"}), "InvalidNextTokenException"),
+        (
+            json!({"EventCategory": "data"}),
+            "InvalidEventCategoryException",
+        ),
+    ] {
+        let (status, error_type, out) = s.json(lookup, input.clone());
+        assert_eq!(
+            (status, error_type.as_deref(), &out["__type"]),
+            (400, Some(exception), &json!(exception)),
+            "{input}"
+        );
+        assert!(out["message"].is_string(), "{out}");
+    }
 }
 
 #[test]

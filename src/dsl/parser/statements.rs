@@ -61,25 +61,37 @@ impl Ctx<'_, '_> {
                 c.finish()?;
                 Ok(LineItem::Open { kind, span, text })
             }
-            Rule::block_line => {
-                let mut c = self.cursor(inner);
-                let kind = self.block_head(c.expect(Rule::block_head)?)?;
-                let body = self.statement(c.expect(Rule::statement)?)?;
-                c.finish()?;
-                Ok(LineItem::Stmt(Box::new(Item {
-                    span,
-                    text,
-                    stmt: Stmt::Block {
-                        kind,
-                        body: vec![body],
-                    },
-                    capture: None,
-                    outcome: None,
-                })))
-            }
+            Rule::block_line => Ok(LineItem::Stmt(Box::new(
+                self.block_line(inner, span, text)?,
+            ))),
             Rule::statement => Ok(LineItem::Stmt(Box::new(self.statement(inner)?))),
             other => Err(internal(&span, &format!("unexpected {other:?} on a line"))),
         }
+    }
+
+    /// `head: statement` or `head: head: … statement`, a block of one.
+    fn block_line(&self, p: Pair<'_, Rule>, span: Span, text: String) -> Res<Item> {
+        let mut c = self.cursor(p);
+        let kind = self.block_head(c.expect(Rule::block_head)?)?;
+        let body = match c.optional(Rule::block_line) {
+            Some(inner) => {
+                let inner_span = self.span(&inner);
+                let inner_text = first_line(inner.as_str());
+                self.block_line(inner, inner_span, inner_text)?
+            }
+            None => self.statement(c.expect(Rule::statement)?)?,
+        };
+        c.finish()?;
+        Ok(Item {
+            span,
+            text,
+            stmt: Stmt::Block {
+                kind,
+                body: vec![body],
+            },
+            capture: None,
+            outcome: None,
+        })
     }
 
     pub(super) fn block_head(&self, p: Pair<'_, Rule>) -> Res<BlockKind> {
@@ -417,6 +429,28 @@ impl Ctx<'_, '_> {
             Rule::hsm_delete => {
                 let hsm = name(&mut c, Rule::hsm)?;
                 Fault::DeleteHsm {
+                    cluster: name(&mut c, Rule::cluster)?,
+                    hsm: Some(hsm),
+                }
+            }
+            Rule::hsms_degrade_all => Fault::DegradeHsm {
+                cluster: name(&mut c, Rule::cluster)?,
+                hsm: None,
+            },
+            Rule::hsm_degrade => {
+                let hsm = name(&mut c, Rule::hsm)?;
+                Fault::DegradeHsm {
+                    cluster: name(&mut c, Rule::cluster)?,
+                    hsm: Some(hsm),
+                }
+            }
+            Rule::hsms_repair_all => Fault::RepairHsm {
+                cluster: name(&mut c, Rule::cluster)?,
+                hsm: None,
+            },
+            Rule::hsm_repair => {
+                let hsm = name(&mut c, Rule::hsm)?;
+                Fault::RepairHsm {
                     cluster: name(&mut c, Rule::cluster)?,
                     hsm: Some(hsm),
                 }

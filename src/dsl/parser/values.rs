@@ -4,7 +4,7 @@
 use pest::iterators::Pair;
 
 use super::cursor::{internal, Ctx, Res};
-use crate::dsl::ast::{push_member, ExpectAst, PathAst, SubjectAst, Tok, Val, ValKind};
+use crate::dsl::ast::{push_member, ExpectAst, PathAst, SubjectAst, TimeAst, Tok, Val, ValKind};
 use crate::dsl::grammar::Rule;
 use crate::dsl::source::MAX_DEPTH;
 use crate::scenario::diagnostic::Diagnostic;
@@ -46,14 +46,21 @@ impl Ctx<'_, '_> {
                 cc.finish()?;
                 let which_rule = which.as_rule();
                 let mut wc = self.cursor(which);
-                let value = match wc.optional(Rule::value) {
-                    Some(v) => Some(self.value(v, 1)?),
-                    None => None,
+                let (value, time) = match wc.optional(Rule::value) {
+                    Some(v) => (Some(self.value(v, 1)?), None),
+                    None => match wc.optional(Rule::time_expr) {
+                        Some(t) => self.time_expr(t)?,
+                        None => (None, None),
+                    },
                 };
                 wc.finish()?;
                 let comparison = match which_rule {
                     Rule::cmp_eq => Comparison::Equals,
                     Rule::cmp_ne => Comparison::NotEquals,
+                    Rule::cmp_le => Comparison::LessOrEqual,
+                    Rule::cmp_ge => Comparison::GreaterOrEqual,
+                    Rule::cmp_lt => Comparison::Less,
+                    Rule::cmp_gt => Comparison::Greater,
                     Rule::cmp_contains => Comparison::Contains,
                     Rule::cmp_absent => Comparison::Absent,
                     _ => Comparison::Present,
@@ -63,6 +70,7 @@ impl Ctx<'_, '_> {
                     path,
                     comparison,
                     value,
+                    time,
                 }
             }
             other => return Err(internal(&at, &format!("unexpected {other:?} in `expect`"))),
@@ -71,8 +79,80 @@ impl Ctx<'_, '_> {
         Ok(e)
     }
 
+    /// `now - 1h`, `$t + 7d`: the base (none for `now`) and the shift.
+    fn time_expr(&self, p: Pair<'_, Rule>) -> Res<(Option<Val>, Option<TimeAst>)> {
+        // `now`, `+` and `-` are words the cursor skips: look for them
+        // among the raw children.
+        let now = p.clone().into_inner().any(|q| q.as_rule() == Rule::kw_now);
+        let mut c = self.cursor(p);
+        let value = if now {
+            None
+        } else if let Some(v) = c.optional(Rule::variable) {
+            Some(Val {
+                span: self.span(&v),
+                kind: ValKind::Var(v.as_str().to_owned()),
+            })
+        } else {
+            let n = c.expect(Rule::number)?;
+            let span = self.span(&n);
+            let num = n
+                .as_str()
+                .parse::<serde_json::Number>()
+                .map_err(|_| Diagnostic::new(span.clone(), "not a number"))?;
+            Some(Val {
+                span,
+                kind: ValKind::Num(num),
+            })
+        };
+        let mut offset_ms: i64 = 0;
+        while let Some(shift) = c.next_of(Rule::shift)? {
+            let span = self.span(&shift);
+            let minus = shift
+                .clone()
+                .into_inner()
+                .any(|q| q.as_rule() == Rule::op_minus);
+            let mut sc = self.cursor(shift);
+            let d = self.duration(sc.expect(Rule::duration)?)?;
+            sc.finish()?;
+            let ms = i64::try_from(d.as_millis())
+                .ok()
+                .and_then(|ms| {
+                    if minus {
+                        offset_ms.checked_sub(ms)
+                    } else {
+                        offset_ms.checked_add(ms)
+                    }
+                })
+                .ok_or_else(|| {
+                    Diagnostic::new(span, "this duration is too long").with_label("overflows")
+                })?;
+            offset_ms = ms;
+        }
+        c.finish()?;
+        Ok((value, Some(TimeAst { now, offset_ms })))
+    }
+
     pub(super) fn subject(&self, p: Pair<'_, Rule>) -> Res<(SubjectAst, PathAst)> {
         let (rule, at, mut c) = self.only_child(p)?;
+        if rule == Rule::subject_var {
+            let v = c.expect(Rule::variable)?;
+            c.finish()?;
+            let tok = self.tok(&v);
+            let name = tok.text.trim_start_matches('$');
+            let name = name
+                .strip_prefix('{')
+                .and_then(|n| n.strip_suffix('}'))
+                .unwrap_or(name)
+                .to_owned();
+            let subject = SubjectAst::Var(Tok { text: name, ..tok });
+            return Ok((
+                subject,
+                PathAst {
+                    path: Path::default(),
+                    spans: Vec::new(),
+                },
+            ));
+        }
         let subject = match rule {
             Rule::subject_last => SubjectAst::Last,
             Rule::subject_store => SubjectAst::Store(self.name_ref(c.expect(Rule::store)?)?),
@@ -88,12 +168,15 @@ impl Ctx<'_, '_> {
     /// A path (`path` or `trail_path`: the same segments).
     pub(super) fn path(&self, p: Pair<'_, Rule>) -> Res<PathAst> {
         let mut segments = Vec::new();
+        let mut spans = Vec::new();
         let mut c = self.cursor(p);
         while let Some(seg) = c.next() {
+            spans.push(self.span(&seg));
             segments.push(self.segment(seg)?);
         }
         Ok(PathAst {
             path: Path(segments),
+            spans,
         })
     }
 

@@ -260,6 +260,13 @@ impl Cluster {
         self.hsms.iter().filter(|h| h.state == HsmState::Active)
     }
 
+    /// An HSM changed state: the cluster reads `DEGRADED` while one of its
+    /// HSMs does ([`ClusterState::on_hsm_health`]).
+    pub fn sync_health(&mut self) {
+        let degraded = self.hsms.iter().any(|h| h.state == HsmState::Degraded);
+        self.state.on_hsm_health(degraded).apply(&mut self.state);
+    }
+
     /// Availability Zones with at least one active HSM.
     pub fn active_hsm_zones(&self) -> usize {
         let mut zones: Vec<&str> = self

@@ -337,6 +337,7 @@ impl Engine {
             } else {
                 cluster.hsms[pos].state = s;
             }
+            cluster.sync_health();
         }
         self.reschedule(&st);
         Ok(DeleteHsmResponse { hsm_id })

@@ -191,6 +191,20 @@ impl Users {
         role: Role,
         password: &str,
     ) -> Result<&User, LoginError> {
+        self.login_counting(session, username, role, password, true)
+    }
+
+    /// [`Self::login`], where a wrong password counts toward the lockout
+    /// only if `count_failure` (KMS's own attempts, by the world setting
+    /// `kms_failed_logins_count`: docs/fidelity.md I55).
+    pub fn login_counting(
+        &mut self,
+        session: SessionId,
+        username: &str,
+        role: Role,
+        password: &str,
+        count_failure: bool,
+    ) -> Result<&User, LoginError> {
         if self.logins.contains_key(&session) {
             return Err(LoginError::SessionAlreadyLoggedIn);
         }
@@ -207,7 +221,9 @@ impl Users {
             return Err(LoginError::Locked);
         }
         if user.password.as_deref() != Some(password) {
-            user.lockout.on_failed_login().apply(&mut user.lockout);
+            if count_failure {
+                user.lockout.on_failed_login().apply(&mut user.lockout);
+            }
             return Err(LoginError::InvalidCredentials);
         }
         if in_use_by_kms {
@@ -310,6 +326,29 @@ mod tests {
             .unwrap();
         assert!(u
             .login(s, "kmsuser", Role::CryptoUser, "newPass123")
+            .is_ok());
+    }
+
+    #[test]
+    fn uncounted_failures_never_lock() {
+        let mut u = users();
+        let kms = SessionId::Kms("cks-1".into());
+        for _ in 0..6 {
+            assert_eq!(
+                u.login_counting(
+                    kms.clone(),
+                    "kmsuser",
+                    Role::CryptoUser,
+                    "wrongPass1",
+                    false
+                )
+                .err(),
+                Some(LoginError::InvalidCredentials)
+            );
+        }
+        assert!(!u.get("kmsuser").unwrap().lockout.is_locked());
+        assert!(u
+            .login_counting(kms, "kmsuser", Role::CryptoUser, "kmsPassword1", false)
             .is_ok());
     }
 

@@ -22,10 +22,8 @@ use super::api::{
 };
 use super::crypto;
 use super::key::{Key, KeyOrigin, KeyStatus, MaterialVersion};
-use super::keystore::ConnectionState;
 use super::manage::grants::check_grant_tokens;
 use super::store_ops::find_store;
-use super::KMSUSER;
 use super::{
     add_present, check_enum, check_len, check_range, nothing_recorded, required,
     ENCRYPTION_ALGORITHMS,
@@ -34,7 +32,7 @@ use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::pkcs11::{Session, SessionPool};
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::state::State;
-use crate::engine::trail::{CryptoDetail, EventDetail, EventType};
+use crate::engine::trail::{CryptoDetail, DataKeyLength, EventDetail, EventType};
 use crate::engine::Engine;
 
 /// A key resolved for one cryptographic operation, holding no lock.
@@ -58,79 +56,94 @@ const DRY_RUN: &str = "The request would have succeeded, but the DryRun option i
 impl Engine {
     /// Encrypt up to 4096 bytes under a key in a CloudHSM key store.
     pub fn encrypt(&self, req: &EncryptRequest) -> Result<EncryptResponse> {
-        self.crypto_call("Encrypt", req.key_id.as_deref(), |detail| {
-            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-            let plaintext = required_blob("Plaintext", &req.plaintext)?;
-            check_grant_tokens(req.grant_tokens.as_deref())?;
-            check_blob("Plaintext", plaintext, 4096)?;
-            check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
-            let u = self.usable(key_id, None, detail)?;
-            if req.dry_run == Some(true) {
-                return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
-            }
-            let blob = self.seal_on_hsm(&u, &req.encryption_context, plaintext)?;
-            Ok(EncryptResponse {
-                ciphertext_blob: blob,
-                key_id: u.detail.key_arn.to_string(),
-                encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
-            })
-        })
+        self.crypto_call(
+            "Encrypt",
+            req.key_id.as_deref(),
+            Some(&req.encryption_context),
+            |detail| {
+                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+                let plaintext = required_blob("Plaintext", &req.plaintext)?;
+                check_grant_tokens(req.grant_tokens.as_deref())?;
+                check_blob("Plaintext", plaintext, 4096)?;
+                check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
+                let u = self.usable(key_id, None, detail)?;
+                if req.dry_run == Some(true) {
+                    return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
+                }
+                let blob = self.seal_on_hsm(&u, &req.encryption_context, plaintext)?;
+                Ok(EncryptResponse {
+                    ciphertext_blob: blob,
+                    key_id: u.detail.key_arn.to_string(),
+                    encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+                })
+            },
+        )
     }
 
     /// Decrypt a blob; `KeyId` is optional because the blob names its key.
     pub fn decrypt(&self, req: &DecryptRequest) -> Result<DecryptResponse> {
-        self.crypto_call("Decrypt", req.key_id.as_deref(), |detail| {
-            let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
-            check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
-            check_grant_tokens(req.grant_tokens.as_deref())?;
-            let (plaintext, u) = self.open_blob(
-                blob,
-                req.key_id.as_deref(),
-                &req.encryption_context,
-                req.dry_run == Some(true),
-                detail,
-            )?;
-            Ok(DecryptResponse {
-                key_id: u.detail.key_arn.to_string(),
-                plaintext,
-                encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
-            })
-        })
+        self.crypto_call(
+            "Decrypt",
+            req.key_id.as_deref(),
+            Some(&req.encryption_context),
+            |detail| {
+                let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
+                check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
+                check_grant_tokens(req.grant_tokens.as_deref())?;
+                let (plaintext, u) = self.open_blob(
+                    blob,
+                    req.key_id.as_deref(),
+                    &req.encryption_context,
+                    req.dry_run == Some(true),
+                    detail,
+                )?;
+                Ok(DecryptResponse {
+                    key_id: u.detail.key_arn.to_string(),
+                    plaintext,
+                    encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+                })
+            },
+        )
     }
 
     /// Decrypts under the source key and encrypts under the destination key.
     pub fn re_encrypt(&self, req: &ReEncryptRequest) -> Result<ReEncryptResponse> {
-        self.crypto_call("ReEncrypt", req.destination_key_id.as_deref(), |detail| {
-            let dest = required("DestinationKeyId", &req.destination_key_id, 1, 2048)?;
-            let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
-            check_grant_tokens(req.grant_tokens.as_deref())?;
-            check_algorithm(
-                "SourceEncryptionAlgorithm",
-                req.source_encryption_algorithm.as_deref(),
-            )?;
-            check_algorithm(
-                "DestinationEncryptionAlgorithm",
-                req.destination_encryption_algorithm.as_deref(),
-            )?;
-            let mut source_detail = None;
-            let dry_run = req.dry_run == Some(true);
-            let (plaintext, source) = self.open_blob(
-                blob,
-                req.source_key_id.as_deref(),
-                &req.source_encryption_context,
-                dry_run,
-                &mut source_detail,
-            )?;
-            let u = self.usable(dest, None, detail)?;
-            let blob = self.seal_on_hsm(&u, &req.destination_encryption_context, &plaintext)?;
-            Ok(ReEncryptResponse {
-                ciphertext_blob: blob,
-                source_key_id: source.detail.key_arn.to_string(),
-                key_id: u.detail.key_arn.to_string(),
-                source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
-                destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
-            })
-        })
+        self.crypto_call(
+            "ReEncrypt",
+            req.destination_key_id.as_deref(),
+            None,
+            |detail| {
+                let dest = required("DestinationKeyId", &req.destination_key_id, 1, 2048)?;
+                let blob = required_blob("CiphertextBlob", &req.ciphertext_blob)?;
+                check_grant_tokens(req.grant_tokens.as_deref())?;
+                check_algorithm(
+                    "SourceEncryptionAlgorithm",
+                    req.source_encryption_algorithm.as_deref(),
+                )?;
+                check_algorithm(
+                    "DestinationEncryptionAlgorithm",
+                    req.destination_encryption_algorithm.as_deref(),
+                )?;
+                let mut source_detail = None;
+                let dry_run = req.dry_run == Some(true);
+                let (plaintext, source) = self.open_blob(
+                    blob,
+                    req.source_key_id.as_deref(),
+                    &req.source_encryption_context,
+                    dry_run,
+                    &mut source_detail,
+                )?;
+                let u = self.usable(dest, None, detail)?;
+                let blob = self.seal_on_hsm(&u, &req.destination_encryption_context, &plaintext)?;
+                Ok(ReEncryptResponse {
+                    ciphertext_blob: blob,
+                    source_key_id: source.detail.key_arn.to_string(),
+                    key_id: u.detail.key_arn.to_string(),
+                    source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+                    destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+                })
+            },
+        )
     }
 
     /// GenerateDataKey: a random data key, in plaintext and encrypted.
@@ -155,42 +168,54 @@ impl Engine {
         req: &GenerateDataKeyRequest,
         with_plaintext: bool,
     ) -> Result<GenerateDataKeyResponse> {
-        self.crypto_call(name, req.key_id.as_deref(), |detail| {
-            let key_id = required("KeyId", &req.key_id, 1, 2048)?;
-            check_grant_tokens(req.grant_tokens.as_deref())?;
-            let len = match (req.number_of_bytes, req.key_spec.as_deref()) {
-                (Some(n), None) => {
-                    check_range("NumberOfBytes", n, 1, 1024)?;
-                    usize::try_from(n).unwrap_or(32)
-                }
-                (None, Some(spec)) => {
-                    check_enum("KeySpec", spec, &["AES_256", "AES_128"])?;
-                    if spec == "AES_128" {
-                        16
-                    } else {
-                        32
+        self.crypto_call(
+            name,
+            req.key_id.as_deref(),
+            Some(&req.encryption_context),
+            |detail| {
+                let key_id = required("KeyId", &req.key_id, 1, 2048)?;
+                check_grant_tokens(req.grant_tokens.as_deref())?;
+                let len = match (req.number_of_bytes, req.key_spec.as_deref()) {
+                    (Some(n), None) => {
+                        check_range("NumberOfBytes", n, 1, 1024)?;
+                        usize::try_from(n).unwrap_or(32)
                     }
+                    (None, Some(spec)) => {
+                        check_enum("KeySpec", spec, &["AES_256", "AES_128"])?;
+                        if spec == "AES_128" {
+                            16
+                        } else {
+                            32
+                        }
+                    }
+                    (Some(_), Some(_)) | (None, None) => {
+                        return Err(Error::new(
+                            ErrorKind::Validation,
+                            "Please specify either number of bytes or key spec, but not both.",
+                        ))
+                    }
+                };
+                let u = self.usable(key_id, None, detail);
+                if let Some(d) = detail.as_mut() {
+                    d.data_key = Some(match (&req.key_spec, req.number_of_bytes) {
+                        (Some(spec), _) => DataKeyLength::KeySpec(Arc::from(spec.as_str())),
+                        (None, n) => DataKeyLength::NumberOfBytes(n.unwrap_or_default()),
+                    });
                 }
-                (Some(_), Some(_)) | (None, None) => {
-                    return Err(Error::new(
-                        ErrorKind::Validation,
-                        "Please specify either number of bytes or key spec, but not both.",
-                    ))
+                let u = u?;
+                if req.dry_run == Some(true) {
+                    return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
                 }
-            };
-            let u = self.usable(key_id, None, detail)?;
-            if req.dry_run == Some(true) {
-                return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
-            }
-            let mut data_key = vec![0u8; len];
-            crypto::fill_random(&mut data_key)?;
-            let blob = self.seal_on_hsm(&u, &req.encryption_context, &data_key)?;
-            Ok(GenerateDataKeyResponse {
-                ciphertext_blob: blob,
-                plaintext: with_plaintext.then_some(data_key),
-                key_id: u.detail.key_arn.to_string(),
-            })
-        })
+                let mut data_key = vec![0u8; len];
+                crypto::fill_random(&mut data_key)?;
+                let blob = self.seal_on_hsm(&u, &req.encryption_context, &data_key)?;
+                Ok(GenerateDataKeyResponse {
+                    ciphertext_blob: blob,
+                    plaintext: with_plaintext.then_some(data_key),
+                    key_id: u.detail.key_arn.to_string(),
+                })
+            },
+        )
     }
 
     /// GenerateRandom; with `CustomKeyStoreId` the bytes come from the
@@ -231,6 +256,15 @@ impl Engine {
                                 .ok_or_else(|| {
                                     Error::new(ErrorKind::KmsInternal, super::CANNOT_COMMUNICATE)
                                 })?;
+                            // R4: random bytes from the cluster need
+                            // kmsuser's session; the exception from
+                            // GenerateRandom's list (docs/fidelity.md I54).
+                            if super::kmsuser_locked(cluster) {
+                                return Err(Error::new(
+                                    ErrorKind::CustomKeyStoreInvalidState,
+                                    super::KMSUSER_LOCKED_OUT,
+                                ));
+                            }
                             cluster
                                 .active_hsms()
                                 .map(|h| h.pool.clone())
@@ -294,7 +328,16 @@ impl Engine {
                     "The ciphertext refers to a KMS key that does not exist in this account and Region.",
                 ));
             }
-            self.usable_in(&st, &header.key_id, key_id, detail)?
+            let usable = self.usable_in(&st, &header.key_id, key_id, detail);
+            // A request that names no key is recorded with the ARN of the
+            // key the blob names, as the guide's Decrypt example shows it
+            // (docs/fidelity.md F26).
+            if key_id.is_none() {
+                if let Some(d) = detail.as_mut() {
+                    d.key_id = d.key_arn.clone();
+                }
+            }
+            usable?
         };
         if dry_run {
             return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
@@ -373,6 +416,8 @@ impl Engine {
                     custom_key_store_id: None,
                     backing_key_id: current.id.clone(),
                     key_handle: 0,
+                    encryption_context: None,
+                    data_key: None,
                 };
                 *detail = Some(resolved.clone());
                 self.check_key_usable(st, key, true)?;
@@ -392,9 +437,11 @@ impl Engine {
             custom_key_store_id: Some(b.store_id.clone()),
             backing_key_id: b.backing_key_id.clone(),
             key_handle: b.key_handle,
+            encryption_context: None,
+            data_key: None,
         };
         *detail = Some(resolved.clone());
-        self.check_key_usable(st, key, store.state == ConnectionState::Connected)?;
+        self.check_key_usable(st, key, self.key_available(st, key))?;
         self.check_quota(&b.store_id)?;
         let cannot_communicate =
             || Error::new(ErrorKind::KmsInvalidState, super::CANNOT_COMMUNICATE);
@@ -406,11 +453,7 @@ impl Engine {
         if !cluster.security_group_ok || !cluster.link.cross() {
             return Err(cannot_communicate());
         }
-        if cluster
-            .users
-            .get(KMSUSER)
-            .is_some_and(|u| u.lockout.is_locked())
-        {
+        if super::kmsuser_locked(cluster) {
             return Err(Error::new(
                 ErrorKind::KmsInvalidState,
                 super::KMSUSER_LOCKED_OUT,
@@ -569,16 +612,21 @@ impl Engine {
     /// Runs a data-plane call as every one runs: the clock caught up first,
     /// then `run`, which notes what it learnt of the key in `detail`, then
     /// the call recorded in the trail (by `key_id` alone when it learnt
-    /// nothing).
+    /// nothing), with the request's encryption context if it has one
+    /// (ReEncrypt's two contexts are not recorded).
     fn crypto_call<T>(
         &self,
         name: &'static str,
         key_id: Option<&str>,
+        context: Option<&EncryptionContext>,
         run: impl FnOnce(&mut Option<CryptoDetail>) -> Result<T>,
     ) -> Result<T> {
         self.catch_up();
         let mut detail = None;
         let result = run(&mut detail);
+        if let (Some(d), Some(c)) = (detail.as_mut(), context.filter(|c| !c.is_empty())) {
+            d.encryption_context = Some(Arc::new(c.clone()));
+        }
         let error = result
             .as_ref()
             .err()

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::clock::Timestamp;
 use crate::engine::cloudhsm::keys::KeyMaterial;
-pub use crate::engine::machines::key::{KeyState, KeyStatus};
+pub use crate::engine::machines::key::{KeyState, KeyStatus, Material};
 
 /// A KMS key.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -59,6 +59,11 @@ pub struct StoreBacking {
     pub backing_key_id: Arc<str>,
     /// The CloudHSM key's handle when KMS created it.
     pub key_handle: u64,
+    /// Whether the material is still in the store's cluster, as KMS sees
+    /// it (R7). Not named `material`: a state file's `material` members are
+    /// key material.
+    #[serde(default)]
+    pub material_in_cluster: Material,
 }
 
 /// The material of an `AWS_KMS` key.

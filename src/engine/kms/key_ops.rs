@@ -13,7 +13,9 @@ use super::api::{
     KeyListEntry, KeyMetadata, KeyMetadataResponse, ListAliasesResponse, ListKeysResponse,
     ListRequest, ScheduleKeyDeletionRequest, ScheduleKeyDeletionResponse,
 };
-use super::key::{Key, KeyOrigin, KeyState, KeyStatus, KmsMaterial, MaterialVersion, StoreBacking};
+use super::key::{
+    Key, KeyOrigin, KeyState, KeyStatus, KmsMaterial, Material, MaterialVersion, StoreBacking,
+};
 use super::manage;
 use super::store_ops::{check_cluster_for_store, find_store};
 use super::KMSUSER;
@@ -25,7 +27,7 @@ use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::machines::key::Management;
 use crate::engine::machines::Transition;
 use crate::engine::state::{Alias, State};
-use crate::engine::trail::{backing_key_json, EventDetail, EventType, JsonDetail};
+use crate::engine::trail::{self, backing_key_json, EventDetail, EventType, JsonDetail};
 use crate::engine::Engine;
 
 const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
@@ -65,10 +67,19 @@ impl Engine {
     /// `kmsuser` and makes an AES-256 key in the store's cluster, labelled
     /// with the key ARN. `Tags` and `Policy` are kept (`kms/manage/`).
     pub fn create_key(&self, req: &CreateKeyRequest) -> Result<KeyMetadataResponse> {
+        // Every request parameter with a default is recorded, defaulted, as
+        // in the guide's example (docs/fidelity.md F26).
+        let key_spec = req
+            .key_spec
+            .as_deref()
+            .or(req.customer_master_key_spec.as_deref())
+            .unwrap_or("SYMMETRIC_DEFAULT");
         let mut params = json!({
             "origin": req.origin.as_deref().unwrap_or("AWS_KMS"),
+            "bypassPolicyLockoutSafetyCheck": req.bypass_policy_lockout_safety_check.unwrap_or(false),
+            "customerMasterKeySpec": req.customer_master_key_spec.as_deref().unwrap_or(key_spec),
+            "keySpec": key_spec,
             "keyUsage": req.key_usage.as_deref().unwrap_or("ENCRYPT_DECRYPT"),
-            "keySpec": req.key_spec.as_deref().unwrap_or("SYMMETRIC_DEFAULT"),
         });
         add_present(
             &mut params,
@@ -83,7 +94,7 @@ impl Engine {
                 None => Value::Null,
             };
             (
-                json!({"keyMetadata": camel_case(serde_json::to_value(&r.key_metadata).unwrap_or(Value::Null))}),
+                json!({"keyMetadata": key_metadata_json(serde_json::to_value(&r.key_metadata).unwrap_or(Value::Null))}),
                 additional,
                 vec![key.arn.to_string()],
             )
@@ -200,6 +211,15 @@ impl Engine {
                 super::CANNOT_COMMUNICATE,
             ));
         }
+        // R4: making the key material needs kmsuser's session, as crypto
+        // does; CreateKey's modelled errors have no KMSInvalidStateException
+        // (docs/fidelity.md I54).
+        if super::kmsuser_locked(cluster) {
+            return Err(Error::new(
+                ErrorKind::CustomKeyStoreInvalidState,
+                super::KMSUSER_LOCKED_OUT,
+            ));
+        }
         let key_id = st.ids.uuid();
         let key = self.install_key(
             &mut st,
@@ -246,6 +266,7 @@ impl Engine {
                 store_id: Arc::from(store_id),
                 backing_key_id: Arc::from(backing_key_id),
                 key_handle,
+                material_in_cluster: Material::Present,
             }),
             tags: BTreeMap::new(),
             policy: self.default_key_policy(),
@@ -294,9 +315,7 @@ impl Engine {
     pub(crate) fn key_metadata(&self, st: &State, key: &Key) -> KeyMetadata {
         let store = key.store_id().and_then(|id| st.stores.get(&**id));
         // An AWS_KMS key has no store to lose (docs/fidelity.md F14).
-        let connected = key.store().is_none()
-            || store.is_some_and(|s| s.state == super::keystore::ConnectionState::Connected);
-        let state = key.status.visible(connected);
+        let state = key.status.visible(self.key_available(st, key));
         let (deletion_date, window) = match key.status {
             KeyStatus::PendingDeletion {
                 deletion_date,
@@ -399,9 +418,9 @@ impl Engine {
                 }
                 // The "Key states" table: not on a key pending deletion
                 // (docs/fidelity.md F15).
-                let connected = self.store_connected(&st, key);
+                let available = self.key_available(&st, key);
                 key.status
-                    .on_manage(Management::NotPendingDeletion, connected, &key.arn)?;
+                    .on_manage(Management::NotPendingDeletion, available, &key.arn)?;
                 let key_id = key.id.clone();
                 let arn = key.arn.to_string();
                 if st.aliases.contains_key(name) {
@@ -561,15 +580,18 @@ impl Engine {
                     json!({
                         "customKeyStoreId": b.store_id,
                         "clusterId": cluster,
-                        "backingKeys": backing_keys_json(b, None),
+                        "backingKeys": backing_keys_json(b),
                     })
                 });
+                // As the guide's example prints it: `deletionDate` as a
+                // date string, no `pendingWindowInDays` (docs/fidelity.md F26).
+                let deletion_date =
+                    Timestamp::from_millis((r.deletion_date * 1000.0).round() as i64);
                 (
                     json!({
                         "keyId": r.key_id,
-                        "deletionDate": r.deletion_date,
                         "keyState": r.key_state,
-                        "pendingWindowInDays": r.pending_window_in_days,
+                        "deletionDate": trail::event_date(deletion_date),
                     }),
                     additional,
                     vec![key.arn.to_string()],
@@ -652,7 +674,7 @@ impl Engine {
                 EventType::ServiceEvent,
                 EventDetail::Json(Box::new(JsonDetail {
                     request_parameters: Value::Null,
-                    response_elements: Value::Null,
+                    response_elements: json!({ "keyId": &*key.arn }),
                     additional_event_data: Value::Null,
                     resources: vec![key.arn.to_string()],
                 })),
@@ -688,13 +710,16 @@ impl Engine {
             "DeleteKey",
             EventType::ServiceEvent,
             EventDetail::Json(Box::new(JsonDetail {
+                // The key ARN in `responseElements` (recorded since December
+                // 2022) and backing keys named by id alone, as R6's page
+                // prints the event (docs/fidelity.md F26).
                 request_parameters: Value::Null,
-                response_elements: Value::Null,
+                response_elements: json!({ "keyId": &*key.arn }),
                 additional_event_data: json!({
                     "customKeyStoreId": b.store_id,
                     "clusterId": cluster_id,
-                    "backingKeys": backing_keys_json(b, None),
-                    "backingKeysDeletionStatus": backing_keys_json(b, Some(status)),
+                    "backingKeys": deleted_backing_keys_json(b, None),
+                    "backingKeysDeletionStatus": deleted_backing_keys_json(b, Some(status)),
                 }),
                 resources: vec![key.arn.to_string()],
             })),
@@ -720,13 +745,20 @@ fn keep_tags_and_policy(
     }
 }
 
-/// `[{"keyHandle":"…","backingKeyId":"…"(,"deletionStatus":"…")}]` as the
-/// JSON string CloudTrail shows.
-fn backing_keys_json(key: &StoreBacking, status: Option<&str>) -> String {
-    let mut entry = json!({
+/// `[{"keyHandle":"…","backingKeyId":"…"}]` as the JSON string
+/// ScheduleKeyDeletion's event shows (docs/fidelity.md F7).
+fn backing_keys_json(key: &StoreBacking) -> String {
+    json!([{
         "keyHandle": key.key_handle.to_string(),
         "backingKeyId": key.backing_key_id,
-    });
+    }])
+    .to_string()
+}
+
+/// `[{"backingKeyId":"…"(,"deletionStatus":"…")}]` as the JSON string the
+/// `DeleteKey` service event shows: no `keyHandle` (docs/fidelity.md F26).
+fn deleted_backing_keys_json(key: &StoreBacking, status: Option<&str>) -> String {
+    let mut entry = json!({ "backingKeyId": key.backing_key_id });
     if let Some(s) = status {
         entry["deletionStatus"] = json!(s);
     }
@@ -761,14 +793,29 @@ pub(super) fn check_alias_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// CloudTrail writes response elements in camel case.
+/// `keyMetadata` as CloudTrail records it in CreateKey's response elements:
+/// members in camel case but `AWSAccountId`, dates as date strings
+/// (`"creationDate": "Aug 10, 2022, 10:38:27 PM"`, docs/fidelity.md F26).
+fn key_metadata_json(metadata: Value) -> Value {
+    let mut m = camel_case(metadata);
+    for member in ["creationDate", "deletionDate", "validTo"] {
+        if let Some(seconds) = m[member].as_f64() {
+            let at = Timestamp::from_millis((seconds * 1000.0).round() as i64);
+            m[member] = json!(trail::metadata_date(at));
+        }
+    }
+    m
+}
+
+/// CloudTrail writes response elements in camel case, but for
+/// `AWSAccountId`, which the guide's CreateKey example prints as is.
 fn camel_case(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.into_iter()
                 .map(|(k, v)| {
                     let k = if k == "AWSAccountId" {
-                        "aWSAccountId".to_owned()
+                        k
                     } else {
                         let mut c = k.chars();
                         c.next()

@@ -42,6 +42,16 @@ pub const CANNOT_COMMUNICATE: &str = "KMS cannot communicate with your CloudHSM 
 /// R4, second message: `kmsuser` is locked out.
 pub const KMSUSER_LOCKED_OUT: &str = "KMS cannot communicate with your AWS CloudHSM cluster because the kmsuser is locked out. If you see this error repeatedly, disconnect the AWS CloudHSM key store and reset the kmsuser account password. Update the kmsuser password for the custom key store and try the request again.";
 
+/// R4: whether `kmsuser` is locked out in `cluster`. KMS's session is then
+/// of no use: crypto, CreateKey and GenerateRandom in the store fail with
+/// [`KMSUSER_LOCKED_OUT`] (docs/fidelity.md I54).
+pub(crate) fn kmsuser_locked(cluster: &super::cloudhsm::cluster::Cluster) -> bool {
+    cluster
+        .users
+        .get(KMSUSER)
+        .is_some_and(|u| u.lockout.is_locked())
+}
+
 /// R2: the cluster has no free PKCS #11 session.
 pub const NO_PKCS11_SESSIONS: &str = "KMS could not complete the request because the AWS CloudHSM cluster associated with the custom key store has no free PKCS #11 sessions. This usually happens during a large burst of traffic. Back off and retry the request.";
 

@@ -163,7 +163,7 @@ impl Engine {
             // and the store stays DISCONNECTED. A deleted cluster is not one
             // of them: it shows as CLUSTER_NOT_FOUND.
             if let Some(cluster) = st.clusters.get(&store.cluster_id).filter(|c| c.exists()) {
-                if cluster.state != crate::engine::cloudhsm::cluster::ClusterState::Active {
+                if !cluster.state.serves_kms() {
                     return Err(not_active(cluster));
                 }
                 if !cluster.security_group_ok {
@@ -240,10 +240,13 @@ impl Engine {
             return Some(ConnectionErrorCode::UserLoggedIn);
         }
         let session = SessionId::Kms(store_id.to_owned());
-        match cluster
-            .users
-            .login(session, KMSUSER, Role::CryptoUser, &password)
-        {
+        match cluster.users.login_counting(
+            session,
+            KMSUSER,
+            Role::CryptoUser,
+            &password,
+            self.config.kms_failed_logins_count,
+        ) {
             Ok(_) | Err(LoginError::SessionAlreadyLoggedIn) => {}
             Err(LoginError::InvalidCredentials) => {
                 return Some(ConnectionErrorCode::InvalidCredentials)
@@ -638,7 +641,8 @@ pub(crate) fn invalid_configuration(message: String) -> Error {
 /// in at least two Availability Zones; the security group rules; at least
 /// two active HSMs in different Availability Zones.
 pub(crate) fn check_cluster_for_store(st: &State, c: &Cluster, need_two_hsms: bool) -> Result<()> {
-    if c.state != crate::engine::cloudhsm::cluster::ClusterState::Active {
+    // A DEGRADED cluster counts by its active HSMs (docs/fidelity.md I56).
+    if !c.state.serves_kms() {
         return Err(not_active(c));
     }
     let zones = c

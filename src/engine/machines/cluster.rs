@@ -5,7 +5,14 @@
 //!  CREATE_IN_PROGRESS ──clock──► UNINITIALIZED ──InitializeCluster──► INITIALIZE_IN_PROGRESS ──clock──► INITIALIZED
 //!        └──clock (from a backup)──► ACTIVE ◄──────────────────────── cluster activate ─────────────────────┘
 //!  UNINITIALIZED | INITIALIZED | ACTIVE | DEGRADED ──DeleteCluster──► DELETE_IN_PROGRESS ──clock──► DELETED
+//!  ACTIVE ──an HSM DEGRADED──► DEGRADED ──no HSM DEGRADED──► ACTIVE
 //! ```
+//!
+//! `DEGRADED` follows the cluster's HSMs: an `ACTIVE` cluster with a
+//! degraded HSM (a fault, `machines/hsm.rs`) reads `DEGRADED` until no HSM
+//! is (repaired or deleted). AWS documents the state, not its cause; KMS
+//! uses a `DEGRADED` cluster as an `ACTIVE` one through its active HSMs
+//! (docs/fidelity.md I56).
 #![deny(clippy::wildcard_enum_match_arm)]
 
 use serde::{Deserialize, Serialize};
@@ -49,7 +56,7 @@ pub enum ClusterState {
     },
     /// Deleted; still listed by DescribeClusters.
     Deleted,
-    /// Not entered by hsmdrill; listed for completeness of the model.
+    /// Active with an HSM `DEGRADED` (docs/fidelity.md I56).
     Degraded,
 }
 
@@ -139,6 +146,52 @@ impl ClusterState {
                     self.as_str()
                 ),
             )),
+        }
+    }
+}
+
+impl ClusterState {
+    /// An HSM of the cluster degraded (`any_degraded`) or the last degraded
+    /// one was repaired or deleted: an `ACTIVE` cluster reads `DEGRADED`
+    /// while one of its HSMs does, and `ACTIVE` again after (the model's
+    /// `ClusterState`; the cause is inferred, docs/fidelity.md I56). A
+    /// cluster in any other state keeps it: its life cycle comes first.
+    pub fn on_hsm_health(self, any_degraded: bool) -> Transition<Self> {
+        match (self, any_degraded) {
+            (ClusterState::Active, true) => Transition::To(ClusterState::Degraded),
+            (ClusterState::Degraded, false) => Transition::To(ClusterState::Active),
+            (ClusterState::Active, false)
+            | (ClusterState::Degraded, true)
+            | (
+                ClusterState::CreateInProgress { .. }
+                | ClusterState::Uninitialized
+                | ClusterState::InitializeInProgress { .. }
+                | ClusterState::Initialized
+                | ClusterState::UpdateInProgress
+                | ClusterState::ModifyInProgress
+                | ClusterState::RollbackInProgress
+                | ClusterState::DeleteInProgress { .. }
+                | ClusterState::Deleted,
+                _,
+            ) => Transition::Unchanged,
+        }
+    }
+
+    /// Whether KMS can use the cluster for a key store: `ACTIVE`, or
+    /// `DEGRADED` through its active HSMs (docs/fidelity.md I56); any other
+    /// state is CloudHsmClusterNotActiveException.
+    pub fn serves_kms(self) -> bool {
+        match self {
+            ClusterState::Active | ClusterState::Degraded => true,
+            ClusterState::CreateInProgress { .. }
+            | ClusterState::Uninitialized
+            | ClusterState::InitializeInProgress { .. }
+            | ClusterState::Initialized
+            | ClusterState::UpdateInProgress
+            | ClusterState::ModifyInProgress
+            | ClusterState::RollbackInProgress
+            | ClusterState::DeleteInProgress { .. }
+            | ClusterState::Deleted => false,
         }
     }
 }
@@ -237,6 +290,14 @@ mod tests {
                 ("on_initialize", &|s| fallible(s.on_initialize(LATER), name)),
                 ("on_activate", &activate),
                 ("on_delete", &|s| fallible(s.on_delete(LATER), name)),
+                ("on_hsm_health(degraded)", &|s| cell(
+                    s.on_hsm_health(true),
+                    name
+                )),
+                ("on_hsm_health(healthy)", &|s| cell(
+                    s.on_hsm_health(false),
+                    name
+                )),
                 ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
                 ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
             ],
@@ -261,6 +322,24 @@ mod tests {
             Ok(Transition::To(ClusterState::Active))
         );
         assert!(ClusterState::Active.on_initialize(t).is_err());
+    }
+
+    #[test]
+    fn degraded_follows_the_hsms_of_an_active_cluster() {
+        assert_eq!(
+            ClusterState::Active.on_hsm_health(true),
+            Transition::To(ClusterState::Degraded)
+        );
+        assert_eq!(
+            ClusterState::Degraded.on_hsm_health(false),
+            Transition::To(ClusterState::Active)
+        );
+        assert_eq!(
+            ClusterState::Uninitialized.on_hsm_health(true),
+            Transition::Unchanged
+        );
+        assert!(ClusterState::Degraded.serves_kms());
+        assert!(!ClusterState::Initialized.serves_kms());
     }
 
     #[test]

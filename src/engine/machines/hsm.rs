@@ -3,13 +3,22 @@
 //!
 //! ```text
 //!  CREATE_IN_PROGRESS ──clock──► ACTIVE ──DeleteHsm──► DELETE_IN_PROGRESS ──clock──► DELETED (dropped from the cluster)
+//!                                 ▲  │                        ▲
+//!                  repair (fault) │  │ degrade (fault)        │ DeleteHsm
+//!                                 │  ▼                        │
+//!                                DEGRADED ────────────────────┘
 //! ```
+//!
+//! `DEGRADED` is in the model's `HsmState` but AWS documents no cause nor
+//! effect: hsmdrill enters it only by a fault (`degrade hsm …`), and a
+//! degraded HSM is not used (docs/fidelity.md I56).
 #![deny(clippy::wildcard_enum_match_arm)]
 
 use serde::{Deserialize, Serialize};
 
 use super::{wire_names, Timed, Transition};
 use crate::engine::clock::Timestamp;
+use crate::engine::error::{Error, ErrorKind, Result};
 
 /// `HsmState` in reference/aws-models/cloudhsmv2-service-2.json (same order).
 
@@ -22,7 +31,9 @@ pub enum HsmState {
     },
     /// Serving requests.
     Active,
-    /// Not entered by hsmdrill; listed for completeness of the model.
+    /// Not working properly, by a fault (docs/fidelity.md I56): not one of
+    /// the cluster's active HSMs (KMS's sessions and crypto, the two HSMs a
+    /// key store needs) until repaired.
     Degraded,
     /// DeleteHsm was called.
     DeleteInProgress {
@@ -55,6 +66,43 @@ impl HsmState {
     }
 }
 
+impl HsmState {
+    /// The `degrade hsm` fault: an `ACTIVE` HSM stops working properly and
+    /// reads `DEGRADED` (the model's `HsmState`; what it means for KMS is
+    /// inferred, docs/fidelity.md I56). Only an active HSM can degrade.
+    pub fn on_degrade(self) -> Result<Transition<Self>> {
+        match self {
+            HsmState::Active => Ok(Transition::To(HsmState::Degraded)),
+            HsmState::Degraded => Ok(Transition::Unchanged),
+            HsmState::CreateInProgress { .. }
+            | HsmState::DeleteInProgress { .. }
+            | HsmState::Deleted => Err(not_active(self, "degraded")),
+        }
+    }
+
+    /// The `repair hsm` fault: a `DEGRADED` HSM is `ACTIVE` again
+    /// (docs/fidelity.md I56).
+    pub fn on_repair(self) -> Result<Transition<Self>> {
+        match self {
+            HsmState::Degraded => Ok(Transition::To(HsmState::Active)),
+            HsmState::Active => Ok(Transition::Unchanged),
+            HsmState::CreateInProgress { .. }
+            | HsmState::DeleteInProgress { .. }
+            | HsmState::Deleted => Err(not_active(self, "repaired")),
+        }
+    }
+}
+
+fn not_active(s: HsmState, what: &str) -> Error {
+    Error::new(
+        ErrorKind::CloudHsmInvalidRequest,
+        format!(
+            "Only an ACTIVE or DEGRADED HSM can be {what}; this one is {}.",
+            s.as_str()
+        ),
+    )
+}
+
 impl Timed for HsmState {
     /// A new HSM becomes ACTIVE, a deleted one DELETED (docs/fidelity.md
     /// F5; how long each takes: I15).
@@ -74,7 +122,7 @@ impl Timed for HsmState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::machines::matrix::{cell, matrix, name, BEFORE, DUE, LATER};
+    use crate::engine::machines::matrix::{cell, fallible, matrix, name, BEFORE, DUE, LATER};
 
     #[test]
     fn names_follow_the_model_order() {
@@ -97,9 +145,27 @@ mod tests {
             |s| name(&s),
             &[
                 ("on_delete", &|s| cell(s.on_delete(LATER), name)),
+                ("on_degrade", &|s| fallible(s.on_degrade(), name)),
+                ("on_repair", &|s| fallible(s.on_repair(), name)),
                 ("on_clock(before)", &|s| cell(s.on_clock(BEFORE), name)),
                 ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
             ],
         ));
+    }
+
+    #[test]
+    fn degrade_and_repair() {
+        assert_eq!(
+            HsmState::Active.on_degrade().unwrap(),
+            Transition::To(HsmState::Degraded)
+        );
+        assert_eq!(
+            HsmState::Degraded.on_repair().unwrap(),
+            Transition::To(HsmState::Active)
+        );
+        assert!(HsmState::CreateInProgress { completes_at: DUE }
+            .on_degrade()
+            .is_err());
+        assert!(HsmState::Deleted.on_repair().is_err());
     }
 }

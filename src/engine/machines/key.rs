@@ -14,6 +14,19 @@
 //!                                 │ └──CancelKeyDeletion──► Disabled
 //!                                 └──clock (end of the waiting period)──► (deleted)
 //! ```
+//!
+//! R7: a key in a CloudHSM key store also has its material, in the store's
+//! cluster ([`Material`]). Once the material is deleted from the cluster the
+//! key "eventually" reads `Unavailable` (docs/fidelity.md F25), after the
+//! world's `timing.key_material_unavailable_seconds` (I53); when the material
+//! is back (the store updated to a cluster restored from a backup that holds
+//! it) the key reads its stored status again.
+//!
+//! ```text
+//!  Present ──material gone──► Missing{at} ──clock (at)──► Gone
+//!     ▲                          │                        │
+//!     └──────material back───────┴────────────────────────┘
+//! ```
 #![deny(clippy::wildcard_enum_match_arm)]
 
 use serde::{Deserialize, Serialize};
@@ -137,6 +150,72 @@ impl KeyStatus {
                 ErrorKind::KmsInvalidState,
                 format!("{arn} is not pending deletion."),
             )),
+        }
+    }
+}
+
+/// R7: whether a CloudHSM key store key's material is in its store's
+/// cluster, as KMS comes to see it (docs/fidelity.md F25, I53).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+pub enum Material {
+    /// In the cluster (or KMS cannot tell: the cluster is gone, R2).
+    #[default]
+    Present,
+    /// Deleted from the cluster; the key still reads its stored status
+    /// until `unavailable_at`.
+    Missing {
+        /// When the key starts to read `Unavailable`.
+        unavailable_at: Timestamp,
+    },
+    /// Deleted long enough ago: the key reads `Unavailable`.
+    Gone,
+}
+
+impl Material {
+    /// KMS looked for the material in the store's cluster at `at` and found
+    /// it (`present`) or not. "If you delete the key material … the key
+    /// state of the KMS key eventually changes to Unavailable"
+    /// (docs/fidelity.md F25); when it is back, "the KMS key … is usable
+    /// again" with its previous state (R7's recovery, F25). `delay` is the
+    /// world's `timing.key_material_unavailable_seconds` (I53).
+    pub fn on_observed(
+        self,
+        present: bool,
+        at: Timestamp,
+        delay: std::time::Duration,
+    ) -> Transition<Self> {
+        match (self, present) {
+            (Material::Present, true) | (Material::Missing { .. } | Material::Gone, false) => {
+                Transition::Unchanged
+            }
+            (Material::Present, false) => Transition::To(
+                Material::Missing {
+                    unavailable_at: at.plus(delay),
+                }
+                .settled(at),
+            ),
+            (Material::Missing { .. } | Material::Gone, true) => Transition::To(Material::Present),
+        }
+    }
+
+    /// Whether the key reads `Unavailable` for want of its material.
+    pub fn is_gone(self) -> bool {
+        match self {
+            Material::Gone => true,
+            Material::Present | Material::Missing { .. } => false,
+        }
+    }
+}
+
+impl Timed for Material {
+    /// "Eventually" (docs/fidelity.md F25): at the end of the world's delay
+    /// (I53).
+    fn due(self) -> Option<(Timestamp, Transition<Self>)> {
+        match self {
+            Material::Missing { unavailable_at } => {
+                Some((unavailable_at, Transition::To(Material::Gone)))
+            }
+            Material::Present | Material::Gone => None,
         }
     }
 }
@@ -268,6 +347,71 @@ mod tests {
                 ("on_clock(due)", &|s| cell(s.on_clock(DUE), name)),
             ],
         ));
+    }
+
+    fn material_name(m: &Material) -> String {
+        match m {
+            Material::Present => "Present".into(),
+            Material::Missing { .. } => "Missing".into(),
+            Material::Gone => "Gone".into(),
+        }
+    }
+
+    /// R7's material machine, reviewed as a snapshot.
+    #[test]
+    fn material_transition_matrix() {
+        let delay = std::time::Duration::from_millis(10);
+        let states = [
+            Material::Present,
+            Material::Missing {
+                unavailable_at: DUE,
+            },
+            Material::Gone,
+        ];
+        insta::assert_snapshot!(matrix(
+            &states,
+            |m| material_name(&m),
+            &[
+                ("on_observed(present)", &|m| {
+                    cell(
+                        m.on_observed(true, Timestamp::from_millis(0), delay),
+                        material_name,
+                    )
+                }),
+                ("on_observed(missing)", &|m| {
+                    cell(
+                        m.on_observed(false, Timestamp::from_millis(0), delay),
+                        material_name,
+                    )
+                }),
+                ("on_clock(before)", &|m| cell(
+                    m.on_clock(BEFORE),
+                    material_name
+                )),
+                ("on_clock(due)", &|m| cell(m.on_clock(DUE), material_name)),
+            ],
+        ));
+    }
+
+    #[test]
+    fn missing_material_turns_gone_after_the_delay_and_back_when_present() {
+        let delay = std::time::Duration::from_secs(300);
+        let t0 = Timestamp::from_millis(1_000);
+        let Transition::To(m) = Material::Present.on_observed(false, t0, delay) else {
+            panic!("material missing must start the delay");
+        };
+        assert_eq!(m.completes_at(), Some(t0.plus(delay)));
+        assert!(!m.is_gone());
+        assert_eq!(m.on_clock(t0.plus(delay)), Transition::To(Material::Gone));
+        assert_eq!(
+            Material::Gone.on_observed(true, t0, delay),
+            Transition::To(Material::Present)
+        );
+        // A zero delay: gone at once.
+        assert_eq!(
+            Material::Present.on_observed(false, t0, std::time::Duration::ZERO),
+            Transition::To(Material::Gone)
+        );
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! | Machine | AWS enum | File | Facts |
 //! |---|---|---|---|
 //! | key store connection | `ConnectionStateType` | `connection.rs` | docs/fidelity.md F2, I9, I15 |
-//! | KMS key | `KeyState` | `key.rs` | docs/fidelity.md F3, I5 |
-//! | CloudHSM cluster | `ClusterState` | `cluster.rs` | docs/fidelity.md F5, I16 |
-//! | HSM | `HsmState` | `hsm.rs` | docs/fidelity.md F5 |
+//! | KMS key | `KeyState` | `key.rs` | docs/fidelity.md F3, I5, F25, I53 |
+//! | CloudHSM cluster | `ClusterState` | `cluster.rs` | docs/fidelity.md F5, I16, I56 |
+//! | HSM | `HsmState` | `hsm.rs` | docs/fidelity.md F5, I56 |
 //! | backup | `BackupState` | `backup.rs` | docs/fidelity.md F5 |
 //! | CloudHSM user login | (lockout) | `user.rs` | docs/fidelity.md F5, I10, I11 |
 //!
@@ -18,7 +18,7 @@
 //! one place. Each machine's state × event table is an insta snapshot beside
 //! it (`snapshots/`): a change to any transition shows up in review.
 //!
-//! A state's AWS wire name is spelled once, in the [`wire_names!`] list that
+//! A state's AWS wire name is spelled once, in the `wire_names!` list that
 //! makes both its `as_str` and its `NAMES`. A machine whose states end by themselves
 //! says when and how once, in [`Timed::due`]; its `on_clock` and
 //! `completes_at` follow (the key store connection, whose end is judged
@@ -35,7 +35,7 @@ pub use backup::BackupState;
 pub use cluster::ClusterState;
 pub use connection::{ConnectionErrorCode, ConnectionState};
 pub use hsm::HsmState;
-pub use key::{KeyState, KeyStatus};
+pub use key::{KeyState, KeyStatus, Material};
 pub use user::Lockout;
 
 use crate::engine::clock::Timestamp;

@@ -30,7 +30,7 @@
 //!
 //! - top level: the [`EngineConfig`] fields (`seed`, `account`, `region`,
 //!   `timing`, `pkcs11`, `key_store_request_quota`, `max_custom_key_stores`,
-//!   `trail_capacity`) and four lists, `subnets`, `clusters`,
+//!   `trail_capacity`, `kms_failed_logins_count`) and four lists, `subnets`, `clusters`,
 //!   `custom_key_stores` and `keys`; every key is optional and unknown keys
 //!   are errors; `accounts` and `regions` add further accounts and Regions
 //!   (`partitions.rs`, loaded with [`load_cloud_str`] into a
@@ -342,6 +342,9 @@ fn engine_config(doc: &WorldDoc, cx: &Ctx<'_>) -> Result<EngineConfig, WorldErro
     }
     if let Some(timing) = &doc.timing {
         config.timing = timing.clone();
+    }
+    if let Some(counts) = doc.kms_failed_logins_count {
+        config.kms_failed_logins_count = counts;
     }
     if let Some(pkcs11) = &doc.pkcs11 {
         if pkcs11.sessions_per_hsm == 0 {

@@ -15,6 +15,7 @@ pub(super) struct WorldDoc {
     pub(super) key_store_request_quota: Option<u32>,
     pub(super) max_custom_key_stores: Option<usize>,
     pub(super) trail_capacity: Option<usize>,
+    pub(super) kms_failed_logins_count: Option<bool>,
     #[serde(default)]
     pub(super) subnets: Vec<SubnetDoc>,
     #[serde(default)]

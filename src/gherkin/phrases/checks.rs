@@ -191,6 +191,34 @@ pub(super) const ENTRIES: &[Entry] = &[
         |a| field(a, Of::Response, Cmp::Contains),
     ),
     e(
+        r#"the response has "PATH" greater than "VALUE""#,
+        "expect .PATH > VALUE",
+        r#"the response has "Succeeded" greater than "0""#,
+        Nothing,
+        |a| field(a, Of::Response, Cmp::Greater),
+    ),
+    e(
+        r#"the response has "PATH" at least "VALUE""#,
+        "expect .PATH >= VALUE",
+        r#"the response has "Succeeded" at least "1""#,
+        Nothing,
+        |a| field(a, Of::Response, Cmp::AtLeast),
+    ),
+    e(
+        r#"the response has "PATH" less than "VALUE""#,
+        "expect .PATH < VALUE",
+        r#"the response has "Failed.KMSInternalException" less than "64""#,
+        Nothing,
+        |a| field(a, Of::Response, Cmp::Less),
+    ),
+    e(
+        r#"the response has "PATH" at most "VALUE""#,
+        "expect .PATH <= VALUE",
+        r#"the response has "Succeeded" at most "64""#,
+        Nothing,
+        |a| field(a, Of::Response, Cmp::AtMost),
+    ),
+    e(
         r#"the response has "PATH""#,
         "expect .PATH is present",
         r#"the response has "Clusters[0].Hsms""#,
@@ -360,6 +388,7 @@ pub(super) const ENTRIES: &[Entry] = &[
                 path: deletion_status("deletionStatus"),
                 comparison: Comparison::Equals,
                 value: Some(a.value(1)?),
+                time: None,
             }))
         },
     ),

@@ -59,6 +59,7 @@ fn fixed_path(fields: &[&str]) -> PathAst {
                 .map(|f| Segment::Field((*f).to_owned()))
                 .collect(),
         ),
+        spans: Vec::new(),
     }
 }
 
@@ -79,6 +80,7 @@ fn expect_member(
         path: fixed_path(fields),
         comparison,
         value,
+        time: None,
     }))
 }
 
@@ -165,6 +167,10 @@ enum Cmp {
     Contains,
     Present,
     Absent,
+    Greater,
+    AtLeast,
+    Less,
+    AtMost,
 }
 
 /// The subject in capture `at` (none for the response).
@@ -190,12 +196,17 @@ fn field(a: &mut Args<'_, '_>, of: Of, cmp: Cmp) -> Res {
         Cmp::Contains => (Comparison::Contains, Some(a.text_val(at + 1))),
         Cmp::Present => (Comparison::Present, None),
         Cmp::Absent => (Comparison::Absent, None),
+        Cmp::Greater => (Comparison::Greater, Some(a.value(at + 1)?)),
+        Cmp::AtLeast => (Comparison::GreaterOrEqual, Some(a.value(at + 1)?)),
+        Cmp::Less => (Comparison::Less, Some(a.value(at + 1)?)),
+        Cmp::AtMost => (Comparison::LessOrEqual, Some(a.value(at + 1)?)),
     };
     a.one(Stmt::Expect(ExpectAst::Field {
         subject,
         path,
         comparison,
         value,
+        time: None,
     }))
 }
 

@@ -21,6 +21,7 @@ impl Ctx {
                     .subst(input)
                     .map_err(|e| Self::fail(step, "defined variables", e))?;
                 let r = self.target.call(operation, input.clone());
+                self.last_from = format!("{operation} response");
                 if operation == "DescribeCustomKeyStores" {
                     self.record(step, &r);
                 }
@@ -52,11 +53,13 @@ impl Ctx {
                     .map(|a| sub(self, a))
                     .collect::<Result<Vec<_>, _>>()?;
                 self.last = Last::Cli(self.target.cli(&cluster, session, &line, &answers));
+                self.last_from = "CloudHSM CLI response".into();
             }
             Action::Fault(f) => {
                 let f = self
                     .subst_fault(f)
                     .map_err(|e| Self::fail(step, "defined variables", e))?;
+                self.last_from = "fault's response".into();
                 self.last = match self.target.fault(&f) {
                     Ok(v) => Last::Response(v),
                     Err(e) => Last::Error(e),
@@ -65,10 +68,12 @@ impl Ctx {
             Action::Wait(d) => {
                 self.sleep(*d).await;
                 self.last = Last::Response(json!({}));
+                self.last_from = "wait response".into();
             }
             Action::Settle => {
                 self.target.settle();
                 self.last = Last::Response(json!({}));
+                self.last_from = "settle response".into();
             }
         }
         Ok(())

@@ -6,8 +6,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use super::vars::find;
 use super::{lookup, Ctx, Last, StepFailure};
-use crate::scenario::ir::{Capture, Comparison, Expect, Step, Subject};
+use crate::scenario::ir::{Capture, Comparison, Expect, Operand, Path, Segment, Step, Subject};
 
 impl Ctx {
     /// The value a subject stands for right now.
@@ -64,6 +65,13 @@ impl Ctx {
                         )
                     })
             }
+            Subject::Var(name) => self.vars.get(name).cloned().ok_or_else(|| {
+                Self::fail(
+                    step,
+                    "defined variables",
+                    format!("undefined variable `${name}`"),
+                )
+            }),
             Subject::Trail(event) => self.target.trail(event).pop().ok_or_else(|| {
                 Self::fail(
                     step,
@@ -84,51 +92,95 @@ impl Ctx {
             } => {
                 let store_ref = match subject {
                     Subject::Store(r) => self.subst_str(r).ok(),
-                    Subject::Last | Subject::Key(_) | Subject::Trail(_) => None,
+                    Subject::Last | Subject::Key(_) | Subject::Trail(_) | Subject::Var(_) => None,
                 };
                 let whole = self.subject(step, subject)?;
-                let actual = lookup(&whole, path);
-                let expected = self
-                    .subst(value)
-                    .map_err(|e| Self::fail(step, "defined variables", e))?;
-                let (ok, want) = match comparison {
-                    Comparison::Equals => (
-                        actual.as_ref().is_some_and(|a| same(a, &expected)),
-                        format!("{path} == {}", show(&expected)),
-                    ),
-                    Comparison::NotEquals => (
-                        !actual.as_ref().is_some_and(|a| same(a, &expected)),
-                        format!("{path} != {}", show(&expected)),
-                    ),
-                    Comparison::Contains => (
-                        actual
-                            .as_ref()
-                            .is_some_and(|a| text(a).contains(&text(&expected))),
-                        format!("{path} contains {}", show(&expected)),
-                    ),
+                let found = find(&whole, path);
+                // What the messages call the value: the path, or `$name`
+                // for a variable's whole value.
+                let shown = match subject {
+                    Subject::Var(v) if path.0.is_empty() => format!("${v}"),
+                    Subject::Var(_)
+                    | Subject::Last
+                    | Subject::Store(_)
+                    | Subject::Key(_)
+                    | Subject::Trail(_) => path.to_string(),
+                };
+                let fail = |want: String, actual: String| {
+                    Box::new(StepFailure {
+                        store_ref: store_ref.clone(),
+                        ..*Self::fail(step, want, actual)
+                    })
+                };
+                let (ok, want, actual) = match comparison {
                     Comparison::Absent => (
-                        actual.as_ref().is_none_or(Value::is_null),
-                        format!("{path} is absent"),
+                        found.as_ref().map_or(true, Value::is_null),
+                        format!("{shown} is absent"),
+                        found.as_ref().ok().cloned(),
                     ),
                     Comparison::Present => (
-                        actual.as_ref().is_some_and(|v| !v.is_null()),
-                        format!("{path} is present"),
+                        found.as_ref().is_ok_and(|v| !v.is_null()),
+                        format!("{shown} is present"),
+                        found.as_ref().ok().cloned(),
                     ),
+                    Comparison::Equals
+                    | Comparison::NotEquals
+                    | Comparison::Contains
+                    | Comparison::Less
+                    | Comparison::LessOrEqual
+                    | Comparison::Greater
+                    | Comparison::GreaterOrEqual => {
+                        let expected = self.operand(step, value)?;
+                        let symbol = comparison.symbol().unwrap_or("==");
+                        let want = format!("{shown} {symbol} {}", show(&expected));
+                        // A member that is not there is a mistake in the
+                        // path, not a value that differs (docs/fidelity.md I63).
+                        let actual = match found {
+                            Ok(a) => a,
+                            Err(at) => {
+                                let name = missing(path, at);
+                                let from = self.source(subject);
+                                return Err(fail(
+                                    want,
+                                    format!("no such field `{name}` in {from}"),
+                                ));
+                            }
+                        };
+                        let ok = match comparison {
+                            Comparison::Equals => same(&actual, &expected),
+                            Comparison::NotEquals => !same(&actual, &expected),
+                            Comparison::Contains => text(&actual).contains(&text(&expected)),
+                            _ => match (number(&actual), number(&expected)) {
+                                (Some(a), Some(e)) => match comparison {
+                                    Comparison::Less => a < e,
+                                    Comparison::LessOrEqual => a <= e,
+                                    Comparison::Greater => a > e,
+                                    _ => a >= e,
+                                },
+                                _ => {
+                                    return Err(fail(
+                                        want,
+                                        format!(
+                                            "{shown} is {}, which is not a number or a timestamp",
+                                            show(&actual)
+                                        ),
+                                    ))
+                                }
+                            },
+                        };
+                        (ok, want, Some(actual))
+                    }
                 };
                 if ok {
                     Ok(())
                 } else {
-                    Err(Box::new(StepFailure {
-                        store_ref,
-                        ..*Self::fail(
-                            step,
-                            want,
-                            match actual {
-                                Some(a) => format!("{path} is {}", show(&a)),
-                                None => format!("{path} is absent"),
-                            },
-                        )
-                    }))
+                    Err(fail(
+                        want,
+                        match actual {
+                            Some(a) => format!("{shown} is {}", show(&a)),
+                            None => format!("{shown} is absent"),
+                        },
+                    ))
                 }
             }
             Expect::Success => match &self.last {
@@ -252,13 +304,62 @@ impl Ctx {
         }
     }
 
+    /// What a subject's value came from, for "no such field" (`DescribeKey
+    /// KeyMetadata`, `Encrypt response`).
+    fn source(&self, s: &Subject) -> String {
+        match s {
+            Subject::Last if self.last_from.is_empty() => "the last response".into(),
+            Subject::Last => self.last_from.clone(),
+            Subject::Store(_) => "DescribeCustomKeyStores entry".into(),
+            Subject::Key(_) => "DescribeKey KeyMetadata".into(),
+            Subject::Trail(e) => format!("{e} trail event"),
+            Subject::Var(v) => format!("${v}"),
+        }
+    }
+
+    /// The value an operand stands for now: `now` and shifted instants in
+    /// epoch seconds, as AWS JSON writes timestamps.
+    fn operand(&self, step: &Step, o: &Operand) -> Result<Value, Box<StepFailure>> {
+        let undefined = |e| Self::fail(step, "defined variables", e);
+        let (base_ms, offset_ms) = match o {
+            Operand::Value(v) => return self.subst(v).map_err(undefined),
+            Operand::Now { offset_ms } => {
+                let now = self.target.now().ok_or_else(|| {
+                    Self::fail(
+                        step,
+                        "the target's clock",
+                        "the target cannot tell the time",
+                    )
+                })?;
+                (now, *offset_ms)
+            }
+            Operand::Shifted { value, offset_ms } => {
+                let v = self.subst(value).map_err(undefined)?;
+                let secs = number(&v).ok_or_else(|| {
+                    Self::fail(
+                        step,
+                        "an instant (epoch seconds) to shift",
+                        format!("{} is not a number or a timestamp", show(&v)),
+                    )
+                })?;
+                ((secs * 1000.0).round() as i64, *offset_ms)
+            }
+        };
+        let ms = base_ms.saturating_add(offset_ms);
+        Ok(seconds(ms))
+    }
+
     pub(super) fn capture(&mut self, step: &Step, c: &Capture) -> Result<(), Box<StepFailure>> {
         let whole = self.subject(step, &c.subject)?;
-        let v = lookup(&whole, &c.path).ok_or_else(|| {
+        let v = find(&whole, &c.path).map_err(|at| {
             Self::fail(
                 step,
                 format!("{} to be present", c.path),
-                format!("{} is absent in {}", c.path, show(&whole)),
+                format!(
+                    "no such field `{}` in {}",
+                    missing(&c.path, at),
+                    self.source(&c.subject)
+                ),
             )
         })?;
         self.vars.insert(c.name.clone(), v);
@@ -266,10 +367,46 @@ impl Ctx {
     }
 }
 
+/// Milliseconds since the epoch as AWS JSON writes an instant: epoch
+/// seconds, whole when they are (`1499288695.918`, `1499288695`).
+fn seconds(ms: i64) -> Value {
+    if ms % 1000 == 0 {
+        json!(ms / 1000)
+    } else {
+        json!(ms as f64 / 1000.0)
+    }
+}
+
+/// A value as a number for `<`, `<=`, `>`, `>=`: a JSON number, a string
+/// holding one, or an ISO 8601 instant (CloudTrail's `eventTime`) as epoch
+/// seconds.
+pub(super) fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse::<f64>().ok().or_else(|| {
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
+        }),
+        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// The name of the segment at `at` of a path, for "no such field".
+fn missing(path: &Path, at: usize) -> String {
+    match path.0.get(at) {
+        Some(Segment::Field(f)) => f.clone(),
+        Some(Segment::Index(i)) => format!("[{i}]"),
+        None => path.to_string(),
+    }
+}
+
 /// Equal, treating `7` and `"7"` (and `true` / `"true"`) alike, since a
-/// runbook writes bare words.
+/// runbook writes bare words; numbers equal by value (`1499288695` and
+/// `1499288695.0`).
 pub(super) fn same(actual: &Value, expected: &Value) -> bool {
     actual == expected
+        || matches!((actual, expected), (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64())
         || match (actual, expected) {
             (Value::String(a), other) | (other, Value::String(a)) => {
                 matches!(other, Value::Number(_) | Value::Bool(_))

@@ -128,6 +128,8 @@ impl Session {
                     target,
                     vars: BTreeMap::new(),
                     last: Last::Nothing,
+                    last_from: String::new(),
+                    copy: 0,
                     describes: describes.clone(),
                     burst: None,
                 };
@@ -287,6 +289,11 @@ struct Ctx {
     target: Arc<dyn Target>,
     vars: BTreeMap<String, Value>,
     last: Last,
+    /// What gave the last response, for messages (`DescribeKey response`).
+    last_from: String,
+    /// Which copy of the enclosing bursts this is (0 outside a burst), so
+    /// that copies draw different retry jitter.
+    copy: u64,
     describes: Arc<Mutex<Vec<Recorded>>>,
     /// Inside a burst copy: when the burst started, on tokio's clock.
     burst: Option<tokio::time::Instant>,

@@ -42,6 +42,14 @@ impl Ctx {
                 cluster: s(cluster)?,
                 hsm: hsm.as_ref().map(s).transpose()?,
             },
+            Fault::DegradeHsm { cluster, hsm } => Fault::DegradeHsm {
+                cluster: s(cluster)?,
+                hsm: hsm.as_ref().map(s).transpose()?,
+            },
+            Fault::RepairHsm { cluster, hsm } => Fault::RepairHsm {
+                cluster: s(cluster)?,
+                hsm: hsm.as_ref().map(s).transpose()?,
+            },
             Fault::DeleteCluster { cluster } => Fault::DeleteCluster {
                 cluster: s(cluster)?,
             },
@@ -146,18 +154,24 @@ fn whole_var(s: &str) -> Option<&str> {
 /// An explicit `null` is returned as such (`== null` holds); `is absent`
 /// treats it like a missing member, as AWS omits empty members.
 pub fn lookup(v: &Value, path: &Path) -> Option<Value> {
+    find(v, path).ok()
+}
+
+/// Follows a path like [`lookup`]; `Err` is the index of the first segment
+/// that is not there.
+pub(super) fn find(v: &Value, path: &Path) -> Result<Value, usize> {
     let mut cur = v.clone();
-    for seg in &path.0 {
+    for (at, seg) in path.0.iter().enumerate() {
         if let Value::String(s) = &cur {
             if let Ok(parsed) = serde_json::from_str::<Value>(s) {
                 cur = parsed;
             }
         }
         cur = match (seg, &cur) {
-            (Segment::Field(f), Value::Object(m)) => m.get(f)?.clone(),
-            (Segment::Index(i), Value::Array(a)) => a.get(*i)?.clone(),
-            (Segment::Field(_) | Segment::Index(_), _) => return None,
+            (Segment::Field(f), Value::Object(m)) => m.get(f).ok_or(at)?.clone(),
+            (Segment::Index(i), Value::Array(a)) => a.get(*i).ok_or(at)?.clone(),
+            (Segment::Field(_) | Segment::Index(_), _) => return Err(at),
         };
     }
-    Some(cur)
+    Ok(cur)
 }

@@ -255,7 +255,9 @@ fn crash_loop(name: &str, kills: usize, window_ms: (u64, u64)) {
             let mut c = Client::new(server.addr);
             let mut m = model.lock().unwrap();
             // First, before any call adds to it.
-            trail::check_trail(&mut c, &mut m, round, TRAIL_CAPACITY);
+            // The whole trail every tenth round and after the last kill.
+            let whole = round % 10 == 0 || round == kills;
+            trail::check_trail(&mut c, &mut m, round, TRAIL_CAPACITY, whole);
             check_stores(&mut c, &mut m, round, &mut figures);
             check_keys(&mut c, &mut m, round);
             figures.check_time += checked.elapsed();

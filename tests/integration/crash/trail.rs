@@ -10,9 +10,11 @@
 //!   commit leaves it: the server starts, loses only that transaction (a
 //!   request never answered), and what it writes next survives.
 //! - In the crash loop ([`check_trail`], after every restart, before any
-//!   other call): no EventId twice; every event listed after the previous
-//!   restart, and every event LookupEvents returned during the workload, is
-//!   returned again, identical; every acknowledged CreateKey, CreateAlias,
+//!   other call): no EventId twice; every event listed after a previous
+//!   restart (the whole trail every tenth round and after the last kill;
+//!   otherwise the events since the newest one listed, and a sample of
+//!   older ones by EventId), and every event LookupEvents returned during
+//!   the workload, is returned again, identical; every acknowledged CreateKey, CreateAlias,
 //!   ScheduleKeyDeletion, Encrypt and key store call of the round has its
 //!   event, and the workers' calls have no more events than were
 //!   acknowledged or in flight; every key a CreateKey event names exists and
@@ -311,8 +313,10 @@ pub(crate) struct RoundRequests {
 /// What LookupEvents has shown so far.
 #[derive(Debug, Default)]
 pub(crate) struct TrailSeen {
-    /// The whole trail as listed after the last restart, newest first.
-    listed: Vec<Value>,
+    /// Every event listed after a restart, by id.
+    listed: BTreeMap<String, Value>,
+    /// The newest of them.
+    newest: Option<String>,
     /// Events LookupEvents returned during this round's workload, by id.
     returned: BTreeMap<String, Value>,
     /// Events checked after a restart, and returned during workloads.
@@ -384,35 +388,114 @@ fn subject(name: &str, r: &Value) -> String {
     v.as_str().unwrap_or("").to_owned()
 }
 
+/// The events newer than `newest` (newest first), page by page: the
+/// listing stops at the first event it has seen before, which must be
+/// `newest` itself, unchanged (an event lost, or one recorded out of
+/// order, stops it elsewhere). Nothing else may call meanwhile.
+fn lookup_newer(c: &mut Client, seen: &TrailSeen, ctx: &str) -> Vec<Value> {
+    let Some(newest) = &seen.newest else {
+        return lookup_all(c);
+    };
+    let mut out = Vec::new();
+    let mut input = json!({"MaxResults": 50});
+    loop {
+        let (status, page) = c.lookup_events(&input).unwrap();
+        assert_eq!(status, 200, "LookupEvents: {page}");
+        for e in page["Events"].as_array().unwrap() {
+            if let Some(known) = seen.listed.get(event_id(e)) {
+                assert_eq!(
+                    event_id(e),
+                    newest,
+                    "{ctx}: the newest event listed after the previous restart is gone"
+                );
+                assert_eq!(e, known, "{ctx}: the newest event listed before changed");
+                return out;
+            }
+            out.push(e.clone());
+        }
+        match page["NextToken"].as_str() {
+            Some(t) => input["NextToken"] = json!(t),
+            None => panic!("{ctx}: every event listed after the previous restart is gone"),
+        }
+    }
+}
+
+/// The one event LookupEvents finds by its EventId.
+fn lookup_by_id(c: &mut Client, id: &str) -> Value {
+    let input = json!({"LookupAttributes": [{"AttributeKey": "EventId", "AttributeValue": id}]});
+    let (status, page) = c.lookup_events(&input).unwrap();
+    assert_eq!(status, 200, "LookupEvents: {page}");
+    match page["Events"].as_array().map(Vec::as_slice) {
+        Some([one]) => one.clone(),
+        _ => panic!("LookupEvents by EventId {id}: {page}"),
+    }
+}
+
+/// Older events looked up by EventId after a round that does not list the
+/// trail whole.
+const SAMPLED: usize = 25;
+
 /// After a restart, before any other call: the trail holds every event
 /// acknowledged before the kill, once, as it was (see the module docs).
-pub(crate) fn check_trail(c: &mut Client, m: &mut Model, round: usize, capacity: usize) {
+/// With `whole`, the trail is listed whole and compared with everything
+/// listed before; otherwise only the events since the newest listed one
+/// are listed, and [`SAMPLED`] older ones, spread over the trail, are
+/// looked up by EventId (the loop lists the trail whole every tenth round
+/// and after the last kill, so the cost of a round does not grow with the
+/// trail).
+pub(crate) fn check_trail(
+    c: &mut Client,
+    m: &mut Model,
+    round: usize,
+    capacity: usize,
+    whole: bool,
+) {
     let ctx = format!("round {round}");
-    let listing = lookup_all(c);
+    let listing = if whole {
+        lookup_all(c)
+    } else {
+        lookup_newer(c, &m.trail, &ctx)
+    };
     assert_unique(&listing, &ctx);
     let by_id: BTreeMap<&str, &Value> = listing.iter().map(|e| (event_id(e), e)).collect();
-    // At capacity the oldest events may have been dropped, as they are
-    // without a restart; this round's are far newer.
-    if listing.len() < capacity {
-        for e in &m.trail.listed {
+    if whole {
+        // At capacity the oldest events may have been dropped, as they are
+        // without a restart; this round's are far newer.
+        if listing.len() < capacity {
+            for (id, e) in &m.trail.listed {
+                assert_eq!(
+                    by_id.get(id.as_str()),
+                    Some(&e),
+                    "{ctx}: an event listed after a previous restart is gone or changed"
+                );
+            }
+        }
+    } else {
+        let stride = (m.trail.listed.len() / SAMPLED).max(1);
+        for (id, e) in m.trail.listed.iter().skip(round % stride).step_by(stride) {
             assert_eq!(
-                by_id.get(event_id(e)),
-                Some(&e),
-                "{ctx}: an event listed after the previous restart is gone or changed"
+                &lookup_by_id(c, id),
+                e,
+                "{ctx}: an event listed after a previous restart is gone or changed"
             );
         }
     }
     for (id, e) in &m.trail.returned {
+        let found = match by_id.get(id.as_str()) {
+            Some(found) => (*found).clone(),
+            None => lookup_by_id(c, id),
+        };
         assert_eq!(
-            by_id.get(id.as_str()),
-            Some(&e),
+            &found, e,
             "{ctx}: an event LookupEvents returned before the kill is gone or changed"
         );
     }
     // This round's events (and the previous check's) against its requests.
-    let before: BTreeSet<&str> = m.trail.listed.iter().map(event_id).collect();
     let mut ok: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for e in listing.iter().filter(|e| !before.contains(event_id(e))) {
+    for e in listing
+        .iter()
+        .filter(|e| !m.trail.listed.contains_key(event_id(e)))
+    {
         let r = record(e);
         if r.get("errorCode").is_some() {
             continue;
@@ -478,7 +561,12 @@ pub(crate) fn check_trail(c: &mut Client, m: &mut Model, round: usize, capacity:
         }
     }
     m.trail.checked += listing.len();
-    m.trail.listed = listing;
+    if let Some(newest) = listing.first() {
+        m.trail.newest = Some(event_id(newest).to_owned());
+    }
+    for e in listing {
+        m.trail.listed.insert(event_id(&e).to_owned(), e);
+    }
     m.trail.returned.clear();
     m.requests = RoundRequests::default();
 }

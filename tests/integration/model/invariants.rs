@@ -92,6 +92,8 @@ impl Run {
             let r1 = match key.status {
                 KStatus::Pending(_) => "PendingDeletion",
                 _ if self.m.store.conn != Conn::Connected => "Unavailable",
+                // R7: material deleted long enough ago (F25, I53).
+                _ if self.m.material_gone(k) => "Unavailable",
                 KStatus::Enabled => "Enabled",
                 KStatus::Disabled => "Disabled",
             };

@@ -30,6 +30,9 @@ impl Run {
                 Err(INVALID_CONFIG)
             } else if !c.cross() {
                 Err(KMS_INTERNAL)
+            } else if c.kmsuser.locked {
+                // R4: kmsuser's session is of no use (docs/fidelity.md I54).
+                Err(STORE_STATE)
             } else {
                 Ok(())
             }
@@ -51,6 +54,7 @@ impl Run {
                 id: key_id,
                 status: KStatus::Enabled,
                 deleted: false,
+                missing_since: None,
             });
         }
         Ok(())
@@ -141,7 +145,10 @@ impl Run {
             // Unreachable, no active HSM, or no free session.
             let c = self.m.store_cluster();
             let reachable = c.exists() && c.sg_ok && c.cross();
-            if reachable && c.active_hsms().any(|h| !h.exhausted) {
+            if reachable && c.kmsuser.locked {
+                // R4: kmsuser's session is of no use (docs/fidelity.md I54).
+                Err(STORE_STATE)
+            } else if reachable && c.active_hsms().any(|h| !h.exhausted) {
                 Ok(())
             } else {
                 Err(KMS_INTERNAL)

@@ -28,7 +28,9 @@
 //!   network and `kmsuser` not locked out, both as observed through the
 //!   engine and as the model predicts; otherwise the error is the model's;
 //! - DescribeKey's KeyState follows R1 (`Unavailable` while the store is not
-//!   CONNECTED unless `PendingDeletion`);
+//!   CONNECTED unless `PendingDeletion`) and R7 (`Unavailable` too once the
+//!   key's material has been missing from the store's cluster for
+//!   `timing.key_material_unavailable_seconds`, docs/fidelity.md I53);
 //! - DescribeCustomKeyStores carries `ConnectionErrorCode` exactly when
 //!   ConnectionState is `FAILED`, and state and code are the model's;
 //! - clusters, HSMs, backups and `kmsuser`'s lockout are the model's;
@@ -121,6 +123,9 @@ const BACKUP_MS: i64 = 60 * SECOND;
 const BACKUP_INTERVAL_MS: i64 = DAY;
 const BACKUP_PENDING_MS: i64 = 7 * DAY;
 const MAX_HSMS_PER_CLUSTER: usize = 28;
+/// Deleted key material until the key reads Unavailable (docs/fidelity.md
+/// I53).
+const MATERIAL_UNAVAILABLE_MS: i64 = 300 * SECOND;
 
 // Exception names the model predicts.
 const NOT_FOUND: &str = "NotFoundException";
@@ -307,6 +312,9 @@ struct MKey {
     id: String,
     status: KStatus,
     deleted: bool,
+    /// R7: since when the key's material is missing from the store's
+    /// cluster (docs/fidelity.md F25, I53); `None` while it is there.
+    missing_since: Option<i64>,
 }
 
 #[derive(Clone, Debug)]

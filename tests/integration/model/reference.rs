@@ -12,8 +12,8 @@ use hsmdrill::engine::Engine;
 
 use super::{
     BState, CState, Conn, Expect, KStatus, MBackup, MCluster, MHsm, MKey, MStore, MUser, Model, Pw,
-    DISABLED, HSM_INVALID, HSM_NOT_FOUND, INVALID_STATE, KEY_ARN_PREFIX, KMS_INTERNAL, NOT_FOUND,
-    PASSWORDS, STORE,
+    DISABLED, HSM_INVALID, HSM_NOT_FOUND, INVALID_STATE, KEY_ARN_PREFIX, KMS_INTERNAL,
+    MATERIAL_UNAVAILABLE_MS, NOT_FOUND, PASSWORDS, STORE,
 };
 
 impl MUser {
@@ -239,6 +239,7 @@ impl Model {
                     id: k.id.to_string(),
                     status: KStatus::Enabled,
                     deleted: false,
+                    missing_since: None,
                 })
                 .collect();
             let s = &st.stores[STORE];
@@ -288,11 +289,38 @@ impl Model {
         }
     }
 
-    /// What DescribeKey shows (R1).
+    /// R7: KMS looks for each key's material in the store's cluster after
+    /// every call; a key whose material went missing starts its delay then,
+    /// and one whose material is back ends it (docs/fidelity.md I53). A
+    /// store whose cluster is gone tells KMS nothing.
+    pub(super) fn observe_material(&mut self) {
+        let now = self.now;
+        let c = &self.clusters[self.store.cluster];
+        for k in &mut self.keys {
+            let present = !c.exists() || c.material.contains(&k.id);
+            k.missing_since = match (present, k.missing_since) {
+                (true, _) => None,
+                (false, None) => Some(now),
+                (false, Some(t)) => Some(t),
+            };
+        }
+    }
+
+    /// Whether key `k`'s material has been missing long enough to read
+    /// Unavailable (docs/fidelity.md F25, I53).
+    pub(super) fn material_gone(&self, k: usize) -> bool {
+        self.keys[k]
+            .missing_since
+            .is_some_and(|t| self.now >= t + MATERIAL_UNAVAILABLE_MS)
+    }
+
+    /// What DescribeKey shows (R1, and R7 for material gone).
     pub(super) fn visible(&self, k: usize) -> &'static str {
         match self.keys[k].status {
             KStatus::Pending(_) => "PendingDeletion",
-            KStatus::Enabled | KStatus::Disabled if self.store.conn != Conn::Connected => {
+            KStatus::Enabled | KStatus::Disabled
+                if self.store.conn != Conn::Connected || self.material_gone(k) =>
+            {
                 "Unavailable"
             }
             KStatus::Enabled => "Enabled",
@@ -303,14 +331,14 @@ impl Model {
     /// A cryptographic operation with key `k` (R1, R2, R4, R7), consuming a
     /// crossing of the network path where the engine makes one.
     pub(super) fn crypto(&mut self, k: usize) -> Expect {
-        let key = &self.keys[k];
-        if key.deleted {
+        if self.keys[k].deleted {
             return Err(NOT_FOUND);
         }
-        let connected = self.store.conn == Conn::Connected;
+        let available = self.store.conn == Conn::Connected && !self.material_gone(k);
+        let key = &self.keys[k];
         match key.status {
             KStatus::Pending(_) => return Err(INVALID_STATE),
-            KStatus::Enabled | KStatus::Disabled if !connected => return Err(INVALID_STATE),
+            KStatus::Enabled | KStatus::Disabled if !available => return Err(INVALID_STATE),
             KStatus::Disabled => return Err(DISABLED),
             KStatus::Enabled => {}
         }

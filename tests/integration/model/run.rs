@@ -21,7 +21,7 @@ use super::actions::{Action, Session, Target};
 use super::{
     modelled_errors, seen, Expect, TestResult, B64, BACKUP_INTERVAL_MS, BACKUP_MS,
     BACKUP_PENDING_MS, CLUSTER_CREATE_MS, CLUSTER_DELETE_MS, COMMON_ERRORS, CONNECT_MS,
-    EXAMPLE_WORLD, HSM_CREATE_MS, KEY_ARN_PREFIX, MAX_CIPHERTEXTS, SECOND,
+    EXAMPLE_WORLD, HSM_CREATE_MS, KEY_ARN_PREFIX, MATERIAL_UNAVAILABLE_MS, MAX_CIPHERTEXTS, SECOND,
 };
 use super::{Ct, Model, Run};
 
@@ -77,6 +77,10 @@ impl Run {
         assert_eq!(ms(t.backup_seconds), BACKUP_MS);
         assert_eq!(ms(t.backup_interval_seconds), BACKUP_INTERVAL_MS);
         assert_eq!(ms(t.backup_pending_deletion_seconds), BACKUP_PENDING_MS);
+        assert_eq!(
+            ms(t.key_material_unavailable_seconds),
+            MATERIAL_UNAVAILABLE_MS
+        );
         assert!(e.config().key_store_request_quota.is_none());
         let m = Model::observe_initial(&e);
         Run {
@@ -267,6 +271,7 @@ impl Run {
             self.step = n + 1;
             self.note(format!("# step {} {a:?} at {}", self.step, self.m.now));
             self.act(a)?;
+            self.m.observe_material();
             self.check()?;
         }
         let trail = self.guard("trail_events", || self.e.trail_events(None))?;

@@ -28,7 +28,8 @@
 //!   CreateCustomKeyStore's checks, store paging and deletion;
 //! - `kms_api`: the KMS operations around the runbooks (aliases, listing,
 //!   data keys, re-encryption, dry runs, GenerateRandom, quotas);
-//! - `determinism`: same world, same calls, same bytes.
+//! - `determinism`: same world, same calls, same bytes;
+//! - `trail_examples`: trail events against AWS's example events.
 
 mod cluster_lifecycle;
 mod determinism;
@@ -42,6 +43,7 @@ mod r6_orphaned_key_material;
 mod r7_recover_key_material;
 mod r8_login_as_kmsuser;
 mod r9_logout_and_reconnect;
+mod trail_examples;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;

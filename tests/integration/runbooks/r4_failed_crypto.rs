@@ -81,3 +81,25 @@ fn locked_kmsuser_fails_crypto_with_the_locked_out_message() {
     reconnect(&e, STORE);
     assert_eq!(decrypt(&e, &blob), "before");
 }
+
+#[test]
+fn locked_kmsuser_refuses_create_key_and_generate_random_in_the_store() {
+    let e = example();
+    lock_kmsuser(&e, CLUSTER);
+    // Neither operation lists KMSInvalidStateException (docs/fidelity.md I54).
+    let locked_out = error("CustomKeyStoreInvalidStateException", KMSUSER_LOCKED_OUT);
+    let create = json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE});
+    assert_eq!(fail(&e, "CreateKey", create.clone()), locked_out);
+    assert_eq!(
+        fail(&e, "GenerateRandom", random_input(16, STORE)),
+        locked_out
+    );
+    // Random bytes from KMS itself need no kmsuser.
+    call(&e, "GenerateRandom", json!({"NumberOfBytes": 16}));
+
+    disconnect(&e, STORE);
+    reset_kmsuser_password(&e, "resetPass123");
+    reconnect(&e, STORE);
+    call(&e, "CreateKey", create);
+    call(&e, "GenerateRandom", random_input(16, STORE));
+}

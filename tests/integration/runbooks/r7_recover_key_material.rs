@@ -90,10 +90,38 @@ fn move_store_to(e: &Engine, cluster: &str) {
 fn deleted_key_material_makes_crypto_fail_with_kms_invalid_state() {
     let (e, blob) = material_deleted();
     assert_crypto_fails(&e, &blob, unavailable(KEY_ARN));
-    // The reported state does not change (docs/fidelity.md F3: AWS's pages
-    // conflict; docs/fidelity.md I4), and the store is connected.
+    // The reported state does not change at once (docs/fidelity.md F25,
+    // I53: "eventually"), and the store is connected.
     assert_eq!(key_state(&e, KEY_ID), "Enabled");
     assert_eq!(store_state(&e, STORE), state("CONNECTED"));
+}
+
+#[test]
+fn deleted_key_material_makes_the_key_unavailable_after_the_worlds_delay() {
+    let (e, blob) = material_deleted();
+    // timing.key_material_unavailable_seconds: 300 by default (I53), from
+    // the deletion; the reconnect after it took 2 of them.
+    e.advance(std::time::Duration::from_secs(290));
+    assert_eq!(key_state(&e, KEY_ID), "Enabled");
+    e.advance(std::time::Duration::from_secs(10));
+    assert_eq!(key_state(&e, KEY_ID), "Unavailable");
+    assert_eq!(describe_key(&e, KEY_ID)["Enabled"], json!(false));
+    assert_crypto_fails(&e, &blob, unavailable(KEY_ARN));
+    // Managing the key follows the Unavailable column (F3): DisableKey
+    // succeeds without changing what it reads.
+    call(&e, "DisableKey", json!({"KeyId": KEY_ID}));
+    assert_eq!(key_state(&e, KEY_ID), "Unavailable");
+    assert_eq!(store_state(&e, STORE), state("CONNECTED"));
+}
+
+#[test]
+fn a_world_sets_the_delay_before_deleted_material_reads_unavailable() {
+    let path = crate::support::example_world();
+    let yaml = std::fs::read_to_string(path).unwrap()
+        + "\ntiming:\n  key_material_unavailable_seconds: 0\n";
+    let e = world_from(&yaml);
+    delete_key_material(&e);
+    assert_eq!(key_state(&e, KEY_ID), "Unavailable");
 }
 
 #[test]

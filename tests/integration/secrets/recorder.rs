@@ -119,6 +119,14 @@ impl Target for Recorder {
         self.harvest();
     }
 
+    fn now(&self) -> Option<i64> {
+        self.inner.now()
+    }
+
+    fn seed(&self) -> u64 {
+        self.inner.seed()
+    }
+
     fn trail(&self, event: &str) -> Vec<Value> {
         let events = self.inner.trail(event);
         for e in &events {

@@ -170,7 +170,9 @@ fn needs_active_cluster(command: Command) -> bool {
 
 fn require_active(state: ClusterState) -> Result<(), String> {
     match state {
-        ClusterState::Active => Ok(()),
+        // A DEGRADED cluster works through its active HSMs
+        // (docs/fidelity.md I56).
+        ClusterState::Active | ClusterState::Degraded => Ok(()),
         ClusterState::Initialized => {
             Err("The cluster is not activated yet; run 'cluster activate' first".into())
         }
@@ -181,8 +183,7 @@ fn require_active(state: ClusterState) -> Result<(), String> {
         | ClusterState::ModifyInProgress
         | ClusterState::RollbackInProgress
         | ClusterState::DeleteInProgress { .. }
-        | ClusterState::Deleted
-        | ClusterState::Degraded => Err(format!(
+        | ClusterState::Deleted => Err(format!(
             "The cluster is not usable: its state is {}, it must be ACTIVE",
             state.as_str()
         )),

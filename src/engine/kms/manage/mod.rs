@@ -14,7 +14,7 @@
 //! - `update.rs`: UpdateAlias and UpdateKeyDescription.
 //! - `shapes.rs`: their requests and responses.
 //!
-//! Each operation resolves its key through [`Engine::managed`], which
+//! Each operation resolves its key through `Engine::managed`, which
 //! asks the key's state machine (`machines/key.rs`, `on_manage`) whether
 //! the key's state allows it, and records the call in the trail like
 //! every control-plane call (`kms/mod.rs`, `audited`).
@@ -34,13 +34,18 @@ use crate::engine::state::State;
 use crate::engine::Engine;
 
 impl Engine {
-    /// Whether `key` is usable as far as its store goes: an `AWS_KMS` key
-    /// always is; a key in a key store while the store is `CONNECTED`.
-    pub(crate) fn store_connected(&self, st: &State, key: &Key) -> bool {
-        key.store_id().is_none_or(|id| {
-            st.stores
-                .get(&**id)
-                .is_some_and(|s| s.state == ConnectionState::Connected)
+    /// Whether `key` is available as far as its store goes: an `AWS_KMS`
+    /// key always is; a key in a key store while the store is `CONNECTED`
+    /// and its material has not been gone from the cluster for the world's
+    /// delay (R7, docs/fidelity.md F25, I53). An unavailable key reads
+    /// `Unavailable`.
+    pub(crate) fn key_available(&self, st: &State, key: &Key) -> bool {
+        key.store().is_none_or(|b| {
+            !b.material_in_cluster.is_gone()
+                && st
+                    .stores
+                    .get(&*b.store_id)
+                    .is_some_and(|s| s.state == ConnectionState::Connected)
         })
     }
 
@@ -54,8 +59,8 @@ impl Engine {
         f: impl FnOnce(&mut Key) -> Result<T>,
     ) -> Result<T> {
         let key = self.resolve_key(st, key_id)?;
-        let connected = self.store_connected(st, key);
-        key.status.on_manage(rule, connected, &key.arn)?;
+        let available = self.key_available(st, key);
+        key.status.on_manage(rule, available, &key.arn)?;
         let id = key.id.clone();
         let key = st
             .keys
