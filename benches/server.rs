@@ -29,18 +29,16 @@ use common::Ratio;
 use criterion::{Criterion, Throughput};
 use hsmdrill::engine::dispatch::Api;
 use hsmdrill::engine::kms::api::EncryptRequest;
-use hsmdrill::engine::{world, Clock, EPOCH};
-use hsmdrill::server::ServerState;
 
 /// Concurrent keep-alive connections.
 const CONNS: [usize; 2] = [1, 16];
 
 fn main() {
-    let server = start(None);
+    let server = Server::example(None);
     let state_dir = common::out_dir().join("server-state");
     let _ = std::fs::remove_dir_all(&state_dir);
     std::fs::create_dir_all(&state_dir).expect("a folder for the state file");
-    let durable = start(Some(state_dir.join("state.json")));
+    let durable = Server::example(Some(state_dir.join("state.db")));
     let mut c = common::criterion();
     for conns in CONNS {
         bench_routes(&mut c, &server, &format!("server/conns={conns}"), conns);
@@ -205,19 +203,4 @@ fn encrypt_request() -> Vec<u8> {
     .into_bytes();
     r.extend_from_slice(body.as_bytes());
     r
-}
-
-/// `hsmdrill serve --world scenarios/worlds/example.yaml [--state FILE]` in
-/// process: the engine `serve` builds (real-time clock).
-fn start(state_file: Option<std::path::PathBuf>) -> Server {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
-    let yaml = std::fs::read_to_string(path).expect("the example world");
-    let engine = world::load_str_with_clock(&yaml, path, Clock::running_from(EPOCH))
-        .expect("the example world loads")
-        .with_connect_seconds(Some(2));
-    let state = ServerState::new(engine, Some(2));
-    if let Some(path) = state_file {
-        state.persist_to(path).expect("the state file is written");
-    }
-    Server::serve(state)
 }

@@ -7,8 +7,10 @@
 //! A load generator rather than criterion: each world is built once in
 //! process (its keys made by `CreateKey` through the engine, its events by
 //! `Encrypt`), served by an in-process `hsmdrill serve` (`common::http`),
-//! then one keep-alive connection times `CALLS` calls one after another;
-//! the figure is the median call. With a state file the world is written
+//! then one keep-alive connection times `calls` calls one after another
+//! (the figure is the median call), and 16 connections make as many each
+//! at once (the figure is the wall time per call: the group commit lets
+//! concurrent calls share an `fsync`). With a state file the world is written
 //! whole first (`ServerState::persist_to`), as a server restored from it
 //! would find it. `cargo bench --bench state` prints the table and writes
 //! it to `target/hsmdrill-bench/state.md`, with a plot of the per-call
@@ -23,6 +25,7 @@ mod common;
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
 use base64::engine::general_purpose::STANDARD;
@@ -40,13 +43,24 @@ const STORE: &str = "cks-1234567890abcdef0";
 #[derive(Debug, Default)]
 struct KeysRow {
     keys: usize,
+    /// The median call on one connection.
     create_memory: f64,
     create_state: f64,
     encrypt_memory: f64,
     encrypt_state: f64,
+    /// Wall time per call with [`CONNS`] connections calling at once.
+    create_memory_conns: f64,
+    create_state_conns: f64,
+    encrypt_memory_conns: f64,
+    encrypt_state_conns: f64,
     memory_per_key: f64,
     disk_per_key: f64,
 }
+
+/// The connections of the throughput figures: as many clients as a team's
+/// services might keep open to KMS at once, which the group commit lets
+/// share each `fsync`.
+const CONNS: usize = 16;
 
 /// One size of trail: the median page of each lookup, in nanoseconds.
 #[derive(Debug, Default)]
@@ -55,6 +69,8 @@ struct EventsRow {
     newest: f64,
     by_name: f64,
     rare_name: f64,
+    by_resource: f64,
+    rare_resource: f64,
     paging: f64,
 }
 
@@ -144,8 +160,36 @@ fn median_call(addr: std::net::SocketAddr, request: &[u8], calls: usize) -> f64 
     common::median(&mut times).expect("calls")
 }
 
-/// CreateKey and Encrypt, each timed on `server`.
-fn create_and_encrypt(server: &Server, calls: usize) -> (f64, f64) {
+/// The wall time per call of [`CONNS`] keep-alive connections each making
+/// `calls` calls of `request`, all at once: the cost per call at
+/// throughput, where the group commit shares an `fsync` among the calls
+/// that wait for it.
+fn throughput_call(addr: std::net::SocketAddr, request: &[u8], calls: usize) -> f64 {
+    let barrier = Arc::new(Barrier::new(CONNS + 1));
+    let clients: Vec<_> = (0..CONNS)
+        .map(|_| {
+            let (barrier, request) = (barrier.clone(), request.to_vec());
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                barrier.wait();
+                for _ in 0..calls {
+                    let (status, body) = c.call(&request);
+                    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    for c in clients {
+        c.join().expect("a client thread");
+    }
+    start.elapsed().as_secs_f64() * 1e9 / (calls * CONNS) as f64
+}
+
+/// CreateKey and Encrypt timed on `server`: the median call on one
+/// connection, then the time per call on [`CONNS`].
+fn create_and_encrypt(server: &Server, calls: usize) -> [f64; 4] {
     let create = request(
         "TrentService.CreateKey",
         &json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE}),
@@ -154,10 +198,12 @@ fn create_and_encrypt(server: &Server, calls: usize) -> (f64, f64) {
         "TrentService.Encrypt",
         &json!({"KeyId": common::KEY_ID, "Plaintext": STANDARD.encode([0x5a; 64])}),
     );
-    (
+    [
         median_call(server.addr, &create, calls),
         median_call(server.addr, &encrypt, calls),
-    )
+        throughput_call(server.addr, &create, calls),
+        throughput_call(server.addr, &encrypt, calls),
+    ]
 }
 
 fn keys_row(dir: &Path, n: usize, calls: usize) -> KeysRow {
@@ -165,7 +211,8 @@ fn keys_row(dir: &Path, n: usize, calls: usize) -> KeysRow {
     let cloud = world_with_keys(n, 100_000);
     let memory_per_key = (rss() - before).max(0.0) / n as f64;
     let server = Server::serve(ServerState::new(cloud, Some(2)));
-    let (create_memory, encrypt_memory) = create_and_encrypt(&server, calls);
+    let [create_memory, encrypt_memory, create_memory_conns, encrypt_memory_conns] =
+        create_and_encrypt(&server, calls);
     server.stop();
 
     let path = dir.join(format!("keys-{n}.db"));
@@ -173,7 +220,8 @@ fn keys_row(dir: &Path, n: usize, calls: usize) -> KeysRow {
     state.persist_to(path.clone()).expect("the state file");
     let disk_per_key = disk(&path) / n as f64;
     let server = Server::serve(state);
-    let (create_state, encrypt_state) = create_and_encrypt(&server, calls);
+    let [create_state, encrypt_state, create_state_conns, encrypt_state_conns] =
+        create_and_encrypt(&server, calls);
     server.stop();
     KeysRow {
         keys: n,
@@ -181,18 +229,34 @@ fn keys_row(dir: &Path, n: usize, calls: usize) -> KeysRow {
         create_state,
         encrypt_memory,
         encrypt_state,
+        create_memory_conns,
+        create_state_conns,
+        encrypt_memory_conns,
+        encrypt_state_conns,
         memory_per_key,
         disk_per_key,
     }
 }
 
 fn events_row(dir: &Path, n: usize, calls: usize) -> EventsRow {
-    // One CreateKey first (the rare name, at the oldest end of the trail),
-    // then Encrypts.
-    let cloud = world_with_keys(1, n);
+    // One CreateKey first (the rare name and resource, at the oldest end
+    // of the trail), then Encrypts.
+    let cloud = world_with_keys(0, n);
     let engine = cloud.default_engine().clone();
+    let created = engine
+        .call_api(
+            Api::Kms,
+            "CreateKey",
+            json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE}),
+        )
+        .expect("CreateKey");
+    let rare_arn = created["KeyMetadata"]["Arn"].clone();
+    let arn = engine
+        .call_api(Api::Kms, "DescribeKey", json!({"KeyId": common::KEY_ID}))
+        .expect("DescribeKey")["KeyMetadata"]["Arn"]
+        .clone();
     let input = json!({"KeyId": common::KEY_ID, "Plaintext": "aGk="});
-    for _ in 1..n {
+    for _ in 2..n {
         engine
             .call_api(Api::Kms, "Encrypt", input.clone())
             .expect("Encrypt");
@@ -215,6 +279,9 @@ fn events_row(dir: &Path, n: usize, calls: usize) -> EventsRow {
     let newest = median_call(server.addr, &lookup(json!([]), None), calls);
     let by_name = median_call(server.addr, &lookup(name("Encrypt"), None), calls);
     let rare_name = median_call(server.addr, &lookup(name("CreateKey"), None), calls);
+    let resource = |arn: &Value| json!([{"AttributeKey": "ResourceName", "AttributeValue": arn}]);
+    let by_resource = median_call(server.addr, &lookup(resource(&arn), None), calls);
+    let rare_resource = median_call(server.addr, &lookup(resource(&rare_arn), None), calls);
     // Paging through: ten pages, each from the previous one's NextToken.
     let mut c = Client::connect(server.addr);
     let mut times = Vec::new();
@@ -238,6 +305,8 @@ fn events_row(dir: &Path, n: usize, calls: usize) -> EventsRow {
         newest,
         by_name,
         rare_name,
+        by_resource,
+        rare_resource,
         paging: common::median(&mut times).expect("pages"),
     }
 }
@@ -248,6 +317,7 @@ fn report(keys: &[KeysRow], events: &[EventsRow]) -> String {
     let us = |ns: f64| format!("{:.0} µs", ns / 1000.0);
     let mut out = String::from(
         "## serve --state as the world grows\n\n\
+         One connection, the median call:\n\n\
          | keys | CreateKey (memory) | CreateKey (--state) | ratio | Encrypt (memory) | Encrypt (--state) | ratio | memory / key | disk / key |\n\
          |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
@@ -266,7 +336,34 @@ fn report(keys: &[KeysRow], events: &[EventsRow]) -> String {
             r.disk_per_key,
         );
     }
+    let _ = write!(
+        out,
+        "\n{CONNS} connections at once, wall time per call:\n\n\
+         | keys | CreateKey (memory) | CreateKey (--state) | ratio | Encrypt (memory) | Encrypt (--state) | ratio |\n\
+         |---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in keys {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2}× | {} | {} | {:.2}× |",
+            r.keys,
+            us(r.create_memory_conns),
+            us(r.create_state_conns),
+            r.create_state_conns / r.create_memory_conns,
+            us(r.encrypt_memory_conns),
+            us(r.encrypt_state_conns),
+            r.encrypt_state_conns / r.encrypt_memory_conns,
+        );
+    }
     if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
+        let _ = writeln!(
+            out,
+            "\nWith --state, {} keys against {} keys, {CONNS} connections: CreateKey {:.2}×, Encrypt {:.2}×.",
+            last.keys,
+            first.keys,
+            last.create_state_conns / first.create_state_conns,
+            last.encrypt_state_conns / first.encrypt_state_conns,
+        );
         let _ = writeln!(
             out,
             "\nWith --state, {} keys against {} keys: CreateKey {:.2}×, Encrypt {:.2}×.",
@@ -278,29 +375,33 @@ fn report(keys: &[KeysRow], events: &[EventsRow]) -> String {
     }
     out.push_str(
         "\n## LookupEvents with --state as the trail grows (a page of 50)\n\n\
-         | events | newest | EventName=Encrypt | EventName=CreateKey (rare, oldest) | paging by NextToken |\n\
-         |---:|---:|---:|---:|---:|\n",
+         | events | newest | EventName=Encrypt | EventName=CreateKey (rare, oldest) | ResourceName (every event's key) | ResourceName (rare, oldest) | paging by NextToken |\n\
+         |---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in events {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             r.events,
             us(r.newest),
             us(r.by_name),
             us(r.rare_name),
+            us(r.by_resource),
+            us(r.rare_resource),
             us(r.paging),
         );
     }
     if let (Some(first), Some(last)) = (events.first(), events.last()) {
         let _ = writeln!(
             out,
-            "\n{} events against {}: newest {:.2}×, by EventName {:.2}×, rare EventName {:.2}×, paging {:.2}×.",
+            "\n{} events against {}: newest {:.2}×, by EventName {:.2}×, rare EventName {:.2}×, by ResourceName {:.2}×, rare ResourceName {:.2}×, paging {:.2}×.",
             last.events,
             first.events,
             last.newest / first.newest,
             last.by_name / first.by_name,
             last.rare_name / first.rare_name,
+            last.by_resource / first.by_resource,
+            last.rare_resource / first.rare_resource,
             last.paging / first.paging,
         );
     }
@@ -313,10 +414,14 @@ type Series = (&'static str, &'static str, fn(&KeysRow) -> f64);
 /// The per-call times against the number of keys, one line per call and
 /// server, log-scaled on both axes, as an SVG.
 fn plot(keys: &[KeysRow]) -> String {
-    let (w, h, left, bottom, top, right) = (640.0, 400.0, 70.0, 50.0, 30.0, 190.0);
-    let series: [Series; 4] = [
+    let (w, h, left, bottom, top, right) = (760.0, 400.0, 70.0, 50.0, 30.0, 190.0);
+    let series: [Series; 6] = [
         ("CreateKey, --state", "#c0392b", |r| r.create_state),
         ("Encrypt, --state", "#2471a3", |r| r.encrypt_state),
+        ("CreateKey, --state, 16", "#7d3c98", |r| {
+            r.create_state_conns
+        }),
+        ("Encrypt, --state, 16", "#148f77", |r| r.encrypt_state_conns),
         ("CreateKey, memory", "#e59866", |r| r.create_memory),
         ("Encrypt, memory", "#85c1e9", |r| r.encrypt_memory),
     ];
@@ -351,7 +456,7 @@ fn plot(keys: &[KeysRow]) -> String {
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{left}\" y=\"18\" font-size=\"14\">Per-call time through hsmdrill serve (median, one connection)</text>\n"
+         <text x=\"{left}\" y=\"18\" font-size=\"14\">Per-call time through hsmdrill serve (median of one connection; 16: wall time per call of 16 at once)</text>\n"
     );
     let mut decade = lo;
     while decade <= hi {

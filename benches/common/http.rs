@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hsmdrill::engine::{world, Clock, EPOCH};
 use hsmdrill::server::{run, ServerState};
 
 /// A server running on its own thread.
@@ -48,6 +49,21 @@ impl Server {
             stop,
             thread,
         }
+    }
+
+    /// `hsmdrill serve --world scenarios/worlds/example.yaml [--state FILE]`
+    /// in process: the engine `serve` builds (real-time clock).
+    pub fn example(state_file: Option<std::path::PathBuf>) -> Server {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/worlds/example.yaml");
+        let yaml = std::fs::read_to_string(path).expect("the example world");
+        let engine = world::load_str_with_clock(&yaml, path, Clock::running_from(EPOCH))
+            .expect("the example world loads")
+            .with_connect_seconds(Some(2));
+        let state = ServerState::new(engine, Some(2));
+        if let Some(path) = state_file {
+            state.persist_to(path).expect("the state file is written");
+        }
+        Server::serve(state)
     }
 
     /// Stops it and waits for its thread.
