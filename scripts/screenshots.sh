@@ -37,6 +37,7 @@ shot report-summary 1200 760 "file://$report"
 # R5's drill (kmsuser locked out), its connect step selected.
 section=$(grep -B1 'r5-kms-failed-logins.runbook ›' "$report" | grep -o 'id="s[0-9]*"' | head -1 | tr -dc '0-9')
 test -n "$section"
+# TODO: this shot comes out blank (the scroll to #sN:K happens after the capture?); not in the README yet.
 shot report-timeline 1200 760 "file://$report#s$section:5"
 
 ls -l docs/images/report-*.png
