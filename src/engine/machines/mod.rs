@@ -18,7 +18,7 @@
 //! one place. Each machine's state × event table is an insta snapshot beside
 //! it (`snapshots/`): a change to any transition shows up in review.
 //!
-//! A state's AWS wire name is spelled once, in the [`wire_names!`] list that
+//! A state's AWS wire name is spelled once, in the `wire_names!` list that
 //! makes both its `as_str` and its `NAMES`. A machine whose states end by themselves
 //! says when and how once, in [`Timed::due`]; its `on_clock` and
 //! `completes_at` follow (the key store connection, whose end is judged

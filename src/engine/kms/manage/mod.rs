@@ -14,7 +14,7 @@
 //! - `update.rs`: UpdateAlias and UpdateKeyDescription.
 //! - `shapes.rs`: their requests and responses.
 //!
-//! Each operation resolves its key through [`Engine::managed`], which
+//! Each operation resolves its key through `Engine::managed`, which
 //! asks the key's state machine (`machines/key.rs`, `on_manage`) whether
 //! the key's state allows it, and records the call in the trail like
 //! every control-plane call (`kms/mod.rs`, `audited`).
