@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Refreshes the README's pictures of the HTML report (docs/images/*.png):
 # renders the report of the shipped suite (scenarios/ and features/), then
-# takes screenshots with headless Chromium (Debian package `chromium`).
+# takes screenshots with headless Chromium (Debian package `chromium`) driven
+# over the DevTools protocol by examples/screenshot.rs.
 #
 #   scripts/screenshots.sh
 #
@@ -16,13 +17,16 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 report="$tmp/report.html"
 
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+cargo build --quiet --bin hsmdrill --example screenshot
+bin="$CARGO_TARGET_DIR/debug"
+
 # A failed scenario still writes the report; only a missing report is fatal.
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}" cargo run --quiet -- run --format html --output "$report" >/dev/null || true
+"$bin/hsmdrill" run --format html --output "$report" >/dev/null 2>&1 || true
 test -s "$report"
 
-shot() { # shot NAME WIDTH HEIGHT URL
-  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-    --window-size="$2,$3" --screenshot="$tmp/$1.png" "$4" >/dev/null 2>&1
+shot() { # shot NAME WIDTH HEIGHT URL [SELECTOR scrolled to the top]
+  "$bin/examples/screenshot" "$4" "$tmp/$1.png" "$2" "$3" ${5:+"$5"}
   # Fewer colours, same picture: keeps the committed PNGs small.
   if command -v pngquant >/dev/null; then
     pngquant --force --quality=60-85 --output "docs/images/$1.png" "$tmp/$1.png"
@@ -34,10 +38,10 @@ shot() { # shot NAME WIDTH HEIGHT URL
 # The summary, the filters and the first timelines.
 shot report-summary 1200 760 "file://$report"
 
-# R5's drill (kmsuser locked out), its connect step selected.
+# R5's drill (kmsuser locked out), the step whose DescribeCustomKeyStores
+# shows the store FAILED selected (its changes highlighted).
 section=$(grep -B1 'r5-kms-failed-logins.runbook ›' "$report" | grep -o 'id="s[0-9]*"' | head -1 | tr -dc '0-9')
 test -n "$section"
-# TODO: this shot comes out blank (the scroll to #sN:K happens after the capture?); not in the README yet.
-shot report-timeline 1200 760 "file://$report#s$section:5"
+shot report-timeline 1200 760 "file://$report#s$section:6" "#s$section"
 
 ls -l docs/images/report-*.png

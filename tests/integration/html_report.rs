@@ -4,15 +4,13 @@
 //! DevTools protocol (it loads without a console error, fast, shows every
 //! scenario with its timeline, and its markers and filters work). Without
 //! Chromium the browser test says `SKIPPED` (a failure under
-//! `HSMDRILL_REQUIRE_CLIENTS=1`, see `support::programs`).
+//! `HSMDRILL_REQUIRE_CLIENTS=1`, see `support::programs` and
+//! `support::browser`).
 
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::OnceLock;
 
-use headless_chrome::protocol::cdp::types::Event;
-use headless_chrome::{Browser, LaunchOptions};
-
-use crate::support::{at_root, programs::available, temp_dir};
+use crate::support::browser::{chromium, number, problems, text};
+use crate::support::{at_root, temp_dir};
 use hsmdrill::suite::{self, report, Options, SuiteResult};
 
 /// The report must stay under this (docs/reports.md gives its size).
@@ -70,69 +68,23 @@ fn html_report_of_the_shipped_suite_is_well_formed_and_self_contained() {
 
 #[test]
 fn html_report_loads_in_chromium_without_console_errors() {
-    if !available(
-        "Chromium",
-        "chromium",
-        &["--headless", "--version"],
-        "apt-get install chromium",
-    ) {
+    let Some(browser) = chromium() else {
         return;
-    }
+    };
     let (results, html) = shipped();
     let dir = temp_dir("html-report");
     let path = dir.path().join("report.html");
     std::fs::write(&path, html).unwrap();
 
-    let browser = Browser::new(LaunchOptions {
-        headless: true,
-        // Tests run as root here, where Chromium's sandbox cannot start.
-        sandbox: false,
-        path: Some("chromium".into()),
-        window_size: Some((1280, 1000)),
-        idle_browser_timeout: Duration::from_secs(120),
-        ..LaunchOptions::default()
-    })
-    .unwrap();
     let tab = browser.new_tab().unwrap();
-    let problems: Arc<Mutex<Vec<String>>> = Arc::default();
-    let seen = problems.clone();
-    tab.add_event_listener(Arc::new(move |event: &Event| {
-        let problem = match event {
-            Event::RuntimeExceptionThrown(e) => Some(format!("{:?}", e.params.exception_details)),
-            Event::RuntimeConsoleAPICalled(e) if format!("{:?}", e.params.Type) == "Error" => {
-                Some(format!("console.error: {:?}", e.params.args))
-            }
-            Event::LogEntryAdded(e) if format!("{:?}", e.params.entry.level) == "Error" => Some(
-                format!("{:?}: {}", e.params.entry.source, e.params.entry.text),
-            ),
-            _ => None,
-        };
-        if let Some(p) = problem {
-            seen.lock().unwrap().push(p);
-        }
-    }))
-    .unwrap();
-    tab.enable_runtime().unwrap();
-    tab.enable_log().unwrap();
+    let problems = problems(&tab);
     tab.navigate_to(&format!("file://{}", path.display()))
         .unwrap()
         .wait_until_navigated()
         .unwrap();
 
-    let number = |js: &str| -> f64 {
-        tab.evaluate(js, false)
-            .unwrap()
-            .value
-            .and_then(|v| v.as_f64())
-            .unwrap_or_else(|| panic!("{js} gave no number"))
-    };
-    let text = |js: &str| -> String {
-        tab.evaluate(js, false)
-            .unwrap()
-            .value
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| panic!("{js} gave no string"))
-    };
+    let number = |js: &str| number(&tab, js);
+    let text = |js: &str| text(&tab, js);
     let n = results.results.len() as f64;
     assert_eq!(
         number("document.querySelectorAll('section.scenario').length"),
