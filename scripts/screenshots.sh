@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Refreshes the README's pictures of the HTML report (docs/images/*.png):
-# renders the report of the shipped suite (scenarios/ and features/), then
-# takes screenshots with headless Chromium (Debian package `chromium`) driven
+# Refreshes the README's pictures of the HTML report and of the live console
+# (docs/images/*.png): renders the report of the shipped suite (scenarios/ and
+# features/) and runs `hsmdrill serve` through an R5 incident, then takes
+# screenshots with headless Chromium (Debian package `chromium`) driven
 # over the DevTools protocol by examples/screenshot.rs.
 #
 #   scripts/screenshots.sh
@@ -14,7 +15,8 @@ cd "$(dirname "$0")/.."
 command -v chromium >/dev/null || { echo "needs chromium (apt-get install chromium)" >&2; exit 2; }
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+server=
+trap 'test -z "$server" || kill "$server"; rm -rf "$tmp"' EXIT
 report="$tmp/report.html"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
@@ -44,4 +46,20 @@ section=$(grep -B1 'r5-kms-failed-logins.runbook ›' "$report" | grep -o 'id="s
 test -n "$section"
 shot report-timeline 1200 760 "file://$report#s$section:6" "#s$section"
 
-ls -l docs/images/report-*.png
+# The live console during R5: kmsuser locked out with five wrong passwords
+# (as its button does), then a reconnect that fails USER_LOCKED_OUT.
+"$bin/hsmdrill" serve --port 0 --world scenarios/worlds/example.yaml >"$tmp/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 50); do grep -q 'serving' "$tmp/serve.log" && break; sleep 0.1; done
+url=$(grep -o 'http://[0-9.:]*' "$tmp/serve.log" | head -1)
+test -n "$url"
+call() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$url$1" >/dev/null; }
+for _ in 1 2 3 4 5; do
+  call /_hsmdrill/cloudhsm-cli '{"ClusterId": "cluster-1a23b4cdefg", "Session": "shot", "Command": "login --username kmsuser --role crypto-user --password not-the-password"}'
+done
+call /_hsmdrill/console/kms '{"Operation": "DisconnectCustomKeyStore", "CustomKeyStoreId": "cks-1234567890abcdef0"}'
+call /_hsmdrill/console/kms '{"Operation": "ConnectCustomKeyStore", "CustomKeyStoreId": "cks-1234567890abcdef0"}'
+call /_hsmdrill/clock/settle '{}'
+shot console 1200 900 "$url/"
+
+ls -l docs/images/report-*.png docs/images/console.png

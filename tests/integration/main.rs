@@ -54,6 +54,7 @@ mod assertions;
 mod cli;
 mod clients;
 mod concurrency;
+mod console;
 mod crash;
 mod dsl;
 mod fuzz_regressions;
