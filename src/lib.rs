@@ -43,7 +43,7 @@
 //!   feature runs against `hsmdrill serve` unchanged (`run --endpoint`).
 //! - [`suite`]: `hsmdrill run` and `check` as a library: discovery, `--tag`
 //!   expressions, `--partition`, running many, and the pretty / JSON /
-//!   JUnit reports.
+//!   JUnit / HTML reports.
 //! - [`server`]: `hsmdrill serve`, the engine behind the AWS wire protocols
 //!   (KMS and CloudHSM v2 in JSON 1.1 and CBOR, CloudTrail, SigV4), the
 //!   `/_hsmdrill/` control API and `--state` durability (an SQLite state

@@ -146,6 +146,8 @@ enum Format {
     Json,
     /// JUnit XML, for CI.
     Junit,
+    /// One self-contained HTML page with a timeline per scenario.
+    Html,
 }
 
 fn main() -> ExitCode {
@@ -235,8 +237,8 @@ fn run(
         .map(|p| File::create(p).map_err(|e| vec![format!("cannot write {}: {e}", p.display())]))
         .transpose()?;
     let files = load(paths)?;
-    // Progress goes where people look: standard output, unless a JSON or
-    // JUnit report is going there.
+    // Progress goes where people look: standard output, unless a JSON,
+    // JUnit or HTML report is going there.
     let mut live: Box<dyn Write> = if format != Format::Pretty && file.is_none() {
         Box::new(io::stderr())
     } else {
@@ -255,6 +257,7 @@ fn run(
         Format::Pretty => report::pretty(&results),
         Format::Json => report::json(&results).map_err(|e| vec![e.to_string()])?,
         Format::Junit => report::junit(&results),
+        Format::Html => report::html(&results),
     };
     match (&mut file, output) {
         (Some(f), Some(path)) => f

@@ -13,6 +13,8 @@
 //! - `runner/`: executes a scenario, records every DescribeCustomKeyStores
 //!   response with the step that caused it, and says precisely what failed.
 //! - `outcome.rs`: what a run produced, and a failed step rendered.
+//! - `sample.rs`: the world's state after each step (stores, keys,
+//!   clusters, `kmsuser`), for the HTML report's timeline.
 //! - `snapshot.rs`: where snapshots live, how they are named and rendered.
 //! - `diagnostic.rs`: the one error layout (`file:line:col`, the line,
 //!   a caret), shared by parsers, the runner and reports.
@@ -21,5 +23,6 @@ pub mod diagnostic;
 pub mod ir;
 pub mod outcome;
 pub mod runner;
+pub mod sample;
 pub mod snapshot;
 pub mod target;

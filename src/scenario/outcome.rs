@@ -1,14 +1,19 @@
-//! What running a scenario produced ([`Outcome`]): the steps that ran,
-//! the failure if any, and every DescribeCustomKeyStores response seen;
+//! What running a scenario produced ([`Outcome`]): the steps that ran
+//! (each with what kind of step it was, the virtual clock before and after
+//! it, and a [`Sample`] of the world after it), the failure if any, and
+//! every DescribeCustomKeyStores response seen;
 //! and a failed step rendered in the one diagnostic layout
 //! ([`Failure::render`]), which the suite's reports and the cucumber steps
 //! of features both show.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::diagnostic::Diagnostic;
-use super::ir::Span;
+use super::ir::{Action, Control, Span, StepKind};
+use super::sample::Sample;
 use super::snapshot;
 
 /// What running one scenario produced.
@@ -46,6 +51,77 @@ pub struct StepRecord {
     pub text: String,
     /// Whether it held.
     pub passed: bool,
+    /// What kind of step it was, for the timeline's markers.
+    pub mark: Mark,
+    /// The virtual clock when it started, in milliseconds since the Unix
+    /// epoch (`None`: the target cannot say).
+    pub start: Option<i64>,
+    /// The virtual clock when it ended.
+    pub end: Option<i64>,
+    /// How many DescribeCustomKeyStores responses had been recorded (in
+    /// [`Outcome::describes`]) when it ended: those past the previous
+    /// step's count were caused by this step.
+    pub describes: usize,
+    /// The world after it (`None`: the target cannot say, or the world
+    /// never loaded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<Sample>,
+}
+
+/// What kind of step a [`StepRecord`] is, as the timeline marks it.
+#[derive(Clone, Debug, Eq, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Mark {
+    /// The world's setup.
+    Setup,
+    /// A KMS or CloudHSM v2 operation.
+    Call {
+        /// Its AWS name.
+        operation: String,
+    },
+    /// A CloudHSM CLI line.
+    Cli,
+    /// An injected fault.
+    Fault,
+    /// `wait` or `settle`.
+    Clock,
+    /// An expectation.
+    Expect,
+    /// A capture.
+    Capture,
+    /// A burst, with its tally (filled in once it has run).
+    Burst {
+        /// Copies whose every step held.
+        succeeded: u32,
+        /// Copies that failed, by exception.
+        failed: BTreeMap<String, u32>,
+    },
+    /// `repeat`, `retry` or `in region`.
+    Control,
+}
+
+impl Mark {
+    /// The mark of a step of this kind (a burst's tally still empty).
+    pub fn of(kind: &StepKind) -> Mark {
+        match kind {
+            StepKind::Setup(_) => Mark::Setup,
+            StepKind::Action(Action::Call { operation, .. }) => Mark::Call {
+                operation: operation.clone(),
+            },
+            StepKind::Action(Action::Cli { .. }) => Mark::Cli,
+            StepKind::Action(Action::Fault(_)) => Mark::Fault,
+            StepKind::Action(Action::Wait(_) | Action::Settle) => Mark::Clock,
+            StepKind::Expect(_) => Mark::Expect,
+            StepKind::Capture(_) => Mark::Capture,
+            StepKind::Control(Control::Burst { .. }) => Mark::Burst {
+                succeeded: 0,
+                failed: BTreeMap::new(),
+            },
+            StepKind::Control(
+                Control::Repeat { .. } | Control::Retry { .. } | Control::InRegion { .. },
+            ) => Mark::Control,
+        }
+    }
 }
 
 /// A failed step: where, what was expected, what happened.

@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::ir::{Fault, Setup, Step, StepKind};
+use super::sample::Sample;
 use crate::engine::cloud::{Cloud, Partition};
 use crate::engine::{world, Engine, EngineConfig, Timestamp};
 
@@ -141,6 +142,12 @@ pub trait Target: Send + Sync {
     /// Makes later steps act in `region` of the world's account (`None`:
     /// the world's own Region). An unknown Region is an error.
     fn set_region(&self, region: Option<&str>) -> Result<(), AwsError>;
+    /// The world's state now, for the report's timeline, read without a
+    /// call (so without a trail event); `None` when the target cannot say
+    /// that way (a running server).
+    fn sample(&self) -> Option<Sample> {
+        None
+    }
 }
 
 /// The error of a Region no partition can be in.
@@ -265,6 +272,10 @@ impl Target for EngineTarget {
 
     fn region(&self) -> Option<String> {
         self.region.lock().clone()
+    }
+
+    fn sample(&self) -> Option<Sample> {
+        Some(Sample::of(self.cloud.default_engine()))
     }
 
     fn set_region(&self, region: Option<&str>) -> Result<(), AwsError> {

@@ -67,7 +67,7 @@ pub(super) struct PartitionQuery {
 }
 
 impl PartitionQuery {
-    fn route(&self, state: &ServerState) -> Result<partition::Routed, WireError> {
+    pub(super) fn route(&self, state: &ServerState) -> Result<partition::Routed, WireError> {
         partition::of_query(state, self.region.as_deref(), self.account.as_deref())
     }
 }

@@ -16,7 +16,9 @@
 //!   `smithy-protocol: rpc-v2-cbor` (CloudHSM v2 in CBOR, which current SDKs
 //!   pick);
 //! - `/_hsmdrill/…`: the control API for what AWS has no API for
-//!   (`control.rs`, documented in `docs/server.md`).
+//!   (`control.rs`, documented in `docs/server.md`);
+//! - `GET /` and `/_hsmdrill/console/…`: the live game-day console
+//!   (`console/`).
 //!
 //! Regions and accounts (`partition.rs`, docs/server.md): the server holds
 //! a [`Cloud`], one engine per account and Region. A request goes to the
@@ -53,6 +55,7 @@
 
 pub mod auth;
 mod cbor;
+mod console;
 #[allow(
     clippy::indexing_slicing,
     reason = "indexes serde_json values only, which answer Null for a missing member"
@@ -107,6 +110,10 @@ pub struct ServerState {
     burst: BurstWindow,
     /// With `--state FILE`: where changes are made durable (`durable.rs`).
     persist: OnceLock<durable::Persister>,
+    /// Set when the server shuts down: the console's event streams, which
+    /// never end by themselves, end then, so a graceful shutdown that
+    /// waits for open requests does not wait for them forever.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl ServerState {
@@ -118,6 +125,7 @@ impl ServerState {
             connect_seconds,
             burst: BurstWindow::default(),
             persist: OnceLock::new(),
+            closing: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -133,6 +141,7 @@ impl ServerState {
             connect_seconds,
             burst: BurstWindow::default(),
             persist: OnceLock::new(),
+            closing: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -177,9 +186,11 @@ impl ServerState {
 /// The server's routes.
 pub fn router(state: Arc<ServerState>) -> Router {
     Router::new()
-        .route("/", post(json_rpc))
+        // GET is the console (`console/`), POST the AWS JSON protocol.
+        .route("/", post(json_rpc).get(console::page))
         .route("/service/{service}/operation/{operation}", post(cbor_rpc))
         .merge(control::routes())
+        .merge(console::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -190,6 +201,11 @@ pub async fn run(
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let server = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        server.closing.send_replace(true);
+    };
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -30,7 +30,8 @@
 //! - `tags.rs`: `--tag` expressions ([`TagExpr`]).
 //! - `select.rs`: [`Options`], [`Partition`] and [`select`].
 //! - `run.rs`: [`run_suite`] and what it gives ([`SuiteResult`]).
-//! - `report.rs`: the pretty, JSON and JUnit reports, and what `check` and
+//! - `report/`: the pretty, JSON, JUnit and HTML reports (`report/html.rs`,
+//!   its timeline in `report/html/timeline.rs`), and what `check` and
 //!   `steps` print.
 //!
 //! This is layer 4 (see the crate docs): it knows every front end

@@ -21,6 +21,7 @@
 //! - `dsl`: the runbook language and its diagnostics (`tests/runbook-errors/`);
 //! - `fuzz_regressions`: the crashes the fuzzers found, replayed;
 //! - `gherkin`: lowering `.feature` files, the step catalog, the harness;
+//! - `html_report`: the HTML report of the shipped suite, as text and in headless Chromium;
 //! - `key_management`: `AWS_KMS` keys, tags, policies, grants, rotation,
 //!   through boto3 and the aws CLI; the operations table of `docs/fidelity.md`;
 //! - `model`: the model-based test of the engine;
@@ -53,10 +54,12 @@ mod assertions;
 mod cli;
 mod clients;
 mod concurrency;
+mod console;
 mod crash;
 mod dsl;
 mod fuzz_regressions;
 mod gherkin;
+mod html_report;
 mod key_management;
 mod model;
 mod pki;

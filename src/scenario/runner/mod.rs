@@ -42,7 +42,7 @@ mod vars;
 pub use vars::lookup;
 
 use super::ir::{Expect, Scenario, Span, Step, StepKind};
-use super::outcome::{Failure, Outcome, Recorded, StepRecord};
+use super::outcome::{Failure, Mark, Outcome, Recorded, StepRecord};
 use super::target::{AwsError, EngineTarget, Target, World};
 
 /// Runs `scenario` from `file` on a fresh embedded engine built from its
@@ -152,10 +152,16 @@ impl Session {
             }
         };
         if let Some(s) = setup {
+            let now = ctx.as_ref().and_then(|c| c.target.now());
             outcome.steps.push(StepRecord {
                 span: s.span.clone(),
                 text: s.text.clone(),
                 passed: ctx.is_some(),
+                mark: Mark::Setup,
+                start: now,
+                end: now,
+                describes: 0,
+                state: ctx.as_ref().and_then(|c| c.target.sample()),
             });
         }
         Session {
@@ -197,6 +203,7 @@ impl Session {
                 return Err(self.fail_with(*pending));
             }
         }
+        let start = ctx.target.now();
         let r = runtime.block_on(async {
             match &step.kind {
                 StepKind::Action(a) => {
@@ -211,10 +218,25 @@ impl Session {
                 | StepKind::Control(_) => ctx.step(step, None).await.map(|()| None),
             }
         });
+        let mark = match (Mark::of(&step.kind), &ctx.last) {
+            (Mark::Burst { .. }, Last::Response(tally)) => Mark::Burst {
+                succeeded: tally["Succeeded"]
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .unwrap_or(0),
+                failed: serde_json::from_value(tally["Failed"].clone()).unwrap_or_default(),
+            },
+            (mark, _) => mark,
+        };
         self.outcome.steps.push(StepRecord {
             span: step.span.clone(),
             text: step.text.clone(),
             passed: r.is_ok(),
+            mark,
+            start,
+            end: ctx.target.now(),
+            describes: self.describes.lock().len(),
+            state: ctx.target.sample(),
         });
         match r {
             Ok(pending) => {

@@ -280,6 +280,15 @@ fn no_secret_leaks_from_a_served_engine() {
         request(c.addr, "GET", "/_hsmdrill/health", &[], b"").unwrap();
     c.answers
         .push(("health".into(), [head.into_bytes(), body].concat()));
+    // The live console's page and view (src/server/console/).
+    for path in ["/", "/_hsmdrill/console/state"] {
+        let Response { head, body, .. } = request(c.addr, "GET", path, &[], b"").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        c.answers.push((
+            format!("console {path}"),
+            [head.into_bytes(), body].concat(),
+        ));
+    }
 
     // The state file holds the secrets, and only its owner may read it.
     let (rows, bytes) = state_rows(&state);

@@ -30,11 +30,12 @@ fn written(secrets: &Secrets, texts: &[String]) -> BTreeSet<String> {
 }
 
 /// The reports of a suite's results, in every format.
-fn reports(results: &SuiteResult) -> [(&'static str, String); 3] {
+fn reports(results: &SuiteResult) -> [(&'static str, String); 4] {
     [
         ("pretty report", report::pretty(results)),
         ("JSON report", report::json(results).unwrap()),
         ("JUnit report", report::junit(results)),
+        ("HTML report", report::html(results)),
     ]
 }
 

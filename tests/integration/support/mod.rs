@@ -8,6 +8,7 @@
 //! answer may carry ([`exceptions`]), and signing with the official SigV4
 //! signer and the oracle for changed requests ([`signing`]).
 
+pub mod browser;
 pub mod exceptions;
 pub mod http;
 pub mod programs;

@@ -27,13 +27,20 @@ pub(crate) mod tags;
 mod update;
 
 use crate::engine::error::{Error, ErrorKind, Result};
-use crate::engine::kms::key::Key;
+use crate::engine::kms::key::{Key, KeyState};
 use crate::engine::kms::keystore::ConnectionState;
 use crate::engine::machines::key::Management;
 use crate::engine::state::State;
 use crate::engine::Engine;
 
 impl Engine {
+    /// The `KeyState` DescribeKey would show for `key` in `st`, for readers
+    /// that look at the state without a call (and so without a trail
+    /// event), such as the scenario layer's per-step samples.
+    pub fn key_state(&self, st: &State, key: &Key) -> KeyState {
+        key.status.visible(self.key_available(st, key))
+    }
+
     /// Whether `key` is available as far as its store goes: an `AWS_KMS`
     /// key always is; a key in a key store while the store is `CONNECTED`
     /// and its material has not been gone from the cluster for the world's

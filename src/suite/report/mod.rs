@@ -1,5 +1,5 @@
 //! Reports over a [`SuiteResult`]: pretty text for people, JSON for tools,
-//! JUnit XML for CI. Every writer is a pure function from results to text,
+//! JUnit XML for CI, and HTML to explore a run in a browser. Every writer is a pure function from results to text,
 //! so each can be tested without running anything.
 //!
 //! The pretty report is a progress line per scenario ([`progress`], which
@@ -10,6 +10,9 @@
 //! or the snapshot diff; or the parse errors of a file. It ends with the
 //! summary line `N passed, N failed`.
 //!
+//! [`html`] (`html.rs`, with `report.css` and `report.js` inlined) is the
+//! same report as one self-contained page, with a timeline per scenario.
+//!
 //! [`check`] and [`steps`] render the other two commands, `hsmdrill check`
 //! and `hsmdrill steps`.
 
@@ -19,8 +22,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::{Loaded, Run, ScenarioResult, Snapshot, SuiteResult};
+
+mod html;
+
 use crate::scenario::diagnostic::{render_all, Diagnostic};
 use crate::scenario::outcome::Outcome;
+pub use html::{html, timeline};
 
 /// The separator between a file and a scenario title in progress lines.
 const SEP: &str = "›";
@@ -383,7 +390,7 @@ mod tests {
 
     use super::*;
     use crate::scenario::ir::Span;
-    use crate::scenario::outcome::{Failure, StepRecord};
+    use crate::scenario::outcome::{Failure, Mark, StepRecord};
 
     const SOURCE: &str = "runbook \"locked\" @R5\nworld \"w.yaml\"\nexpect ExampleKeyStore.ConnectionErrorCode == USER_LOCKED_OUT\n";
 
@@ -408,11 +415,21 @@ mod tests {
                     span: span(2, 21, 14),
                     text: "world \"w.yaml\"".into(),
                     passed: true,
+                    mark: Mark::Setup,
+                    start: Some(0),
+                    end: Some(0),
+                    describes: 0,
+                    state: None,
                 },
                 StepRecord {
                     span: span(3, 36, 61),
                     text: "expect …".into(),
                     passed: failure.is_none(),
+                    mark: Mark::Expect,
+                    start: Some(0),
+                    end: Some(0),
+                    describes: 0,
+                    state: None,
                 },
             ],
             failure,
@@ -556,6 +573,46 @@ mod tests {
         );
         assert_eq!(xml.matches("<failure ").count(), 3);
         assert!(xml.ends_with("</testsuite>\n</testsuites>\n"));
+    }
+
+    #[test]
+    fn html_shows_every_result_and_each_failure_as_the_terminal_does() {
+        let s = suite();
+        let page = html(&s);
+        assert_eq!(page.matches("<section class=\"scenario ").count(), 4);
+        // Three ran (a timeline each); the file that does not parse has none.
+        assert_eq!(page.matches("<svg ").count(), 3);
+        assert!(
+            page.contains("1 passed</span>, <span class=\"fail\">3 failed"),
+            "{page}"
+        );
+        assert!(
+            page.contains("locked &lt;out&gt; &amp; &quot;gone&quot;"),
+            "{page}"
+        );
+        for r in &s.results {
+            if let Some(block) = failure_block(r) {
+                let escaped = block
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+                    .replace('"', "&quot;")
+                    .replace('\'', "&#39;");
+                assert!(
+                    page.contains(&format!("<pre class=\"diagnostic\">{escaped}</pre>")),
+                    "{block}"
+                );
+            }
+        }
+        assert!(
+            page.contains("<input type=\"checkbox\" value=\"R5\">@R5"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<code>scenarios/r5.runbook:3</code>"),
+            "{page}"
+        );
+        assert!(!page.contains("http://") && !page.contains("https://"));
     }
 
     #[test]
