@@ -4,7 +4,6 @@
 //! restore.
 #![no_main]
 
-use hsmdrill::engine::persist::SavedClock;
 use hsmdrill::engine::{world, Engine};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
@@ -62,12 +61,12 @@ fuzz_target!(|data: &[u8]| {
             panic!("{op} fails on a world that loaded: {e:?}");
         }
     }
-    let snapshot = match engine.snapshot_json() {
-        Ok(s) => s,
-        Err(e) => panic!("a world that loaded does not snapshot: {e}"),
+    let rows = match engine.rows() {
+        Ok(r) => r,
+        Err(e) => panic!("a world that loaded does not give its state rows: {e}"),
     };
-    if let Err(e) = Engine::restore(&snapshot, SavedClock::resume) {
-        panic!("a world's snapshot does not restore: {e}");
+    if let Err(e) = Engine::from_rows(rows, engine.clock().clone()) {
+        panic!("a world's state rows do not restore: {e}");
     }
     // An emulated HSM latency sleeps for real outside a burst: a world may
     // ask for hours of it, which is no bug.

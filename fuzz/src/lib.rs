@@ -21,7 +21,6 @@ use std::sync::OnceLock;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
-use hsmdrill::engine::persist::SavedClock;
 use hsmdrill::engine::{world, Engine};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -36,34 +35,14 @@ pub const STORE: &str = "cks-1234567890abcdef0";
 /// The example world's key.
 pub const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
 
-/// The example world as an engine snapshot with fixed key material, so
-/// that the ciphertexts in the seed corpora (made by `examples/seeds.rs`
-/// from this same snapshot) decrypt. Written by `cargo run --example seeds`.
-const FIXTURE: &[u8] = include_bytes!("../fixtures/example-state.json");
-
-/// The snapshot every fresh engine is restored from: [`FIXTURE`] if this
-/// version of hsmdrill still reads it, else the example world loaded now
-/// (then seed ciphertexts fail authentication, which is still a fine input).
-fn snapshot() -> &'static [u8] {
-    static SNAPSHOT: OnceLock<Vec<u8>> = OnceLock::new();
-    SNAPSHOT.get_or_init(|| {
-        if Engine::restore(FIXTURE, SavedClock::resume).is_ok() {
-            return FIXTURE.to_vec();
-        }
-        match world::load_str(EXAMPLE_WORLD, "example.yaml").map(|e| e.snapshot_json()) {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(e)) => panic!("cannot snapshot the example world: {e}"),
-            Err(e) => panic!("cannot load the example world: {e}"),
-        }
-    })
-}
-
-/// A fresh engine holding the example world (restoring a snapshot is
-/// several times cheaper than loading the YAML and making key material).
+/// A fresh engine holding the example world, loaded from its YAML. (The
+/// state is an SQLite file now, no JSON snapshot to restore from, so the
+/// seed corpora's ciphertexts, made under `fixtures/example-state.json`'s
+/// key material, fail authentication: still a fine input.)
 pub fn example_engine() -> Engine {
-    match Engine::restore(snapshot(), SavedClock::resume) {
+    match world::load_str(EXAMPLE_WORLD, "example.yaml") {
         Ok(e) => e,
-        Err(e) => panic!("cannot restore the example world: {e}"),
+        Err(e) => panic!("cannot load the example world: {e}"),
     }
 }
 
