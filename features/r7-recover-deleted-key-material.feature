@@ -448,3 +448,33 @@ Feature: R7. Recovering deleted key material
     And the connection attempt completes
     Then the ConnectionState of "ExampleKeyStore" is CONNECTED
     And the KeyState of "alias/app" is Disabled
+
+  # The console's "Delete key material" button: the same incident without
+  # the CLI session, while KMS stays connected. The operator finds the
+  # backing key's id in CloudTrail.
+  @fault
+  Scenario: key material deleted behind a connected store makes its key unusable at once and Unavailable after the delay
+    Given the world "../scenarios/worlds/example.yaml"
+    When I call ScheduleKeyDeletion with:
+      | KeyId               | alias/app |
+      | PendingWindowInDays | 7         |
+    And I remember "additionalEventData.backingKeys[0].backingKeyId" of the ScheduleKeyDeletion event as "backingKeyId"
+    And I call CancelKeyDeletion with:
+      | KeyId | alias/app |
+    And I call EnableKey with:
+      | KeyId | alias/app |
+    And I encrypt "before" with "alias/app" as "before"
+
+    When key material "0x${backingKeyId}" is deleted from cluster "cluster-1a23b4cdefg"
+    Then the ConnectionState of "ExampleKeyStore" is CONNECTED
+    When I encrypt "after" with "alias/app"
+    Then it fails with KMSInvalidStateException "is unavailable."
+    When I decrypt "$before"
+    Then it fails with KMSInvalidStateException "is unavailable."
+    And the KeyState of "alias/app" is Enabled
+    When I wait 10 minutes
+    Then the KeyState of "alias/app" is Unavailable
+
+    # It is gone: deleting it again finds nothing.
+    When key material "0x${backingKeyId}" is deleted from cluster "cluster-1a23b4cdefg"
+    Then it fails with CloudHsmResourceNotFoundException "has no key with id"

@@ -173,6 +173,7 @@ fn fault_keyword(fault: &Fault) -> &'static str {
         Fault::DegradeHsm { hsm: None, .. } => "degrade all hsms",
         Fault::RepairHsm { hsm: Some(_), .. } => "repair hsm",
         Fault::RepairHsm { hsm: None, .. } => "repair all hsms",
+        Fault::DeleteKeyMaterial { .. } => "delete key material",
         Fault::DeleteCluster { .. } => "delete cluster",
         Fault::DeleteSubnet { .. } => "delete subnet",
         Fault::FreeAddresses { .. } => "set free addresses",

@@ -62,6 +62,16 @@ pub enum Fault {
         /// The HSM id, or all.
         hsm: Option<String>,
     },
+    /// Delete a key from the cluster, material and all, as a crypto user
+    /// holding `kmsuser`'s password could with `key delete` (R7): KMS finds
+    /// the backing key of its KMS key gone.
+    DeleteKeyMaterial {
+        /// Cluster id.
+        cluster: String,
+        /// The key's `id` attribute (hex, with or without `0x`): a KMS
+        /// key's backing key id.
+        key: String,
+    },
     /// Delete the cluster with all its HSMs.
     DeleteCluster {
         /// Cluster id.
@@ -291,6 +301,25 @@ impl Engine {
         pki::sign_with_drill_ca(self.config.seed, cluster_id, &csr)
     }
 
+    /// Deletes the key whose `id` attribute is `key` from the cluster (R7).
+    pub fn delete_key_material(&self, cluster_id: &str, key: &str) -> Result<()> {
+        let hex = key
+            .strip_prefix("0x")
+            .or_else(|| key.strip_prefix("0X"))
+            .unwrap_or(key);
+        self.with_cluster(cluster_id, |c| {
+            let reference = c.keys.by_id(hex).map(|k| k.reference);
+            reference.and_then(|r| c.keys.remove(r))
+        })?
+        .map(drop)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::CloudHsmResourceNotFound,
+                format!("Cluster {cluster_id} has no key with id 0x{hex}."),
+            )
+        })
+    }
+
     /// Applies a [`Fault`]; a backup answers `{"BackupId": …}`, exhausting
     /// sessions `{"HeldSessions": n}`, the rest `{}`.
     pub fn apply_fault(&self, fault: &Fault) -> Result<Value> {
@@ -313,6 +342,9 @@ impl Engine {
                     self.call("DeleteHsm", json!({"ClusterId": cluster, "HsmId": h}))?;
                 }
                 Ok(json!({}))
+            }
+            Fault::DeleteKeyMaterial { cluster, key } => {
+                done(self.delete_key_material(cluster, key))
             }
             Fault::DeleteCluster { cluster } => done(self.destroy_cluster(cluster)),
             Fault::DegradeHsm { cluster, hsm } => {

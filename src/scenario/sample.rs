@@ -101,16 +101,20 @@ impl Sample {
                 error_code: s.state.error_code().map(|c| c.as_str().to_owned()),
             })
             .collect();
+        // Each key's first alias (aliases are in name order), found in one
+        // pass: the console samples worlds of many thousands of keys.
+        let mut first_alias = std::collections::BTreeMap::new();
+        for a in st.aliases.values() {
+            first_alias
+                .entry(a.target_key_id.as_str())
+                .or_insert(a.name.as_str());
+        }
         let keys = st
             .keys
             .values()
             .map(|k| KeySample {
                 id: k.id.to_string(),
-                alias: st
-                    .aliases
-                    .values()
-                    .find(|a| a.target_key_id == *k.id)
-                    .map(|a| a.name.clone()),
+                alias: first_alias.get(&*k.id).map(|a| (*a).to_owned()),
                 state: engine.key_state(st, k).as_str().to_owned(),
             })
             .collect();

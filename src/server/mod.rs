@@ -114,6 +114,8 @@ pub struct ServerState {
     /// never end by themselves, end then, so a graceful shutdown that
     /// waits for open requests does not wait for them forever.
     closing: tokio::sync::watch::Sender<bool>,
+    /// The console's timeline of the last minutes (`console/history.rs`).
+    console_history: console::history::History,
 }
 
 impl ServerState {
@@ -126,6 +128,7 @@ impl ServerState {
             burst: BurstWindow::default(),
             persist: OnceLock::new(),
             closing: tokio::sync::watch::Sender::new(false),
+            console_history: console::history::History::default(),
         })
     }
 
@@ -142,6 +145,7 @@ impl ServerState {
             burst: BurstWindow::default(),
             persist: OnceLock::new(),
             closing: tokio::sync::watch::Sender::new(false),
+            console_history: console::history::History::default(),
         })
     }
 
@@ -202,6 +206,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let server = state.clone();
+    tokio::spawn(console::history::sample_until_closed(state.clone()));
     let shutdown = async move {
         shutdown.await;
         server.closing.send_replace(true);

@@ -75,7 +75,7 @@ fn run_against_a_server_passes_the_shipped_runbooks() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("9 passed, 0 failed"), "{text}");
+    assert!(text.contains("10 passed, 0 failed"), "{text}");
 }
 
 /// `hsmdrill cloudhsm-cli`: single-command mode logs in from CLOUDHSM_ROLE

@@ -1,13 +1,18 @@
 //! The live console of `hsmdrill serve` (`GET /`, `src/server/console/`):
 //! the page and its JSON view over plain HTTP, then in headless Chromium
 //! (`support::browser`): a disconnect made through boto3 shows on the page
-//! within two seconds without a reload, and a click on Disconnect
-//! disconnects the store, as DescribeCustomKeyStores then says. Without
+//! within two seconds without a reload, a click on Disconnect
+//! disconnects the store, as DescribeCustomKeyStores then says, a click on
+//! Delete key material makes Encrypt fail, and the timeline, which the
+//! server keeps, shows what happened before the page opened. Without
 //! Chromium or boto3 the browser tests say `SKIPPED` (a failure under
 //! `HSMDRILL_REQUIRE_CLIENTS=1`).
 
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use headless_chrome::{Browser, Tab};
 
 use serde_json::{json, Value};
 
@@ -103,6 +108,39 @@ fn post(server: &InProcessServer, path: &str, body: &Value) -> (u16, Value) {
 const PAGE_STATE: &str = "(() => { const r = document.querySelector('tr[data-store=\"cks-1234567890abcdef0\"] td.state'); \
      return r ? r.textContent : ''; })()";
 
+/// A new tab on the console of `server`, once its first event shows the
+/// store `state`; with the list of console errors it has logged.
+fn open_console(
+    browser: &Browser,
+    server: &InProcessServer,
+    state: &str,
+) -> (Arc<Tab>, Arc<Mutex<Vec<String>>>) {
+    let tab = browser.new_tab().unwrap();
+    let problems = problems(&tab);
+    tab.navigate_to(&server.url())
+        .unwrap()
+        .wait_until_navigated()
+        .unwrap();
+    assert!(
+        within(Duration::from_secs(5), || text(&tab, PAGE_STATE) == state).is_some(),
+        "the page never showed the store {state}: {}",
+        text(&tab, PAGE_STATE)
+    );
+    (tab, problems)
+}
+
+/// Clicks the button `selector` finds. The page redraws its tables when the
+/// world changes, which can detach the button between finding and clicking
+/// it: then find it again.
+fn click(tab: &Tab, selector: &str) {
+    let clicked = (0..5).any(|_| {
+        tab.wait_for_element(selector)
+            .and_then(|b| b.click().map(|_| ()))
+            .is_ok()
+    });
+    assert!(clicked, "could not click {selector}");
+}
+
 #[test]
 fn console_shows_a_boto3_disconnect_within_two_seconds() {
     if !boto3() {
@@ -112,19 +150,7 @@ fn console_shows_a_boto3_disconnect_within_two_seconds() {
         return;
     };
     let server = InProcessServer::start(example_state(None));
-    let tab = browser.new_tab().unwrap();
-    let problems = problems(&tab);
-    tab.navigate_to(&server.url())
-        .unwrap()
-        .wait_until_navigated()
-        .unwrap();
-    assert!(
-        within(Duration::from_secs(5), || text(&tab, PAGE_STATE)
-            == "CONNECTED")
-        .is_some(),
-        "the page never showed the store CONNECTED: {}",
-        text(&tab, PAGE_STATE)
-    );
+    let (tab, problems) = open_console(&browser, &server, "CONNECTED");
     // A mark a reload would lose.
     tab.evaluate("window.hsmdrillMark = 7", false).unwrap();
 
@@ -175,29 +201,11 @@ fn console_disconnect_button_disconnects_the_store() {
         return;
     };
     let server = InProcessServer::start(example_state(None));
-    let tab = browser.new_tab().unwrap();
-    let problems = problems(&tab);
-    tab.navigate_to(&server.url())
-        .unwrap()
-        .wait_until_navigated()
-        .unwrap();
-    assert!(
-        within(Duration::from_secs(5), || text(&tab, PAGE_STATE)
-            == "CONNECTED")
-        .is_some(),
-        "the page never showed the store CONNECTED: {}",
-        text(&tab, PAGE_STATE)
+    let (tab, problems) = open_console(&browser, &server, "CONNECTED");
+    click(
+        &tab,
+        "tr[data-store=\"cks-1234567890abcdef0\"] button[data-action=\"disconnect\"]",
     );
-    // A mouse click on the button. The page redraws its tables when the
-    // world changes, which can detach the button between finding and
-    // clicking it: then find it again.
-    let button = "tr[data-store=\"cks-1234567890abcdef0\"] button[data-action=\"disconnect\"]";
-    let clicked = (0..5).any(|_| {
-        tab.wait_for_element(button)
-            .and_then(|b| b.click().map(|_| ()))
-            .is_ok()
-    });
-    assert!(clicked, "could not click {button}");
     assert!(
         within(Duration::from_secs(2), || connection_state(&server)
             == "DISCONNECTED")
@@ -211,6 +219,122 @@ fn console_disconnect_button_disconnects_the_store() {
         .is_some(),
         "the page shows {}",
         text(&tab, PAGE_STATE)
+    );
+    let problems = problems.lock().unwrap();
+    assert!(problems.is_empty(), "console errors: {problems:#?}");
+}
+
+/// The store's lane of the server's timeline: its states, oldest first.
+fn store_lane(server: &InProcessServer) -> Vec<String> {
+    let state = request(server.addr(), "GET", "/_hsmdrill/console/state", &[], b"").unwrap();
+    assert_eq!(state.status, 200);
+    let v: Value = serde_json::from_slice(&state.body).unwrap();
+    let lanes = v["partitions"][0]["history"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    lanes
+        .iter()
+        .find(|l| l["label"] == "ExampleKeyStore")
+        .and_then(|l| l["segments"].as_array())
+        .map(|segments| {
+            segments
+                .iter()
+                .map(|s| s["state"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The server keeps the timeline of the last minutes: a console opened
+/// after an incident shows it.
+#[test]
+fn console_timeline_reaches_back_before_the_page_opened() {
+    let server = InProcessServer::start(example_state(None));
+    // The server samples the world by itself.
+    assert!(
+        within(Duration::from_secs(5), || store_lane(&server)
+            == ["CONNECTED"])
+        .is_some(),
+        "{:?}",
+        store_lane(&server)
+    );
+    let (status, v) = post(
+        &server,
+        "/_hsmdrill/console/kms",
+        &json!({"Operation": "DisconnectCustomKeyStore", "CustomKeyStoreId": STORE}),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        within(Duration::from_secs(3), || store_lane(&server)
+            == ["CONNECTED", "DISCONNECTED"])
+        .is_some(),
+        "{:?}",
+        store_lane(&server)
+    );
+
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let (tab, problems) = open_console(&browser, &server, "DISCONNECTED");
+    let bands = "Array.from(document.querySelectorAll('div.tl rect title')).map(t => t.textContent).join(',')";
+    let shown = text(&tab, bands);
+    assert!(
+        shown.contains("CONNECTED,DISCONNECTED"),
+        "the timeline shows {shown:?}"
+    );
+    let problems = problems.lock().unwrap();
+    assert!(problems.is_empty(), "console errors: {problems:#?}");
+}
+
+/// The Delete key material button deletes the key's backing key from the
+/// cluster: Encrypt fails at once, as KMS answers it, with the store still
+/// connected.
+#[test]
+fn console_delete_key_material_button_makes_the_key_unusable() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let server = InProcessServer::start(example_state(None));
+    let encrypt = || {
+        kms(
+            server.addr(),
+            "Encrypt",
+            &json!({"KeyId": "alias/app", "Plaintext": "aGVsbG8="}),
+        )
+        .unwrap()
+    };
+    assert_eq!(encrypt().0, 200);
+    let (tab, problems) = open_console(&browser, &server, "CONNECTED");
+    let key = "1234abcd-12ab-34cd-56ef-1234567890ab";
+    let cell = format!("document.querySelector('tr[data-key=\"{key}\"]').textContent");
+    assert!(
+        text(&tab, &cell).contains("cluster-1a23b4cdefg"),
+        "{}",
+        text(&tab, &cell)
+    );
+    click(
+        &tab,
+        &format!("tr[data-key=\"{key}\"] button[data-action=\"delete-material\"]"),
+    );
+    assert!(
+        within(Duration::from_secs(2), || encrypt().0 == 400).is_some(),
+        "Encrypt still answers {:?}",
+        encrypt()
+    );
+    let (_, v) = encrypt();
+    assert_eq!(v["__type"], "KMSInvalidStateException", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("is unavailable."),
+        "{v}"
+    );
+    assert_eq!(connection_state(&server), "CONNECTED");
+    assert_eq!(
+        text(&tab, "document.getElementById('error').textContent"),
+        ""
     );
     let problems = problems.lock().unwrap();
     assert!(problems.is_empty(), "console errors: {problems:#?}");

@@ -455,6 +455,13 @@ impl Ctx<'_, '_> {
                     hsm: Some(hsm),
                 }
             }
+            Rule::key_material_delete => {
+                let key = name(&mut c, Rule::key_material)?;
+                Fault::DeleteKeyMaterial {
+                    cluster: name(&mut c, Rule::cluster)?,
+                    key,
+                }
+            }
             Rule::cluster_delete => Fault::DeleteCluster {
                 cluster: name(&mut c, Rule::cluster)?,
             },

@@ -445,6 +445,13 @@ pub(super) const ENTRIES: &[Entry] = &[
         |a| fault(a, &[0, 1], |n| Fault::RepairHsm { cluster: n[1].clone(), hsm: Some(n[0].clone()) }),
     ),
     e(
+        r#"key material "K" is deleted from cluster "C""#,
+        "delete key material K of C",
+        r#"key material "0x${backingKeyId}" is deleted from cluster "cluster-1a23b4cdefg""#,
+        Nothing,
+        |a| fault(a, &[0, 1], |n| Fault::DeleteKeyMaterial { cluster: n[1].clone(), key: n[0].clone() }),
+    ),
+    e(
         r#"cluster "C" is deleted"#,
         "delete cluster C",
         r#"cluster "cluster-1a23b4cdefg" is deleted"#,

@@ -50,6 +50,10 @@ impl Ctx {
                 cluster: s(cluster)?,
                 hsm: hsm.as_ref().map(s).transpose()?,
             },
+            Fault::DeleteKeyMaterial { cluster, key } => Fault::DeleteKeyMaterial {
+                cluster: s(cluster)?,
+                key: s(key)?,
+            },
             Fault::DeleteCluster { cluster } => Fault::DeleteCluster {
                 cluster: s(cluster)?,
             },

@@ -5,7 +5,8 @@
 //!
 //! - `GET /`: the page (`console.html`, its script and style inline);
 //! - `GET /_hsmdrill/console/state`: the view as JSON, one object per
-//!   partition ([`view::PartitionView`]);
+//!   partition ([`view::PartitionView`]), each with the timeline of its
+//!   last minutes, which the server keeps ([`history`]);
 //! - `GET /_hsmdrill/console/events`: the same view as server-sent events,
 //!   one at once and one each time it changes;
 //! - `POST /_hsmdrill/console/kms {"Operation": "ConnectCustomKeyStore" |
@@ -29,6 +30,7 @@
 //! [`super::check_bind`]); the view holds no key material and no password
 //! (`view.rs`).
 
+pub mod history;
 pub mod view;
 
 use std::convert::Infallible;
@@ -51,6 +53,7 @@ use super::protocol::WireError;
 use super::{read_body, ServerState};
 use crate::engine::cloud::Partition;
 use crate::engine::dispatch::Api;
+use history::Observed;
 use view::PartitionView;
 
 /// How often an event stream looks for a change.
@@ -83,29 +86,38 @@ pub(super) async fn page() -> Response {
         .into_response()
 }
 
-/// Every partition now, the world's own first.
+/// Every partition now, the world's own first, each with its timeline
+/// (which this look extends).
 async fn world_view(state: &Arc<ServerState>) -> Result<Vec<PartitionView>, WireError> {
     let mut out = Vec::new();
     for engine in state.cloud().partitions() {
-        out.push(on_engine_as(state, engine, Effect::Reads, PartitionView::of).await?);
+        let mut view = on_engine_as(state, engine, Effect::Reads, PartitionView::of).await?;
+        let seen = Observed::of(&view.stores, view.keys.iter().map(|k| &k.sample));
+        view.history = state.console_history.observe(
+            &history::partition_key(&view.account, &view.region),
+            history::wall_now(),
+            &seen,
+        );
+        out.push(view);
     }
     Ok(out)
 }
 
-/// The view as JSON, and the same without the partitions' clocks: what
+/// The view as JSON (with the server's wall clock, `now`, against which
+/// the page places the timeline), and the same without any clock: what
 /// tells a change. A running clock alone is no change, or every poll would
 /// send an event and the page would redraw under the user's pointer.
 async fn view_text(state: &Arc<ServerState>) -> Result<(String, String), WireError> {
     let mut view = world_view(state).await?;
-    let text = |view: &[PartitionView]| {
-        serde_json::to_string(&json!({ "partitions": view }))
+    let text = |view: &[PartitionView], now: i64| {
+        serde_json::to_string(&json!({ "partitions": view, "now": now }))
             .map_err(|e| WireError::client("InternalFailure", e.to_string()))
     };
-    let full = text(&view)?;
+    let full = text(&view, history::wall_now())?;
     for p in &mut view {
         p.now = 0;
     }
-    Ok((full, text(&view)?))
+    Ok((full, text(&view, 0)?))
 }
 
 /// `GET /_hsmdrill/console/state`.

@@ -5,12 +5,15 @@
 //!
 //! Read straight from the engine's state, as the report's samples are, so
 //! watching adds no CloudTrail event. Nothing secret is copied: users are
-//! their name, role and lockout (never a password), keys their id, alias
-//! and state (never material).
+//! their name, role and lockout (never a password), keys their id, alias,
+//! state and the id of their backing key (never material).
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::history::Lane;
 use crate::engine::machines::Lockout;
 use crate::engine::trail::Query;
 use crate::engine::{Engine, NetworkCondition};
@@ -33,9 +36,25 @@ pub struct PartitionView {
     /// Every custom key store, in id order.
     pub stores: Vec<StoreSample>,
     /// Every KMS key, in id order.
-    pub keys: Vec<KeySample>,
+    pub keys: Vec<KeyView>,
     /// The latest trail events, newest first.
     pub trail: Vec<TrailLine>,
+    /// The timeline of the last minutes (filled in from the server's
+    /// [`super::history::History`]).
+    pub history: Vec<Lane>,
+}
+
+/// One KMS key, and where its key material is.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct KeyView {
+    /// Id, alias and state.
+    #[serde(flatten)]
+    pub sample: KeySample,
+    /// For a key in a custom key store: its store's cluster.
+    pub cluster: Option<String>,
+    /// For a key in a custom key store: the `id` attribute of its backing
+    /// key in the cluster (hex; an id, never the material).
+    pub backing_key_id: Option<String>,
 }
 
 /// One cluster.
@@ -100,8 +119,21 @@ impl PartitionView {
     /// `engine` now (reading first does the work the clock made due).
     pub fn of(engine: &Engine) -> PartitionView {
         let sample = Sample::of(engine);
-        let clusters = engine.with_state(|st| {
-            st.clusters
+        let (clusters, backing) = engine.with_state(|st| {
+            let backing: BTreeMap<String, (String, String)> = st
+                .keys
+                .values()
+                .filter_map(|k| {
+                    let b = k.store()?;
+                    let store = st.stores.get(&*b.store_id)?;
+                    Some((
+                        k.id.to_string(),
+                        (store.cluster_id.clone(), b.backing_key_id.to_string()),
+                    ))
+                })
+                .collect();
+            let clusters = st
+                .clusters
                 .values()
                 .map(|c| ClusterView {
                     id: c.id.clone(),
@@ -140,8 +172,21 @@ impl PartitionView {
                         })
                         .collect(),
                 })
-                .collect()
+                .collect();
+            (clusters, backing)
         });
+        let keys = sample
+            .keys
+            .into_iter()
+            .map(|k| {
+                let (cluster, backing_key_id) = backing.get(&k.id).cloned().unzip();
+                KeyView {
+                    sample: k,
+                    cluster,
+                    backing_key_id,
+                }
+            })
+            .collect();
         let (events, _) = engine.trail_page(&Query::default(), 0, TRAIL_EVENTS);
         let trail = events
             .iter()
@@ -161,8 +206,9 @@ impl PartitionView {
             now: engine.now().as_millis(),
             clusters,
             stores: sample.stores,
-            keys: sample.keys,
+            keys,
             trail,
+            history: Vec::new(),
         }
     }
 }
