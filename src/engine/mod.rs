@@ -54,7 +54,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 pub use clock::{Clock, Timestamp, EPOCH};
 pub use config::EngineConfig;
@@ -67,7 +67,7 @@ pub use state::State;
 pub struct Engine {
     config: EngineConfig,
     clock: Clock,
-    state: RwLock<State>,
+    state: state::StateLock,
     trail: trail::Trail,
     /// The earliest instant at which some pending work falls due, so that
     /// calls skip the write lock when nothing is due.
@@ -88,6 +88,13 @@ pub struct Engine {
     /// material found missing now went at or after this instant (R7,
     /// `schedule::observe_material`).
     last_seen: AtomicI64,
+    /// The state's write count when a look at every key last found no key
+    /// whose material KMS would see differently (`schedule::catch_up`): until
+    /// the state changes, nothing is to be found.
+    material_unchanged_at: AtomicU64,
+    /// This engine's number among the process's engines (the data plane's
+    /// per-thread cache of resolved keys, `kms/resolved.rs`).
+    instance: u64,
 }
 
 impl Engine {
@@ -100,7 +107,9 @@ impl Engine {
     pub fn with_clock(config: EngineConfig, clock: Clock) -> Self {
         Self {
             trail: trail::Trail::new(config.seed, config.trail_capacity),
-            state: RwLock::new(State::new(config.seed)),
+            state: state::StateLock::new(State::new(config.seed)),
+            material_unchanged_at: AtomicU64::new(u64::MAX),
+            instance: kms::resolved::next_instance(),
             next_due: AtomicI64::new(i64::MAX),
             round_robin: AtomicUsize::new(0),
             quota_windows: Mutex::new(BTreeMap::new()),

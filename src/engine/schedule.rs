@@ -134,16 +134,39 @@ pub(super) fn next_transitional(st: &State) -> Option<Timestamp> {
 
 impl Engine {
     /// Does all work due by now.
-    pub(crate) fn catch_up(&self) {
+    pub(crate) fn catch_up(&self) -> Timestamp {
         let now = self.clock.now();
-        if now.as_millis() < self.next_due.load(Ordering::Acquire)
-            && material_news(&self.state.read()).is_empty()
-        {
+        if now.as_millis() < self.next_due.load(Ordering::Acquire) && self.no_material_news() {
             self.last_seen.store(now.as_millis(), Ordering::Release);
-            return;
+            return now;
         }
         let mut st = self.state.write();
         self.catch_up_locked(&mut st, now);
+        now
+    }
+
+    /// Whether no key's material would look different to KMS now. Only a
+    /// change to the state can make news, so once a look finds none, calls
+    /// skip the look until the state's write count moves (every data-plane
+    /// call asks, and a look visits every key).
+    fn no_material_news(&self) -> bool {
+        // Without the lock first: a count equal to the one a look found
+        // nothing at means no write lock was handed out since (a writer
+        // counts before it changes anything).
+        if self.material_unchanged_at.load(Ordering::Acquire) == self.state.writes() {
+            return true;
+        }
+        let st = self.state.read();
+        // Stable while `st` is held: no write lock can be taken meanwhile.
+        let writes = self.state.writes();
+        if self.material_unchanged_at.load(Ordering::Acquire) == writes {
+            return true;
+        }
+        let none = material_news(&st).is_empty();
+        if none {
+            self.material_unchanged_at.store(writes, Ordering::Release);
+        }
+        none
     }
 
     /// Does all work due by `now` on a state already locked for writing, and

@@ -7,6 +7,9 @@
 //! enough to resolve a key into `Arc`s (material, session pools, link), then
 //! works without it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
 
 use super::clock::Timestamp;
@@ -98,5 +101,43 @@ impl State {
             aliases: Tracked::new(),
             deleted_keys: Tracked::new(),
         }
+    }
+}
+
+/// The engine's lock around its [`State`], counting the write locks it has
+/// handed out, so that a reader can tell that nothing has changed since it
+/// last looked (every call asks whether some key's material came or went,
+/// which would otherwise mean looking at every key).
+#[derive(Debug)]
+pub(crate) struct StateLock {
+    state: RwLock<State>,
+    writes: AtomicU64,
+}
+
+impl StateLock {
+    pub(crate) fn new(state: State) -> Self {
+        Self {
+            state: RwLock::new(state),
+            writes: AtomicU64::new(0),
+        }
+    }
+
+    /// The state, shared.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read()
+    }
+
+    /// The state, to change; counted before it is handed out, so a reader
+    /// that sees the same count twice saw the same state.
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, State> {
+        let guard = self.state.write();
+        self.writes.fetch_add(1, Ordering::AcqRel);
+        guard
+    }
+
+    /// Write locks handed out so far. Stable while the caller holds a read
+    /// guard.
+    pub(crate) fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Acquire)
     }
 }

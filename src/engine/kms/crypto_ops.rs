@@ -2,13 +2,16 @@
 //! GenerateDataKeyWithoutPlaintext and GenerateRandom.
 //!
 //! Each call resolves its key under the engine's *shared* lock into a
-//! [`Usable`] (the built AES key, the session pools of the cluster's active
-//! HSMs, the network link), checking the R2/R4 preconditions on the way, and
-//! lets go of the lock. It then takes a PKCS #11 session from one of the
-//! HSMs (failing with `KMSInternalException` when none is free within the
+//! [`Usable`] (the built AES key and a PKCS #11 session of one of the
+//! cluster's active HSMs, taken then if one is free at once, or else the
+//! HSMs' session pools to wait on), checking the R2/R4 preconditions on the
+//! way, and lets go of the lock. Without a session yet it then waits for one
+//! (failing with `KMSInternalException` when none is free within the
 //! configured wait), holds it for the emulated HSM latency, and does the AES
-//! work with the prebuilt key.
+//! work with the prebuilt key. What the trail records of the key
+//! ([`CryptoDetail`]) is built once, in the caller's slot, not copied.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,14 +24,14 @@ use super::api::{
     ReEncryptRequest, ReEncryptResponse,
 };
 use super::crypto;
-use super::key::{Key, KeyOrigin, KeyStatus, MaterialVersion};
+use super::key::{Key, KeyOrigin, KeyStatus};
 use super::manage::grants::check_grant_tokens;
+use super::resolved::{self, Resolved, ResolvedStore};
 use super::store_ops::find_store;
 use super::{
     add_present, check_enum, check_len, check_range, nothing_recorded, required,
     ENCRYPTION_ALGORITHMS,
 };
-use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::pkcs11::{Session, SessionPool};
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::state::State;
@@ -37,18 +40,22 @@ use crate::engine::Engine;
 
 /// A key resolved for one cryptographic operation, holding no lock.
 struct Usable {
-    /// What the trail records; its ids are the key's own `Arc`s.
-    detail: CryptoDetail,
-    /// The key id the blob names.
-    key_id: Arc<str>,
-    /// The material that encrypts.
-    material: Arc<KeyMaterial>,
-    /// Every version of an `AWS_KMS` key's material, for ciphertexts made
-    /// before a rotation (empty for a key in a key store).
-    versions: Vec<MaterialVersion>,
-    /// The session pools of the cluster's active HSMs; `None` for an
-    /// `AWS_KMS` key, whose HSMs are KMS's own and never run short.
-    pools: Option<Vec<Arc<SessionPool>>>,
+    /// What the state said of the key (shared with this thread's cache).
+    r: Arc<Resolved>,
+    /// Where the work runs.
+    hsms: Hsms,
+}
+
+/// The HSMs a resolved key's work runs on.
+enum Hsms {
+    /// An `AWS_KMS` key: KMS's own HSMs, which never run short.
+    Kms,
+    /// A session of one of the cluster's HSMs, taken while resolving
+    /// because one was free at once (`None` once used).
+    Held(Option<Session>),
+    /// None was free at once, or sessions are counted in virtual time (a
+    /// burst): wait on the pools of the cluster's active HSMs.
+    Pools,
 }
 
 const DRY_RUN: &str = "The request would have succeeded, but the DryRun option is set.";
@@ -66,14 +73,14 @@ impl Engine {
                 check_grant_tokens(req.grant_tokens.as_deref())?;
                 check_blob("Plaintext", plaintext, 4096)?;
                 check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
-                let u = self.usable(key_id, None, detail)?;
+                let mut u = self.usable(key_id, None, detail)?;
                 if req.dry_run == Some(true) {
                     return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
                 }
-                let blob = self.seal_on_hsm(&u, &req.encryption_context, plaintext)?;
+                let blob = self.seal_on_hsm(&mut u, &req.encryption_context, plaintext)?;
                 Ok(EncryptResponse {
                     ciphertext_blob: blob,
-                    key_id: u.detail.key_arn.to_string(),
+                    key_id: u.r.key_arn.to_string(),
                     encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
                 })
             },
@@ -98,7 +105,7 @@ impl Engine {
                     detail,
                 )?;
                 Ok(DecryptResponse {
-                    key_id: u.detail.key_arn.to_string(),
+                    key_id: u.r.key_arn.to_string(),
                     plaintext,
                     encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
                 })
@@ -133,12 +140,13 @@ impl Engine {
                     dry_run,
                     &mut source_detail,
                 )?;
-                let u = self.usable(dest, None, detail)?;
-                let blob = self.seal_on_hsm(&u, &req.destination_encryption_context, &plaintext)?;
+                let mut u = self.usable(dest, None, detail)?;
+                let blob =
+                    self.seal_on_hsm(&mut u, &req.destination_encryption_context, &plaintext)?;
                 Ok(ReEncryptResponse {
                     ciphertext_blob: blob,
-                    source_key_id: source.detail.key_arn.to_string(),
-                    key_id: u.detail.key_arn.to_string(),
+                    source_key_id: source.r.key_arn.to_string(),
+                    key_id: u.r.key_arn.to_string(),
                     source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
                     destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
                 })
@@ -202,17 +210,17 @@ impl Engine {
                         (None, n) => DataKeyLength::NumberOfBytes(n.unwrap_or_default()),
                     });
                 }
-                let u = u?;
+                let mut u = u?;
                 if req.dry_run == Some(true) {
                     return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
                 }
                 let mut data_key = vec![0u8; len];
                 crypto::fill_random(&mut data_key)?;
-                let blob = self.seal_on_hsm(&u, &req.encryption_context, &data_key)?;
+                let blob = self.seal_on_hsm(&mut u, &req.encryption_context, &data_key)?;
                 Ok(GenerateDataKeyResponse {
                     ciphertext_blob: blob,
                     plaintext: with_plaintext.then_some(data_key),
-                    key_id: u.detail.key_arn.to_string(),
+                    key_id: u.r.key_arn.to_string(),
                 })
             },
         )
@@ -306,8 +314,21 @@ impl Engine {
     ) -> Result<(Vec<u8>, Usable)> {
         check_blob("CiphertextBlob", blob, 6144)?;
         let header = crypto::parse(blob)?;
+        // A key this thread resolved since the state last changed passed
+        // every check below (it exists, so the blob names a key of this
+        // account).
+        let cached = match key_id {
+            None => resolved::cached(self.instance, self.state.writes(), &header.key_id),
+            Some(_) => None,
+        };
         // One read of the state for the check and the resolution.
-        let u = {
+        let u = if let Some(r) = cached {
+            let u = self.admit(r, detail);
+            if let Some(d) = detail.as_mut() {
+                d.key_id = d.key_arn.clone();
+            }
+            u?
+        } else {
             // A blob naming a key this account never had is garbage to it
             // (as a blob from another Region or account is to AWS); one
             // naming a key deleted after its waiting period gets
@@ -347,9 +368,12 @@ impl Engine {
         // same material under the same id.
         // An AWS_KMS key's ciphertext names the material version that made
         // it, which may predate a rotation.
-        let older = u.versions.iter().find(|v| *v.id == *header.backing_key_id);
-        let material = if *u.detail.backing_key_id == *header.backing_key_id {
-            u.material.clone()
+        let older =
+            u.r.versions
+                .iter()
+                .find(|v| *v.id == *header.backing_key_id);
+        let material = if *u.r.backing_key_id == *header.backing_key_id {
+            u.r.material.clone()
         } else if let Some(v) = older {
             v.material.clone()
         } else {
@@ -358,8 +382,10 @@ impl Engine {
                 "The ciphertext refers to key material that does not belong to its KMS key.",
             ));
         };
-        let plaintext =
-            self.on_hsm(&u, || crypto::open(material.aead(), &header, blob, context))??;
+        let mut u = u;
+        let plaintext = self.on_hsm(&mut u, |_| {
+            crypto::open(material.aead(), &header, blob, context)
+        })??;
         Ok((plaintext, u))
     }
 
@@ -372,7 +398,49 @@ impl Engine {
         named: Option<&str>,
         detail: &mut Option<CryptoDetail>,
     ) -> Result<Usable> {
+        if named.is_none() {
+            if let Some(r) = resolved::cached(self.instance, self.state.writes(), key_id) {
+                return self.admit(r, detail);
+            }
+        }
         self.usable_in(&self.state.read(), key_id, named, detail)
+    }
+
+    /// A key this thread resolved since the state last changed: only what
+    /// does not depend on the state is checked again, in the order
+    /// [`Self::usable_in`] checks it (the store's quota, then the network
+    /// path), then a session is taken if one is free.
+    fn admit(&self, r: Arc<Resolved>, detail: &mut Option<CryptoDetail>) -> Result<Usable> {
+        *detail = Some(r.detail.clone());
+        if let Some(s) = &r.store {
+            self.check_quota(&s.store_id)?;
+            if !s.link.cross() {
+                return Err(Error::new(
+                    ErrorKind::KmsInvalidState,
+                    super::CANNOT_COMMUNICATE,
+                ));
+            }
+        }
+        Ok(self.with_hsms(r))
+    }
+
+    /// `r` with a session of one of its HSMs if one is free at once, each
+    /// tried once from the next in turn (outside a burst, whose sessions are
+    /// counted in virtual time).
+    fn with_hsms(&self, r: Arc<Resolved>) -> Usable {
+        let hsms = match &r.store {
+            None => Hsms::Kms,
+            Some(_) if self.simultaneous_window().is_some() => Hsms::Pools,
+            Some(s) => {
+                let n = s.pools.len();
+                let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
+                match (0..n).find_map(|i| s.pools[(start + i) % n].try_acquire()) {
+                    Some(session) => Hsms::Held(Some(session)),
+                    None => Hsms::Pools,
+                }
+            }
+        };
+        Usable { r, hsms }
     }
 
     /// [`Self::usable`] on a state the caller has already read.
@@ -421,13 +489,20 @@ impl Engine {
                 };
                 *detail = Some(resolved.clone());
                 self.check_key_usable(st, key, true)?;
-                return Ok(Usable {
-                    detail: resolved,
-                    key_id: key.id.clone(),
-                    material: current.material.clone(),
-                    versions: m.versions.clone(),
-                    pools: None,
-                });
+                return Ok(self.resolved(
+                    named,
+                    Resolved {
+                        instance: self.instance,
+                        writes: 0,
+                        detail: resolved,
+                        key_id: key.id.clone(),
+                        key_arn: key.arn.clone(),
+                        backing_key_id: current.id.clone(),
+                        material: current.material.clone(),
+                        versions: m.versions.clone(),
+                        store: None,
+                    },
+                ));
             }
         };
         let store = find_store(st, &b.store_id)?;
@@ -471,13 +546,38 @@ impl Engine {
             .by_id(&b.backing_key_id)
             .map(|k| k.material.clone())
             .ok_or_else(|| unavailable(&key.arn))?;
-        Ok(Usable {
-            detail: resolved,
-            key_id: key.id.clone(),
-            material,
-            versions: Vec::new(),
-            pools: Some(pools),
-        })
+        Ok(self.resolved(
+            named,
+            Resolved {
+                instance: self.instance,
+                writes: 0,
+                detail: resolved,
+                key_id: key.id.clone(),
+                key_arn: key.arn.clone(),
+                backing_key_id: b.backing_key_id.clone(),
+                material,
+                versions: Vec::new(),
+                store: Some(ResolvedStore {
+                    store_id: b.store_id.clone(),
+                    link: cluster.link.clone(),
+                    pools,
+                }),
+            },
+        ))
+    }
+
+    /// A resolution that passed every check of the state, kept for this
+    /// thread's next calls that name the key the same way (not when the call
+    /// also named a key to compare, which is checked every time). The
+    /// caller holds the state's read lock, so the write count is the one
+    /// the checks saw.
+    fn resolved(&self, named: Option<&str>, mut r: Resolved) -> Usable {
+        r.writes = self.state.writes();
+        let r = Arc::new(r);
+        if named.is_none() {
+            resolved::remember(r.clone());
+        }
+        self.with_hsms(r)
     }
 
     /// R1/R2: the key's own state.
@@ -530,9 +630,7 @@ impl Engine {
                 super::CANNOT_COMMUNICATE,
             ));
         }
-        let start = self
-            .round_robin
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
             if let Some(s) = pools[(start + i) % n].try_acquire() {
                 return Ok(s);
@@ -560,33 +658,43 @@ impl Engine {
     /// Encrypts under the key on one of its HSMs.
     fn seal_on_hsm(
         &self,
-        u: &Usable,
+        u: &mut Usable,
         context: &EncryptionContext,
         plaintext: &[u8],
     ) -> Result<Vec<u8>> {
-        self.on_hsm(u, || {
+        self.on_hsm(u, |r| {
             crypto::seal(
-                u.material.aead(),
-                &u.key_id,
-                &u.detail.backing_key_id,
+                r.material.aead(),
+                &r.key_id,
+                &r.backing_key_id,
                 context,
                 plaintext,
             )
         })?
     }
 
-    /// Runs `f` while holding a session of one of the key's HSMs.
-    fn on_hsm<T>(&self, u: &Usable, f: impl FnOnce() -> T) -> Result<T> {
-        let Some(pools) = &u.pools else {
-            return Ok(f());
-        };
-        if let Some(window) = self.simultaneous_window() {
-            self.admit_virtual(window, pools)?;
-            return Ok(f());
+    /// Runs `f` while holding a session of one of the key's HSMs, and lets
+    /// the session go after it (a ReEncrypt's source session is not held
+    /// while its destination waits for one).
+    fn on_hsm<T>(&self, u: &mut Usable, f: impl FnOnce(&Resolved) -> T) -> Result<T> {
+        let r = &*u.r;
+        match (&mut u.hsms, &r.store) {
+            (Hsms::Kms, _) | (Hsms::Pools, None) => Ok(f(r)),
+            (Hsms::Held(session), _) => {
+                let _session = session.take();
+                self.hsm_latency();
+                Ok(f(r))
+            }
+            (Hsms::Pools, Some(s)) => {
+                if let Some(window) = self.simultaneous_window() {
+                    self.admit_virtual(window, &s.pools)?;
+                    return Ok(f(r));
+                }
+                let _session = self.session(&s.pools)?;
+                self.hsm_latency();
+                Ok(f(r))
+            }
         }
-        let _session = self.session(pools)?;
-        self.hsm_latency();
-        Ok(f())
     }
 
     /// Inside a simultaneous window on a virtual clock: a session in
@@ -596,9 +704,7 @@ impl Engine {
         let latency = i64::try_from(self.config.pkcs11.hsm_latency_micros).unwrap_or(i64::MAX);
         let wait = i64::try_from(self.config.pkcs11.session_wait_micros).unwrap_or(i64::MAX);
         let n = pools.len();
-        let start = self
-            .round_robin
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
         if (0..n).any(|i| pools[(start + i) % n].admit_virtual(window, now, latency, wait)) {
             Ok(())
         } else {
@@ -621,7 +727,7 @@ impl Engine {
         context: Option<&EncryptionContext>,
         run: impl FnOnce(&mut Option<CryptoDetail>) -> Result<T>,
     ) -> Result<T> {
-        self.catch_up();
+        let now = self.catch_up();
         let mut detail = None;
         let result = run(&mut detail);
         if let (Some(d), Some(c)) = (detail.as_mut(), context.filter(|c| !c.is_empty())) {
@@ -638,7 +744,7 @@ impl Engine {
             },
         };
         self.trail
-            .record(self.clock.now(), name, EventType::ApiCall, detail, error);
+            .record(now, name, EventType::ApiCall, detail, error);
         result
     }
 }
@@ -716,5 +822,54 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.aws_name(), "KMSInternalException", "{err}");
         assert_eq!(err.message(), super::super::CANNOT_COMMUNICATE);
+    }
+
+    /// A key resolved once is served from this thread's cache until the
+    /// state changes: each change below must be seen by the very next call.
+    #[test]
+    fn the_resolved_key_cache_never_outlives_a_change() {
+        let e = example();
+        let encrypt = |e: &crate::engine::Engine| {
+            e.call(
+                "Encrypt",
+                json!({"KeyId": "alias/app", "Plaintext": "aGk="}),
+            )
+        };
+        let err = |e: &crate::engine::Engine| match encrypt(e) {
+            Ok(v) => panic!("Encrypt succeeded: {v}"),
+            Err(err) => (err.aws_name(), err.message().to_owned()),
+        };
+        // Twice: the second call is served from the cache.
+        encrypt(&e).unwrap();
+        encrypt(&e).unwrap();
+        e.call("DisableKey", json!({"KeyId": "alias/app"})).unwrap();
+        assert_eq!(err(&e).0, "DisabledException");
+        e.call("EnableKey", json!({"KeyId": "alias/app"})).unwrap();
+        encrypt(&e).unwrap();
+        e.set_network(
+            "cluster-1a23b4cdefg",
+            crate::engine::NetworkCondition::Flaky(1),
+        )
+        .unwrap();
+        // The next call spends the flaky link's one failure, then it heals.
+        assert_eq!(err(&e).1, super::super::CANNOT_COMMUNICATE);
+        encrypt(&e).unwrap();
+        encrypt(&e).unwrap();
+        let held = e.exhaust_sessions("cluster-1a23b4cdefg").unwrap();
+        assert!(held > 0);
+        assert_eq!(err(&e).0, "KMSInternalException");
+        e.release_sessions("cluster-1a23b4cdefg").unwrap();
+        encrypt(&e).unwrap();
+        let backing = e.with_state(|st| {
+            st.keys["1234abcd-12ab-34cd-56ef-1234567890ab"]
+                .store()
+                .map(|b| b.backing_key_id.to_string())
+                .unwrap_or_default()
+        });
+        e.delete_key_material("cluster-1a23b4cdefg", &backing)
+            .unwrap();
+        let (name, message) = err(&e);
+        assert_eq!(name, "KMSInvalidStateException");
+        assert!(message.ends_with("is unavailable."), "{message}");
     }
 }

@@ -23,6 +23,7 @@ pub mod key;
 mod key_ops;
 pub mod keystore;
 pub mod manage;
+pub(crate) mod resolved;
 mod store_ops;
 
 use serde_json::Value;
@@ -145,11 +146,15 @@ impl Engine {
         let local = match key_id.strip_prefix("arn:") {
             None => key_id,
             Some(_) => {
-                let prefix = format!(
-                    "arn:aws:kms:{}:{}:",
-                    self.config.region, self.config.account
-                );
-                match key_id.strip_prefix(&prefix) {
+                // `arn:aws:kms:<region>:<account>:`, matched piece by piece
+                // (no string built per call: clients often name keys by ARN).
+                let rest = key_id
+                    .strip_prefix("arn:aws:kms:")
+                    .and_then(|r| r.strip_prefix(self.config.region.as_str()))
+                    .and_then(|r| r.strip_prefix(':'))
+                    .and_then(|r| r.strip_prefix(self.config.account.as_str()))
+                    .and_then(|r| r.strip_prefix(':'));
+                match rest {
                     Some(rest) if rest.starts_with("alias/") => rest,
                     Some(rest) => match rest.strip_prefix("key/") {
                         Some(id) => id,
@@ -180,8 +185,8 @@ impl Engine {
 /// Whether `s` is shaped like a KMS key id.
 fn is_uuid(s: &str) -> bool {
     s.len() == 36
-        && s.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
+        && s.bytes().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
             _ => c.is_ascii_hexdigit(),
         })
 }

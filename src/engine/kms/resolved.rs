@@ -1,0 +1,99 @@
+//! Keys already resolved for the data plane, per thread, until the state
+//! changes.
+//!
+//! Resolving a key for Encrypt or Decrypt (`crypto_ops::usable_in`) looks up
+//! the key, its store, its cluster, kmsuser and the backing key, and checks
+//! R1, R2, R4 and R7 on the way: all of it reads only the engine's state, so
+//! its outcome holds until the state next changes, which the state lock's
+//! write count tells ([`crate::engine::state::StateLock::writes`]). A
+//! successful resolution is kept here with that count; a call that names
+//! the key the same way while the count has not moved starts from it and
+//! does only what does not depend on the state: the store's request quota,
+//! the network path (a flaky link spends a failure per call) and a PKCS #11
+//! session. The cache is per thread so that calls on different threads
+//! share nothing but the key's own `Arc`s.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::engine::cloudhsm::keys::KeyMaterial;
+use crate::engine::cloudhsm::pkcs11::SessionPool;
+use crate::engine::kms::key::MaterialVersion;
+use crate::engine::network::Link;
+use crate::engine::trail::CryptoDetail;
+
+/// Entries a thread keeps (one per key and way of naming it).
+const ENTRIES: usize = 16;
+
+/// Numbers engines, so that one engine's entries never serve another
+/// (an address can be reused once an engine is dropped).
+static INSTANCES: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh engine number.
+pub(crate) fn next_instance() -> u64 {
+    INSTANCES.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A key that passed every check of the state, as resolved.
+#[derive(Debug)]
+pub(super) struct Resolved {
+    /// The engine that resolved it.
+    pub instance: u64,
+    /// Its state's write count then.
+    pub writes: u64,
+    /// What the trail records of the key (`key_id` as the caller gave it).
+    pub detail: CryptoDetail,
+    /// The key id the blob names.
+    pub key_id: Arc<str>,
+    /// The key's ARN, which the response names.
+    pub key_arn: Arc<str>,
+    /// The id of the material that encrypts (the blob names it).
+    pub backing_key_id: Arc<str>,
+    /// The material that encrypts.
+    pub material: Arc<KeyMaterial>,
+    /// Every version of an `AWS_KMS` key's material (empty for a key in a
+    /// key store).
+    pub versions: Vec<MaterialVersion>,
+    /// For a key in a custom key store: what each call still checks.
+    pub store: Option<ResolvedStore>,
+}
+
+/// The parts of a key store's cluster a call uses without the lock.
+#[derive(Debug)]
+pub(super) struct ResolvedStore {
+    /// The store, for its request quota.
+    pub store_id: Arc<str>,
+    /// The network path from KMS to the cluster.
+    pub link: Arc<Link>,
+    /// The session pools of the cluster's active HSMs (never empty).
+    pub pools: Vec<Arc<SessionPool>>,
+}
+
+thread_local! {
+    static RESOLVED: RefCell<Vec<Arc<Resolved>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The key `given` names, as engine `instance` resolved it at write count
+/// `writes`, if this thread has it.
+pub(super) fn cached(instance: u64, writes: u64, given: &str) -> Option<Arc<Resolved>> {
+    RESOLVED.with(|cell| {
+        cell.borrow()
+            .iter()
+            .find(|r| r.instance == instance && r.writes == writes && *r.detail.key_id == *given)
+            .cloned()
+    })
+}
+
+/// Keeps `r` for this thread's next calls, in place of an entry that can no
+/// longer serve (another count of the same engine) or else the oldest.
+pub(super) fn remember(r: Arc<Resolved>) {
+    RESOLVED.with(|cell| {
+        let mut entries = cell.borrow_mut();
+        entries.retain(|e| e.instance != r.instance || e.writes == r.writes);
+        if entries.len() >= ENTRIES {
+            entries.remove(0);
+        }
+        entries.push(r);
+    });
+}
