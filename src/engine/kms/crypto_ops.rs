@@ -8,8 +8,10 @@
 //! way, and lets go of the lock. Without a session yet it then waits for one
 //! (failing with `KMSInternalException` when none is free within the
 //! configured wait), holds it for the emulated HSM latency, and does the AES
-//! work with the prebuilt key. What the trail records of the key
-//! ([`CryptoDetail`]) is built once, in the caller's slot, not copied.
+//! work with the prebuilt key. A successful resolution is kept for the
+//! thread's next calls until the state changes (`resolved.rs`), so a call
+//! naming the same key again checks only what does not depend on the
+//! state.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
