@@ -44,20 +44,11 @@ use crate::engine::Engine;
 struct Usable {
     /// What the state said of the key (shared with this thread's cache).
     r: Arc<Resolved>,
-    /// Where the work runs.
-    hsms: Hsms,
-}
-
-/// The HSMs a resolved key's work runs on.
-enum Hsms {
-    /// An `AWS_KMS` key: KMS's own HSMs, which never run short.
-    Kms,
-    /// A session of one of the cluster's HSMs, taken while resolving
-    /// because one was free at once (`None` once used).
-    Held(Option<Session>),
-    /// None was free at once, or sessions are counted in virtual time (a
-    /// burst): wait on the pools of the cluster's active HSMs.
-    Pools,
+    /// For a key in a key store, a session of one of its cluster's HSMs,
+    /// taken while resolving because one was free at once (`None` once
+    /// used, or if none was free, or inside a burst, whose sessions are
+    /// counted in virtual time: the work then waits on the pools).
+    session: Option<Session>,
 }
 
 const DRY_RUN: &str = "The request would have succeeded, but the DryRun option is set.";
@@ -325,11 +316,7 @@ impl Engine {
         };
         // One read of the state for the check and the resolution.
         let u = if let Some(r) = cached {
-            let u = self.admit(r, detail);
-            if let Some(d) = detail.as_mut() {
-                d.key_id = d.key_arn.clone();
-            }
-            u?
+            self.admit(r, detail)
         } else {
             // A blob naming a key this account never had is garbage to it
             // (as a blob from another Region or account is to AWS); one
@@ -351,17 +338,17 @@ impl Engine {
                     "The ciphertext refers to a KMS key that does not exist in this account and Region.",
                 ));
             }
-            let usable = self.usable_in(&st, &header.key_id, key_id, detail);
-            // A request that names no key is recorded with the ARN of the
-            // key the blob names, as the guide's Decrypt example shows it
-            // (docs/fidelity.md F26).
-            if key_id.is_none() {
-                if let Some(d) = detail.as_mut() {
-                    d.key_id = d.key_arn.clone();
-                }
-            }
-            usable?
+            self.usable_in(&st, &header.key_id, key_id, detail)
         };
+        // A request that names no key is recorded with the ARN of the key
+        // the blob names, as the guide's Decrypt example shows it
+        // (docs/fidelity.md F26), whether the call succeeds or not.
+        if key_id.is_none() {
+            if let Some(d) = detail.as_mut() {
+                d.key_id = d.key_arn.clone();
+            }
+        }
+        let u = u?;
         if dry_run {
             return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
         }
@@ -428,21 +415,18 @@ impl Engine {
 
     /// `r` with a session of one of its HSMs if one is free at once, each
     /// tried once from the next in turn (outside a burst, whose sessions are
-    /// counted in virtual time).
+    /// counted in virtual time; an `AWS_KMS` key runs on KMS's own HSMs,
+    /// which never run short).
     fn with_hsms(&self, r: Arc<Resolved>) -> Usable {
-        let hsms = match &r.store {
-            None => Hsms::Kms,
-            Some(_) if self.simultaneous_window().is_some() => Hsms::Pools,
-            Some(s) => {
+        let session = match &r.store {
+            Some(s) if self.simultaneous_window().is_none() => {
                 let n = s.pools.len();
                 let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
-                match (0..n).find_map(|i| s.pools[(start + i) % n].try_acquire()) {
-                    Some(session) => Hsms::Held(Some(session)),
-                    None => Hsms::Pools,
-                }
+                (0..n).find_map(|i| s.pools[(start + i) % n].try_acquire())
             }
+            _ => None,
         };
-        Usable { r, hsms }
+        Usable { r, session }
     }
 
     /// [`Self::usable`] on a state the caller has already read.
@@ -494,8 +478,6 @@ impl Engine {
                 return Ok(self.resolved(
                     named,
                     Resolved {
-                        instance: self.instance,
-                        writes: 0,
                         detail: resolved,
                         key_id: key.id.clone(),
                         key_arn: key.arn.clone(),
@@ -551,8 +533,6 @@ impl Engine {
         Ok(self.resolved(
             named,
             Resolved {
-                instance: self.instance,
-                writes: 0,
                 detail: resolved,
                 key_id: key.id.clone(),
                 key_arn: key.arn.clone(),
@@ -573,11 +553,10 @@ impl Engine {
     /// also named a key to compare, which is checked every time). The
     /// caller holds the state's read lock, so the write count is the one
     /// the checks saw.
-    fn resolved(&self, named: Option<&str>, mut r: Resolved) -> Usable {
-        r.writes = self.state.writes();
+    fn resolved(&self, named: Option<&str>, r: Resolved) -> Usable {
         let r = Arc::new(r);
         if named.is_none() {
-            resolved::remember(r.clone());
+            resolved::remember(self.instance, self.state.writes(), r.clone());
         }
         self.with_hsms(r)
     }
@@ -680,23 +659,22 @@ impl Engine {
     /// while its destination waits for one).
     fn on_hsm<T>(&self, u: &mut Usable, f: impl FnOnce(&Resolved) -> T) -> Result<T> {
         let r = &*u.r;
-        match (&mut u.hsms, &r.store) {
-            (Hsms::Kms, _) | (Hsms::Pools, None) => Ok(f(r)),
-            (Hsms::Held(session), _) => {
-                let _session = session.take();
-                self.hsm_latency();
-                Ok(f(r))
-            }
-            (Hsms::Pools, Some(s)) => {
+        let Some(s) = &r.store else {
+            // An AWS_KMS key: KMS's own HSMs.
+            return Ok(f(r));
+        };
+        let _session = match u.session.take() {
+            Some(held) => held,
+            None => {
                 if let Some(window) = self.simultaneous_window() {
                     self.admit_virtual(window, &s.pools)?;
                     return Ok(f(r));
                 }
-                let _session = self.session(&s.pools)?;
-                self.hsm_latency();
-                Ok(f(r))
+                self.session(&s.pools)?
             }
-        }
+        };
+        self.hsm_latency();
+        Ok(f(r))
     }
 
     /// Inside a simultaneous window on a virtual clock: a session in

@@ -38,10 +38,6 @@ pub(crate) fn next_instance() -> u64 {
 /// A key that passed every check of the state, as resolved.
 #[derive(Debug)]
 pub(super) struct Resolved {
-    /// The engine that resolved it.
-    pub instance: u64,
-    /// Its state's write count then.
-    pub writes: u64,
     /// What the trail records of the key (`key_id` as the caller gave it).
     pub detail: CryptoDetail,
     /// The key id the blob names.
@@ -70,8 +66,17 @@ pub(super) struct ResolvedStore {
     pub pools: Vec<Arc<SessionPool>>,
 }
 
+/// A resolution and when it was made.
+struct Entry {
+    /// The engine that resolved it.
+    instance: u64,
+    /// Its state's write count then.
+    writes: u64,
+    resolved: Arc<Resolved>,
+}
+
 thread_local! {
-    static RESOLVED: RefCell<Vec<Arc<Resolved>>> = const { RefCell::new(Vec::new()) };
+    static RESOLVED: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The key `given` names, as engine `instance` resolved it at write count
@@ -80,20 +85,27 @@ pub(super) fn cached(instance: u64, writes: u64, given: &str) -> Option<Arc<Reso
     RESOLVED.with(|cell| {
         cell.borrow()
             .iter()
-            .find(|r| r.instance == instance && r.writes == writes && *r.detail.key_id == *given)
-            .cloned()
+            .find(|e| {
+                e.instance == instance && e.writes == writes && *e.resolved.detail.key_id == *given
+            })
+            .map(|e| e.resolved.clone())
     })
 }
 
-/// Keeps `r` for this thread's next calls, in place of an entry that can no
-/// longer serve (another count of the same engine) or else the oldest.
-pub(super) fn remember(r: Arc<Resolved>) {
+/// Keeps `resolved`, made by engine `instance` at write count `writes`, for
+/// this thread's next calls, in place of an entry that can no longer serve
+/// (another count of the same engine) or else the oldest.
+pub(super) fn remember(instance: u64, writes: u64, resolved: Arc<Resolved>) {
     RESOLVED.with(|cell| {
         let mut entries = cell.borrow_mut();
-        entries.retain(|e| e.instance != r.instance || e.writes == r.writes);
+        entries.retain(|e| e.instance != instance || e.writes == writes);
         if entries.len() >= ENTRIES {
             entries.remove(0);
         }
-        entries.push(r);
+        entries.push(Entry {
+            instance,
+            writes,
+            resolved,
+        });
     });
 }
