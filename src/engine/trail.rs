@@ -161,10 +161,13 @@ pub enum Criterion<'a> {
     AnyResource,
 }
 
-/// Data of a cryptographic operation on a CloudHSM-store key, kept cheap.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct CryptoDetail {
-    /// The key id as the caller gave it.
+/// What every cryptographic call on one key, named one way, records alike:
+/// kept once per resolution and shared by its events, so that recording
+/// an event costs one reference count, not one per name.
+#[derive(Debug, Eq, PartialEq)]
+pub struct CryptoKey {
+    /// The key id as the call records it (`requestParameters.keyId`): as
+    /// the caller gave it, or the key's ARN when the call named no key.
     pub key_id: Arc<str>,
     /// The key's ARN (resources).
     pub key_arn: Arc<str>,
@@ -174,23 +177,85 @@ pub struct CryptoDetail {
     pub backing_key_id: Arc<str>,
     /// The backing key handle.
     pub key_handle: u64,
+}
+
+/// Data of a cryptographic operation, kept cheap.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(from = "SavedCrypto", into = "SavedCrypto")]
+pub struct CryptoDetail {
+    /// The key, as the call named it.
+    pub key: Arc<CryptoKey>,
     /// The request's encryption context, when it has one: the guide's
     /// Encrypt and Decrypt examples record it in `requestParameters`
     /// (docs/fidelity.md F26).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_context: Option<Arc<BTreeMap<String, String>>>,
     /// A GenerateDataKey request's length, recorded in place of
     /// `encryptionAlgorithm` as the guide's example records `keySpec`
     /// (docs/fidelity.md F26).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_key: Option<DataKeyLength>,
+}
+
+impl CryptoDetail {
+    /// The detail of a call on `key` with no encryption context or data
+    /// key (yet).
+    pub fn of(key: Arc<CryptoKey>) -> Self {
+        Self {
+            key,
+            encryption_context: None,
+            data_key: None,
+        }
+    }
+}
+
+/// A [`CryptoDetail`] as a state file holds it: flat, as it always was.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct SavedCrypto {
+    key_id: Arc<str>,
+    key_arn: Arc<str>,
+    custom_key_store_id: Option<Arc<str>>,
+    backing_key_id: Arc<str>,
+    key_handle: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encryption_context: Option<Arc<BTreeMap<String, String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data_key: Option<DataKeyLength>,
+}
+
+impl From<SavedCrypto> for CryptoDetail {
+    fn from(s: SavedCrypto) -> Self {
+        Self {
+            key: Arc::new(CryptoKey {
+                key_id: s.key_id,
+                key_arn: s.key_arn,
+                custom_key_store_id: s.custom_key_store_id,
+                backing_key_id: s.backing_key_id,
+                key_handle: s.key_handle,
+            }),
+            encryption_context: s.encryption_context,
+            data_key: s.data_key,
+        }
+    }
+}
+
+impl From<CryptoDetail> for SavedCrypto {
+    fn from(d: CryptoDetail) -> Self {
+        Self {
+            key_id: d.key.key_id.clone(),
+            key_arn: d.key.key_arn.clone(),
+            custom_key_store_id: d.key.custom_key_store_id.clone(),
+            backing_key_id: d.key.backing_key_id.clone(),
+            key_handle: d.key.key_handle,
+            encryption_context: d.encryption_context,
+            data_key: d.data_key,
+        }
+    }
 }
 
 /// How a GenerateDataKey request says how long a data key it wants.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub enum DataKeyLength {
     /// `KeySpec` (`keySpec` in the event).
-    KeySpec(Arc<str>),
+    KeySpec(Cow<'static, str>),
     /// `NumberOfBytes` (`numberOfBytes` in the event).
     NumberOfBytes(i64),
 }
@@ -218,8 +283,8 @@ pub enum EventDetail {
     Crypto(CryptoDetail),
     /// A call that failed before a key was resolved, or needs no detail.
     Bare {
-        /// `requestParameters`.
-        request_parameters: Value,
+        /// `requestParameters` (boxed, as `Json`).
+        request_parameters: Box<Value>,
     },
 }
 
@@ -237,8 +302,10 @@ pub struct TrailEvent {
     pub event_type: EventType,
     /// Operation-specific parts.
     pub detail: EventDetail,
-    /// `errorCode` and `errorMessage` of a failed call.
-    pub error: Option<(Cow<'static, str>, Cow<'static, str>)>,
+    /// `errorCode` and `errorMessage` of a failed call (boxed: most calls
+    /// succeed, and every event of the bounded queue is as large as the
+    /// largest).
+    pub error: Option<Box<(Cow<'static, str>, Cow<'static, str>)>>,
 }
 
 /// The log. Bounded: the oldest events are dropped past `capacity`.
@@ -367,8 +434,15 @@ impl Trail {
             name: Cow::Borrowed(name),
             event_type,
             detail,
-            error: error.map(|(code, message)| (Cow::Borrowed(code), message)),
+            error: error.map(|(code, message)| Box::new((Cow::Borrowed(code), message))),
         });
+        // Once full, the queue is kept exactly as large as the trail: then
+        // each event pushed takes the slot of the one just evicted, whose
+        // memory the eviction has brought into the cache (a queue grown by
+        // doubling would write to a cold slot far from it).
+        if q.len() == self.capacity && q.capacity() != self.capacity {
+            q.shrink_to(self.capacity);
+        }
         drop(q);
         drop(evicted);
     }
@@ -448,15 +522,16 @@ impl Trail {
             ),
             EventDetail::Crypto(c) => (
                 {
+                    let key_id = &*c.key.key_id;
                     let mut p = match &c.data_key {
                         None => {
-                            json!({"keyId": c.key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"})
+                            json!({"keyId": key_id, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"})
                         }
                         Some(DataKeyLength::KeySpec(spec)) => {
-                            json!({"keyId": c.key_id, "keySpec": &**spec})
+                            json!({"keyId": key_id, "keySpec": &**spec})
                         }
                         Some(DataKeyLength::NumberOfBytes(n)) => {
-                            json!({"keyId": c.key_id, "numberOfBytes": n})
+                            json!({"keyId": key_id, "numberOfBytes": n})
                         }
                     };
                     if let Some(context) = &c.encryption_context {
@@ -465,17 +540,17 @@ impl Trail {
                     p
                 },
                 Value::Null,
-                match &c.custom_key_store_id {
+                match &c.key.custom_key_store_id {
                     Some(store) => json!({
                         "customKeyStoreId": &**store,
-                        "backingKey": backing_key_json(c.key_handle, &c.backing_key_id),
+                        "backingKey": backing_key_json(c.key.key_handle, &c.key.backing_key_id),
                     }),
                     None => Value::Null,
                 },
-                vec![c.key_arn.to_string()],
+                vec![c.key.key_arn.to_string()],
             ),
             EventDetail::Bare { request_parameters } => (
-                request_parameters.clone(),
+                (**request_parameters).clone(),
                 Value::Null,
                 Value::Null,
                 Vec::new(),
@@ -515,7 +590,7 @@ impl Trail {
                 m.insert("userAgent".into(), json!(AWS_INTERNAL));
             }
         }
-        if let Some((code, message)) = &e.error {
+        if let Some((code, message)) = e.error.as_deref() {
             m.insert("errorCode".into(), json!(code));
             m.insert("errorMessage".into(), json!(message));
         }
@@ -620,7 +695,7 @@ pub fn username(event_type: EventType) -> &'static str {
 pub fn resources(e: &TrailEvent) -> Vec<&str> {
     match &e.detail {
         EventDetail::Json(j) => j.resources.iter().map(String::as_str).collect(),
-        EventDetail::Crypto(c) => vec![&*c.key_arn],
+        EventDetail::Crypto(c) => vec![&*c.key.key_arn],
         EventDetail::Bare { .. } => Vec::new(),
     }
 }
@@ -658,7 +733,7 @@ mod tests {
                 if name == "A" { "Encrypt" } else { "Decrypt" },
                 EventType::ApiCall,
                 EventDetail::Bare {
-                    request_parameters: Value::Null,
+                    request_parameters: Box::new(Value::Null),
                 },
                 None,
             );
@@ -691,7 +766,7 @@ mod tests {
                 "Encrypt",
                 EventType::ApiCall,
                 EventDetail::Bare {
-                    request_parameters: Value::Null,
+                    request_parameters: Box::new(Value::Null),
                 },
                 None,
             );

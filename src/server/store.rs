@@ -436,7 +436,7 @@ fn write_partition(tx: &rusqlite::Transaction<'_>, p: &PartitionWrite<'_>) -> ru
             e.time.as_millis(),
             &*e.name,
             event_type_column(e.event_type),
-            e.error.as_ref().map(|(code, _)| code.to_string()),
+            e.error.as_deref().map(|(code, _)| code.to_string()),
             event_uuid(trail_seed, e.seq),
             trail::is_read_only(&e.name),
             resources.len() as i64,

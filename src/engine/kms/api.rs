@@ -353,9 +353,9 @@ shapes! {
         #[serde(with = "b64")]
         ciphertext_blob: Vec<u8>,
         /// Key ARN.
-        key_id: String,
+        key_id: std::sync::Arc<str>,
         /// `SYMMETRIC_DEFAULT`.
-        encryption_algorithm: String,
+        encryption_algorithm: std::borrow::Cow<'static, str>,
     }
     /// `DecryptRequest`.
     DecryptRequest {
@@ -377,12 +377,12 @@ shapes! {
     /// `DecryptResponse`.
     DecryptResponse {
         /// Key ARN.
-        key_id: String,
+        key_id: std::sync::Arc<str>,
         /// The plaintext.
         #[serde(with = "b64")]
         plaintext: Vec<u8>,
         /// `SYMMETRIC_DEFAULT`.
-        encryption_algorithm: String,
+        encryption_algorithm: std::borrow::Cow<'static, str>,
     }
     /// `ReEncryptRequest`.
     ReEncryptRequest {
@@ -414,13 +414,13 @@ shapes! {
         #[serde(with = "b64")]
         ciphertext_blob: Vec<u8>,
         /// Source key ARN.
-        source_key_id: String,
+        source_key_id: std::sync::Arc<str>,
         /// Destination key ARN.
-        key_id: String,
+        key_id: std::sync::Arc<str>,
         /// `SYMMETRIC_DEFAULT`.
-        source_encryption_algorithm: String,
+        source_encryption_algorithm: std::borrow::Cow<'static, str>,
         /// `SYMMETRIC_DEFAULT`.
-        destination_encryption_algorithm: String,
+        destination_encryption_algorithm: std::borrow::Cow<'static, str>,
     }
     /// `GenerateDataKeyRequest` (and `…WithoutPlaintext`).
     GenerateDataKeyRequest {
@@ -447,7 +447,7 @@ shapes! {
         #[serde(with = "b64::option", default)]
         plaintext?: Vec<u8>,
         /// Key ARN.
-        key_id: String,
+        key_id: std::sync::Arc<str>,
     }
     /// `GenerateRandomRequest`.
     GenerateRandomRequest {

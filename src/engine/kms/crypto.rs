@@ -131,33 +131,52 @@ fn aad<'h>(header: &'h [u8], context: &BTreeMap<String, String>) -> Cow<'h, [u8]
     Cow::Owned(out)
 }
 
-/// Encrypts `plaintext` under `key` into a blob naming `key_id` and
-/// `backing_key_id`.
+/// The start of every blob a key makes with one material: the magic, the
+/// key id and the backing key id. The same for every call, so a resolved
+/// key makes it once.
+#[derive(Clone, Debug)]
+pub struct Names(std::result::Result<Vec<u8>, &'static str>);
+
+impl Names {
+    /// The names of blobs of `key_id` made with `backing_key_id` (what is
+    /// wrong with them, if they cannot name it, is said by [`seal`]).
+    pub fn new(key_id: &str, backing_key_id: &str) -> Self {
+        let Some(id) = uuid_to_bytes(key_id) else {
+            return Self(Err("Malformed key id."));
+        };
+        let Ok(backing) = u8::try_from(backing_key_id.len()) else {
+            return Self(Err("Backing key id too long."));
+        };
+        let mut names = Vec::with_capacity(MAGIC.len() + 17 + backing_key_id.len());
+        names.extend_from_slice(MAGIC);
+        names.extend_from_slice(&id);
+        names.push(backing);
+        names.extend_from_slice(backing_key_id.as_bytes());
+        Self(Ok(names))
+    }
+}
+
+/// Encrypts `plaintext` under `key` into a blob that `names` its key and
+/// backing key.
 pub fn seal(
     key: &LessSafeKey,
-    key_id: &str,
-    backing_key_id: &str,
+    names: &Names,
     context: &BTreeMap<String, String>,
     plaintext: &[u8],
 ) -> Result<Vec<u8>> {
-    let id = uuid_to_bytes(key_id)
-        .ok_or_else(|| Error::new(ErrorKind::KmsInternal, "Malformed key id."))?;
-    let backing = u8::try_from(backing_key_id.len())
-        .map_err(|_| Error::new(ErrorKind::KmsInternal, "Backing key id too long."))?;
+    let names = names
+        .0
+        .as_deref()
+        .map_err(|e| Error::new(ErrorKind::KmsInternal, *e))?;
     let nonce = next_nonce()?;
-    let mut blob = Vec::with_capacity(
-        MAGIC.len() + 17 + backing_key_id.len() + NONCE_LEN + plaintext.len() + TAG_LEN,
-    );
-    blob.extend_from_slice(MAGIC);
-    blob.extend_from_slice(&id);
-    blob.push(backing);
-    blob.extend_from_slice(backing_key_id.as_bytes());
+    let mut blob = Vec::with_capacity(names.len() + NONCE_LEN + plaintext.len() + TAG_LEN);
+    blob.extend_from_slice(names);
     blob.extend_from_slice(&nonce);
     let header_len = blob.len();
     blob.extend_from_slice(plaintext);
     let tag = {
         let (header, body) = blob.split_at_mut(header_len);
-        let aad = aad(&header[..header_len - NONCE_LEN], context);
+        let aad = aad(&header[..names.len()], context);
         key.seal_in_place_separate_tag(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(&aad[..]),
@@ -240,7 +259,7 @@ mod tests {
         let m = KeyMaterial::generate().unwrap();
         let mut ctx = BTreeMap::new();
         ctx.insert("purpose".to_string(), "test".to_string());
-        let blob = seal(m.aead(), ID, "abcdef01", &ctx, b"hello").unwrap();
+        let blob = seal(m.aead(), &Names::new(ID, "abcdef01"), &ctx, b"hello").unwrap();
         let h = parse(&blob).unwrap();
         assert_eq!(h.key_id, ID);
         assert_eq!(h.backing_key_id, "abcdef01");
@@ -253,11 +272,29 @@ mod tests {
     fn a_flipped_bit_fails_to_open() {
         let m = KeyMaterial::generate().unwrap();
         let ctx = BTreeMap::new();
-        let mut blob = seal(m.aead(), ID, "00", &ctx, b"hello").unwrap();
+        let mut blob = seal(m.aead(), &Names::new(ID, "00"), &ctx, b"hello").unwrap();
         let last = blob.len() - 1;
         blob[last] ^= 1;
         let h = parse(&blob).unwrap();
         assert!(open(m.aead(), &h, &blob, &ctx).is_err());
+    }
+
+    #[test]
+    fn names_a_blob_cannot_carry_fail_the_seal_not_the_resolution() {
+        let m = KeyMaterial::generate().unwrap();
+        let ctx = BTreeMap::new();
+        let long = "0".repeat(256);
+        for (names, message) in [
+            (Names::new("not-a-uuid", "00"), "Malformed key id."),
+            (Names::new(ID, &long), "Backing key id too long."),
+        ] {
+            let e = seal(m.aead(), &names, &ctx, b"hello").unwrap_err();
+            assert_eq!(e.aws_name(), "KMSInternalException");
+            assert_eq!(e.message_cow(), message);
+        }
+        let names = Names::new(ID, &long[..255]);
+        let blob = seal(m.aead(), &names, &ctx, b"hello").unwrap();
+        assert_eq!(parse(&blob).unwrap().backing_key_id, &long[..255]);
     }
 
     #[test]

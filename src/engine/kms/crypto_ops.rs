@@ -13,6 +13,7 @@
 //! naming the same key again checks only what does not depend on the
 //! state.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +38,7 @@ use super::{
 use crate::engine::cloudhsm::pkcs11::{Session, SessionPool};
 use crate::engine::error::{Error, ErrorKind, Result};
 use crate::engine::state::State;
-use crate::engine::trail::{CryptoDetail, DataKeyLength, EventDetail, EventType};
+use crate::engine::trail::{CryptoDetail, CryptoKey, DataKeyLength, EventDetail, EventType};
 use crate::engine::Engine;
 
 /// A key resolved for one cryptographic operation, holding no lock.
@@ -73,8 +74,8 @@ impl Engine {
                 let blob = self.seal_on_hsm(&mut u, &req.encryption_context, plaintext)?;
                 Ok(EncryptResponse {
                     ciphertext_blob: blob,
-                    key_id: u.r.key_arn.to_string(),
-                    encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+                    key_id: u.r.key.key_arn.clone(),
+                    encryption_algorithm: Cow::Borrowed("SYMMETRIC_DEFAULT"),
                 })
             },
         )
@@ -98,9 +99,9 @@ impl Engine {
                     detail,
                 )?;
                 Ok(DecryptResponse {
-                    key_id: u.r.key_arn.to_string(),
+                    key_id: u.r.key.key_arn.clone(),
                     plaintext,
-                    encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+                    encryption_algorithm: Cow::Borrowed("SYMMETRIC_DEFAULT"),
                 })
             },
         )
@@ -138,10 +139,10 @@ impl Engine {
                     self.seal_on_hsm(&mut u, &req.destination_encryption_context, &plaintext)?;
                 Ok(ReEncryptResponse {
                     ciphertext_blob: blob,
-                    source_key_id: source.r.key_arn.to_string(),
-                    key_id: u.r.key_arn.to_string(),
-                    source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
-                    destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+                    source_key_id: source.r.key.key_arn.clone(),
+                    key_id: u.r.key.key_arn.clone(),
+                    source_encryption_algorithm: Cow::Borrowed("SYMMETRIC_DEFAULT"),
+                    destination_encryption_algorithm: Cow::Borrowed("SYMMETRIC_DEFAULT"),
                 })
             },
         )
@@ -199,7 +200,11 @@ impl Engine {
                 let u = self.usable(key_id, None, detail);
                 if let Some(d) = detail.as_mut() {
                     d.data_key = Some(match (&req.key_spec, req.number_of_bytes) {
-                        (Some(spec), _) => DataKeyLength::KeySpec(Arc::from(spec.as_str())),
+                        // Checked above: one of the two.
+                        (Some(spec), _) if spec == "AES_128" => {
+                            DataKeyLength::KeySpec(Cow::Borrowed("AES_128"))
+                        }
+                        (Some(_), _) => DataKeyLength::KeySpec(Cow::Borrowed("AES_256")),
                         (None, n) => DataKeyLength::NumberOfBytes(n.unwrap_or_default()),
                     });
                 }
@@ -213,7 +218,7 @@ impl Engine {
                 Ok(GenerateDataKeyResponse {
                     ciphertext_blob: blob,
                     plaintext: with_plaintext.then_some(data_key),
-                    key_id: u.r.key_arn.to_string(),
+                    key_id: u.r.key.key_arn.clone(),
                 })
             },
         )
@@ -311,12 +316,12 @@ impl Engine {
         // every check below (it exists, so the blob names a key of this
         // account).
         let cached = match key_id {
-            None => resolved::cached(self.instance, self.state.writes(), &header.key_id),
+            None => resolved::cached(self.instance, self.state.writes(), &header.key_id, true),
             Some(_) => None,
         };
         // One read of the state for the check and the resolution.
         let u = if let Some(r) = cached {
-            self.admit(r, detail)
+            self.admit(r, detail)?
         } else {
             // A blob naming a key this account never had is garbage to it
             // (as a blob from another Region or account is to AWS); one
@@ -338,17 +343,8 @@ impl Engine {
                     "The ciphertext refers to a KMS key that does not exist in this account and Region.",
                 ));
             }
-            self.usable_in(&st, &header.key_id, key_id, detail)
+            self.usable_in(&st, &header.key_id, key_id, key_id.is_none(), detail)?
         };
-        // A request that names no key is recorded with the ARN of the key
-        // the blob names, as the guide's Decrypt example shows it
-        // (docs/fidelity.md F26), whether the call succeeds or not.
-        if key_id.is_none() {
-            if let Some(d) = detail.as_mut() {
-                d.key_id = d.key_arn.clone();
-            }
-        }
-        let u = u?;
         if dry_run {
             return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
         }
@@ -361,7 +357,7 @@ impl Engine {
             u.r.versions
                 .iter()
                 .find(|v| *v.id == *header.backing_key_id);
-        let material = if *u.r.backing_key_id == *header.backing_key_id {
+        let material = if *u.r.key.backing_key_id == *header.backing_key_id {
             u.r.material.clone()
         } else if let Some(v) = older {
             v.material.clone()
@@ -388,11 +384,11 @@ impl Engine {
         detail: &mut Option<CryptoDetail>,
     ) -> Result<Usable> {
         if named.is_none() {
-            if let Some(r) = resolved::cached(self.instance, self.state.writes(), key_id) {
+            if let Some(r) = resolved::cached(self.instance, self.state.writes(), key_id, false) {
                 return self.admit(r, detail);
             }
         }
-        self.usable_in(&self.state.read(), key_id, named, detail)
+        self.usable_in(&self.state.read(), key_id, named, false, detail)
     }
 
     /// A key this thread resolved since the state last changed: only what
@@ -400,7 +396,7 @@ impl Engine {
     /// [`Self::usable_in`] checks it (the store's quota, then the network
     /// path), then a session is taken if one is free.
     fn admit(&self, r: Arc<Resolved>, detail: &mut Option<CryptoDetail>) -> Result<Usable> {
-        *detail = Some(r.detail.clone());
+        *detail = Some(CryptoDetail::of(r.key.clone()));
         if let Some(s) = &r.store {
             self.check_quota(&s.store_id)?;
             if !s.link.cross() {
@@ -429,12 +425,16 @@ impl Engine {
         Usable { r, session }
     }
 
-    /// [`Self::usable`] on a state the caller has already read.
+    /// [`Self::usable`] on a state the caller has already read. `by_blob`:
+    /// `key_id` was read from a blob and the call named no key, so its
+    /// event records the key's ARN, as the guide's Decrypt example shows it
+    /// (docs/fidelity.md F26).
     fn usable_in(
         &self,
         st: &State,
         key_id: &str,
         named: Option<&str>,
+        by_blob: bool,
         detail: &mut Option<CryptoDetail>,
     ) -> Result<Usable> {
         let key = self.resolve_key(st, key_id)?;
@@ -451,12 +451,14 @@ impl Engine {
         // The id as the caller gave it; most callers give the key id or ARN,
         // which the key already holds.
         let given = named.unwrap_or(key_id);
-        let given = if given == &*key.id {
-            key.id.clone()
-        } else if given == &*key.arn {
+        let same = |id: &Arc<str>| (given == &**id).then(|| id.clone());
+        let given = same(&key.id)
+            .or_else(|| same(&key.arn))
+            .unwrap_or_else(|| Arc::from(given));
+        let recorded_id = if by_blob {
             key.arn.clone()
         } else {
-            Arc::from(given)
+            given.clone()
         };
         let b = match &key.origin {
             KeyOrigin::AwsCloudHsm(b) => b,
@@ -464,24 +466,22 @@ impl Engine {
                 // docs/fidelity.md F14: an AWS_KMS key needs no key store,
                 // so a disconnected store never stops it.
                 let current = m.current().ok_or_else(|| unavailable(&key.arn))?;
-                let resolved = CryptoDetail {
-                    key_id: given,
+                let recorded = Arc::new(CryptoKey {
+                    key_id: recorded_id,
                     key_arn: key.arn.clone(),
                     custom_key_store_id: None,
                     backing_key_id: current.id.clone(),
                     key_handle: 0,
-                    encryption_context: None,
-                    data_key: None,
-                };
-                *detail = Some(resolved.clone());
+                });
+                *detail = Some(CryptoDetail::of(recorded.clone()));
                 self.check_key_usable(st, key, true)?;
                 return Ok(self.resolved(
                     named,
                     Resolved {
-                        detail: resolved,
-                        key_id: key.id.clone(),
-                        key_arn: key.arn.clone(),
-                        backing_key_id: current.id.clone(),
+                        given,
+                        by_blob,
+                        key: recorded,
+                        names: crypto::Names::new(&key.id, &current.id),
                         material: current.material.clone(),
                         versions: m.versions.clone(),
                         store: None,
@@ -490,16 +490,14 @@ impl Engine {
             }
         };
         let store = find_store(st, &b.store_id)?;
-        let resolved = CryptoDetail {
-            key_id: given,
+        let recorded = Arc::new(CryptoKey {
+            key_id: recorded_id,
             key_arn: key.arn.clone(),
             custom_key_store_id: Some(b.store_id.clone()),
             backing_key_id: b.backing_key_id.clone(),
             key_handle: b.key_handle,
-            encryption_context: None,
-            data_key: None,
-        };
-        *detail = Some(resolved.clone());
+        });
+        *detail = Some(CryptoDetail::of(recorded.clone()));
         self.check_key_usable(st, key, self.key_available(st, key))?;
         self.check_quota(&b.store_id)?;
         let cannot_communicate =
@@ -533,10 +531,10 @@ impl Engine {
         Ok(self.resolved(
             named,
             Resolved {
-                detail: resolved,
-                key_id: key.id.clone(),
-                key_arn: key.arn.clone(),
-                backing_key_id: b.backing_key_id.clone(),
+                given,
+                by_blob,
+                key: recorded,
+                names: crypto::Names::new(&key.id, &b.backing_key_id),
                 material,
                 versions: Vec::new(),
                 store: Some(ResolvedStore {
@@ -644,13 +642,7 @@ impl Engine {
         plaintext: &[u8],
     ) -> Result<Vec<u8>> {
         self.on_hsm(u, |r| {
-            crypto::seal(
-                r.material.aead(),
-                &r.key_id,
-                &r.backing_key_id,
-                context,
-                plaintext,
-            )
+            crypto::seal(r.material.aead(), &r.names, context, plaintext)
         })?
     }
 
@@ -720,7 +712,7 @@ impl Engine {
         let detail = match detail {
             Some(d) => EventDetail::Crypto(d),
             None => EventDetail::Bare {
-                request_parameters: json!({"keyId": key_id}),
+                request_parameters: Box::new(json!({"keyId": key_id})),
             },
         };
         self.trail

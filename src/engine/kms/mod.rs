@@ -134,7 +134,9 @@ impl Engine {
                 now,
                 name,
                 EventType::ApiCall,
-                EventDetail::Bare { request_parameters },
+                EventDetail::Bare {
+                    request_parameters: Box::new(request_parameters),
+                },
                 Some((e.aws_name(), e.message_cow())),
             ),
         }

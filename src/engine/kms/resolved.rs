@@ -19,9 +19,10 @@ use std::sync::Arc;
 
 use crate::engine::cloudhsm::keys::KeyMaterial;
 use crate::engine::cloudhsm::pkcs11::SessionPool;
+use crate::engine::kms::crypto::Names;
 use crate::engine::kms::key::MaterialVersion;
 use crate::engine::network::Link;
-use crate::engine::trail::CryptoDetail;
+use crate::engine::trail::CryptoKey;
 
 /// Entries a thread keeps (one per key and way of naming it).
 const ENTRIES: usize = 16;
@@ -38,16 +39,20 @@ pub(crate) fn next_instance() -> u64 {
 /// A key that passed every check of the state, as resolved.
 #[derive(Debug)]
 pub(super) struct Resolved {
-    /// What the trail records of the key (`key_id` as the caller gave it).
-    pub detail: CryptoDetail,
-    /// The key id the blob names.
-    pub key_id: Arc<str>,
-    /// The key's ARN, which the response names.
-    pub key_arn: Arc<str>,
-    /// The id of the material that encrypts (the blob names it).
-    pub backing_key_id: Arc<str>,
+    /// How the call named the key (what a later call must name it as).
+    pub given: Arc<str>,
+    /// Whether `given` came from a blob, the call naming no key (its
+    /// events record the key's ARN).
+    pub by_blob: bool,
+    /// What the trail records of the key, shared by the events of every
+    /// call that starts from this resolution; also the key's ARN, which the
+    /// response names, and the id of the material that encrypts (the blob
+    /// names it).
+    pub key: Arc<CryptoKey>,
     /// The material that encrypts.
     pub material: Arc<KeyMaterial>,
+    /// The start of the blobs it makes (the key and the backing key).
+    pub names: Names,
     /// Every version of an `AWS_KMS` key's material (empty for a key in a
     /// key store).
     pub versions: Vec<MaterialVersion>,
@@ -79,14 +84,22 @@ thread_local! {
     static RESOLVED: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The key `given` names, as engine `instance` resolved it at write count
-/// `writes`, if this thread has it.
-pub(super) fn cached(instance: u64, writes: u64, given: &str) -> Option<Arc<Resolved>> {
+/// The key `given` names (read from a blob if `by_blob`), as engine
+/// `instance` resolved it at write count `writes`, if this thread has it.
+pub(super) fn cached(
+    instance: u64,
+    writes: u64,
+    given: &str,
+    by_blob: bool,
+) -> Option<Arc<Resolved>> {
     RESOLVED.with(|cell| {
         cell.borrow()
             .iter()
             .find(|e| {
-                e.instance == instance && e.writes == writes && *e.resolved.detail.key_id == *given
+                e.instance == instance
+                    && e.writes == writes
+                    && e.resolved.by_blob == by_blob
+                    && *e.resolved.given == *given
             })
             .map(|e| e.resolved.clone())
     })
