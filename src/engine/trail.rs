@@ -418,8 +418,11 @@ impl Trail {
     ) {
         let mut q = self.events.lock();
         // Numbering under the lock keeps the order of `seq` the order of the
-        // queue, so lookups are sorted without sorting.
-        let seq = self.next.fetch_add(1, Ordering::SeqCst);
+        // queue, so lookups are sorted without sorting; and as only this
+        // lock's holder moves the number, a load and a store do (no atomic
+        // read-modify-write on every data-plane call).
+        let seq = self.next.load(Ordering::Acquire);
+        self.next.store(seq.wrapping_add(1), Ordering::Release);
         // The evicted event is freed after the lock is let go: every data
         // plane call records an event, and freeing inside would make the
         // others wait on the allocator.

@@ -15,6 +15,7 @@
 //! lock every release would need.
 
 use std::collections::VecDeque;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::Thread;
@@ -46,10 +47,13 @@ struct Waiter {
     thread: Thread,
 }
 
-/// A session held until dropped.
+/// A session held until dropped. An operation borrows its pool for the
+/// moment it holds one (`Session<&SessionPool>`: no reference count to
+/// touch on the data plane); a fault that holds sessions across calls owns
+/// a share of it (the default, `Arc`).
 #[derive(Debug)]
-pub struct Session {
-    pool: Arc<SessionPool>,
+pub struct Session<P: Deref<Target = SessionPool> = Arc<SessionPool>> {
+    pool: P,
 }
 
 impl SessionPool {
@@ -84,16 +88,19 @@ impl SessionPool {
     }
 
     /// A session if one is free now and nobody is waiting for one.
-    pub fn try_acquire(self: &Arc<Self>) -> Option<Session> {
-        if self.waiting.load(Ordering::SeqCst) > 0 || !self.take() {
-            return None;
-        }
-        Some(Session { pool: self.clone() })
+    pub fn try_acquire(&self) -> Option<Session<&Self>> {
+        self.take_now().then(|| Session { pool: self })
+    }
+
+    /// Counts one more session in use if one is free and nobody is waiting
+    /// for one.
+    fn take_now(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) == 0 && self.take()
     }
 
     /// A session, waiting up to `wait` for one to be freed, after every
     /// caller that started waiting before.
-    pub fn acquire(self: &Arc<Self>, wait: Duration) -> Option<Session> {
+    pub fn acquire(&self, wait: Duration) -> Option<Session<&Self>> {
         if let Some(s) = self.try_acquire() {
             return Some(s);
         }
@@ -115,14 +122,14 @@ impl SessionPool {
         self.hand_over();
         loop {
             if me.granted.load(Ordering::Acquire) {
-                return Some(Session { pool: self.clone() });
+                return Some(Session { pool: self });
             }
             let now = Instant::now();
             if now >= deadline {
                 let mut q = self.waiters.lock();
                 // Grants happen under this lock, so this answer is final.
                 if me.granted.load(Ordering::Acquire) {
-                    return Some(Session { pool: self.clone() });
+                    return Some(Session { pool: self });
                 }
                 if let Some(i) = q.iter().position(|w| Arc::ptr_eq(w, &me)) {
                     q.remove(i);
@@ -186,11 +193,13 @@ impl SessionPool {
     /// Takes `count` sessions at once and keeps them until the returned guard
     /// is dropped: the "exhaust sessions" fault.
     pub fn hold(self: &Arc<Self>, count: usize) -> Vec<Session> {
-        (0..count).map_while(|_| self.try_acquire()).collect()
+        (0..count)
+            .map_while(|_| self.take_now().then(|| Session { pool: self.clone() }))
+            .collect()
     }
 }
 
-impl Drop for Session {
+impl<P: Deref<Target = SessionPool>> Drop for Session<P> {
     fn drop(&mut self) {
         self.pool.release();
     }

@@ -2,18 +2,19 @@
 //! GenerateDataKeyWithoutPlaintext and GenerateRandom.
 //!
 //! Each call resolves its key under the engine's *shared* lock into a
-//! [`Usable`] (the built AES key and a PKCS #11 session of one of the
-//! cluster's active HSMs, taken then if one is free at once, or else the
-//! HSMs' session pools to wait on), checking the R2/R4 preconditions on the
-//! way, and lets go of the lock. Without a session yet it then waits for one
-//! (failing with `KMSInternalException` when none is free within the
-//! configured wait), holds it for the emulated HSM latency, and does the AES
-//! work with the prebuilt key. A successful resolution is kept for the
-//! thread's next calls until the state changes (`resolved.rs`), so a call
-//! naming the same key again checks only what does not depend on the
-//! state.
+//! [`Resolved`] (the built AES key, and for a key in a key store the
+//! session pools of its cluster's active HSMs), checking the R2/R4
+//! preconditions on the way, and lets go of the lock. It then takes a
+//! PKCS #11 session of one of the HSMs, each tried once from the next in
+//! turn before it waits on one (failing with `KMSInternalException` when
+//! none is free within the configured wait), holds it for the emulated HSM
+//! latency, and does the AES work with the prebuilt key. A successful
+//! resolution is kept for the thread's next calls until the state changes
+//! (`resolved.rs`), so a call naming the same key again checks only what
+//! does not depend on the state.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,15 +42,15 @@ use crate::engine::state::State;
 use crate::engine::trail::{CryptoDetail, CryptoKey, DataKeyLength, EventDetail, EventType};
 use crate::engine::Engine;
 
-/// A key resolved for one cryptographic operation, holding no lock.
-struct Usable {
-    /// What the state said of the key (shared with this thread's cache).
-    r: Arc<Resolved>,
-    /// For a key in a key store, a session of one of its cluster's HSMs,
-    /// taken while resolving because one was free at once (`None` once
-    /// used, or if none was free, or inside a burst, whose sessions are
-    /// counted in virtual time: the work then waits on the pools).
-    session: Option<Session>,
+/// A key resolved for one cryptographic operation, holding no lock (shared
+/// with this thread's cache).
+type Usable = Arc<Resolved>;
+
+thread_local! {
+    /// The HSM this thread tries first for its next session: each thread
+    /// goes round the HSMs on its own, so that spreading the load costs no
+    /// write to memory other threads share.
+    static NEXT_HSM: Cell<usize> = const { Cell::new(0) };
 }
 
 const DRY_RUN: &str = "The request would have succeeded, but the DryRun option is set.";
@@ -67,14 +68,14 @@ impl Engine {
                 check_grant_tokens(req.grant_tokens.as_deref())?;
                 check_blob("Plaintext", plaintext, 4096)?;
                 check_algorithm("EncryptionAlgorithm", req.encryption_algorithm.as_deref())?;
-                let mut u = self.usable(key_id, None, detail)?;
+                let u = self.usable(key_id, None, detail)?;
                 if req.dry_run == Some(true) {
                     return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
                 }
-                let blob = self.seal_on_hsm(&mut u, &req.encryption_context, plaintext)?;
+                let blob = self.seal_on_hsm(&u, &req.encryption_context, plaintext)?;
                 Ok(EncryptResponse {
                     ciphertext_blob: blob,
-                    key_id: u.r.key.key_arn.clone(),
+                    key_id: u.key.key_arn.clone(),
                     encryption_algorithm: Cow::Borrowed("SYMMETRIC_DEFAULT"),
                 })
             },
@@ -99,7 +100,7 @@ impl Engine {
                     detail,
                 )?;
                 Ok(DecryptResponse {
-                    key_id: u.r.key.key_arn.clone(),
+                    key_id: u.key.key_arn.clone(),
                     plaintext,
                     encryption_algorithm: Cow::Borrowed("SYMMETRIC_DEFAULT"),
                 })
@@ -134,13 +135,12 @@ impl Engine {
                     dry_run,
                     &mut source_detail,
                 )?;
-                let mut u = self.usable(dest, None, detail)?;
-                let blob =
-                    self.seal_on_hsm(&mut u, &req.destination_encryption_context, &plaintext)?;
+                let u = self.usable(dest, None, detail)?;
+                let blob = self.seal_on_hsm(&u, &req.destination_encryption_context, &plaintext)?;
                 Ok(ReEncryptResponse {
                     ciphertext_blob: blob,
-                    source_key_id: source.r.key.key_arn.clone(),
-                    key_id: u.r.key.key_arn.clone(),
+                    source_key_id: source.key.key_arn.clone(),
+                    key_id: u.key.key_arn.clone(),
                     source_encryption_algorithm: Cow::Borrowed("SYMMETRIC_DEFAULT"),
                     destination_encryption_algorithm: Cow::Borrowed("SYMMETRIC_DEFAULT"),
                 })
@@ -208,17 +208,17 @@ impl Engine {
                         (None, n) => DataKeyLength::NumberOfBytes(n.unwrap_or_default()),
                     });
                 }
-                let mut u = u?;
+                let u = u?;
                 if req.dry_run == Some(true) {
                     return Err(Error::new(ErrorKind::DryRunOperation, DRY_RUN));
                 }
                 let mut data_key = vec![0u8; len];
                 crypto::fill_random(&mut data_key)?;
-                let blob = self.seal_on_hsm(&mut u, &req.encryption_context, &data_key)?;
+                let blob = self.seal_on_hsm(&u, &req.encryption_context, &data_key)?;
                 Ok(GenerateDataKeyResponse {
                     ciphertext_blob: blob,
                     plaintext: with_plaintext.then_some(data_key),
-                    key_id: u.r.key.key_arn.clone(),
+                    key_id: u.key.key_arn.clone(),
                 })
             },
         )
@@ -353,12 +353,9 @@ impl Engine {
         // same material under the same id.
         // An AWS_KMS key's ciphertext names the material version that made
         // it, which may predate a rotation.
-        let older =
-            u.r.versions
-                .iter()
-                .find(|v| *v.id == *header.backing_key_id);
-        let material = if *u.r.key.backing_key_id == *header.backing_key_id {
-            u.r.material.clone()
+        let older = u.versions.iter().find(|v| *v.id == *header.backing_key_id);
+        let material = if *u.key.backing_key_id == *header.backing_key_id {
+            u.material.clone()
         } else if let Some(v) = older {
             v.material.clone()
         } else {
@@ -367,8 +364,7 @@ impl Engine {
                 "The ciphertext refers to key material that does not belong to its KMS key.",
             ));
         };
-        let mut u = u;
-        let plaintext = self.on_hsm(&mut u, |_| {
+        let plaintext = self.on_hsm(&u, |_| {
             crypto::open(material.aead(), &header, blob, context)
         })??;
         Ok((plaintext, u))
@@ -406,23 +402,7 @@ impl Engine {
                 ));
             }
         }
-        Ok(self.with_hsms(r))
-    }
-
-    /// `r` with a session of one of its HSMs if one is free at once, each
-    /// tried once from the next in turn (outside a burst, whose sessions are
-    /// counted in virtual time; an `AWS_KMS` key runs on KMS's own HSMs,
-    /// which never run short).
-    fn with_hsms(&self, r: Arc<Resolved>) -> Usable {
-        let session = match &r.store {
-            Some(s) if self.simultaneous_window().is_none() => {
-                let n = s.pools.len();
-                let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
-                (0..n).find_map(|i| s.pools[(start + i) % n].try_acquire())
-            }
-            _ => None,
-        };
-        Usable { r, session }
+        Ok(r)
     }
 
     /// [`Self::usable`] on a state the caller has already read. `by_blob`:
@@ -556,7 +536,7 @@ impl Engine {
         if named.is_none() {
             resolved::remember(self.instance, self.state.writes(), r.clone());
         }
-        self.with_hsms(r)
+        r
     }
 
     /// R1/R2: the key's own state.
@@ -601,7 +581,7 @@ impl Engine {
 
     /// A PKCS #11 session from one of `pools`, trying each HSM once before
     /// waiting on one of them.
-    fn session(&self, pools: &[Arc<SessionPool>]) -> Result<Session> {
+    fn session<'p>(&self, pools: &'p [Arc<SessionPool>]) -> Result<Session<&'p SessionPool>> {
         let n = pools.len();
         if n == 0 {
             return Err(Error::new(
@@ -609,9 +589,13 @@ impl Engine {
                 super::CANNOT_COMMUNICATE,
             ));
         }
-        let start = self.round_robin.fetch_add(1, Ordering::Relaxed);
+        let start = NEXT_HSM.with(|next| {
+            let start = next.get();
+            next.set(start.wrapping_add(1));
+            start
+        });
         for i in 0..n {
-            if let Some(s) = pools[(start + i) % n].try_acquire() {
+            if let Some(s) = pools[(start.wrapping_add(i)) % n].try_acquire() {
                 return Ok(s);
             }
         }
@@ -637,7 +621,7 @@ impl Engine {
     /// Encrypts under the key on one of its HSMs.
     fn seal_on_hsm(
         &self,
-        u: &mut Usable,
+        u: &Resolved,
         context: &EncryptionContext,
         plaintext: &[u8],
     ) -> Result<Vec<u8>> {
@@ -649,22 +633,16 @@ impl Engine {
     /// Runs `f` while holding a session of one of the key's HSMs, and lets
     /// the session go after it (a ReEncrypt's source session is not held
     /// while its destination waits for one).
-    fn on_hsm<T>(&self, u: &mut Usable, f: impl FnOnce(&Resolved) -> T) -> Result<T> {
-        let r = &*u.r;
+    fn on_hsm<T>(&self, r: &Resolved, f: impl FnOnce(&Resolved) -> T) -> Result<T> {
         let Some(s) = &r.store else {
             // An AWS_KMS key: KMS's own HSMs.
             return Ok(f(r));
         };
-        let _session = match u.session.take() {
-            Some(held) => held,
-            None => {
-                if let Some(window) = self.simultaneous_window() {
-                    self.admit_virtual(window, &s.pools)?;
-                    return Ok(f(r));
-                }
-                self.session(&s.pools)?
-            }
-        };
+        if let Some(window) = self.simultaneous_window() {
+            self.admit_virtual(window, &s.pools)?;
+            return Ok(f(r));
+        }
+        let _session = self.session(&s.pools)?;
         self.hsm_latency();
         Ok(f(r))
     }
