@@ -92,6 +92,10 @@ pub struct Engine {
     /// whose material KMS would see differently (`schedule::catch_up`): until
     /// the state changes, nothing is to be found.
     material_unchanged_at: AtomicU64,
+    /// What material presence depended on at the last look that found
+    /// nothing (`schedule::MaterialInputs`): a write that left it as it
+    /// was cannot have made news, so the look is skipped.
+    material_inputs: Mutex<Option<schedule::MaterialInputs>>,
     /// This engine's number among the process's engines (the data plane's
     /// per-thread cache of resolved keys, `kms/resolved.rs`).
     instance: u64,
@@ -109,6 +113,7 @@ impl Engine {
             trail: trail::Trail::new(config.seed, config.trail_capacity),
             state: state::StateLock::new(State::new(config.seed)),
             material_unchanged_at: AtomicU64::new(u64::MAX),
+            material_inputs: Mutex::new(None),
             instance: kms::resolved::next_instance(),
             next_due: AtomicI64::new(i64::MAX),
             round_robin: AtomicUsize::new(0),

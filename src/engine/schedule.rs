@@ -108,6 +108,68 @@ fn material_present(st: &State, b: &StoreBacking) -> bool {
     }
 }
 
+/// What R7's news depends on besides each key's own backing: which cluster
+/// each store uses, whether each cluster exists, and the stamps of each
+/// cluster's index of key ids ([`KeyStoreOfCluster::stamps`]). Keys
+/// themselves make no news: a key KMS adds to a store has its material
+/// made in the cluster by the same call and starts `Present`, and a key
+/// removed is not looked at. Material can only vanish by leaving an index
+/// (a removal stamp), a cluster that stops existing or a store moved to
+/// another cluster; it can only come back by entering an index, which
+/// matters only while some key's material is missing: so the additions
+/// count only then, and a world that grows by CreateKey is not looked at
+/// key by key after each one.
+///
+/// [`KeyStoreOfCluster::stamps`]: super::cloudhsm::keys::KeyStoreOfCluster::stamps
+#[derive(Debug, Eq, PartialEq)]
+pub(super) struct MaterialInputs {
+    /// Each store's cluster, in store order.
+    stores: Vec<(String, String)>,
+    /// Each cluster: whether it exists and its index's removal stamp, and
+    /// its addition stamp when additions count (else 0).
+    clusters: Vec<(String, bool, u64, u64)>,
+    /// Whether some key's material was missing, so that material entering
+    /// an index may be news.
+    additions_count: bool,
+}
+
+impl MaterialInputs {
+    /// The inputs of `st`, which a look has just found without news.
+    fn of(st: &State) -> Self {
+        let missing = st
+            .keys
+            .values()
+            .filter_map(|k| k.store())
+            .any(|b| !material_present(st, b));
+        Self::with(st, missing)
+    }
+
+    fn with(st: &State, additions_count: bool) -> Self {
+        MaterialInputs {
+            stores: st
+                .stores
+                .iter()
+                .map(|(id, s)| (id.clone(), s.cluster_id.clone()))
+                .collect(),
+            clusters: st
+                .clusters
+                .iter()
+                .map(|(id, c)| {
+                    let (removed, added) = c.keys.stamps();
+                    let added = if additions_count { added } else { 0 };
+                    (id.clone(), c.exists(), removed, added)
+                })
+                .collect(),
+            additions_count,
+        }
+    }
+
+    /// Whether `st` depends on the same (so a look would find nothing).
+    fn unchanged_in(&self, st: &State) -> bool {
+        *self == Self::with(st, self.additions_count)
+    }
+}
+
 /// The keys whose material KMS would see differently now, with what it sees.
 fn material_news(st: &State) -> Vec<(String, bool)> {
     st.keys
@@ -148,7 +210,10 @@ impl Engine {
     /// Whether no key's material would look different to KMS now. Only a
     /// change to the state can make news, so once a look finds none, calls
     /// skip the look until the state's write count moves (every data-plane
-    /// call asks, and a look visits every key).
+    /// call asks, and a look visits every key); and a write that left what
+    /// presence depends on as it was ([`MaterialInputs`]) made none either,
+    /// so a world built by one CreateKey after another costs no look per
+    /// key.
     fn no_material_news(&self) -> bool {
         // Without the lock first: a count equal to the one a look found
         // nothing at means no write lock was handed out since (a writer
@@ -162,8 +227,16 @@ impl Engine {
         if self.material_unchanged_at.load(Ordering::Acquire) == writes {
             return true;
         }
+        let mut last = self.material_inputs.lock();
+        if let Some(inputs) = last.as_ref() {
+            if inputs.unchanged_in(&st) {
+                self.material_unchanged_at.store(writes, Ordering::Release);
+                return true;
+            }
+        }
         let none = material_news(&st).is_empty();
         if none {
+            *last = Some(MaterialInputs::of(&st));
             self.material_unchanged_at.store(writes, Ordering::Release);
         }
         none
@@ -354,5 +427,62 @@ impl Engine {
             },
         );
         Some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::MaterialInputs;
+    use crate::engine::world::example;
+
+    const CLUSTER: &str = "cluster-1a23b4cdefg";
+    const STORE: &str = "cks-1234567890abcdef0";
+
+    /// A CreateKey leaves what R7's look depends on as it was (so a world
+    /// built key by key is not looked at key by key), while each change
+    /// that can make material vanish or come back does not; and the look,
+    /// when it is made, still finds the news.
+    #[test]
+    fn only_what_can_move_material_calls_for_a_look_at_every_key() {
+        let e = example();
+        let create = |e: &crate::engine::Engine| {
+            e.call(
+                "CreateKey",
+                json!({"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": STORE}),
+            )
+            .unwrap()["KeyMetadata"]["KeyId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let inputs = e.with_state(MaterialInputs::of);
+        let key = create(&e);
+        create(&e);
+        assert!(e.with_state(|st| inputs.unchanged_in(st)), "CreateKey");
+        let backing = e.with_state(|st| st.keys[&key].store().unwrap().backing_key_id.to_string());
+        e.delete_key_material(CLUSTER, &backing).unwrap();
+        assert!(
+            !e.with_state(|st| inputs.unchanged_in(st)),
+            "material left the cluster"
+        );
+        // The call after the deletion looks, and its key goes Unavailable
+        // once the delay has passed.
+        e.call("DescribeKey", json!({"KeyId": key})).unwrap();
+        let missing = e.with_state(MaterialInputs::of);
+        assert!(missing.additions_count, "some material is missing");
+        // While it is, material entering a cluster may be news: a CreateKey
+        // calls for a look.
+        create(&e);
+        assert!(
+            !e.with_state(|st| missing.unchanged_in(st)),
+            "added while missing"
+        );
+        e.advance(std::time::Duration::from_secs(24 * 3600));
+        let state = e.call("DescribeKey", json!({"KeyId": key})).unwrap()["KeyMetadata"]
+            ["KeyState"]
+            .clone();
+        assert_eq!(state, "Unavailable");
     }
 }

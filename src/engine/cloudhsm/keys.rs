@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
@@ -246,6 +247,20 @@ pub struct KeyStoreOfCluster {
     next_reference: u64,
     /// Lower-case `id` attribute → key reference.
     by_id: BTreeMap<String, u64>,
+    /// When an `id` last left the index, or the index was made (a
+    /// [`stamp`]; see [`KeyStoreOfCluster::stamps`]).
+    removed_at: u64,
+    /// When an `id` last entered it.
+    added_at: u64,
+}
+
+/// Numbers the changes of every cluster's index of ids, in every engine,
+/// so that two different indexes never carry the same pair of stamps
+/// (a copy carries its original's, with the same contents).
+static STAMPS: AtomicU64 = AtomicU64::new(1);
+
+fn stamp() -> u64 {
+    STAMPS.fetch_add(1, Ordering::Relaxed)
 }
 
 /// What a state file holds of a cluster's keys (the index is rebuilt).
@@ -263,10 +278,13 @@ impl From<StoredKeys> for KeyStoreOfCluster {
             .filter(|k| !k.id.is_empty())
             .map(|k| (k.id.to_ascii_lowercase(), k.reference))
             .collect();
+        let made = stamp();
         KeyStoreOfCluster {
             keys: Tracked::unchanged(s.keys),
             next_reference: s.next_reference,
             by_id,
+            removed_at: made,
+            added_at: made,
         }
     }
 }
@@ -320,6 +338,7 @@ impl KeyStoreOfCluster {
         let reference = self.next_reference;
         if !id.is_empty() {
             self.by_id.insert(id.to_ascii_lowercase(), reference);
+            self.added_at = stamp();
         }
         self.keys.insert(
             reference,
@@ -337,6 +356,14 @@ impl KeyStoreOfCluster {
             },
         );
         reference
+    }
+
+    /// When an id last left the index of ids (or the index was made) and
+    /// when one last entered it: the same pair means the same ids, so R7's
+    /// look for material that vanished or came back can be skipped
+    /// (`engine::schedule`).
+    pub fn stamps(&self) -> (u64, u64) {
+        (self.removed_at, self.added_at)
     }
 
     /// The key with this reference.
@@ -387,6 +414,7 @@ impl KeyStoreOfCluster {
         let key = self.keys.remove(&reference)?;
         if !key.id.is_empty() {
             self.by_id.remove(&key.id.to_ascii_lowercase());
+            self.removed_at = stamp();
         }
         Some(key)
     }
