@@ -134,16 +134,14 @@ pub(super) struct MaterialInputs {
 }
 
 impl MaterialInputs {
-    /// The inputs of `st`, which a look has just found without news.
+    /// The inputs of `st`, looked at whole.
+    #[cfg(test)]
     fn of(st: &State) -> Self {
-        let missing = st
-            .keys
-            .values()
-            .filter_map(|k| k.store())
-            .any(|b| !material_present(st, b));
-        Self::with(st, missing)
+        Self::with(st, material_look(st).1)
     }
 
+    /// The inputs of `st`, where a look found some material missing (or
+    /// not).
     fn with(st: &State, additions_count: bool) -> Self {
         MaterialInputs {
             stores: st
@@ -172,11 +170,20 @@ impl MaterialInputs {
 
 /// The keys whose material KMS would see differently now, with what it sees.
 fn material_news(st: &State) -> Vec<(String, bool)> {
-    st.keys
+    material_look(st).0
+}
+
+/// [`material_news`], and whether some key's material is missing, in one
+/// pass over the keys.
+fn material_look(st: &State) -> (Vec<(String, bool)>, bool) {
+    let mut missing = false;
+    let news = st
+        .keys
         .iter()
         .filter_map(|(id, k)| {
             let b = k.store()?;
             let present = material_present(st, b);
+            missing |= !present;
             // News is what the machine would move on (the instant and the
             // delay do not decide whether it moves).
             let moves = b.material_in_cluster.on_observed(
@@ -186,7 +193,8 @@ fn material_news(st: &State) -> Vec<(String, bool)> {
             );
             (moves != Transition::Unchanged).then(|| (id.clone(), present))
         })
-        .collect()
+        .collect();
+    (news, missing)
 }
 
 /// The earliest instant at which transitional work completes.
@@ -234,9 +242,10 @@ impl Engine {
                 return true;
             }
         }
-        let none = material_news(&st).is_empty();
+        let (news, missing) = material_look(&st);
+        let none = news.is_empty();
         if none {
-            *last = Some(MaterialInputs::of(&st));
+            *last = Some(MaterialInputs::with(&st, missing));
             self.material_unchanged_at.store(writes, Ordering::Release);
         }
         none
